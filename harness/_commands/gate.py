@@ -1,0 +1,7 @@
+"""`harness gate` (work in progress)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,466 @@
+"""What the user declares: a :class:`Flow` around an unmodified automation.
+
+A flow names the automation (a callable ``handle(event)`` or a
+``"path/to/file.py:function"`` / ``"package.module:function"`` string), its
+owner, its trigger and the trigger's data contract, the dedupe key, the effects
+it must have, its runbook, criticality and segment function, and the
+orchestrator's :class:`~harness.policy.Policy`.
+
+Everything is validated when the flow is declared: a dedupe key that raises on
+the trigger's example event, an unknown field type or a negative retry count
+fails there with a :class:`~harness.errors.FlowDeclarationError` naming the
+field and the fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.errors import FlowDeclarationError, UsageError, did_you_mean
+from harness.policy import Policy
+
+__all__ = [
+    "FIELD_TYPES",
+    "Contract",
+    "Effect",
+    "Field",
+    "Flow",
+    "Trigger",
+    "Violation",
+    "WriteContract",
+    "load_callable",
+]
+
+Event = Mapping[str, Any]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MISSING = object()
+
+
+def _is_int(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return True
+    return isinstance(v, str) and v.strip().lstrip("-").isdigit()
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int | float):
+        return not (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))
+    if isinstance(v, str):
+        try:
+            f = float(v)
+        except ValueError:
+            return False
+        return not (math.isnan(f) or math.isinf(f))
+    return False
+
+
+def _is_datetime(v: Any) -> bool:
+    if _is_int(v):
+        return True
+    if isinstance(v, str):
+        try:
+            datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+#: field type name -> (predicate, sentence)
+FIELD_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+    "int": (_is_int, "an integer"),
+    "id": (lambda v: _is_int(v) or (isinstance(v, str) and v.strip() != ""), "an identifier"),
+    "number": (_is_number, "a finite number"),
+    "money": (lambda v: _is_number(v) and float(v) >= 0, "a non-negative amount"),
+    "bool": (lambda v: isinstance(v, bool) or v in ("true", "false"), "a boolean"),
+    "email": (lambda v: isinstance(v, str) and bool(_EMAIL.match(v)), "an email address"),
+    "datetime": (_is_datetime, "a timestamp (epoch milliseconds or ISO 8601)"),
+    "enum": (lambda v: isinstance(v, str), "one of the allowed values"),
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule of a data contract: a logical error."""
+
+    field: str
+    value: Any
+    rule: str
+
+    def __str__(self) -> str:
+        shown = "missing" if self.value is _MISSING else repr(self.value)
+        return f"{self.field} = {shown}: expected {self.rule}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a data contract.
+
+    ``name`` is a dotted path into the event (``"properties.email"``);
+    ``type`` a key of :data:`FIELD_TYPES`; ``allowed`` restricts values;
+    ``pattern`` is a regular expression the string value must match fully;
+    ``meaning`` says in words what the field is (shown in reports).
+    """
+
+    name: str
+    type: str = "str"
+    required: bool = True
+    meaning: str = ""
+    allowed: tuple[str, ...] | None = None
+    pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise FlowDeclarationError(f"Field: 'name' must be a non-empty string, got {self.name!r}")
+        if self.type not in FIELD_TYPES:
+            raise FlowDeclarationError(
+                f"Field {self.name!r}: unknown type {self.type!r}"
+                f"{did_you_mean(self.type, FIELD_TYPES)}; expected one of "
+                f"{', '.join(sorted(FIELD_TYPES))}"
+            )
+        if self.allowed is not None:
+            object.__setattr__(self, "allowed", tuple(str(a) for a in self.allowed))
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise FlowDeclarationError(
+                    f"Field {self.name!r}: 'pattern' {self.pattern!r} is not a valid regular "
+                    f"expression ({exc})"
+                ) from None
+
+    def rule(self) -> str:
+        """The rule as a sentence: ``"required; an email address"``."""
+        parts = ["required" if self.required else "optional", FIELD_TYPES[self.type][1]]
+        if self.allowed:
+            parts.append("one of " + ", ".join(repr(a) for a in self.allowed))
+        if self.pattern:
+            parts.append(f"matching /{self.pattern}/")
+        return "; ".join(parts)
+
+    def check(self, event: Event) -> Violation | None:
+        value = lookup(event, self.name)
+        if value is _MISSING or value is None:
+            if self.required:
+                return Violation(self.name, value, self.rule())
+            return None
+        ok, _ = FIELD_TYPES[self.type]
+        if not ok(value):
+            return Violation(self.name, value, self.rule())
+        if self.allowed is not None and str(value) not in self.allowed:
+            return Violation(self.name, value, self.rule())
+        if self.pattern is not None and not re.fullmatch(self.pattern, str(value)):
+            return Violation(self.name, value, self.rule())
+        return None
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """``data["a"]["b"]`` for ``"a.b"``; a module-private sentinel when absent."""
+    cur = data
+    for part in dotted.split("."):
+        if isinstance(cur, Mapping) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, Sequence) and not isinstance(cur, str) and part.isdigit():
+            idx = int(part)
+            if idx >= len(cur):
+                return _MISSING
+            cur = cur[idx]
+        else:
+            return _MISSING
+    return cur
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A data contract: what each field means and when it is valid."""
+
+    fields: tuple[Field, ...] = ()
+
+    def __post_init__(self) -> None:
+        fields = tuple(self.fields)
+        for f in fields:
+            if not isinstance(f, Field):
+                raise FlowDeclarationError(
+                    f"Contract: every field must be a harness.Field, got {f!r}"
+                )
+        names = [f.name for f in fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise FlowDeclarationError(f"Contract: field {dupes[0]!r} is declared twice")
+        object.__setattr__(self, "fields", fields)
+
+    def check(self, event: Event) -> tuple[Violation, ...]:
+        """Every violation of ``event``, in field order (empty when valid)."""
+        if not isinstance(event, Mapping):
+            return (Violation("<event>", event, "a JSON object"),)
+        return tuple(v for f in self.fields if (v := f.check(event)) is not None)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class WriteContract:
+    """A data contract on what the automation writes to a system.
+
+    Applies to requests whose method equals ``method`` and whose path matches
+    the regular expression ``path`` on the system named ``system``; the body
+    (form fields with Stripe's ``a[b]`` keys flattened to ``a.b``, or JSON) is
+    checked against ``contract`` before the request is sent.
+    """
+
+    system: str
+    method: str
+    path: str
+    contract: Contract
+    meaning: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.path)
+        except re.error as exc:
+            raise FlowDeclarationError(
+                f"WriteContract {self.system} {self.method} {self.path!r}: invalid path "
+                f"pattern ({exc})"
+            ) from None
+        object.__setattr__(self, "method", self.method.upper())
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An effect the flow must have on a system for each accepted object.
+
+    ``count`` is how many records of ``kind`` on ``system`` one object should
+    produce (``exactly one invoice per deal``: ``Effect("stripe", "invoice")``).
+    """
+
+    system: str
+    kind: str
+    count: int = 1
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.count, int) or self.count < 0:
+            raise FlowDeclarationError(
+                f"Effect {self.system}.{self.kind}: 'count' must be an integer >= 0, got "
+                f"{self.count!r}"
+            )
+
+    def sentence(self) -> str:
+        n = {0: "no", 1: "exactly one"}.get(self.count, f"exactly {self.count}")
+        return self.description or f"{n} {self.system} {self.kind} per object"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What starts a flow: a named kind of event with its contract.
+
+    ``object_key`` returns the business object an event is about (the deal, not
+    the webhook delivery); ``example`` is a valid event used to validate the
+    declaration; ``make_event(world, object_id, rng)`` builds a real-shaped
+    event for an object that exists in a world of fakes (used by scenarios).
+    """
+
+    name: str
+    system: str
+    contract: Contract
+    object_key: Callable[[Event], str]
+    example: Mapping[str, Any]
+    make_event: Callable[..., dict[str, Any]] | None = None
+    objects: Callable[[Any], Sequence[str]] | None = None
+    event_id_field: str = "eventId"
+    attempt_field: str | None = "attemptNumber"
+    description: str = ""
+
+
+def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -> Callable[..., Any]:
+    """Resolve ``"path/to/file.py:function"`` or ``"package.module:function"``.
+
+    Raises :class:`UsageError` naming the spec when the file is missing, the
+    module raises at import, the attribute is absent or not callable.
+    """
+    if callable(spec):
+        return spec
+    if not isinstance(spec, str) or ":" not in spec:
+        raise UsageError(
+            f"{what} {spec!r}: expected 'path/to/file.py:function' or 'package.module:function'"
+        )
+    target, _, attr = spec.rpartition(":")
+    if not attr.isidentifier():
+        raise UsageError(f"{what} {spec!r}: {attr!r} is not a valid function name")
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        path = Path(target)
+        if not path.is_file():
+            raise UsageError(f"{what} {spec!r}: file {target!r} does not exist")
+        module_name = "harness_user_" + re.sub(r"\W", "_", str(path.resolve()))
+        module = sys.modules.get(module_name)
+        if module is None:
+            module_spec = importlib.util.spec_from_file_location(module_name, path)
+            if module_spec is None or module_spec.loader is None:
+                raise UsageError(f"{what} {spec!r}: cannot import {target!r}")
+            module = importlib.util.module_from_spec(module_spec)
+            # the file's own folder first, so its sibling imports work as they do for the user
+            sys.path.insert(0, str(path.resolve().parent))
+            try:
+                sys.modules[module_name] = module
+                module_spec.loader.exec_module(module)
+            except BaseException as exc:
+                sys.modules.pop(module_name, None)
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                raise UsageError(
+                    f"{what} {spec!r}: importing {target!r} raised "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            finally:
+                try:
+                    sys.path.remove(str(path.resolve().parent))
+                except ValueError:
+                    pass
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            raise UsageError(f"{what} {spec!r}: no module named {exc.name!r}") from None
+        except Exception as exc:
+            raise UsageError(
+                f"{what} {spec!r}: importing {target!r} raised {type(exc).__name__}: {exc}"
+            ) from None
+    if not hasattr(module, attr):
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise UsageError(
+            f"{what} {spec!r}: {target!r} has no attribute {attr!r}{did_you_mean(attr, names)}"
+        )
+    obj = getattr(module, attr)
+    if not callable(obj):
+        raise UsageError(f"{what} {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def _default_result(value: Any) -> bool:
+    """An automation's return value means failure when it is a mapping with status failed/error."""
+    if isinstance(value, Mapping):
+        status = value.get("status")
+        if isinstance(status, str) and status.lower() in ("failed", "error"):
+            return False
+    return True
+
+
+_CRITICALITIES = ("low", "normal", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """An automation plus what the harness knows about it.
+
+    ``dedupe_key`` is a callable over the event or a format string over its
+    fields (``"deal:{objectId}"``); it must identify the business object, not
+    the delivery.  ``segment`` returns a segment name for an event (``"new"``,
+    ``"existing"``); it may call the systems (it runs before the run, outside
+    fault injection).  ``result`` says whether the automation's return value
+    means success (default: anything but a mapping whose ``status`` is
+    ``failed`` or ``error``).
+    """
+
+    name: str
+    automation: Callable[..., Any] | str
+    trigger: Trigger
+    owner: str = ""
+    dedupe_key: Callable[[Event], str] | str | None = None
+    effects: tuple[Effect, ...] = ()
+    write_contracts: tuple[WriteContract, ...] = ()
+    runbook: str = ""
+    criticality: str = "normal"
+    segment: Callable[[Event], str] | None = None
+    result: Callable[[Any], bool] = _default_result
+    policy: Policy = field(default_factory=Policy)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", self.name):
+            raise FlowDeclarationError(
+                f"Flow: 'name' must be 1-100 letters, digits, '_', '-' or '.', got {self.name!r}"
+            )
+        where = f"Flow {self.name!r}"
+        if not (callable(self.automation) or isinstance(self.automation, str)):
+            raise FlowDeclarationError(
+                f"{where}: 'automation' must be a callable or 'path.py:function', got "
+                f"{self.automation!r}"
+            )
+        if not isinstance(self.trigger, Trigger):
+            raise FlowDeclarationError(
+                f"{where}: 'trigger' must be a harness.Trigger (see harness.triggers), got "
+                f"{self.trigger!r}"
+            )
+        if self.criticality not in _CRITICALITIES:
+            raise FlowDeclarationError(
+                f"{where}: 'criticality' must be one of {', '.join(_CRITICALITIES)}, got "
+                f"{self.criticality!r}{did_you_mean(str(self.criticality), _CRITICALITIES)}"
+            )
+        if not isinstance(self.policy, Policy):
+            raise FlowDeclarationError(f"{where}: 'policy' must be a harness.Policy")
+        object.__setattr__(self, "effects", tuple(self.effects))
+        object.__setattr__(self, "write_contracts", tuple(self.write_contracts))
+        if self.dedupe_key is not None:
+            if not (callable(self.dedupe_key) or isinstance(self.dedupe_key, str)):
+                raise FlowDeclarationError(
+                    f"{where}: 'dedupe_key' must be a callable or a format string such as "
+                    f"'deal:{{objectId}}', got {self.dedupe_key!r}"
+                )
+            try:
+                key = self.key_for(self.trigger.example)
+            except Exception as exc:
+                raise FlowDeclarationError(
+                    f"{where}: 'dedupe_key' raised {type(exc).__name__}: {exc} on the trigger's "
+                    f"example event {dict(self.trigger.example)!r}; it must return a string for "
+                    "every valid event"
+                ) from None
+            if not isinstance(key, str) or not key:
+                raise FlowDeclarationError(
+                    f"{where}: 'dedupe_key' returned {key!r} for the trigger's example event; "
+                    "expected a non-empty string"
+                )
+
+    def key_for(self, event: Event) -> str | None:
+        """The dedupe key of ``event`` (``None`` when the flow declares none)."""
+        if self.dedupe_key is None:
+            return None
+        if isinstance(self.dedupe_key, str):
+            return self.dedupe_key.format(**event)
+        return str(self.dedupe_key(event))
+
+    def segment_for(self, event: Event) -> str:
+        """The segment of ``event``; ``"all"`` without a segment function, ``"unknown"`` if it fails."""
+        if self.segment is None:
+            return "all"
+        try:
+            value = self.segment(event)
+        except Exception:
+            return "unknown"
+        return str(value) if value else "unknown"
+
+    def handler(self) -> Callable[..., Any]:
+        """The automation as a callable (imported on first use)."""
+        return load_callable(self.automation)
+
+    def check_event(self, event: Event) -> tuple[Violation, ...]:
+        """Violations of the trigger's data contract by ``event``."""
+        return self.trigger.contract.check(event)

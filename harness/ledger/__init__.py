@@ -1,0 +1,1 @@
+"""Ledger (SQLAlchemy): the only room that imports SQLAlchemy."""

@@ -1,0 +1,60 @@
+"""Secret redaction shared by every room that shows a request to a person.
+
+Redaction happens where a value leaves the process's memory for a log, the
+ledger, the terminal or a report: credentials in URLs, ``Authorization`` and
+API-key headers, and query parameters whose names look like secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = ["REDACTED", "SECRET_NAME", "redact_headers", "redact_text", "redact_url"]
+
+REDACTED = "[redacted]"
+
+#: header and parameter names whose values are secrets
+SECRET_NAME = re.compile(
+    r"(authorization|api[-_]?key|apikey|token|secret|password|passwd|pwd|session|cookie|"
+    r"signature|private|credential|access[-_]?key|client[-_]?secret|hapikey|x-hubspot-signature)",
+    re.IGNORECASE,
+)
+
+# Bearer tokens, basic credentials and well-known vendor key shapes that may
+# appear inside free text (error messages, bodies echoed back).
+_SECRET_VALUE = re.compile(
+    r"(?i)(bearer\s+[A-Za-z0-9._~+/=-]{8,}|basic\s+[A-Za-z0-9+/=]{8,}|"
+    r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}|\bpat-[a-z0-9-]{8,}|\bwhsec_[A-Za-z0-9]{8,})"
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with userinfo and secret-named query values replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, REDACTED if SECRET_NAME.search(k) else v) for k, v in pairs], safe="[]"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Headers with secret-named values replaced."""
+    return tuple((k, REDACTED if SECRET_NAME.search(k) else v) for k, v in headers)
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with known ``secrets`` and secret-shaped tokens replaced."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _SECRET_VALUE.sub(REDACTED, text)

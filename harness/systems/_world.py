@@ -1,0 +1,362 @@
+"""The world of fake systems: routing, the fault-hook chain, the call log, the write log.
+
+A :class:`World` owns a set of fake systems (HubSpot, Stripe, Zendesk, record
+stores), one clock, and two logs that are the ground truth the oracles judge:
+
+* ``calls``: every HTTP call that reached the transport boundary, with the
+  fault injected on it and what the client saw (:class:`Call`);
+* ``writes``: every state change a fake made, with the request that caused it
+  and the delivery tag that was current (:class:`Write`).
+
+Fault injection lives above this room (``harness.chaos``); it plugs in through
+:attr:`World.interceptors`, a chain of plain callables in the style of
+structlog processors: each receives the request, the per-call
+:class:`CallContext` and ``call_next``, and either returns a response, raises a
+:class:`~harness._wire.TransportFault`, or delegates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from harness._wire import (
+    Clock,
+    Request,
+    Response,
+    Timeout,
+    TransportFault,
+    UnfakedHost,
+    VirtualClock,
+)
+
+__all__ = [
+    "Call",
+    "CallContext",
+    "Interceptor",
+    "System",
+    "World",
+    "Write",
+]
+
+Outcome = Literal["ok", "failed", "unknown"]
+
+
+class System(Protocol):
+    """What a fake system provides to the :class:`World`.
+
+    ``name`` is short and stable (``"stripe"``); ``matches(host)`` says whether
+    the system serves that host; ``handle`` answers one request and must never
+    raise for a malformed request (it answers with the vendor's error shape).
+    Writes are reported through ``world.record_write`` (set by ``attach``).
+    """
+
+    name: str
+
+    def attach(self, world: World) -> None:
+        """Called once when added to a world: keep the world for clock and write log."""
+
+    def matches(self, host: str) -> bool:
+        """Whether this system serves ``host``."""
+
+    def handle(self, request: Request) -> Response:
+        """Answer ``request`` with the vendor's semantics."""
+
+    def reset(self) -> None:
+        """Forget all state (records, idempotency keys, logs)."""
+
+    def records(self) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """Every record, grouped by kind (``"customer"``, ``"ticket"`` ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One state change made by a fake; ground truth for the oracles.
+
+    ``kind`` is the record kind (``"invoice"``), ``action`` is ``create``,
+    ``update``, ``delete`` or a vendor verb such as ``finalize``; ``record`` is
+    the record as stored after the change; ``tag`` the delivery that was
+    current when it happened (``None`` outside any delivery).
+    """
+
+    seq: int
+    system: str
+    kind: str
+    object_id: str
+    action: str
+    at: float
+    record: Mapping[str, Any]
+    request: Request | None
+    tag: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One HTTP call as it crossed the transport boundary.
+
+    ``status`` is the status the client saw (``None`` when it saw a transport
+    fault, named in ``error``).  ``executed`` says whether the server acted.
+    ``outcome`` is ``ok`` (2xx seen), ``failed`` (non-2xx seen, or no response
+    and the server did not act) or ``unknown`` (no response although the
+    server acted: the client cannot know).  ``latency`` is in the world's clock.
+    ``timeout`` is the client's read timeout (``None``: none set).
+    """
+
+    seq: int
+    tag: str | None
+    system: str
+    method: str
+    url: str
+    status: int | None
+    error: str | None
+    latency: float
+    fault: str | None
+    executed: bool
+    outcome: Outcome
+    timeout: float | None
+    started_at: float
+    request: Request
+    response: Response | None
+
+
+@dataclass
+class CallContext:
+    """Mutable notes about the call in flight, shared along the interceptor chain.
+
+    Interceptors set ``fault`` to the label of the fault they injected and
+    ``executed`` when they let the server act before failing the client.
+    """
+
+    system: str
+    tag: str | None
+    started_at: float
+    fault: str | None = None
+    executed: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+Next = Callable[[Request], Response]
+Interceptor = Callable[[Request, CallContext, Next], Response]
+
+
+class World:
+    """A set of fake systems sharing one clock, one call log and one write log.
+
+    Use :meth:`activate` to route the ``requests`` and ``httpx`` calls of the
+    current process to the fakes; calls to any other host are refused
+    (:class:`~harness._wire.UnfakedHost`) and recorded, never sent.
+    """
+
+    def __init__(
+        self,
+        systems: Sequence[System] = (),
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else VirtualClock()
+        self.systems: list[System] = []
+        self.interceptors: list[Interceptor] = []
+        self.calls: list[Call] = []
+        self.writes: list[Write] = []
+        self.tag: str | None = None
+        self._seq = itertools.count(1)
+        self._wseq = itertools.count(1)
+        self._lock = threading.RLock()
+        self._current_request: threading.local = threading.local()
+        for system in systems:
+            self.add(system)
+
+    # -- systems -----------------------------------------------------------
+
+    def add(self, system: System) -> System:
+        """Add ``system``; a second system with the same name is an error."""
+        if any(s.name == system.name for s in self.systems):
+            raise ValueError(f"a system named {system.name!r} is already in this world")
+        self.systems.append(system)
+        system.attach(self)
+        return system
+
+    def system(self, name: str) -> Any:
+        """The system called ``name`` (``KeyError`` listing the names if none)."""
+        for s in self.systems:
+            if s.name == name:
+                return s
+        raise KeyError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
+
+    def system_for(self, host: str) -> System | None:
+        host = host.lower()
+        for s in self.systems:
+            if s.matches(host):
+                return s
+        return None
+
+    # -- logs ----------------------------------------------------------------
+
+    def record_write(
+        self,
+        system: str,
+        kind: str,
+        object_id: str,
+        action: str,
+        record: Mapping[str, Any],
+    ) -> Write:
+        """Called by fakes for every state change they make."""
+        request = getattr(self._current_request, "value", None)
+        write = Write(
+            seq=next(self._wseq),
+            system=system,
+            kind=kind,
+            object_id=str(object_id),
+            action=action,
+            at=self.clock.now(),
+            record=dict(record),
+            request=request,
+            tag=self.tag,
+        )
+        with self._lock:
+            self.writes.append(write)
+        return write
+
+    @contextlib.contextmanager
+    def tagged(self, tag: str | None) -> Iterator[None]:
+        """Attribute every call and write inside the block to ``tag``."""
+        previous, self.tag = self.tag, tag
+        try:
+            yield
+        finally:
+            self.tag = previous
+
+    def reset(self) -> None:
+        """Forget every record, call and write; keep systems and interceptors."""
+        for s in self.systems:
+            s.reset()
+        with self._lock:
+            self.calls.clear()
+            self.writes.clear()
+        self._seq = itertools.count(1)
+        self._wseq = itertools.count(1)
+
+    # -- the transport boundary -------------------------------------------
+
+    def dispatch(self, request: Request) -> Response:
+        """Serve one request through the interceptor chain and the fake.
+
+        Always records a :class:`Call`.  Raises :class:`TransportFault`
+        subclasses for calls that get no response.
+        """
+        system = self.system_for(request.host)
+        started = self.clock.now()
+        ctx = CallContext(
+            system=system.name if system is not None else request.host,
+            tag=self.tag,
+            started_at=started,
+        )
+        response: Response | None = None
+        error: TransportFault | None = None
+        try:
+            if system is None:
+                ctx.fault = "unfaked_host"
+                raise UnfakedHost(
+                    f"harness refused a call to {request.host!r}: no fake system serves this "
+                    f"host ({request.method} {_redact_url(request.url)}); add a fake for it or "
+                    "point the automation's base URL at a faked host"
+                )
+            response = self._chain(system, 0)(request, ctx)
+            return response
+        except TransportFault as exc:
+            error = exc
+            if exc.executed:
+                ctx.executed = True
+            raise
+        finally:
+            self._log_call(request, ctx, response, error)
+
+    def _chain(self, system: System, index: int) -> Callable[[Request, CallContext], Response]:
+        if index >= len(self.interceptors):
+
+            def serve(req: Request, ctx: CallContext) -> Response:
+                self._current_request.value = req
+                try:
+                    resp = system.handle(req)
+                finally:
+                    self._current_request.value = None
+                # a fake that answered 2xx acted; its 4xx/5xx answers are validation
+                # failures that changed nothing
+                ctx.executed = ctx.executed or 200 <= resp.status < 300
+                return resp
+
+            return serve
+        interceptor = self.interceptors[index]
+        rest = self._chain(system, index + 1)
+
+        def step(req: Request, ctx: CallContext) -> Response:
+            return interceptor(req, ctx, lambda r: rest(r, ctx))
+
+        return step
+
+    def _log_call(
+        self,
+        request: Request,
+        ctx: CallContext,
+        response: Response | None,
+        error: TransportFault | None,
+    ) -> None:
+        if response is not None:
+            outcome: Outcome = "ok" if 200 <= response.status < 300 else "failed"
+        elif ctx.executed:
+            outcome = "unknown"
+        else:
+            outcome = "failed"
+        call = Call(
+            seq=next(self._seq),
+            tag=ctx.tag,
+            system=ctx.system,
+            method=request.method,
+            url=_redact_url(request.url),
+            status=response.status if response is not None else None,
+            error=type(error).__name__ if error is not None else None,
+            latency=self.clock.now() - ctx.started_at,
+            fault=ctx.fault,
+            executed=ctx.executed,
+            outcome=outcome,
+            timeout=request.timeout,
+            started_at=ctx.started_at,
+            request=request,
+            response=response,
+        )
+        with self._lock:
+            self.calls.append(call)
+
+    # -- interception ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def activate(self) -> Iterator[World]:
+        """Route ``requests`` and ``httpx`` calls to this world inside the block.
+
+        Nothing leaves the process: calls to unfaked hosts are refused with the
+        client's connection error.  Everything patched is restored on exit,
+        also when the block raises (``KeyboardInterrupt`` included).
+        """
+        from harness.systems._intercept import intercept
+
+        with intercept(self):
+            yield self
+
+
+def _redact_url(url: str) -> str:
+    """Hide credentials and secret-looking query values in a URL."""
+    from harness.systems._redact import redact_url
+
+    return redact_url(url)
+
+
+def stall_timeout_error(request: Request, *, executed: bool) -> Timeout:
+    """The :class:`Timeout` a client with ``request.timeout`` gets on a stall."""
+    return Timeout(
+        f"read timed out after {request.timeout}s ({request.method} {_redact_url(request.url)})",
+        executed=executed,
+    )
