@@ -38,6 +38,8 @@ __all__ = [
     "Violation",
     "WriteContract",
     "load_callable",
+    "load_flow",
+    "load_object",
 ]
 
 Event = Mapping[str, Any]
@@ -299,6 +301,28 @@ def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -
     """
     if callable(spec):
         return spec
+    obj = load_object(spec, what=what)
+    if not callable(obj):
+        attr = str(spec).rpartition(":")[2]
+        raise UsageError(f"{what} {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def load_flow(spec: str) -> Flow:
+    """Load a :class:`Flow` from ``"path/to/flow.py"`` (attribute ``flow``) or ``"...:name"``."""
+    if isinstance(spec, str) and ":" not in spec.replace(":\\", "") and spec.endswith(".py"):
+        spec = f"{spec}:flow"
+    obj = load_object(spec, what="flow")
+    if not isinstance(obj, Flow):
+        raise UsageError(
+            f"flow {spec!r}: expected a harness.Flow, got {type(obj).__name__}; declare "
+            "`flow = harness.Flow(...)` in that file"
+        )
+    return obj
+
+
+def load_object(spec: str, *, what: str = "automation") -> Any:
+    """Import the object named by ``"path/to/file.py:name"`` or ``"package.module:name"``."""
     if not isinstance(spec, str) or ":" not in spec:
         raise UsageError(
             f"{what} {spec!r}: expected 'path/to/file.py:function' or 'package.module:function'"
@@ -349,10 +373,7 @@ def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -
         raise UsageError(
             f"{what} {spec!r}: {target!r} has no attribute {attr!r}{did_you_mean(attr, names)}"
         )
-    obj = getattr(module, attr)
-    if not callable(obj):
-        raise UsageError(f"{what} {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
-    return obj  # type: ignore[no-any-return]
+    return getattr(module, attr)
 
 
 def _default_result(value: Any) -> bool:
