@@ -14,6 +14,7 @@ field and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import math
@@ -355,10 +356,8 @@ def load_object(spec: str, *, what: str = "automation") -> Any:
                     f"{type(exc).__name__}: {exc}"
                 ) from None
             finally:
-                try:
+                with contextlib.suppress(ValueError):
                     sys.path.remove(str(path.resolve().parent))
-                except ValueError:
-                    pass
     else:
         try:
             module = importlib.import_module(target)

@@ -63,7 +63,7 @@ def _requests_exception(fault: TransportFault, prepared: Any) -> Exception:
         )
     else:
         exc = requests.exceptions.ConnectionError(msg)
-    exc.request = prepared  # type: ignore[attr-defined]
+    exc.request = prepared
     return exc
 
 
