@@ -80,6 +80,11 @@ def _fmt(value: Any, *, pct: bool = False, secs: bool = False) -> str:
 def demo(examples: int, seed: int | None, ledger_url: str | None, out: Path,
          progress: bool | None) -> int:
     """Run the bundled deal-won flow on generated bad days, bare and orchestrated."""
+    # Validate everything the user gave before importing the heavy rooms or
+    # touching the ledger: a bad path must change nothing.
+    out = check_writable(out)
+    flow_path = bundled_flow_path()
+
     from rich.console import Console
     from rich.table import Table
 
@@ -88,8 +93,6 @@ def demo(examples: int, seed: int | None, ledger_url: str | None, out: Path,
     from harness.ledger import Ledger
     from harness.report import compute_metrics, write_report
 
-    out = check_writable(out)
-    flow_path = bundled_flow_path()
     flow = load_flow(str(flow_path))
     console = Console(stderr=False, highlight=False)
     show_progress = sys.stdout.isatty() if progress is None else progress
