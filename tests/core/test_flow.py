@@ -108,7 +108,7 @@ def test_load_callable_errors_name_the_spec_and_the_fix(tmp_path) -> None:
         load_callable(f"{ok}:handel")
     with pytest.raises(UsageError, match="no module named 'no_such_pkg'"):
         load_callable("no_such_pkg.mod:handle")
-    with pytest.raises(UsageError, match="expected 'path/to/file.py:function'"):
+    with pytest.raises(UsageError, match=r"expected 'path/to/file\.py:function'"):
         load_callable("just_a_name")
     assert load_callable(f"{ok}:handle")(5) == 5
 
@@ -116,5 +116,5 @@ def test_load_callable_errors_name_the_spec_and_the_fix(tmp_path) -> None:
 def test_load_flow_refuses_a_non_flow(tmp_path) -> None:
     f = tmp_path / "notflow.py"
     f.write_text("flow = 42\n")
-    with pytest.raises(UsageError, match="expected a harness.Flow, got int"):
+    with pytest.raises(UsageError, match=r"expected a harness\.Flow, got int"):
         load_flow(str(f))
