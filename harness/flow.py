@@ -484,3 +484,17 @@ class Flow:
     def check_event(self, event: Event) -> tuple[Violation, ...]:
         """Violations of the trigger's data contract by ``event``."""
         return self.trigger.contract.check(event)
+
+    def handle(self, event: Event) -> Any:
+        """Run the automation on ``event`` through the built-in orchestrator (production use).
+
+        Call this from your web handler instead of the bare function: real
+        HTTP, the wall clock, the ledger at ``$HARNESS_LEDGER_URL`` (default
+        ``.harness/ledger.db``).  One orchestrator per flow is created on first
+        use and shared; thread-safe.  Returns a
+        :class:`harness.orchestrator.RunResult` (``.end_state``, ``.value``,
+        ``.inbox_item``).
+        """
+        from harness.orchestrator import orchestrator_for
+
+        return orchestrator_for(self).handle(event)

@@ -1,7 +1,342 @@
-"""`harness check` (work in progress)."""
+"""``harness check`` and ``harness replay``: learn how an automation breaks, and rerun one finding.
+
+``harness check PATH.py:FUNCTION`` (or ``package.module:function``, or
+``--flow path/to/flow.py``) runs a chaos campaign: Hypothesis draws scenarios
+of trigger deliveries and faults, each is played against fresh fakes in bare
+and/or orchestrated mode, the oracles judge the fakes' state against a
+reference run, and every finding is printed with its minimal scenario and a
+reproduce line.  Exit 0 without findings, 1 with findings, 2 on bad input.
+
+``harness replay FINDING_ID`` (or ``--scenario FILE.json``) reruns one
+scenario exactly and says whether it still fails (exit 1) or not (exit 0).
+"""
 
 from __future__ import annotations
 
+import json
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from harness.errors import ConfigError, UsageError
+
+__all__ = ["COMMANDS"]
+
+_MODES = {"bare": ("bare",), "orchestrated": ("orchestrated",), "both": ("bare", "orchestrated")}
+
+
+def _build_flow(target: str | None, flow_path: str | None, trigger: str) -> tuple[Any, str]:
+    """The flow to check and how a shell line names it."""
+    from harness.flow import Flow, load_callable, load_flow
+    from harness.triggers import get_trigger
+
+    if target and flow_path:
+        raise UsageError("give PATH.py:FUNCTION or --flow FILE, not both")
+    if not target and not flow_path:
+        raise UsageError(
+            "nothing to check: give PATH.py:FUNCTION (or package.module:function) or --flow FILE"
+        )
+    if flow_path:
+        return load_flow(flow_path), f"--flow {shlex.quote(flow_path)}"
+    assert target is not None
+    trig = get_trigger(trigger)
+    load_callable(target)
+    name = target.rpartition(":")[2]
+    return (
+        Flow(name=name, automation=target, trigger=trig),
+        f"{shlex.quote(target)} --trigger {shlex.quote(trigger)}",
+    )
+
+
+def _parse_faults(text: str | None) -> tuple[str, ...]:
+    from harness.chaos import get_fault
+
+    if not text:
+        return ()
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for n in names:
+        get_fault(n)
+    return names
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
+    try:
+        from harness.report import compute_metrics
+    except ImportError:  # pragma: no cover - the report ships with the harness
+        return None
+    return dict(compute_metrics(ledger, campaign_id=campaign_id).to_json())
+
+
+def _print_finding(console: Any, n: int, f: Any) -> None:
+    from rich.markup import escape
+
+    console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode})  {escape(f.message)}")
+    console.print("  minimal scenario:")
+    for line in f.program.splitlines():
+        console.print(f"    {escape(line)}")
+    console.print("  timeline:")
+    for entry in f.timeline[:40]:
+        console.print(f"    {escape(entry.line())}")
+    if len(f.timeline) > 40:
+        console.print(f"    ... {len(f.timeline) - 40} more")
+    console.print(f"  reproduce: [bold]{escape(f.reproduce)}[/]")
+
+
+@click.command("check")
+@click.argument("target", required=False, metavar="PATH.py:FUNCTION")
+@click.option("--flow", "flow_path", metavar="FILE", help="Check the Flow declared in FILE (attribute 'flow').")
+@click.option(
+    "--trigger", default="hubspot.deal.closedwon", show_default=True,
+    help="The trigger that starts the automation (with PATH.py:FUNCTION).",
+)
+@click.option("--examples", default=100, show_default=True, type=int, help="Scenarios per mode.")
+@click.option("--seed", default=None, type=int, help="Seed for everything (drawn and printed when omitted).")
+@click.option(
+    "--mode", default="both", show_default=True, type=click.Choice(sorted(_MODES)),
+    help="Run the automation bare, under the orchestrator, or both.",
+)
+@click.option("--faults", "faults_text", metavar="NAMES", help="Only these fault kinds (comma-separated).")
+@click.option("--json", "json_path", metavar="FILE", help="Write findings and metrics as JSON.")
+@click.option("--report", "report_path", metavar="FILE", help="Write a report (.html, .json, .csv, .xml).")
+@click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
+def check_command(
+    target: str | None,
+    flow_path: str | None,
+    trigger: str,
+    examples: int,
+    seed: int | None,
+    mode: str,
+    faults_text: str | None,
+    json_path: str | None,
+    report_path: str | None,
+    ledger_url: str | None,
+) -> int:
+    """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
+
+    Exit 0: no findings; 1: findings; 2: bad input.
+    """
+    from harness.chaos import run_campaign
+    from harness.ledger import Ledger
+
+    if examples < 1:
+        raise UsageError(f"--examples must be an integer >= 1, got {examples}")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0, got {seed}")
+    faults = _parse_faults(faults_text)
+    flow, flow_ref = _build_flow(target, flow_path, trigger)
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+    modes = _MODES[mode]
+    command = "harness check " + " ".join(
+        [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
+        + ([f"--faults {','.join(faults)}"] if faults else [])
+    )
+    out = _console()
+    err = _console(stderr=True)
+    err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
+    with Ledger.open(ledger_url) as ledger:
+        result = _run_with_progress(
+            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err
+        )
+        metrics = {m: _metrics(ledger, cid) for m, cid in result.campaign_ids.items()}
+        for n, f in enumerate(result.findings, 1):
+            _print_finding(out, n, f)
+        out.print("")
+        for m in modes:
+            found = result.findings_for(m)
+            classes = ", ".join(f.oracle for f in found) or "none"
+            injected = sum(result.faults_injected.get(m, {}).values())
+            out.print(
+                f"{m}: {result.examples.get(m, 0)} scenarios, {injected} faults injected, "
+                f"{len(found)} finding{'s' if len(found) != 1 else ''} ({classes})"
+            )
+            mm = metrics.get(m)
+            if mm:
+                out.print(
+                    "  "
+                    + ", ".join(
+                        f"{k}={json.dumps(mm.get(k))}"
+                        for k in (
+                            "failed_runs_by_class", "time_to_recovery_p50", "time_to_recovery_p90",
+                            "duplicate_prevention_success", "manual_fallback_frequency",
+                        )
+                    )
+                )
+        out.print(f"rerun the campaign: {command}")
+        if json_path:
+            payload = {
+                "flow": flow.name,
+                "seed": result.seed,
+                "examples": examples,
+                "examples_run": dict(result.examples),
+                "modes": list(modes),
+                "command": command,
+                "campaign_ids": dict(result.campaign_ids),
+                "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
+                "findings": [f.to_json() for f in result.findings],
+                "metrics": metrics,
+            }
+            Path(json_path).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+            out.print(f"wrote {json_path}")
+        if report_path:
+            from harness.report import write_report
+
+            written = write_report(
+                ledger, Path(report_path), flow=flow.name,
+                campaign_ids=list(result.campaign_ids.values()),
+                title=f"harness check {flow.name}",
+            )
+            out.print(f"wrote {written}")
+    return 1 if result.findings else 0
+
+
+def _run_with_progress(
+    run_campaign: Any,
+    flow: Any,
+    ledger: Any,
+    examples: int,
+    seed: int,
+    modes: Sequence[str],
+    command: str,
+    faults: Sequence[str],
+    flow_ref: str,
+    err: Any,
+) -> Any:
+    kwargs = dict(
+        ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
+        faults=faults, flow_ref=flow_ref,
+    )
+    if not err.is_terminal:
+        return run_campaign(flow, **kwargs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:
+        tasks = {m: bar.add_task(f"{flow.name} {m}", total=examples) for m in modes}
+
+        def progress(m: str, done: int, total: int) -> None:
+            bar.update(tasks[m], completed=done, total=total)
+
+        return run_campaign(flow, progress=progress, **kwargs)
+
+
+def _flow_from_ref(ref: str) -> Any:
+    parts = shlex.split(ref)
+    if parts[:1] == ["--flow"] and len(parts) == 2:
+        return _build_flow(None, parts[1], "")[0]
+    if len(parts) == 3 and parts[1] == "--trigger":
+        return _build_flow(parts[0], None, parts[2])[0]
+    raise UsageError(f"cannot tell which flow {ref!r} names; pass --flow FILE or PATH.py:FUNCTION")
+
+
+def _load_scenario_file(path: str) -> tuple[Any, str | None, str | None]:
+    """A scenario file: a scenario, or a finding from ``harness check --json`` (with its mode)."""
+    from harness.chaos import Scenario
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the scenario file ({exc.strerror})", path=path) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON ({exc})", path=path) from None
+    mode = oracle = None
+    if isinstance(data, dict) and "scenario_json" in data:
+        mode, oracle = data.get("mode"), data.get("class")
+        data = data["scenario_json"]
+        if isinstance(data, str):
+            data = json.loads(data)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a JSON object with 'seed' and 'steps'", path=path)
+    return Scenario.from_json(data, path=path), mode, oracle
+
+
+@click.command("replay")
+@click.argument("finding_id", required=False, metavar="FINDING_ID")
+@click.option("--scenario", "scenario_path", metavar="FILE.json", help="Replay this scenario file instead of a finding.")
+@click.option("--flow", "flow_path", metavar="FILE", help="The flow (with --scenario).")
+@click.option("--target", "target", metavar="PATH.py:FUNCTION", help="The automation (with --scenario).")
+@click.option("--trigger", default="hubspot.deal.closedwon", show_default=True)
+@click.option("--mode", type=click.Choice(["bare", "orchestrated"]), default=None, help="Default: the finding's mode, else bare.")
+@click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL holding the finding.")
+def replay_command(
+    finding_id: str | None,
+    scenario_path: str | None,
+    flow_path: str | None,
+    target: str | None,
+    trigger: str,
+    mode: str | None,
+    ledger_url: str | None,
+) -> int:
+    """Rerun one finding exactly and say whether it still fails (exit 1) or not (exit 0)."""
+    from harness.chaos import Scenario, replay
+    from harness.oracles import timeline_of
+
+    expected: str | None = None
+    if finding_id and scenario_path:
+        raise UsageError("give FINDING_ID or --scenario FILE.json, not both")
+    if scenario_path:
+        scenario, file_mode, expected = _load_scenario_file(scenario_path)
+        flow = _build_flow(target, flow_path, trigger)[0]
+        mode = mode or file_mode or "bare"
+    elif finding_id:
+        from harness.ledger import Ledger
+
+        with Ledger.open(ledger_url) as ledger:
+            record = next((f for f in ledger.findings() if f.id == finding_id), None)
+            if record is None:
+                raise UsageError(
+                    f"no finding {finding_id!r} in the ledger {ledger.url}; `harness check` prints "
+                    "the ids (pass --ledger URL if the campaign used another ledger)"
+                )
+        detail = dict(record.detail)
+        scenario = Scenario.from_json(str(detail.get("scenario_json", "")), path=f"finding {finding_id}")
+        flow = (
+            _build_flow(target, flow_path, trigger)[0]
+            if (flow_path or target)
+            else _flow_from_ref(str(detail.get("flow_ref", "")))
+        )
+        mode = mode or record.mode
+        expected = record.oracle
+    else:
+        raise UsageError("nothing to replay: give FINDING_ID or --scenario FILE.json")
+    run, hits = replay(flow, scenario, mode=mode)
+    out = _console()
+    from rich.markup import escape
+
+    out.print(f"replaying {flow.name} ({mode}):")
+    for line in scenario.program().splitlines():
+        out.print(f"  {escape(line)}")
+    out.print("timeline:")
+    for entry in timeline_of(run):
+        out.print(f"  {escape(entry.line())}")
+    relevant = [h for h in hits if expected is None or h.oracle == expected]
+    if relevant:
+        for h in relevant:
+            out.print(f"[bold red]still fails[/]: [bold]{h.oracle}[/]  {escape(h.message)}")
+        return 1
+    others = ", ".join(sorted({h.oracle for h in hits}))
+    out.print(
+        f"[bold green]no longer fails[/]{' as ' + expected if expected else ''}"
+        + (f" (other findings: {others})" if others else "")
+    )
+    return 0
+
+
+COMMANDS: list[click.Command] = [check_command, replay_command]
+
+

@@ -5,7 +5,8 @@ epoch seconds (``*_at`` in the run's clock, ``wall_*`` in the real clock) so
 that aggregate SQL stays portable; JSON detail is stored as text.
 
 Change the schema only by bumping :data:`SCHEMA_VERSION` and adding a
-migration step in ``harness.ledger.migrations``.
+migration step in ``harness.ledger.migrations``.  Version 1 lacked
+``runs.duplicate_effects`` and ``flow_changes``.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ runs = Table(
 Index("ix_runs_flow_wall", runs.c.flow, runs.c.wall_started)
 Index("ix_runs_campaign", runs.c.campaign_id)
 Index("ix_runs_flow_mode_state", runs.c.flow, runs.c.mode, runs.c.end_state)
+# window reads across every flow (the report's default) must not scan the history
+Index("ix_runs_wall", runs.c.wall_started)
 
 events = Table(
     "events",

@@ -1,8 +1,59 @@
 """Fake systems: stateful HubSpot, Stripe, Zendesk and a generic record store.
 
-A :class:`World` routes an unmodified automation's HTTP calls to the fakes.
+A :class:`World` routes an unmodified automation's HTTP calls to the fakes
+(``with world.activate(): ...``); the fakes' state is the ground truth the
+oracles judge (:func:`snapshot`, :func:`diff`, :func:`records_with_origin`,
+``World.writes``).  Fault hooks plug in through ``World.interceptors``;
+:func:`drop_field` and :func:`set_field` reshape a response, ``fail_next``
+on a fake fails a request inside the endpoint.
 """
 
+from harness.systems._base import FakeSystem
+from harness.systems._faults import drop_field, has_field, set_field
+from harness.systems._hubspot import HubSpot
+from harness.systems._inspect import (
+    Change,
+    RecordOrigin,
+    Snapshot,
+    StateDiff,
+    created_by,
+    diff,
+    records_with_origin,
+    restore,
+    snapshot,
+)
+from harness.systems._recordstore import RecordStore, Resource
+from harness.systems._seed import SeedDeal, seed_deals, standard_world
+from harness.systems._stripe import Stripe
 from harness.systems._world import Call, CallContext, Interceptor, System, World, Write
+from harness.systems._zendesk import Zendesk
 
-__all__ = ["Call", "CallContext", "Interceptor", "System", "World", "Write"]
+__all__ = [
+    "Call",
+    "CallContext",
+    "Change",
+    "FakeSystem",
+    "HubSpot",
+    "Interceptor",
+    "RecordOrigin",
+    "RecordStore",
+    "Resource",
+    "SeedDeal",
+    "Snapshot",
+    "StateDiff",
+    "Stripe",
+    "System",
+    "World",
+    "Write",
+    "Zendesk",
+    "created_by",
+    "diff",
+    "drop_field",
+    "has_field",
+    "records_with_origin",
+    "restore",
+    "seed_deals",
+    "set_field",
+    "snapshot",
+    "standard_world",
+]

@@ -18,6 +18,7 @@ structlog processors: each receives the request, the per-call
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -139,6 +140,11 @@ class CallContext:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+#: the last :class:`Call` logged in the current context (thread or task); ``None`` before any
+last_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
+    "harness_last_call", default=None
+)
+
 Next = Callable[[Request], Response]
 Interceptor = Callable[[Request, CallContext, Next], Response]
 
@@ -240,6 +246,26 @@ class World:
         self._seq = itertools.count(1)
         self._wseq = itertools.count(1)
 
+    # -- inspection (see harness.systems._inspect) ---------------------------
+
+    def snapshot(self) -> Any:
+        """A cheap :class:`~harness.systems.Snapshot` of every system's records."""
+        from harness.systems._inspect import snapshot
+
+        return snapshot(self)
+
+    def restore(self, snap: Any, *, logs: bool = True) -> None:
+        """Put every system back to ``snap`` (see :func:`harness.systems.restore`)."""
+        from harness.systems._inspect import restore
+
+        restore(self, snap, logs=logs)
+
+    def records_with_origin(self, system: str | None = None) -> list[Any]:
+        """Every record with the write and request that created it."""
+        from harness.systems._inspect import records_with_origin
+
+        return records_with_origin(self, system)
+
     # -- the transport boundary -------------------------------------------
 
     def dispatch(self, request: Request) -> Response:
@@ -330,6 +356,9 @@ class World:
         )
         with self._lock:
             self.calls.append(call)
+        # the orchestrator's HTTP hook, above the interception in the same context, reads
+        # this to label its own call record with the fault injected at the boundary
+        last_call.set(call)
 
     # -- interception ------------------------------------------------------
 

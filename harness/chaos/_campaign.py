@@ -1,0 +1,417 @@
+"""Campaigns: explore many scenarios with Hypothesis, judge each, shrink every finding.
+
+For each mode, Hypothesis draws ``examples`` scenarios from the flow's
+:class:`~harness.chaos.ScenarioSpace` (seeded: one seed reproduces the whole
+campaign); every scenario is played in a fresh world, judged by the oracles and
+written to the ledger as one batch of runs.  Then, for each oracle class met,
+the first failing scenario is shrunk (Hypothesis's ``find`` from the same
+seed, polished by deleting steps one at a time) to the fewest deliveries and
+faults that still show that class, and becomes a :class:`~harness.oracles.Finding`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import random
+import secrets
+import sys
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+from harness.chaos._faults import get_fault
+from harness.chaos._records import run_records
+from harness.chaos._runner import ScenarioRun, Target, wall_now
+from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
+from harness.chaos._strategies import scenarios
+from harness.errors import UsageError
+from harness.flow import Flow
+from harness.ledger.records import CampaignRecord, FindingRecord
+from harness.oracles import ORACLE_CLASSES, Finding, Hit, judge, timeline_of
+
+__all__ = ["MODES", "CampaignResult", "replay", "run_campaign"]
+
+MODES: tuple[str, ...] = ("bare", "orchestrated")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    """What a campaign found.
+
+    ``examples`` is the number of scenarios run per mode; ``campaign_ids`` maps
+    each mode to its campaign in the ledger; ``faults_injected`` counts the
+    faults injected per mode and kind.
+    """
+
+    seed: int
+    examples: Mapping[str, int]
+    campaign_ids: Mapping[str, str]
+    findings: tuple[Finding, ...]
+    faults_injected: Mapping[str, Mapping[str, int]]
+    command: str = ""
+    flow: str = ""
+    interrupted: bool = False
+
+    def findings_for(self, mode: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.mode == mode)
+
+
+@dataclass
+class _ModeState:
+    first: dict[str, tuple[Scenario, int, Hit]] = field(default_factory=dict)
+    injected: dict[str, int] = field(default_factory=dict)
+    examples: int = 0
+
+
+def _validate(examples: Any, seed: Any, modes: Sequence[str]) -> tuple[int, int, tuple[str, ...]]:
+    if not isinstance(examples, int) or isinstance(examples, bool) or examples < 1:
+        raise UsageError(f"--examples must be an integer >= 1, got {examples!r}")
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0, got {seed!r}")
+    modes = tuple(modes)
+    if not modes:
+        raise UsageError("--mode: at least one mode is needed: bare, orchestrated or both")
+    for m in modes:
+        if m not in MODES:
+            raise UsageError(f"--mode: unknown mode {m!r}; expected bare, orchestrated or both")
+    return examples, seed, modes
+
+
+def _versions() -> dict[str, str]:
+    import hypothesis
+
+    try:
+        from importlib.metadata import version
+
+        harness_version = version("harness")
+    except Exception:
+        harness_version = "unknown"
+    return {
+        "harness": harness_version,
+        "hypothesis": hypothesis.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _count_trigger_faults(scenario: Scenario, into: dict[str, int]) -> None:
+    for step in scenario.steps:
+        if isinstance(step, Deliver):
+            if step.kind != "original":
+                into[step.kind] = into.get(step.kind, 0) + 1
+            if step.late:
+                into["out_of_order"] = into.get("out_of_order", 0) + 1
+        elif isinstance(step, SetValue):
+            into["bad_value"] = into.get("bad_value", 0) + 1
+
+
+def _explore_settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+        derandomize=False,
+        print_blob=False,
+    )
+
+
+def run_campaign(
+    flow: Flow,
+    *,
+    ledger: Any,
+    examples: int = 100,
+    seed: int | None = None,
+    modes: Sequence[str] = MODES,
+    command: str = "",
+    progress: Progress | None = None,
+    faults: Sequence[str] = (),
+    flow_ref: str | None = None,
+    shrink: bool = True,
+    world_factory: Any = None,
+) -> CampaignResult:
+    """Run ``examples`` scenarios of ``flow`` per mode; judge, shrink, record in ``ledger``.
+
+    ``seed`` (drawn and returned when ``None``) reproduces the whole campaign;
+    ``faults`` restricts the fault kinds by name; ``flow_ref`` is how a
+    reproduce line names the flow (a ``--flow`` file or ``path.py:function``;
+    found from the flow's module when omitted).  ``progress(mode, done,
+    total)`` is called after each scenario.  A ``KeyboardInterrupt`` marks the
+    campaigns ``interrupted`` in the ledger and propagates.
+    """
+    examples, seed, modes = _validate(examples, seed, modes)
+    for name in faults:
+        get_fault(name)
+    target = Target(flow, seed=seed, faults=faults, world_factory=world_factory)
+    space = target.space
+    strategy = scenarios(space)
+    ref = flow_ref or _flow_ref(flow)
+    campaign_ids: dict[str, str] = {}
+    states: dict[str, _ModeState] = {}
+    findings: list[Finding] = []
+    versions = _versions()
+    for mode in modes:
+        cid = f"c-{uuid.uuid4().hex[:12]}"
+        campaign_ids[mode] = cid
+        ledger.start_campaign(
+            CampaignRecord(
+                id=cid, flow=flow.name, mode=mode, wall_started=wall_now(), seed=seed,
+                examples=examples, command=command, versions=versions,
+                label=f"harness check {flow.name} ({mode})",
+            )
+        )
+        state = states[mode] = _ModeState()
+        status = "failed"
+        try:
+            _explore(target, strategy, mode, examples, seed, cid, ledger, state, progress)
+            for oracle in ORACLE_CLASSES:
+                if oracle not in state.first:
+                    continue
+                scenario, example, _hit = state.first[oracle]
+                minimal = _shrink(target, strategy, mode, oracle, scenario, seed, examples) if shrink else scenario
+                findings.append(
+                    _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
+                )
+            ledger.write_findings(
+                [_finding_record(f, flow, ref) for f in findings if f.mode == mode]
+            )
+            status = "completed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            ledger.finish_campaign(cid, status=status, wall_ended=wall_now())
+    return CampaignResult(
+        seed=seed,
+        examples={m: states[m].examples for m in modes},
+        campaign_ids=campaign_ids,
+        findings=tuple(findings),
+        faults_injected={m: dict(sorted(states[m].injected.items())) for m in modes},
+        command=command,
+        flow=flow.name,
+    )
+
+
+def _explore(
+    target: Target,
+    strategy: Any,
+    mode: str,
+    examples: int,
+    seed: int,
+    cid: str,
+    ledger: Any,
+    state: _ModeState,
+    progress: Progress | None,
+) -> None:
+    @_explore_settings(examples)
+    @hypothesis_seed(seed)
+    @given(strategy)
+    def explore(scenario: Scenario) -> None:
+        example = state.examples
+        state.examples += 1
+        run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
+        records, items = run_records(run, campaign_id=cid, example=example, wall=None)
+        ledger.write_runs(records)
+        for item in items:
+            ledger.add_inbox_item(item)
+        for kind, n in run.injected.items():
+            state.injected[kind] = state.injected.get(kind, 0) + n
+        _count_trigger_faults(scenario, state.injected)
+        for hit in judge(run):
+            if hit.oracle not in state.first:
+                state.first[hit.oracle] = (scenario, example, hit)
+        if progress is not None:
+            progress(mode, state.examples, examples)
+
+    explore()
+
+
+def _shows(target: Target, scenario: Scenario, mode: str, oracle: str) -> bool:
+    run = target.run(scenario, mode)
+    return any(h.oracle == oracle for h in judge(run))
+
+
+def _shrink(
+    target: Target, strategy: Any, mode: str, oracle: str, first: Scenario, seed: int, examples: int
+) -> Scenario:
+    """The smallest scenario showing ``oracle``: Hypothesis's shrinker, then step deletion."""
+    best = first
+    try:
+        found = find(
+            strategy,
+            lambda s: _shows(target, s, mode, oracle),
+            settings=settings(
+                max_examples=max(50, examples * 2),
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.generate, Phase.shrink],
+            ),
+            random=random.Random(f"{seed}:{oracle}:{mode}"),
+        )
+    except (NoSuchExample, Unsatisfiable):
+        found = None
+    if found is not None and _smaller(found, best):
+        best = found
+    return _polish(target, best, mode, oracle)
+
+
+def _smaller(a: Scenario, b: Scenario) -> bool:
+    return (sum(a.size()), len(a.steps)) < (sum(b.size()), len(b.steps))
+
+
+def _simpler_steps(step: Step) -> list[Step]:
+    out: list[Step] = []
+    if isinstance(step, Deliver):
+        if step.late:
+            out.append(dataclasses.replace(step, late=False))
+        if step.kind != "original":
+            out.append(dataclasses.replace(step, kind="original"))
+        if step.obj > 0:
+            out.append(dataclasses.replace(step, obj=0))
+    elif isinstance(step, InjectFault):
+        if step.times > 1:
+            out.append(dataclasses.replace(step, times=1))
+        kind = get_fault(step.fault)
+        for name, values in kind.params.items():
+            current = dict(step.params).get(name)
+            if values and current != values[0]:
+                params = tuple((k, values[0] if k == name else v) for k, v in step.params)
+                out.append(dataclasses.replace(step, params=params))
+    return out
+
+
+def _polish(target: Target, scenario: Scenario, mode: str, oracle: str) -> Scenario:
+    """Delete steps, then simplify them, while the oracle still fires (a greedy pass)."""
+    best = scenario
+    changed = True
+    budget = 200
+    while changed and budget > 0:
+        changed = False
+        for i in range(len(best.steps)):
+            steps = best.steps[:i] + best.steps[i + 1 :]
+            if not any(isinstance(s, Deliver) for s in steps):
+                continue
+            candidate = dataclasses.replace(best, steps=steps)
+            budget -= 1
+            if _shows(target, candidate, mode, oracle):
+                best, changed = candidate, True
+                break
+        if changed:
+            continue
+        for i, step in enumerate(best.steps):
+            for simpler in _simpler_steps(step):
+                candidate = dataclasses.replace(best, steps=(*best.steps[:i], simpler, *best.steps[i + 1 :]))
+                budget -= 1
+                if _shows(target, candidate, mode, oracle):
+                    best, changed = candidate, True
+                    break
+            if changed:
+                break
+    return best
+
+
+def _flow_ref(flow: Flow) -> str:
+    """How a shell line names ``flow``: the file that declares it, else its automation spec."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("harness_user_") and not name.endswith(".flow") and name != "flow":
+            continue
+        if getattr(module, "flow", None) is flow and getattr(module, "__file__", None):
+            return f"--flow {module.__file__}"
+    if isinstance(flow.automation, str):
+        return f"{flow.automation} --trigger {flow.trigger.name}"
+    fn = flow.automation
+    module_name = getattr(fn, "__module__", None)
+    qual = getattr(fn, "__qualname__", "")
+    if module_name and qual and "<" not in qual:
+        mod = sys.modules.get(module_name)
+        file = getattr(mod, "__file__", None)
+        where = file if module_name.startswith("harness_user_") and file else module_name
+        return f"{where}:{qual} --trigger {flow.trigger.name}"
+    return f"<{flow.name}> --trigger {flow.trigger.name}"
+
+
+def _ledger_arg(ledger: Any) -> str:
+    url = str(getattr(ledger, "url", "") or "")
+    try:
+        from harness.ledger import DEFAULT_URL, resolve_url
+
+        if url in (resolve_url(None), DEFAULT_URL):
+            return ""
+    except Exception:
+        pass
+    return f" --ledger {url}" if url and "***" not in url else ""
+
+
+def _finding(
+    target: Target,
+    scenario: Scenario,
+    mode: str,
+    oracle: str,
+    example: int | None,
+    cid: str,
+    ref: str,
+    ledger: Any,
+    seed: int,
+) -> Finding:
+    run = target.run(scenario, mode)
+    hits = [h for h in judge(run) if h.oracle == oracle]
+    message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+    fid = f"{cid}-{oracle.replace('_', '-')}"
+    return Finding(
+        oracle=oracle,
+        mode=mode,
+        message=message,
+        program=scenario.program(),
+        reproduce=f"harness replay {fid}{_ledger_arg(ledger)}",
+        timeline=timeline_of(run),
+        seed=seed,
+        example=example,
+        scenario_json=scenario.to_json(),
+        id=fid,
+        flow=target.flow.name,
+        campaign_id=cid,
+    )
+
+
+def _finding_record(f: Finding, flow: Flow, ref: str) -> FindingRecord:
+    return FindingRecord(
+        id=f.id,
+        flow=flow.name,
+        mode=f.mode,
+        oracle=f.oracle,
+        message=f.message,
+        scenario=f.program,
+        reproduce=f.reproduce,
+        wall_created=wall_now(),
+        campaign_id=f.campaign_id,
+        seed=f.seed,
+        example=f.example,
+        timeline=tuple(t.to_dict() for t in f.timeline),
+        detail={
+            "scenario_json": f.scenario_json,
+            "flow_ref": ref,
+            "trigger": flow.trigger.name,
+        },
+    )
+
+
+def replay(
+    flow: Flow, scenario: Scenario, *, mode: str, world_factory: Any = None
+) -> tuple[ScenarioRun, list[Hit]]:
+    """Play one scenario exactly as a campaign did; return the run and every oracle hit."""
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}; expected bare or orchestrated")
+    target = Target(flow, seed=scenario.seed, world_factory=world_factory)
+    run = target.run(scenario, mode)
+    return run, judge(run)

@@ -1,0 +1,497 @@
+"""Play one scenario against a fresh world of fakes, in bare or orchestrated mode.
+
+A :class:`Target` is a flow bound to a seed: it owns the handler, the object
+ids of the seeded world, what the automation reads for each object, and a
+cache of reference runs (the same objects delivered once each, no faults, in
+a fresh world from the same seed).  :meth:`Target.run` plays a
+:class:`~harness.chaos.Scenario` and returns a :class:`ScenarioRun` that the
+oracles judge: the world (its ``calls`` and ``writes`` logs are the ground
+truth), one :class:`DeliveryResult` per delivery and the reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import random
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import time_machine
+
+from harness._wire import VirtualClock
+from harness.chaos._faults import TransportInjector, endpoint_of, get_fault
+from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
+from harness.chaos._strategies import ScenarioSpace
+from harness.chaos._time import virtual_time
+from harness.flow import Flow
+from harness.systems._world import Call, World, Write
+
+__all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
+
+_HUBSPOT_OBJECT = re.compile(r"^/crm/v3/objects/(?P<type>[a-z_0-9]+)/(?P<id>[^/]+)$")
+# properties HubSpot sets itself: breaking them says nothing about the automation
+_SYSTEM_PROPERTIES = frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"})
+
+
+@contextlib.contextmanager
+def _quiet_unconfigured_logging() -> Iterator[None]:
+    """Inside scenarios, drop log records that would reach Python's last-resort stderr handler.
+
+    An automation that logs a warning per retry would otherwise print
+    thousands of lines during a campaign; handlers the user configured still
+    receive everything.
+    """
+    previous = logging.lastResort
+    logging.lastResort = logging.NullHandler()
+    try:
+        yield
+    finally:
+        logging.lastResort = previous
+
+
+def wall_now() -> float:
+    """Real epoch seconds, also inside a scenario's virtual time."""
+    if time_machine.escape_hatch.is_travelling():
+        return float(time_machine.escape_hatch.time.time())
+    import time
+
+    return time.time()
+
+
+@dataclass
+class DeliveryResult:
+    """What one delivery did: its event, its outcome as the automation reported it."""
+
+    index: int
+    step: Deliver
+    tag: str
+    object_key: str
+    event: dict[str, Any]
+    delivery_kind: str
+    is_duplicate: bool
+    segment: str
+    started_at: float
+    ended_at: float
+    wall_started: float
+    wall_ended: float
+    value: Any = None
+    error: BaseException | None = None
+    ok: bool = True
+    end_state: str = "succeeded"
+    run: Any = None  # the orchestrator's RunRecord in orchestrated mode
+    inbox_item: Any = None
+
+    @property
+    def explicit_failure(self) -> bool:
+        """The automation raised or reported failure (or the orchestrator ended it failed)."""
+        return self.end_state == "failed" or self.error is not None or not self.ok
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The same objects delivered once each without faults: what the effects should be."""
+
+    creates: Mapping[str, Mapping[tuple[str, str], int]]
+    writes: Mapping[str, tuple[Write, ...]]
+    calls: Mapping[str, tuple[Call, ...]]
+    ok: Mapping[str, bool]
+
+
+@dataclass
+class ScenarioRun:
+    """A finished scenario in one mode, ready for the oracles."""
+
+    scenario: Scenario
+    mode: str
+    flow: Flow
+    world: World
+    clock: VirtualClock
+    deliveries: list[DeliveryResult]
+    reference: Reference
+    injected: dict[str, int]
+    inbox: list[Any] = field(default_factory=list)
+
+    def tags_of(self, object_key: str) -> set[str]:
+        return {d.tag for d in self.deliveries if d.object_key == object_key}
+
+    def delivery_by_tag(self) -> dict[str, DeliveryResult]:
+        return {d.tag: d for d in self.deliveries}
+
+
+def _wrong_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, int | float):
+        return f"{value}-x"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return 12345 if not value else "12345"
+        return "n/a"
+    return "n/a"
+
+
+def _broken(value: Any, how: str, *, in_event: bool) -> Any:
+    if how == "null":
+        return None
+    if how == "empty":
+        return ""
+    if how == "zero":
+        return 0 if in_event else "0"
+    return _wrong_type(value)
+
+
+class Target:
+    """A flow bound to a world seed: the context every scenario of a campaign shares."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        *,
+        seed: int,
+        world_factory: Callable[[int, VirtualClock], World] | None = None,
+        faults: Sequence[str] = (),
+        max_deliveries: int = 4,
+        max_faults: int = 3,
+    ) -> None:
+        self.flow = flow
+        self.seed = seed
+        self.handler = flow.handler()
+        self._world_factory = world_factory or _standard_world
+        self._references: dict[tuple[int, ...], Reference] = {}
+        self._segments: dict[int, str] = {}
+        self.noun = _noun(flow)
+        self.values: dict[tuple[int, str, str], Any] = {}
+        self.space, self.object_ids, self.reads = self._discover(faults, max_deliveries, max_faults)
+
+    # -- worlds and events -------------------------------------------------------
+
+    def new_world(self) -> tuple[World, VirtualClock]:
+        clock = VirtualClock()
+        return self._world_factory(self.seed, clock), clock
+
+    def _objects(self, world: World) -> list[str]:
+        trigger = self.flow.trigger
+        if trigger.objects is None:
+            raise ValueError(f"trigger {trigger.name!r} cannot list the world's objects")
+        return [str(o) for o in trigger.objects(world)]
+
+    def make_event(self, world: World, obj: int, n: int) -> dict[str, Any]:
+        """Object ``obj``'s event number ``n`` (0: the original), the same in every world."""
+        trigger = self.flow.trigger
+        if trigger.make_event is None:
+            raise ValueError(f"trigger {trigger.name!r} cannot make events")
+        rng = random.Random(f"{self.seed}:{obj}:{n}")
+        return dict(trigger.make_event(world, self.object_ids[obj], rng))
+
+    # -- discovery --------------------------------------------------------------------
+
+    def _discover(
+        self, faults: Sequence[str], max_deliveries: int, max_faults: int
+    ) -> tuple[ScenarioSpace, list[str], dict[int, dict[str, str]]]:
+        """Deliver each object once without faults to learn what the automation calls and reads."""
+        world, clock = self.new_world()
+        object_ids = self._objects(world)
+        self.object_ids = object_ids
+        endpoints: dict[tuple[str, str], None] = {}
+        targets: dict[tuple[str, str], None] = {}
+        reads: dict[int, dict[str, str]] = {}
+        trigger = self.flow.trigger
+        for f in trigger.contract.fields:
+            targets[("event", f.name)] = None
+        with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
+            for i in range(len(object_ids)):
+                event = self.make_event(world, i, 0)
+                tag = f"discover{i}"
+                # a failure here shows in the reference run; discovery only learns the calls
+                with world.tagged(tag), contextlib.suppress(Exception):
+                    self.handler(copy.deepcopy(event))
+                for call in world.calls:
+                    if call.tag != tag:
+                        continue
+                    path = call.request.path
+                    endpoints[(call.system, endpoint_of(call.method, path))] = None
+                    m = _HUBSPOT_OBJECT.match(path)
+                    if call.system == trigger.system and call.method == "GET" and m and call.response:
+                        reads.setdefault(i, {})[m["type"]] = m["id"]
+                        try:
+                            props = call.response.json().get("properties", {})
+                        except ValueError:
+                            props = {}
+                        for name, value in props.items():
+                            if name not in _SYSTEM_PROPERTIES:
+                                targets[(m["type"], name)] = None
+                                self.values[(i, m["type"], name)] = value
+        space = ScenarioSpace(
+            seed=self.seed,
+            objects=len(object_ids),
+            endpoints=tuple(endpoints),
+            value_targets=tuple(targets),
+            noun=self.noun,
+            faults=tuple(faults),
+            max_deliveries=max_deliveries,
+            max_faults=max_faults,
+        )
+        return space, object_ids, reads
+
+    # -- the reference ----------------------------------------------------------------
+
+    def object_key(self, event: Mapping[str, Any], obj: int) -> str:
+        try:
+            return str(self.flow.trigger.object_key(event))
+        except Exception:
+            # a broken event still belongs to the object it was made for
+            return f"{self.noun}:{self.object_ids[obj]}"
+
+    def segment(self, obj: int) -> str:
+        if obj not in self._segments:
+            world, clock = self.new_world()
+            with world.activate(), virtual_time(clock), world.tagged("segment"), _quiet_unconfigured_logging():
+                self._segments[obj] = self.flow.segment_for(self.make_event(world, obj, 0))
+        return self._segments[obj]
+
+    def reference(self, objects: Sequence[int]) -> Reference:
+        """The reference run for ``objects`` in this order (cached)."""
+        key = tuple(objects)
+        cached = self._references.get(key)
+        if cached is not None:
+            return cached
+        world, clock = self.new_world()
+        ok: dict[str, bool] = {}
+        keys: dict[str, str] = {}
+        with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
+            events = [self.make_event(world, obj, 0) for obj in key]
+            for obj, event in zip(key, events, strict=True):
+                okey = self.object_key(event, obj)
+                tag = f"ref:{obj}"
+                keys[tag] = okey
+                with world.tagged(tag):
+                    try:
+                        value = self.handler(copy.deepcopy(event))
+                        ok[okey] = bool(self.flow.result(value))
+                    except Exception:
+                        ok[okey] = False
+        creates: dict[str, dict[tuple[str, str], int]] = {k: {} for k in keys.values()}
+        writes: dict[str, list[Write]] = {k: [] for k in keys.values()}
+        calls: dict[str, list[Call]] = {k: [] for k in keys.values()}
+        for w in world.writes:
+            wkey = keys.get(w.tag or "")
+            if wkey is None:
+                continue
+            writes[wkey].append(w)
+            if w.action == "create":
+                counts = creates[wkey]
+                counts[(w.system, w.kind)] = counts.get((w.system, w.kind), 0) + 1
+        for c in world.calls:
+            ckey = keys.get(c.tag or "")
+            if ckey is not None:
+                calls[ckey].append(c)
+        ref = Reference(
+            creates=creates,
+            writes={k: tuple(v) for k, v in writes.items()},
+            calls={k: tuple(v) for k, v in calls.items()},
+            ok=ok,
+        )
+        if len(self._references) > 512:
+            self._references.clear()
+        self._references[key] = ref
+        return ref
+
+    # -- one scenario -----------------------------------------------------------------
+
+    def run(
+        self,
+        scenario: Scenario,
+        mode: str,
+        *,
+        campaign_id: str | None = None,
+        example: int | None = None,
+        ledger: Any = None,
+    ) -> ScenarioRun:
+        """Play ``scenario`` in ``mode`` (``bare`` or ``orchestrated``) in a fresh world."""
+        order: list[int] = []
+        for d in scenario.deliveries:
+            if d.obj < len(self.object_ids) and d.obj not in order:
+                order.append(d.obj)
+        reference = self.reference(order)
+        world, clock = self.new_world()
+        injector = TransportInjector(clock)
+        results: list[DeliveryResult] = []
+        inbox: list[Any] = []
+        orchestrator = None
+        if mode == "orchestrated":
+            orchestrator = self._orchestrator(clock, ledger, inbox)
+        with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
+            canonical = {obj: self.make_event(world, obj, 0) for obj in order}
+            world.interceptors.append(injector)
+            last: dict[int, dict[str, Any]] = {}
+            made: dict[int, int] = {}
+            event_breaks: dict[int, list[SetValue]] = {}
+            seen_objects: set[int] = set()
+            earliest: int | None = None
+            for step in scenario.steps:
+                if isinstance(step, InjectFault):
+                    injector.arm(
+                        get_fault(step.fault), step.system, step.endpoint, dict(step.params), step.times
+                    )
+                    continue
+                if isinstance(step, SetValue):
+                    if step.obj >= len(self.object_ids):
+                        continue
+                    if step.target == "event":
+                        event_breaks.setdefault(step.obj, []).append(step)
+                    else:
+                        self._break_record(world, step)
+                    continue
+                if step.obj >= len(self.object_ids):
+                    continue
+                event = self._event_for(world, step, canonical, last, made)
+                for brk in event_breaks.get(step.obj, ()):
+                    if brk.how == "absent":
+                        event.pop(brk.name, None)
+                    else:
+                        event[brk.name] = _broken(event.get(brk.name), brk.how, in_event=True)
+                if step.late and earliest is not None and isinstance(event.get("occurredAt"), int):
+                    # happened a minute before anything delivered so far, arrives now
+                    event["occurredAt"] = earliest - 60_000
+                if isinstance(event.get("occurredAt"), int):
+                    occ = int(event["occurredAt"])
+                    earliest = occ if earliest is None else min(earliest, occ)
+                kind = step.kind if step.kind != "original" else ("reordered" if step.late else "original")
+                is_dup = step.obj in seen_objects
+                seen_objects.add(step.obj)
+                tag = f"d{len(results)}"
+                results.append(
+                    self._deliver(
+                        world, clock, step, tag, event, kind, is_dup, orchestrator,
+                        campaign_id=campaign_id, example=example, index=len(results),
+                    )
+                )
+        return ScenarioRun(
+            scenario=scenario,
+            mode=mode,
+            flow=self.flow,
+            world=world,
+            clock=clock,
+            deliveries=results,
+            reference=reference,
+            injected=dict(injector.injected),
+            inbox=inbox,
+        )
+
+    def _event_for(
+        self,
+        world: World,
+        step: Deliver,
+        canonical: dict[int, dict[str, Any]],
+        last: dict[int, dict[str, Any]],
+        made: dict[int, int],
+    ) -> dict[str, Any]:
+        attempt_field = self.flow.trigger.attempt_field
+        if step.kind == "duplicate":
+            event = copy.deepcopy(last.get(step.obj, canonical[step.obj]))
+            if attempt_field is not None:
+                previous = event.get(attempt_field)
+                event[attempt_field] = (previous if isinstance(previous, int) else 0) + 1
+        elif step.kind == "redelivery":
+            made[step.obj] = made.get(step.obj, 0) + 1
+            event = self.make_event(world, step.obj, made[step.obj])
+        else:
+            event = copy.deepcopy(canonical[step.obj])
+        last[step.obj] = copy.deepcopy(event)
+        return event
+
+    def _break_record(self, world: World, step: SetValue) -> None:
+        record_id = self.reads.get(step.obj, {}).get(step.target)
+        if record_id is None:
+            return
+        system = world.system(self.flow.trigger.system)
+        if step.how == "absent":
+            system.remove_property(step.target, record_id, step.name)
+            return
+        current = self.values.get((step.obj, step.target, step.name))
+        value = _broken(current, step.how, in_event=False)
+        system.set_property(step.target, record_id, step.name, None if value is None else str(value))
+
+    def _orchestrator(self, clock: VirtualClock, ledger: Any, inbox: list[Any]) -> Any:
+        from harness.orchestrator import MemoryDedupe, Orchestrator
+
+        def sink(run: Any, item: Any) -> None:
+            inbox.append((run, item))
+
+        return Orchestrator(
+            self.flow,
+            ledger=ledger,
+            clock=clock,
+            rng=random.Random(self.seed),
+            dedupe=MemoryDedupe(),
+            sink=sink,
+        )
+
+    def _deliver(
+        self,
+        world: World,
+        clock: VirtualClock,
+        step: Deliver,
+        tag: str,
+        event: dict[str, Any],
+        kind: str,
+        is_dup: bool,
+        orchestrator: Any,
+        *,
+        campaign_id: str | None,
+        example: int | None,
+        index: int,
+    ) -> DeliveryResult:
+        okey = self.object_key(event, step.obj)
+        result = DeliveryResult(
+            index=index, step=step, tag=tag, object_key=okey, event=copy.deepcopy(event),
+            delivery_kind=kind, is_duplicate=is_dup, segment=self.segment(step.obj),
+            started_at=clock.now(), ended_at=clock.now(), wall_started=wall_now(), wall_ended=0.0,
+        )
+        with world.tagged(tag):
+            if orchestrator is None:
+                try:
+                    result.value = self.handler(event)
+                    result.ok = bool(self.flow.result(result.value))
+                    result.end_state = "succeeded" if result.ok else "failed"
+                except (Exception, SystemExit) as exc:
+                    result.error = exc
+                    result.ok = False
+                    result.end_state = "failed"
+            else:
+                from harness.orchestrator import DeliveryInfo
+
+                info = DeliveryInfo(
+                    campaign_id=campaign_id, seed=self.seed, example=example, delivery=index,
+                    delivery_kind=kind, is_duplicate=is_dup, segment=result.segment, tag=tag,
+                )
+                rr = orchestrator.handle(event, delivery=info)
+                result.run = rr.run
+                result.inbox_item = rr.inbox_item
+                result.value = rr.value
+                result.error = rr.error
+                result.end_state = rr.end_state
+                result.ok = rr.end_state in ("succeeded", "suppressed")
+        result.ended_at = clock.now()
+        result.wall_ended = wall_now()
+        return result
+
+
+def _noun(flow: Flow) -> str:
+    parts = flow.trigger.name.split(".")
+    return parts[1] if len(parts) > 2 else "obj"
+
+
+def _standard_world(seed: int, clock: VirtualClock) -> World:
+    from harness.systems import standard_world  # type: ignore[attr-defined]
+
+    world: World = standard_world(seed, clock=clock)
+    return world
+
+

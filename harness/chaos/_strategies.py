@@ -1,0 +1,136 @@
+"""Hypothesis strategies for scenarios: deliveries, fault steps, whole scenarios.
+
+Strategies draw indices and choices only (never text): values come from the
+seeded world (Faker, through :func:`harness.systems.standard_world`) and from
+the trigger's ``make_event``, which keeps a scenario cheap to draw and lets one
+seed reproduce everything.  Every choice lists its simplest value first, so
+shrinking moves toward fewer deliveries, original deliveries, fewer faults and
+the first object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from harness.chaos._faults import FaultKind, fault_kinds, get_fault
+from harness.chaos._scenario import (
+    DELIVERY_KINDS,
+    VALUE_HOWS,
+    Deliver,
+    InjectFault,
+    Scenario,
+    SetValue,
+    Step,
+)
+
+__all__ = [
+    "ScenarioSpace",
+    "deliveries",
+    "fault_steps",
+    "scenarios",
+    "transport_faults",
+    "value_faults",
+]
+
+
+@dataclass(frozen=True)
+class ScenarioSpace:
+    """What a flow's scenarios may contain, learned from one run without faults.
+
+    ``endpoints`` are ``(system, "METHOD /path/{id}")`` pairs the automation
+    called; ``value_targets`` are ``(target, name)`` pairs: ``("event",
+    "objectId")`` or a record type and property it read (``("contacts",
+    "email")``).  ``faults`` restricts the fault kinds (all registered when
+    empty).
+    """
+
+    seed: int
+    objects: int
+    endpoints: tuple[tuple[str, str], ...]
+    value_targets: tuple[tuple[str, str], ...] = ()
+    noun: str = "obj"
+    faults: tuple[str, ...] = ()
+    max_deliveries: int = 4
+    max_faults: int = 3
+
+    def kinds(self) -> list[FaultKind]:
+        if self.faults:
+            return [get_fault(name) for name in self.faults]
+        return fault_kinds()
+
+    def allows(self, name: str) -> bool:
+        return not self.faults or name in self.faults
+
+
+def deliveries(space: ScenarioSpace) -> st.SearchStrategy[Deliver]:
+    """One delivery: an object index, a kind (original first) and rarely out of order."""
+    kinds = [k for k in DELIVERY_KINDS if k == "original" or space.allows(k)]
+    late = st.booleans() if space.allows("out_of_order") else st.just(False)
+    return st.builds(
+        Deliver,
+        obj=st.integers(0, max(0, space.objects - 1)),
+        kind=st.sampled_from(kinds),
+        late=late,
+    )
+
+
+def transport_faults(space: ScenarioSpace) -> st.SearchStrategy[InjectFault]:
+    """A transport fault on one endpoint the automation calls (or a whole-system outage)."""
+    kinds = [k for k in space.kinds() if k.boundary == "transport"]
+    if not kinds or not space.endpoints:
+        return st.nothing()
+    systems = sorted({s for s, _ in space.endpoints})
+
+    @st.composite
+    def draw(draw: st.DrawFn) -> InjectFault:
+        kind = draw(st.sampled_from(kinds))
+        params = tuple(
+            (name, draw(st.sampled_from(values))) for name, values in sorted(kind.params.items())
+        )
+        if kind.system_wide:
+            return InjectFault(draw(st.sampled_from(systems)), "*", kind.name, params, 1)
+        system, endpoint = draw(st.sampled_from(space.endpoints))
+        times = 1 if kind.persistent else draw(st.integers(1, 3))
+        return InjectFault(system, endpoint, kind.name, params, times)
+
+    return draw()
+
+
+def value_faults(space: ScenarioSpace) -> st.SearchStrategy[SetValue]:
+    """A bad value for one object, in its event or in a record the automation reads."""
+    if not space.value_targets or not space.allows("bad_value"):
+        return st.nothing()
+    return st.builds(
+        lambda obj, target, how: SetValue(obj, target[0], target[1], how),
+        st.integers(0, max(0, space.objects - 1)),
+        st.sampled_from(space.value_targets),
+        st.sampled_from(VALUE_HOWS),
+    )
+
+
+def fault_steps(space: ScenarioSpace) -> st.SearchStrategy[Step]:
+    """A transport fault or a bad value (whichever the space allows)."""
+    return st.one_of(transport_faults(space), value_faults(space))
+
+
+@st.composite
+def _scenarios(draw: st.DrawFn, space: ScenarioSpace) -> Scenario:
+    delivered = draw(st.lists(deliveries(space), min_size=1, max_size=space.max_deliveries))
+    faults = draw(st.lists(fault_steps(space), max_size=space.max_faults))
+    # each fault is armed just before one of the deliveries (the first by default,
+    # which is where shrinking moves it)
+    before = [draw(st.integers(0, len(delivered) - 1)) for _ in faults]
+    steps: list[Step] = []
+    for i, d in enumerate(delivered):
+        steps.extend(f for f, at in zip(faults, before, strict=True) if at == i)
+        steps.append(d)
+    return Scenario(seed=space.seed, steps=tuple(steps), noun=space.noun)
+
+
+def scenarios(space: ScenarioSpace) -> st.SearchStrategy[Scenario]:
+    """Whole scenarios over ``space``: 1..max deliveries, 0..max faults, interleaved."""
+    return _scenarios(space)
+
+

@@ -1,0 +1,675 @@
+"""SQL aggregates over the ledger, for the report room.
+
+The ledger may hold millions of runs; the report needs a few hundred numbers.
+Every function here pushes the grouping into the database (one scan per
+question, indexed filters on flow and wall time) and returns a small
+:class:`Rows` (column names and plain tuples) that the report shapes with
+pandas.  Nothing here returns a SQLAlchemy object, so the report never sees
+SQL.
+
+All functions take a ``ledger`` (anything with an ``engine`` attribute: a
+:class:`~harness.ledger.Ledger`) and a :class:`RunFilter` over ``runs``.
+Times in the filter are wall epoch seconds (``runs.wall_started``) because a
+review window is a real-world window even when the runs were timed on a
+virtual clock.  ``bucket_seconds`` splits a query into buckets counted from
+``origin`` (week ``0`` is ``[origin, origin + 604800)``).
+
+The SQL is portable between SQLite and PostgreSQL; the only dialect-specific
+pieces are integer bucketing and reading a key out of the JSON ``detail`` text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Engine,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.sql import Select
+
+from harness.ledger.schema import (
+    campaigns,
+    events,
+    findings,
+    flow_changes,
+    inbox_items,
+    runs,
+)
+
+__all__ = [
+    "Rows",
+    "RunFilter",
+    "attention_runs",
+    "campaign_rows",
+    "contract_violations",
+    "failed_by_class",
+    "failed_by_place",
+    "fault_counts",
+    "finding_rows",
+    "flow_change_rows",
+    "flows",
+    "inbox_summary",
+    "oldest_open_items",
+    "recovery_durations",
+    "run_summary",
+    "silent_failures",
+    "window_bounds",
+]
+
+WEEK = 7 * 24 * 3600.0
+
+
+class _HasEngine(Protocol):
+    @property
+    def engine(self) -> Engine: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs an aggregate covers; every empty field means "all".
+
+    ``since`` is inclusive and ``until`` exclusive, both on ``runs.wall_started``.
+    """
+
+    flow: str | None = None
+    modes: tuple[str, ...] = ()
+    campaign_ids: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions over ``runs`` this filter stands for."""
+        out: list[ColumnElement[bool]] = []
+        if self.flow is not None:
+            out.append(runs.c.flow == self.flow)
+        if self.modes:
+            out.append(runs.c.mode.in_(self.modes))
+        if self.campaign_ids:
+            out.append(runs.c.campaign_id.in_(self.campaign_ids))
+        if self.segments:
+            out.append(runs.c.segment.in_(self.segments))
+        if self.since is not None:
+            out.append(runs.c.wall_started >= self.since)
+        if self.until is not None:
+            out.append(runs.c.wall_started < self.until)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A small query result: column names and rows of plain Python values."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """The rows as dictionaries keyed by column name."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def _fetch(ledger: _HasEngine, query: Select[Any]) -> Rows:
+    with ledger.engine.connect() as conn:
+        result = conn.execute(query)
+        columns = tuple(result.keys())
+        rows = tuple(tuple(row) for row in result)
+    return Rows(columns, rows)
+
+
+def _bucket(
+    ledger: _HasEngine, column: Any, bucket_seconds: float | None, origin: float
+) -> ColumnElement[Any]:
+    """``floor((column - origin) / bucket_seconds)`` as an integer, or the constant 0."""
+    if not bucket_seconds:
+        return literal(0, Integer)
+    ratio = (column - literal(origin, Float)) / literal(float(bucket_seconds), Float)
+    if ledger.engine.dialect.name == "sqlite":
+        # CAST truncates toward zero in SQLite; below the origin we shift by one so
+        # that it floors like PostgreSQL's FLOOR (rows before the origin are rare:
+        # they only appear when the caller's origin is not the window's start).
+        return case(
+            (ratio >= 0, cast(ratio, Integer)),
+            else_=cast(ratio, Integer) - 1,
+        )
+    return cast(func.floor(ratio), Integer)
+
+
+def _json_key(ledger: _HasEngine, column: Any, key: str) -> ColumnElement[Any]:
+    """The text value of ``key`` in a JSON text column."""
+    if ledger.engine.dialect.name == "sqlite":
+        # type_coerce, not CAST: SQLite would give a column named JSON numeric affinity.
+        return type_coerce(column, JSON)[key].as_string()
+    return cast(column, JSON)[key].as_string()
+
+
+def _class(column: Any) -> ColumnElement[str]:
+    return func.coalesce(column, "unknown")
+
+
+def flows(ledger: _HasEngine) -> tuple[str, ...]:
+    """Every flow named by a run or a campaign, sorted."""
+    query = select(runs.c.flow).distinct().union(select(campaigns.c.flow).distinct())
+    with ledger.engine.connect() as conn:
+        return tuple(sorted(str(row[0]) for row in conn.execute(query)))
+
+
+def window_bounds(ledger: _HasEngine, flt: RunFilter) -> tuple[int, float | None, float | None]:
+    """``(runs, first wall_started, last wall_started)`` of the filtered runs."""
+    query = select(
+        func.count(), func.min(runs.c.wall_started), func.max(runs.c.wall_started)
+    ).where(*flt.conditions())
+    with ledger.engine.connect() as conn:
+        count, first, last = conn.execute(query).one()
+    return int(count or 0), first, last
+
+
+def run_summary(
+    ledger: _HasEngine, flt: RunFilter, *, bucket_seconds: float | None = None, origin: float = 0.0
+) -> Rows:
+    """Runs counted per (bucket, mode, segment, end state, delivery kind, duplicate, clock).
+
+    Columns: ``bucket, mode, segment, end_state, delivery_kind, is_duplicate,
+    clock, runs, calls, retries, attempts, errors, with_error,
+    duplicate_effects, duplicates_prevented, first_wall, last_wall,
+    last_ended_at``.  ``duplicates_prevented`` counts rows whose
+    ``duplicate_effects`` is 0, or NULL with end state ``suppressed`` (only
+    meaningful on the ``is_duplicate`` rows); ``with_error`` counts runs with
+    a first error.
+    """
+    bucket = _bucket(ledger, runs.c.wall_started, bucket_seconds, origin).label("bucket")
+    prevented = case(
+        (
+            or_(
+                runs.c.duplicate_effects == 0,
+                and_(runs.c.duplicate_effects.is_(None), runs.c.end_state == "suppressed"),
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    with_error = case((runs.c.first_error_at.is_not(None), 1), else_=0)
+    keys = (
+        bucket,
+        runs.c.mode,
+        runs.c.segment,
+        runs.c.end_state,
+        runs.c.delivery_kind,
+        runs.c.is_duplicate,
+        runs.c.clock,
+    )
+    query = (
+        select(
+            *keys,
+            func.count().label("runs"),
+            func.coalesce(func.sum(runs.c.calls), 0).label("calls"),
+            func.coalesce(func.sum(runs.c.retries), 0).label("retries"),
+            func.coalesce(func.sum(runs.c.attempts), 0).label("attempts"),
+            func.coalesce(func.sum(runs.c.errors), 0).label("errors"),
+            func.sum(with_error).label("with_error"),
+            func.coalesce(func.sum(runs.c.duplicate_effects), 0).label("duplicate_effects"),
+            func.sum(prevented).label("duplicates_prevented"),
+            func.min(runs.c.wall_started).label("first_wall"),
+            func.max(runs.c.wall_started).label("last_wall"),
+            func.max(runs.c.ended_at).label("last_ended_at"),
+        )
+        .where(*flt.conditions())
+        .group_by(*keys)
+    )
+    result = _fetch(ledger, query)
+    # SQLite hands booleans back as 0/1 in a GROUP BY; normalise.
+    idx = result.columns.index("is_duplicate")
+    rows = tuple((*row[:idx], bool(row[idx]), *row[idx + 1:]) for row in result.rows)
+    return Rows(result.columns, rows)
+
+
+def failed_by_class(
+    ledger: _HasEngine, flt: RunFilter, *, bucket_seconds: float | None = None, origin: float = 0.0
+) -> Rows:
+    """Distinct runs with at least one ``error`` event, per (bucket, mode, segment, class).
+
+    Columns: ``bucket, mode, segment, error_class, runs``.  A run with errors
+    of two classes counts once in each; sums across classes are meaningless,
+    sums across buckets and segments are exact.
+    """
+    bucket = _bucket(ledger, runs.c.wall_started, bucket_seconds, origin).label("bucket")
+    error_class = _class(events.c.error_class).label("error_class")
+    keys = (bucket, runs.c.mode, runs.c.segment, error_class)
+    query = (
+        select(*keys, func.count(distinct(events.c.run_id)).label("runs"))
+        .select_from(events.join(runs, runs.c.id == events.c.run_id))
+        .where(events.c.kind == "error", *flt.conditions())
+        .group_by(*keys)
+    )
+    return _fetch(ledger, query)
+
+
+def failed_by_place(ledger: _HasEngine, flt: RunFilter) -> Rows:
+    """Distinct runs with an ``error`` event, per (mode, segment, class, system, step).
+
+    Columns: ``mode, segment, error_class, system, step, runs`` (system and
+    step may be ``None`` when the error happened outside any call or declared
+    step).
+    """
+    error_class = _class(events.c.error_class).label("error_class")
+    keys = (runs.c.mode, runs.c.segment, error_class, events.c.system, events.c.step)
+    query = (
+        select(*keys, func.count(distinct(events.c.run_id)).label("runs"))
+        .select_from(events.join(runs, runs.c.id == events.c.run_id))
+        .where(events.c.kind == "error", *flt.conditions())
+        .group_by(*keys)
+    )
+    return _fetch(ledger, query)
+
+
+def recovery_durations(
+    ledger: _HasEngine, flt: RunFilter, *, bucket_seconds: float | None = None, origin: float = 0.0
+) -> Rows:
+    """One row per recovered run: how long from its first error to recovery.
+
+    Columns: ``bucket, mode, segment, error_class, kind, seconds``.  ``kind`` is
+    ``automatic`` (the run succeeded: ``recovered_at - first_error_at``) or
+    ``manual`` (its inbox item was resolved: ``resolved_at - first_error_at``).
+    Only runs that met an error appear, so the result stays far smaller than
+    the table; percentiles are taken by the caller (they are not portable SQL).
+    """
+    bucket = _bucket(ledger, runs.c.wall_started, bucket_seconds, origin).label("bucket")
+    error_class = _class(runs.c.error_class).label("error_class")
+    automatic = (
+        select(
+            bucket,
+            runs.c.mode,
+            runs.c.segment,
+            error_class,
+            literal("automatic").label("kind"),
+            (runs.c.recovered_at - runs.c.first_error_at).label("seconds"),
+        )
+        .where(
+            runs.c.first_error_at.is_not(None),
+            runs.c.recovered_at.is_not(None),
+            runs.c.end_state == "succeeded",
+            *flt.conditions(),
+        )
+    )
+    manual = (
+        select(
+            bucket,
+            runs.c.mode,
+            runs.c.segment,
+            error_class,
+            literal("manual").label("kind"),
+            (inbox_items.c.resolved_at - runs.c.first_error_at).label("seconds"),
+        )
+        .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
+        .where(
+            runs.c.first_error_at.is_not(None),
+            inbox_items.c.status == "resolved",
+            inbox_items.c.resolved_at.is_not(None),
+            *flt.conditions(),
+        )
+    )
+    with ledger.engine.connect() as conn:
+        rows: list[tuple[Any, ...]] = []
+        columns: tuple[str, ...] = ()
+        for query in (automatic, manual):
+            result = conn.execute(query)
+            columns = tuple(result.keys())
+            rows.extend(tuple(row) for row in result)
+    return Rows(columns, tuple(rows))
+
+
+def inbox_summary(
+    ledger: _HasEngine,
+    flt: RunFilter,
+    *,
+    virtual_now: float | None,
+    wall_now: float,
+    bucket_seconds: float | None = None,
+    origin: float = 0.0,
+) -> Rows:
+    """Inbox items of the filtered runs per (bucket, mode, segment, status, class, owner).
+
+    Columns: ``bucket, mode, segment, status, error_class, owner, items,
+    past_due, resolved, person_seconds``.  An open item is past due when its
+    ``due_at`` is before "now" in its run's clock: ``virtual_now`` for runs on
+    a virtual clock (the caller passes the window's last ``ended_at``),
+    ``wall_now`` otherwise.  ``person_seconds`` sums ``resolved_at -
+    created_at`` over resolved items: the time the queue held a person's work.
+    The bucket is that of the item's ``wall_created``.
+    """
+    bucket = _bucket(ledger, inbox_items.c.wall_created, bucket_seconds, origin).label("bucket")
+    now = case(
+        (runs.c.clock == "virtual", literal(virtual_now if virtual_now is not None else 0.0, Float)),
+        else_=literal(wall_now, Float),
+    )
+    past_due = case(
+        (and_(inbox_items.c.status == "open", inbox_items.c.due_at < now), 1), else_=0
+    )
+    resolved = case((inbox_items.c.resolved_at.is_not(None), 1), else_=0)
+    person = case(
+        (
+            inbox_items.c.resolved_at.is_not(None),
+            inbox_items.c.resolved_at - inbox_items.c.created_at,
+        ),
+        else_=0.0,
+    )
+    keys = (
+        bucket,
+        runs.c.mode,
+        inbox_items.c.segment,
+        inbox_items.c.status,
+        _class(inbox_items.c.error_class).label("error_class"),
+        inbox_items.c.owner,
+    )
+    query = (
+        select(
+            *keys,
+            func.count().label("items"),
+            func.sum(past_due).label("past_due"),
+            func.sum(resolved).label("resolved"),
+            func.coalesce(func.sum(person), 0.0).label("person_seconds"),
+        )
+        .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
+        .where(*flt.conditions())
+        .group_by(*keys)
+    )
+    return _fetch(ledger, query)
+
+
+def oldest_open_items(ledger: _HasEngine, flt: RunFilter, *, limit: int = 20) -> Rows:
+    """The ``limit`` oldest open inbox items of the filtered runs.
+
+    Columns: ``id, run_id, mode, owner, reason, error_class, segment,
+    created_at, wall_created, due_at, clock, runbook`` (``runbook`` read from
+    the item's context when the orchestrator stored one).
+    """
+    query = (
+        select(
+            inbox_items.c.id,
+            inbox_items.c.run_id,
+            runs.c.mode,
+            inbox_items.c.owner,
+            inbox_items.c.reason,
+            _class(inbox_items.c.error_class).label("error_class"),
+            inbox_items.c.segment,
+            inbox_items.c.created_at,
+            inbox_items.c.wall_created,
+            inbox_items.c.due_at,
+            runs.c.clock,
+            inbox_items.c.context,
+        )
+        .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
+        .where(inbox_items.c.status == "open", *flt.conditions())
+        .order_by(inbox_items.c.wall_created, inbox_items.c.id)
+        .limit(limit)
+    )
+    result = _fetch(ledger, query)
+    rows = []
+    for row in result.rows:
+        context = _loads(row[-1])
+        runbook = context.get("runbook", "") if isinstance(context, dict) else ""
+        rows.append((*row[:-1], str(runbook or "")))
+    return Rows((*result.columns[:-1], "runbook"), tuple(rows))
+
+
+def silent_failures(ledger: _HasEngine, flt: RunFilter) -> Rows:
+    """Runs that ended ``failed`` with nobody told, per (mode, segment).
+
+    A failure is silent when the run has neither an ``alert`` nor an
+    ``inbox_added`` event.  Columns: ``mode, segment, runs``.
+    """
+    told = exists().where(
+        events.c.run_id == runs.c.id, events.c.kind.in_(("alert", "inbox_added"))
+    )
+    keys = (runs.c.mode, runs.c.segment)
+    query = (
+        select(*keys, func.count().label("runs"))
+        .where(runs.c.end_state == "failed", ~told, *flt.conditions())
+        .group_by(*keys)
+    )
+    return _fetch(ledger, query)
+
+
+def fault_counts(ledger: _HasEngine, flt: RunFilter) -> Rows:
+    """Faults injected at the transport boundary: ``call`` events with a fault.
+
+    Columns: ``mode, fault, calls``.  Delivery faults (duplicates,
+    redeliveries, reordering) are in :func:`run_summary`'s ``delivery_kind``.
+    """
+    keys = (runs.c.mode, events.c.fault)
+    query = (
+        select(*keys, func.count().label("calls"))
+        .select_from(events.join(runs, runs.c.id == events.c.run_id))
+        .where(events.c.kind == "call", events.c.fault.is_not(None), *flt.conditions())
+        .group_by(*keys)
+    )
+    return _fetch(ledger, query)
+
+
+def contract_violations(ledger: _HasEngine, flt: RunFilter, *, samples: int = 3) -> Rows:
+    """``contract_violation`` events per (mode, field, rule) with sample values.
+
+    Columns: ``mode, field, rule, violations, runs, samples`` where
+    ``samples`` is a tuple of up to ``samples`` of the most frequent values
+    seen (as text; ``None`` for a missing or null value).
+    """
+    field = _json_key(ledger, events.c.detail, "field").label("field")
+    rule = _json_key(ledger, events.c.detail, "rule").label("rule")
+    value = _json_key(ledger, events.c.detail, "value").label("value")
+    base = events.join(runs, runs.c.id == events.c.run_id)
+    where = (events.c.kind == "contract_violation", *flt.conditions())
+    counts = (
+        select(
+            runs.c.mode,
+            field,
+            rule,
+            func.count().label("violations"),
+            func.count(distinct(events.c.run_id)).label("runs"),
+        )
+        .select_from(base)
+        .where(*where)
+        .group_by(runs.c.mode, field, rule)
+    )
+    values = (
+        select(runs.c.mode, field, value, func.count().label("n"))
+        .select_from(base)
+        .where(*where)
+        .group_by(runs.c.mode, field, value)
+        .order_by(func.count().desc())
+        .limit(2000)
+    )
+    head = _fetch(ledger, counts)
+    seen: dict[tuple[Any, Any], list[Any]] = {}
+    for mode, name, sample, _n in _fetch(ledger, values).rows:
+        bucket = seen.setdefault((mode, name), [])
+        if len(bucket) < samples:
+            bucket.append(None if sample is None else str(sample))
+    rows = tuple(
+        (*row, tuple(seen.get((row[0], row[1]), ()))) for row in head.rows
+    )
+    return Rows((*head.columns, "samples"), rows)
+
+
+def finding_rows(ledger: _HasEngine, flt: RunFilter, *, limit: int = 50) -> tuple[Rows, Rows]:
+    """``(counts, latest)``: findings per (mode, oracle), and the latest ``limit`` findings.
+
+    Findings are selected by flow, mode, campaign and ``wall_created`` in the
+    window (segments do not apply: a finding belongs to a scenario).
+    ``latest`` columns: ``id, campaign_id, mode, oracle, message, scenario,
+    reproduce, seed, example, timeline, wall_created`` (``timeline`` is the
+    stored JSON text).
+    """
+    conds: list[ColumnElement[bool]] = []
+    if flt.flow is not None:
+        conds.append(findings.c.flow == flt.flow)
+    if flt.modes:
+        conds.append(findings.c.mode.in_(flt.modes))
+    if flt.campaign_ids:
+        conds.append(findings.c.campaign_id.in_(flt.campaign_ids))
+    if flt.since is not None:
+        conds.append(findings.c.wall_created >= flt.since)
+    if flt.until is not None:
+        conds.append(findings.c.wall_created < flt.until)
+    counts = (
+        select(findings.c.mode, findings.c.oracle, func.count().label("findings"))
+        .where(*conds)
+        .group_by(findings.c.mode, findings.c.oracle)
+    )
+    latest = (
+        select(
+            findings.c.id,
+            findings.c.campaign_id,
+            findings.c.mode,
+            findings.c.oracle,
+            findings.c.message,
+            findings.c.scenario,
+            findings.c.reproduce,
+            findings.c.seed,
+            findings.c.example,
+            findings.c.timeline,
+            findings.c.wall_created,
+        )
+        .where(*conds)
+        .order_by(findings.c.wall_created.desc(), findings.c.id)
+        .limit(limit)
+    )
+    return _fetch(ledger, counts), _fetch(ledger, latest)
+
+
+def campaign_rows(ledger: _HasEngine, flt: RunFilter, *, limit: int = 50) -> Rows:
+    """The campaigns the filtered runs belong to (or the filter names), newest first.
+
+    Columns: ``id, flow, mode, seed, examples, command, versions, status,
+    wall_started, wall_ended, synthetic, label``.
+    """
+    conds: list[ColumnElement[bool]] = []
+    if flt.campaign_ids:
+        conds.append(campaigns.c.id.in_(flt.campaign_ids))
+    else:
+        if flt.flow is not None:
+            conds.append(campaigns.c.flow == flt.flow)
+        if flt.modes:
+            conds.append(campaigns.c.mode.in_(flt.modes))
+        if flt.since is not None:
+            conds.append(
+                or_(campaigns.c.wall_ended.is_(None), campaigns.c.wall_ended >= flt.since)
+            )
+        if flt.until is not None:
+            conds.append(campaigns.c.wall_started < flt.until)
+    query = (
+        select(
+            campaigns.c.id,
+            campaigns.c.flow,
+            campaigns.c.mode,
+            campaigns.c.seed,
+            campaigns.c.examples,
+            campaigns.c.command,
+            campaigns.c.versions,
+            campaigns.c.status,
+            campaigns.c.wall_started,
+            campaigns.c.wall_ended,
+            campaigns.c.synthetic,
+            campaigns.c.label,
+        )
+        .where(*conds)
+        .order_by(campaigns.c.wall_started.desc(), campaigns.c.id)
+        .limit(limit)
+    )
+    return _fetch(ledger, query)
+
+
+def flow_change_rows(
+    ledger: _HasEngine, *, flow: str | None, since: float | None, until: float | None
+) -> Rows:
+    """Recorded contract/rule/code/config changes in the window, oldest first.
+
+    Columns: ``flow, wall_at, kind, description, by``.
+    """
+    conds: list[ColumnElement[bool]] = []
+    if flow is not None:
+        conds.append(flow_changes.c.flow == flow)
+    if since is not None:
+        conds.append(flow_changes.c.wall_at >= since)
+    if until is not None:
+        conds.append(flow_changes.c.wall_at < until)
+    query = (
+        select(
+            flow_changes.c.flow,
+            flow_changes.c.wall_at,
+            flow_changes.c.kind,
+            flow_changes.c.description,
+            flow_changes.c.by,
+        )
+        .where(*conds)
+        .order_by(flow_changes.c.wall_at, flow_changes.c.id)
+    )
+    return _fetch(ledger, query)
+
+
+def attention_runs(
+    ledger: _HasEngine,
+    flt: RunFilter,
+    *,
+    limit: int = 100,
+    states: Sequence[str] = ("failed", "manual"),
+) -> tuple[int, Rows]:
+    """``(total, latest)``: runs ending in ``states`` or with escaped duplicate effects.
+
+    ``latest`` holds at most ``limit`` of them, newest first, so that a
+    report over a million runs lists a page, not the table.  Columns: ``id,
+    mode, segment, end_state, error_class, delivery_kind, attempts, errors,
+    duplicate_effects, wall_started, campaign_id, seed, example``.
+    """
+    cond = or_(runs.c.end_state.in_(tuple(states)), runs.c.duplicate_effects > 0)
+    total_q = select(func.count()).where(cond, *flt.conditions())
+    query = (
+        select(
+            runs.c.id,
+            runs.c.mode,
+            runs.c.segment,
+            runs.c.end_state,
+            runs.c.error_class,
+            runs.c.delivery_kind,
+            runs.c.attempts,
+            runs.c.errors,
+            runs.c.duplicate_effects,
+            runs.c.wall_started,
+            runs.c.campaign_id,
+            runs.c.seed,
+            runs.c.example,
+        )
+        .where(cond, *flt.conditions())
+        .order_by(runs.c.wall_started.desc(), runs.c.id)
+        .limit(limit)
+    )
+    with ledger.engine.connect() as conn:
+        total = int(conn.execute(total_q).scalar_one() or 0)
+    return total, _fetch(ledger, query)
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}

@@ -1,0 +1,613 @@
+"""Oracles: checks over a finished scenario that need no declaration from the user.
+
+Each oracle compares the fakes' state after a scenario (``World.writes``,
+``World.calls``: ground truth, never what the automation says about itself)
+with a reference run of the same objects without faults, per business object
+(``Trigger.object_key``):
+
+``duplicate_effect``
+    a duplicate delivery, a redelivery or a retry created records the
+    reference run did not;
+``silent_loss``
+    every delivery of an object returned success (or was suppressed) yet
+    effects of the reference run are missing: nothing, or part (an invoice
+    without its ticket).  A run that raised, reported failure or went to the
+    inbox with its context is not silent;
+``bad_value``
+    a write carries ``None``/``"None"``/``"null"``/``""``/NaN/0 where the
+    reference wrote a real value, a fake rejected a write the reference got
+    through (vendor validation), or a write breaks a declared write contract;
+``unbounded_wait``
+    a call without an effective timeout met a stall, or a run passed the
+    flow's run deadline;
+``logical_retry``
+    the same request (method, URL, body) sent three or more times in one run
+    although it was answered with a non-retryable 4xx;
+``transient_unrecovered``
+    a run failed after a short transient burst: only transient faults, at
+    most two in a row on any endpoint;
+``effect``
+    a declared :class:`~harness.Effect` (``exactly one invoice per deal``) was
+    not met where the other oracles did not already say so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.chaos._faults import endpoint_of, get_fault
+from harness.chaos._scenario import SetValue
+from harness.flow import Contract
+from harness.systems._redact import redact_text, redact_url
+
+if TYPE_CHECKING:
+    from harness.chaos._runner import ScenarioRun
+    from harness.systems._world import Call, Write
+
+__all__ = [
+    "ORACLE_CLASSES",
+    "Finding",
+    "Hit",
+    "TimelineEntry",
+    "judge",
+    "timeline_of",
+]
+
+#: every oracle class, in the order findings are reported
+ORACLE_CLASSES: tuple[str, ...] = (
+    "duplicate_effect",
+    "silent_loss",
+    "bad_value",
+    "unbounded_wait",
+    "logical_retry",
+    "transient_unrecovered",
+    "effect",
+)
+
+# 4xx answers a client may retry: timeout, conflict in flight, too early, rate limit
+_RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+_BAD_WORD = re.compile(r"\b(None|null|nan|NaN|undefined)\b")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One oracle violation inside one scenario run."""
+
+    oracle: str
+    object_key: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step of a run's timeline: an HTTP call or the end of a delivery.
+
+    ``kind`` is ``call`` or ``delivery``; ``outcome`` is ``ok``, ``failed``
+    or ``unknown`` (the server acted, the client could not know).
+    """
+
+    kind: str
+    delivery: str
+    at: float
+    system: str = ""
+    method: str = ""
+    path: str = ""
+    status: int | None = None
+    latency: float = 0.0
+    fault: str | None = None
+    outcome: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "delivery": self.delivery,
+            "at": self.at,
+            "system": self.system,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "latency": self.latency,
+            "fault": self.fault,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
+
+    def line(self) -> str:
+        if self.kind == "delivery":
+            return f"{self.at:9.1f}s  {self.delivery:<4} delivery {self.outcome}{': ' + self.detail if self.detail else ''}"
+        status = str(self.status) if self.status is not None else "-"
+        fault = f"  [{self.fault}]" if self.fault else ""
+        return (
+            f"{self.at:9.1f}s  {self.delivery:<4} {self.system:<8} {self.method:<6} {self.path} -> "
+            f"{status} {self.outcome} ({self.latency:.1f}s){fault}"
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An oracle's violation, shrunk to a minimal scenario, with a reproduce line.
+
+    ``program`` is the minimal scenario as readable steps; ``reproduce`` one
+    shell line that reruns it; ``scenario_json`` the scenario for
+    ``harness replay --scenario``; ``timeline`` the minimal run's calls.
+    """
+
+    oracle: str
+    mode: str
+    message: str
+    program: str
+    reproduce: str
+    timeline: tuple[TimelineEntry, ...]
+    seed: int
+    example: int | None
+    scenario_json: str
+    id: str = ""
+    flow: str = ""
+    campaign_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of ``harness check --json``: ``class``, ``mode``, ``scenario``, ``reproduce`` ..."""
+        return {
+            "id": self.id,
+            "class": self.oracle,
+            "mode": self.mode,
+            "flow": self.flow,
+            "message": self.message,
+            "scenario": self.program,
+            "scenario_json": json.loads(self.scenario_json),
+            "reproduce": self.reproduce,
+            "seed": self.seed,
+            "example": self.example,
+            "campaign_id": self.campaign_id,
+            "timeline": [t.to_dict() for t in self.timeline],
+        }
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, name + "."))
+        elif not isinstance(value, list | tuple):
+            out[name] = value
+    return out
+
+
+def _is_bad(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return value is None
+    if isinstance(value, int | float):
+        return value == 0 or (isinstance(value, float) and math.isnan(value))
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("", "none", "null", "nan", "undefined"):
+            return True
+        try:
+            return float(text) == 0 or math.isnan(float(text))
+        except ValueError:
+            return False
+    return False
+
+
+def _is_real(value: Any) -> bool:
+    return value is not None and not isinstance(value, bool) and not _is_bad(value)
+
+
+def _body(request: Any) -> dict[str, Any]:
+    """A request body as nested data: JSON, or form fields with ``a[b]`` keys nested."""
+    if not request.body:
+        return {}
+    content_type = (request.header("Content-Type") or "").lower()
+    try:
+        if "json" in content_type:
+            data = request.json()
+            return data if isinstance(data, dict) else {}
+        out: dict[str, Any] = {}
+        for key, value in request.form():
+            parts = re.findall(r"[^\[\]]+", key) or [key]
+            cur = out
+            for part in parts[:-1]:
+                nxt = cur.get(part)
+                if not isinstance(nxt, dict):
+                    nxt = cur[part] = {}
+                cur = nxt
+            cur[parts[-1]] = value
+        return out
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _creates(writes: Sequence[Write]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for w in writes:
+        if w.action == "create":
+            counts[(w.system, w.kind)] = counts.get((w.system, w.kind), 0) + 1
+    return counts
+
+
+def _is_transient_fault(name: str | None) -> bool:
+    if name is None:
+        return False
+    try:
+        return get_fault(name).transient
+    except Exception:
+        return False
+
+
+# -- the oracles ------------------------------------------------------------------------
+
+
+def judge(run: ScenarioRun) -> list[Hit]:
+    """Every oracle violation in ``run``, in :data:`ORACLE_CLASSES` order."""
+    by_tag = run.delivery_by_tag()
+    objects: dict[str, list[Any]] = {}
+    for d in run.deliveries:
+        objects.setdefault(d.object_key, []).append(d)
+    writes: dict[str, list[Write]] = {k: [] for k in objects}
+    calls: dict[str, list[Call]] = {}
+    for w in run.world.writes:
+        owner = by_tag.get(w.tag or "")
+        if owner is not None:
+            writes[owner.object_key].append(w)
+    for c in run.world.calls:
+        if c.tag in by_tag:
+            calls.setdefault(c.tag, []).append(c)
+    hits: list[Hit] = []
+    flagged: set[tuple[str, str, str]] = set()
+    for okey, ds in objects.items():
+        ref_creates = run.reference.creates.get(okey, {})
+        got = _creates(writes[okey])
+        hits += _duplicate_effect(okey, ds, got, ref_creates, flagged)
+        hits += _silent_loss(run, okey, ds, got, ref_creates, flagged)
+        hits += _bad_value(run, okey, writes[okey], [c for d in ds for c in calls.get(d.tag, [])])
+    for d in run.deliveries:
+        hits += _unbounded_wait(run, d, calls.get(d.tag, []))
+        hits += _logical_retry(d, calls.get(d.tag, []))
+        hits += _transient_unrecovered(run, d, calls.get(d.tag, []))
+    for okey, ds in objects.items():
+        hits += _declared_effects(run, okey, ds, _creates(writes[okey]), flagged)
+    order = {name: i for i, name in enumerate(ORACLE_CLASSES)}
+    return sorted(hits, key=lambda h: order.get(h.oracle, len(order)))
+
+
+def _duplicate_effect(
+    okey: str,
+    ds: Sequence[Any],
+    got: Mapping[tuple[str, str], int],
+    ref: Mapping[tuple[str, str], int],
+    flagged: set[tuple[str, str, str]],
+) -> list[Hit]:
+    hits = []
+    for (system, kind), n in sorted(got.items()):
+        expected = ref.get((system, kind), 0)
+        if n > expected:
+            flagged.add((okey, system, kind))
+            redelivered = [d.delivery_kind for d in ds if d.is_duplicate]
+            cause = (
+                f"after {len(redelivered)} more deliver{'y' if len(redelivered) == 1 else 'ies'} "
+                f"({', '.join(redelivered)})"
+                if redelivered
+                else "by a retry inside one delivery"
+            )
+            hits.append(
+                Hit(
+                    "duplicate_effect",
+                    okey,
+                    f"{okey}: {n} {system} {kind} records created, the reference run created "
+                    f"{expected} ({cause})",
+                )
+            )
+    return hits
+
+
+def _silent_loss(
+    run: ScenarioRun,
+    okey: str,
+    ds: Sequence[Any],
+    got: Mapping[tuple[str, str], int],
+    ref: Mapping[tuple[str, str], int],
+    flagged: set[tuple[str, str, str]],
+) -> list[Hit]:
+    if not run.reference.ok.get(okey, False):
+        return []
+    if any(d.explicit_failure or d.end_state == "manual" for d in ds):
+        return []
+    missing = [
+        f"{system} {kind} ({got.get((system, kind), 0)} of {n})"
+        for (system, kind), n in sorted(ref.items())
+        if got.get((system, kind), 0) < n
+    ]
+    if not missing:
+        return []
+    for (system, kind), n in ref.items():
+        if got.get((system, kind), 0) < n:
+            flagged.add((okey, system, kind))
+    made = sorted(f"{s} {k}" for (s, k), n in got.items() if n)
+    partial = f"; it made only {', '.join(made)}" if made else "; it made nothing"
+    return [
+        Hit(
+            "silent_loss",
+            okey,
+            f"{okey}: the automation reported success but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing{partial}",
+        )
+    ]
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequence[Call]) -> list[Hit]:
+    """Writes whose payload lost a real value, or that the vendor's validation refused.
+
+    Payloads are compared field by field with the reference run's request to
+    the same endpoint (same occurrence, or its last): what the automation
+    *sent*, not what the fake derived from it.
+    """
+    ref_calls = run.reference.calls.get(okey, ())
+    ref_by_endpoint: dict[tuple[str, str], list[Call]] = {}
+    for c in ref_calls:
+        if c.method in _WRITE_METHODS:
+            ref_by_endpoint.setdefault((c.system, endpoint_of(c.method, c.request.path)), []).append(c)
+    problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+    for c in calls:
+        if c.method not in _WRITE_METHODS:
+            continue
+        key = (c.system, endpoint_of(c.method, c.request.path))
+        idx = seen.get(key, 0)
+        seen[key] = idx + 1
+        same = ref_by_endpoint.get(key)
+        if not same:
+            continue
+        ref_fields = _flatten(_body(same[min(idx, len(same) - 1)].request))
+        fields = _flatten(_body(c.request))
+        for name, ref_value in ref_fields.items():
+            if not _is_real(ref_value):
+                continue
+            if name not in fields:
+                problems.append(f"{key[1]} on {c.system} sent no {name} (reference: {_show(ref_value)})")
+                continue
+            value = fields[name]
+            bad = _is_bad(value)
+            if not bad and isinstance(value, str) and isinstance(ref_value, str):
+                bad = bool(_BAD_WORD.search(value)) and not _BAD_WORD.search(ref_value)
+            if bad:
+                problems.append(
+                    f"{key[1]} on {c.system} sent {name} = {_show(value)} (reference: {_show(ref_value)})"
+                )
+    ref_rejected = {
+        (c.system, endpoint_of(c.method, c.request.path))
+        for c in ref_calls
+        if c.status in (400, 422) and c.fault is None
+    }
+    for c in calls:
+        endpoint = endpoint_of(c.method, c.request.path)
+        if c.fault is None and c.status in (400, 422) and (c.system, endpoint) not in ref_rejected:
+            reason = _error_text(c)
+            problems.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
+    problems += _write_contract_violations(run, calls, ref_calls)
+    if not problems:
+        return []
+    unique = list(dict.fromkeys(problems))
+    more = f" (and {len(unique) - 3} more)" if len(unique) > 3 else ""
+    return [Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}")]
+
+
+def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:
+    contracts = run.flow.write_contracts
+    if not contracts:
+        return []
+
+    def violations(call: Call) -> list[str]:
+        out = []
+        for wc in contracts:
+            if wc.system != call.system or wc.method != call.method:
+                continue
+            if not re.fullmatch(wc.path, call.request.path):
+                continue
+            for v in Contract.check(wc.contract, _body(call.request)):
+                out.append(f"{call.system} {call.method} {call.request.path}: {v}")
+        return out
+
+    ref_found = {v for c in ref_calls for v in violations(c)}
+    return [v for c in calls for v in violations(c) if v not in ref_found]
+
+
+def _unbounded_wait(run: ScenarioRun, d: Any, calls: Sequence[Call]) -> list[Hit]:
+    hits = []
+    for c in calls:
+        if c.fault in ("stall", "execute_then_timeout") and c.timeout is None:
+            hits.append(
+                Hit(
+                    "unbounded_wait",
+                    d.object_key,
+                    f"{d.object_key}: {c.method} {redact_url(c.url)} has no timeout and met a stall; "
+                    f"the automation would have waited forever (cut after {c.latency:.0f}s)",
+                )
+            )
+            return hits
+    deadline = run.flow.policy.timeouts.run
+    took = d.ended_at - d.started_at
+    if took > deadline:
+        hits.append(
+            Hit(
+                "unbounded_wait",
+                d.object_key,
+                f"{d.object_key}: delivery {d.tag} took {took:.0f}s of virtual time, past the "
+                f"flow's run deadline of {deadline:.0f}s",
+            )
+        )
+    return hits
+
+
+def _logical_retry(d: Any, calls: Sequence[Call]) -> list[Hit]:
+    groups: dict[tuple[str, str, bytes], list[Call]] = {}
+    for c in calls:
+        groups.setdefault((c.method, c.url, c.request.body), []).append(c)
+    for (method, url, _), same in groups.items():
+        if len(same) < 3:
+            continue
+        rejected = [
+            c for c in same[:-1] if c.status is not None and 400 <= c.status < 500 and c.status not in _RETRYABLE_4XX
+        ]
+        if rejected:
+            return [
+                Hit(
+                    "logical_retry",
+                    d.object_key,
+                    f"{d.object_key}: {method} {redact_url(url)} sent {len(same)} times in one run "
+                    f"although it was rejected with {rejected[0].status} (a logical error: retrying "
+                    "cannot help)",
+                )
+            ]
+    return []
+
+
+def _transient_unrecovered(run: ScenarioRun, d: Any, calls: Sequence[Call]) -> list[Hit]:
+    failed = d.end_state == "failed" if run.mode == "orchestrated" else d.explicit_failure
+    if not failed or not run.reference.ok.get(d.object_key, False):
+        return []
+    faulted = [c for c in calls if c.fault is not None]
+    if not faulted or not all(_is_transient_fault(c.fault) and c.fault != "outage" for c in faulted):
+        return []
+    # a value broken before this delivery explains a failure on its own
+    position = {id(s): i for i, s in enumerate(run.scenario.steps)}
+    mine = position.get(id(d.step), len(run.scenario.steps))
+    if any(
+        isinstance(s, SetValue) and s.obj == d.step.obj and position[id(s)] < mine for s in run.scenario.steps
+    ):
+        return []
+    longest: dict[tuple[str, str], int] = {}
+    streak: dict[tuple[str, str], int] = {}
+    for c in calls:
+        key = (c.system, endpoint_of(c.method, c.request.path))
+        streak[key] = streak.get(key, 0) + 1 if c.fault is not None else 0
+        longest[key] = max(longest.get(key, 0), streak[key])
+    if max(longest.values(), default=0) > 2:
+        return []
+    kinds = sorted({c.fault or "" for c in faulted})
+    reason = _failure_text(d)
+    return [
+        Hit(
+            "transient_unrecovered",
+            d.object_key,
+            f"{d.object_key}: delivery {d.tag} failed after {len(faulted)} transient "
+            f"fault{'s' if len(faulted) > 1 else ''} ({', '.join(kinds)}; at most "
+            f"{max(longest.values())} in a row on one endpoint){': ' + reason if reason else ''}",
+        )
+    ]
+
+
+def _declared_effects(
+    run: ScenarioRun,
+    okey: str,
+    ds: Sequence[Any],
+    got: Mapping[tuple[str, str], int],
+    flagged: set[tuple[str, str, str]],
+) -> list[Hit]:
+    hits = []
+    succeeded = not any(d.explicit_failure or d.end_state == "manual" for d in ds)
+    for effect in run.flow.effects:
+        if (okey, effect.system, effect.kind) in flagged:
+            continue
+        n = got.get((effect.system, effect.kind), 0)
+        if n > effect.count or (succeeded and n < effect.count and run.reference.ok.get(okey, False)):
+            hits.append(
+                Hit("effect", okey, f"{okey}: {effect.sentence()} expected, found {n} {effect.system} {effect.kind}")
+            )
+    return hits
+
+
+# -- presentation -------------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _error_text(call: Call) -> str:
+    if call.response is None:
+        return ""
+    try:
+        data = call.response.json()
+    except ValueError:
+        return ""
+    message = ""
+    if isinstance(data, Mapping):
+        err = data.get("error")
+        if isinstance(err, Mapping):
+            message = str(err.get("message") or err.get("code") or "")
+        elif isinstance(err, str):
+            message = str(data.get("description") or err)
+        else:
+            message = str(data.get("message") or "")
+    return redact_text(message)[:120]
+
+
+def _failure_text(d: Any) -> str:
+    if d.error is not None:
+        return redact_text(f"{type(d.error).__name__}: {d.error}")[:160]
+    if not d.ok and d.value is not None:
+        return redact_text(f"returned {d.value!r}")[:160]
+    return ""
+
+
+def timeline_of(run: ScenarioRun) -> tuple[TimelineEntry, ...]:
+    """The run's calls and delivery outcomes in order, times relative to the scenario's start."""
+    start = run.clock.start
+    by_tag = run.delivery_by_tag()
+    entries: list[tuple[float, int, TimelineEntry]] = []
+    for c in run.world.calls:
+        if c.tag not in by_tag:
+            continue
+        entries.append(
+            (
+                c.started_at,
+                c.seq,
+                TimelineEntry(
+                    kind="call",
+                    delivery=c.tag or "",
+                    at=round(c.started_at - start, 3),
+                    system=c.system,
+                    method=c.method,
+                    path=redact_url(c.request.path),
+                    status=c.status,
+                    latency=round(c.latency, 3),
+                    fault=c.fault,
+                    outcome=c.outcome,
+                    detail=c.error or "",
+                ),
+            )
+        )
+    for d in run.deliveries:
+        detail = d.delivery_kind if d.delivery_kind != "original" else ""
+        reason = _failure_text(d)
+        if d.explicit_failure and reason:
+            detail = f"{detail}; {reason}" if detail else reason
+        entries.append(
+            (
+                d.ended_at,
+                10**9 + d.index,
+                TimelineEntry(
+                    kind="delivery",
+                    delivery=d.tag,
+                    at=round(d.ended_at - start, 3),
+                    outcome=d.end_state,
+                    detail=detail,
+                ),
+            )
+        )
+    entries.sort(key=lambda e: (e[0], e[1]))
+    return tuple(e[2] for e in entries)

@@ -1,0 +1,246 @@
+"""Error classification: which errors are worth retrying.
+
+The default taxonomy for SaaS HTTP automations:
+
+* ``transient``: the request may succeed if sent again later: timeouts,
+  connection errors, HTTP 5xx, 429 and 408 (``requests``, ``httpx``, stdlib
+  socket errors, the harness's own transport faults), an open circuit, an
+  attempt that ran past its deadline;
+* ``logical``: sending it again cannot help: a data contract violation, any
+  other HTTP 4xx, a business rule; a person must look;
+* ``unknown``: anything else (a ``KeyError`` in the automation, say).  It is
+  treated as logical unless the flow's policy says otherwise.
+
+``Policy.classify`` extends the taxonomy: ``(ExceptionType, "transient")`` or
+``(predicate, "logical")`` pairs are consulted first, in order.  When the
+raised exception itself is unknown its ``__cause__``/``__context__`` chain is
+searched, so an automation that wraps a ``requests`` error in its own
+exception is still classified by the HTTP failure underneath.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from harness._wire import TransportFault
+from harness.errors import HarnessError
+from harness.flow import Violation
+from harness.policy import Policy
+
+__all__ = [
+    "AttemptDeadlineExceeded",
+    "AutomationReportedFailure",
+    "CircuitOpen",
+    "ContractViolation",
+    "SwallowedFailure",
+    "classify",
+    "error_status",
+    "retry_after",
+]
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class ContractViolation(HarnessError):
+    """An event or a write broke its data contract: a logical error, never retried.
+
+    ``violations`` lists every broken rule (field, value, rule); ``where`` is
+    ``"trigger"`` or the write (``"stripe POST /v1/invoiceitems"``).
+    """
+
+    def __init__(self, where: str, violations: tuple[Violation, ...]) -> None:
+        self.where = where
+        self.violations = violations
+        shown = "; ".join(str(v) for v in violations)
+        super().__init__(f"data contract of {where} violated: {shown}")
+
+
+class CircuitOpen(HarnessError):
+    """A system's circuit breaker stayed open longer than the run may wait (transient)."""
+
+    def __init__(self, system: str, waited: float) -> None:
+        self.system = system
+        self.waited = waited
+        super().__init__(
+            f"circuit for {system!r} is open (waited {waited:.1f}s); the system keeps failing"
+        )
+
+
+class AttemptDeadlineExceeded(HarnessError):
+    """An attempt (or the run) ran past its deadline; raised at the next HTTP call (transient)."""
+
+    def __init__(self, scope: str, limit: float) -> None:
+        self.scope = scope
+        self.limit = limit
+        super().__init__(f"{scope} deadline of {limit:g}s exceeded")
+
+
+class SwallowedFailure(HarnessError):
+    """The automation returned normally although one of its writes failed and was never redone.
+
+    Recorded so that a partial effect is never reported as a success; its
+    class is the class of the failed call (transient for 5xx/429/timeouts).
+    """
+
+    def __init__(self, description: str, error_class: str) -> None:
+        self.error_class = error_class
+        super().__init__(
+            f"the automation returned normally but swallowed a failed write: {description}"
+        )
+
+
+class AutomationReportedFailure(HarnessError):
+    """The automation returned a value the flow's ``result`` function judges a failure (logical)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        super().__init__(f"the automation reported failure: {value!r}"[:500])
+
+
+def error_status(exc: BaseException) -> int | None:
+    """The HTTP status attached to ``exc`` (``requests.HTTPError``, ``httpx.HTTPStatusError``)."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return status
+    return None
+
+
+def _headers_of(exc: BaseException) -> Mapping[str, str] | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    return headers if headers is not None else None
+
+
+def retry_after(exc: BaseException | None, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After``: seconds or an HTTP date), or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        headers = _headers_of(exc)
+        if headers is not None:
+            value = headers.get("Retry-After") or headers.get("retry-after")
+            parsed = parse_retry_after(value, now=now)
+            if parsed is not None:
+                return parsed
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds >= 0; ``None`` when absent or unparseable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if now is None:
+            return None
+        seconds = parsed.timestamp() - now
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _builtin_class(exc: BaseException) -> str | None:
+    """The default taxonomy for one exception, ignoring its cause chain."""
+    if isinstance(exc, ContractViolation | AutomationReportedFailure):
+        return "logical"
+    if isinstance(exc, CircuitOpen | AttemptDeadlineExceeded | TransportFault):
+        return "transient"
+    if isinstance(exc, SwallowedFailure):
+        return exc.error_class
+    status = error_status(exc)
+    if status is not None:
+        if status in TRANSIENT_STATUSES or status >= 500:
+            return "transient"
+        if 400 <= status < 500:
+            return "logical"
+    try:
+        import requests
+    except ImportError:  # pragma: no cover - requests is a dependency
+        requests = None  # type: ignore[assignment]
+    if requests is not None:
+        exceptions = requests.exceptions
+        if isinstance(
+            exc,
+            exceptions.Timeout
+            | exceptions.ConnectionError
+            | exceptions.ChunkedEncodingError
+            | exceptions.ContentDecodingError,
+        ):
+            return "transient"
+        if isinstance(
+            exc,
+            exceptions.InvalidURL
+            | exceptions.MissingSchema
+            | exceptions.InvalidSchema
+            | exceptions.InvalidHeader
+            | exceptions.TooManyRedirects,
+        ):
+            return "logical"
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - httpx is a dependency
+        httpx = None  # type: ignore[assignment]
+    if httpx is not None:
+        if isinstance(
+            exc,
+            httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError | httpx.PoolTimeout,
+        ):
+            return "transient"
+        if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.TooManyRedirects):
+            return "logical"
+    # stdlib: socket timeouts are TimeoutError; refused/reset are ConnectionError
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return "transient"
+    return None
+
+
+def classify(exc: BaseException, policy: Policy) -> str:
+    """The error class of ``exc`` under ``policy``: transient, logical, duplicate or unknown.
+
+    The flow's own ``Policy.classify`` rules come first (a predicate that
+    raises is skipped), then the default taxonomy for the exception and, if
+    that says nothing, for each exception in its cause chain.
+    """
+    for matcher, cls in policy.classify:
+        if isinstance(matcher, type):
+            if isinstance(exc, matcher):
+                return str(cls)
+            continue
+        try:
+            if matcher(exc):
+                return str(cls)
+        except Exception:
+            continue
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        found = _builtin_class(current)
+        if found is not None:
+            return found
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return "unknown"
+
+
+def is_retryable(error_class: str, policy: Policy) -> bool:
+    """Whether an error of ``error_class`` is retried: transient always, unknown if configured."""
+    if error_class == "transient":
+        return True
+    if error_class == "unknown":
+        return policy.retry.retry_unknown or policy.unknown_as == "transient"
+    return False

@@ -1,0 +1,775 @@
+"""The orchestrator's HTTP hook: what happens to every call an unmodified automation makes.
+
+``requests.Session.send``, ``httpx.Client.send`` and ``httpx.AsyncClient.send``
+are wrapped once per process (:func:`install`).  The wrapper looks up the
+current run in a :class:`contextvars.ContextVar`; outside a run it calls the
+original untouched.  Inside a run, in this order:
+
+1. **deadlines**: past the attempt's or the run's deadline, the call is not
+   made (:class:`~harness.orchestrator.AttemptDeadlineExceeded`, transient);
+2. **default timeout**: a call without a read timeout gets the policy's
+   (recorded as a ``timeout_defaulted`` event), and no call may wait past the
+   attempt's deadline;
+3. **write contract**: a write matching one of ``Flow.write_contracts`` whose
+   body breaks the contract is not sent
+   (:class:`~harness.orchestrator.ContractViolation`, logical);
+4. **journal**: a call identical (method, URL, body) to one that succeeded in
+   an earlier attempt of the same run is answered from the run's journal;
+5. **ambiguous-write guard**: a Zendesk ticket create carrying an
+   ``external_id`` that was sent before in this run without an answer is
+   preceded by a search for that ``external_id``; a ticket found answers it;
+6. **idempotency key**: a POST to a system that honours ``Idempotency-Key``
+   (Stripe) without one gets a key derived from the run's dedupe key, the
+   request (method, URL, body) and its occurrence in the attempt;
+7. **circuit breaker**: while the system's circuit is open the call waits
+   (a ``waiting`` event) and then probes;
+8. the call is made; its outcome is recorded (a ``call`` event, with the
+   fault the chaos boundary injected when there is one) and fed to the
+   breaker.
+
+Limits (documented, not hidden): the journal identifies a call by its exact
+method, URL and body, so a body carrying a fresh timestamp or random id is
+never answered from it; calls made from threads the automation starts itself
+do not inherit the run (context variables do not cross into a thread pool)
+and pass through unhooked; on a system without idempotency keys or a
+search-before-create guard (Zendesk writes without ``external_id``, HubSpot
+writes, any generic REST API) a write whose response was lost after the server
+acted cannot be told apart from one that never arrived, so a retry may repeat
+it: such runs are the ones the inbox and the ``duplicate_effect`` oracle exist
+for.  Breaker waits use the run's clock (``clock.sleep``), which blocks the
+event loop in an ``httpx.AsyncClient`` automation in production.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import hashlib
+import http
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from harness._wire import Clock, Request, Response
+from harness.flow import WriteContract
+from harness.orchestrator._breaker import BreakerChange, Breakers
+from harness.orchestrator._classify import (
+    TRANSIENT_STATUSES,
+    AttemptDeadlineExceeded,
+    CircuitOpen,
+    ContractViolation,
+    classify,
+)
+from harness.policy import Policy
+from harness.systems._redact import redact_url
+
+__all__ = [
+    "CallRecord",
+    "RunHook",
+    "current_hook",
+    "install",
+    "system_for_host",
+]
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: systems whose API honours ``Idempotency-Key`` on POST (Stripe keeps a key 24 hours)
+IDEMPOTENT_SYSTEMS = frozenset({"stripe"})
+
+_KNOWN_HOSTS: tuple[tuple[str, str], ...] = (
+    ("stripe.com", "stripe"),
+    ("hubapi.com", "hubspot"),
+    ("hubspot.com", "hubspot"),
+    ("zendesk.com", "zendesk"),
+)
+
+_ENV_BASES = (
+    ("STRIPE_BASE_URL", "stripe"),
+    ("HUBSPOT_BASE_URL", "hubspot"),
+    ("ZENDESK_BASE_URL", "zendesk"),
+)
+
+
+def system_for_host(host: str, extra: Mapping[str, str] | None = None) -> str:
+    """The system name for ``host``: ``extra`` first, then the vendors' domains, then the
+    hosts of ``$STRIPE_BASE_URL``/``$HUBSPOT_BASE_URL``/``$ZENDESK_BASE_URL``, else the host."""
+    import os
+
+    host = host.lower()
+    if extra and host in extra:
+        return extra[host]
+    for domain, name in _KNOWN_HOSTS:
+        if host == domain or host.endswith("." + domain):
+            return name
+    for var, name in _ENV_BASES:
+        base = os.environ.get(var)
+        if base and (urlsplit(base).hostname or "").lower() == host:
+            return name
+    return host
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One HTTP call of a run as the hook saw it (request and response unredacted in memory).
+
+    ``outcome`` is the client's view: ``ok`` (2xx), ``failed`` (another status,
+    or no answer to a read) or ``unknown`` (no answer to a write: it may have
+    happened).  ``replayed`` is true when the journal (or the guard) answered.
+    """
+
+    attempt: int
+    system: str
+    method: str
+    url: str
+    status: int | None
+    outcome: str
+    error: str | None
+    error_class: str | None
+    fault: str | None
+    started_at: float
+    latency: float
+    replayed: bool
+    request: Request
+    response: Response | None
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in _READS
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the hook decided before a call."""
+
+    system: str
+    key: str
+    occurrence: int
+    headers: tuple[tuple[str, str], ...]
+    timeout: float | None
+    replay: Response | None
+    started_at: float
+    request: Request
+
+
+Emit = Callable[..., None]
+
+
+class RunHook:
+    """The state of one run's calls across its attempts; driven by the client wrappers."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        idempotency_base: str,
+        policy: Policy,
+        write_contracts: tuple[WriteContract, ...],
+        clock: Clock,
+        breakers: Breakers,
+        emit: Emit,
+        on_breaker: Callable[[BreakerChange], None],
+        system_of: Callable[[str], str],
+        run_deadline: float,
+    ) -> None:
+        self.run_id = run_id
+        self.idempotency_base = idempotency_base
+        self.policy = policy
+        self.write_contracts = write_contracts
+        self.clock = clock
+        self.breakers = breakers
+        self.emit = emit
+        self.on_breaker = on_breaker
+        self.system_of = system_of
+        self.run_deadline = run_deadline
+        self.attempt = 0
+        self.attempt_deadline = run_deadline
+        self.calls: list[CallRecord] = []
+        self.journal: dict[str, list[Response]] = {}
+        self.ambiguous: set[str] = set()
+        self.waited: dict[str, float] = {}
+        #: the hook's own error in this attempt (kept even if the automation swallows it)
+        self.raised: BaseException | None = None
+        #: writes of this attempt that failed transiently and were not redone successfully
+        self.failed_writes: dict[str, CallRecord] = {}
+        self._cursor: dict[str, int] = {}
+        self._lock = threading.RLock()
+
+    # -- attempts ------------------------------------------------------------
+
+    def start_attempt(self, number: int) -> None:
+        with self._lock:
+            self.attempt = number
+            self.attempt_deadline = min(
+                self.run_deadline, self.clock.now() + self.policy.timeouts.attempt
+            )
+            self.raised = None
+            self.failed_writes = {}
+            self._cursor = {}
+
+    def seed_journal(self, entries: Mapping[str, list[Response]]) -> None:
+        """Start with the successful calls of an earlier run (an inbox retry)."""
+        with self._lock:
+            for key, responses in entries.items():
+                self.journal.setdefault(key, []).extend(responses)
+
+    def _fail(self, exc: BaseException) -> BaseException:
+        self.raised = exc
+        return exc
+
+    # -- before/after one call -------------------------------------------------
+
+    def before(
+        self,
+        request: Request,
+        *,
+        search: Callable[[str], Response] | None = None,
+    ) -> _Plan:
+        """Decide about ``request``; raises the hook's own errors; may return a replay."""
+        now = self.clock.now()
+        system = self.system_of(request.host)
+        if now >= self.run_deadline:
+            raise self._fail(AttemptDeadlineExceeded("run", self.policy.timeouts.run))
+        if now >= self.attempt_deadline:
+            raise self._fail(AttemptDeadlineExceeded("attempt", self.policy.timeouts.attempt))
+        method = request.method.upper()
+        key = journal_key(method, request.url, request.body)
+
+        # write contracts are checked before anything is sent or replayed
+        if method not in _READS:
+            for wc in self.write_contracts:
+                if wc.system == system and wc.method == method and _path_matches(wc.path, request.path):
+                    violations = wc.contract.check(parse_body(request))
+                    if violations:
+                        exc = ContractViolation(f"{system} {method} {request.path}", violations)
+                        for v in violations:
+                            self.emit(
+                                "contract_violation",
+                                system=system,
+                                error_class="logical",
+                                detail={
+                                    "where": "write",
+                                    "method": method,
+                                    "path": request.path,
+                                    "field": v.field,
+                                    "value": _jsonable(v.value),
+                                    "rule": v.rule,
+                                },
+                            )
+                        raise self._fail(exc)
+
+        with self._lock:
+            occurrence = self._cursor.get(key, 0)
+            journaled = self.journal.get(key, [])
+            if self.policy.journal and occurrence < len(journaled):
+                self._cursor[key] = occurrence + 1
+                return _Plan(system, key, occurrence, (), None, journaled[occurrence], now, request)
+
+        if (
+            search is not None
+            and method == "POST"
+            and system == "zendesk"
+            and key in self.ambiguous
+            and re.search(r"/api/v2/tickets(\.json)?$", request.path)
+        ):
+            found = self._zendesk_guard(request, search)
+            if found is not None:
+                return _Plan(system, key, occurrence, (), None, found, now, request)
+
+        headers: list[tuple[str, str]] = []
+        if (
+            self.policy.idempotency_keys
+            and method == "POST"
+            and system in IDEMPOTENT_SYSTEMS
+            and request.header("Idempotency-Key") is None
+        ):
+            digest = hashlib.sha256(
+                f"{self.idempotency_base}\n{key}\n{occurrence}".encode()
+            ).hexdigest()[:40]
+            headers.append(("Idempotency-Key", f"harness-{digest}"))
+
+        timeout = request.timeout
+        new_timeout: float | None = None
+        if timeout is None:
+            new_timeout = self.policy.timeouts.call
+            self.emit(
+                "timeout_defaulted",
+                system=system,
+                detail={
+                    "method": method,
+                    "url": redact_url(request.url),
+                    "timeout": new_timeout,
+                },
+            )
+        remaining = max(0.001, min(self.attempt_deadline, self.run_deadline) - now)
+        effective = new_timeout if new_timeout is not None else timeout
+        if effective is not None and effective > remaining:
+            new_timeout = remaining
+
+        self._wait_for_breaker(system)
+        started = self.clock.now()
+        sent = request
+        for name, value in headers:
+            sent = sent.with_header(name, value)
+        return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent)
+
+    def _wait_for_breaker(self, system: str) -> None:
+        breaker = self.breakers.get(system)
+        wait = breaker.wait_time(self.clock.now())
+        if wait > 0:
+            waited = self.waited.get(system, 0.0)
+            max_wait = self.breakers.policy.max_wait
+            if waited + wait > max_wait:
+                raise self._fail(CircuitOpen(system, waited))
+            self.emit(
+                "waiting",
+                system=system,
+                detail={"system": system, "seconds": round(wait, 3), "reason": "circuit open"},
+            )
+            self.clock.sleep(wait)
+            self.waited[system] = waited + wait
+        change = breaker.before_call(self.clock.now())
+        if change is not None:
+            self.on_breaker(change)
+
+    def _zendesk_guard(self, request: Request, search: Callable[[str], Response]) -> Response | None:
+        """Search-before-create for a Zendesk ticket whose earlier create got no answer."""
+        try:
+            external_id = request.json()["ticket"]["external_id"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not external_id:
+            return None
+        parts = urlsplit(request.url)
+        search_url = urlunsplit(
+            (parts.scheme, parts.netloc, "/api/v2/tickets.json", urlencode({"external_id": external_id}), "")
+        )
+        started = self.clock.now()
+        response = search(search_url)
+        self._record(
+            _Plan(
+                "zendesk",
+                journal_key("GET", search_url, b""),
+                0,
+                (),
+                None,
+                None,
+                started,
+                Request("GET", search_url, request.headers, b"", request.timeout, request.client),
+            ),
+            response,
+            None,
+            detail_extra={"guard": "search-before-create", "external_id": str(external_id)},
+        )
+        if not 200 <= response.status < 300:
+            return None
+        try:
+            tickets = [t for t in response.json().get("tickets", []) if t.get("external_id") == external_id]
+        except (ValueError, AttributeError):
+            return None
+        if not tickets:
+            return None
+        return Response.of_json(201, {"ticket": tickets[0]})
+
+    def after(self, plan: _Plan, response: Response | None, error: BaseException | None) -> None:
+        """Record the call's outcome (``response`` or ``error``) and feed the breaker."""
+        self._record(plan, response, error)
+
+    def _record(
+        self,
+        plan: _Plan,
+        response: Response | None,
+        error: BaseException | None,
+        *,
+        detail_extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        from harness.systems._world import last_call
+
+        now = self.clock.now()
+        replayed = plan.replay is not None
+        method = plan.request.method.upper()
+        is_write = method not in _READS
+        world_call = last_call.get()
+        fault = None
+        # the world logged this very call (same context, started no earlier): use its label
+        if (
+            world_call is not None
+            and not replayed
+            and world_call.started_at >= plan.started_at
+            and world_call.method == method
+            and world_call.url == redact_url(plan.request.url)
+        ):
+            fault = world_call.fault
+        error_class: str | None = None
+        if response is not None:
+            status: int | None = response.status
+            outcome = "ok" if 200 <= response.status < 300 else "failed"
+            if outcome == "failed":
+                error_class = (
+                    "transient"
+                    if response.status in TRANSIENT_STATUSES or response.status >= 500
+                    else "logical"
+                )
+        else:
+            status = None
+            outcome = "unknown" if is_write else "failed"
+            error_class = classify(error, self.policy) if error is not None else "transient"
+        record = CallRecord(
+            attempt=self.attempt,
+            system=plan.system,
+            method=method,
+            url=plan.request.url,
+            status=status,
+            outcome=outcome,
+            error=type(error).__name__ if error is not None else None,
+            error_class=error_class,
+            fault=fault,
+            started_at=plan.started_at,
+            latency=max(0.0, now - plan.started_at),
+            replayed=replayed,
+            request=plan.request,
+            response=response,
+        )
+        with self._lock:
+            self.calls.append(record)
+            if outcome == "ok":
+                if not replayed:
+                    self.journal.setdefault(plan.key, []).append(response)  # type: ignore[arg-type]
+                    self._cursor[plan.key] = plan.occurrence + 1
+                elif plan.replay is not None and plan.key not in self.journal:
+                    # a guard's answer becomes part of the journal like a real success
+                    self.journal[plan.key] = [plan.replay]
+                    self._cursor[plan.key] = plan.occurrence + 1
+                self.ambiguous.discard(plan.key)
+                self.failed_writes.pop(plan.key, None)
+            elif is_write and error_class == "transient":
+                self.failed_writes[plan.key] = record
+                if response is None:
+                    self.ambiguous.add(plan.key)
+        detail: dict[str, Any] = {
+            "method": method,
+            "url": redact_url(plan.request.url),
+            "attempt": self.attempt,
+            "latency": round(record.latency, 6),
+        }
+        if replayed:
+            detail["replayed"] = True
+        if plan.headers:
+            detail["idempotency_key"] = True
+        if error is not None:
+            detail["error"] = type(error).__name__
+            detail["message"] = redact_url(str(error))[:300]
+        if detail_extra:
+            detail.update(detail_extra)
+        self.emit(
+            "call",
+            system=plan.system,
+            status=status,
+            outcome=outcome,
+            fault=fault,
+            error_class=error_class,
+            detail=detail,
+        )
+        if replayed:
+            return
+        breaker = self.breakers.get(plan.system)
+        change = breaker.record(now, transient_failure=error_class == "transient")
+        if change is not None:
+            self.on_breaker(change)
+
+
+def journal_key(method: str, url: str, body: bytes) -> str:
+    """Identity of a request for the journal: method, URL and body."""
+    h = hashlib.sha256()
+    h.update(method.upper().encode())
+    h.update(b"\n")
+    h.update(url.encode())
+    h.update(b"\n")
+    h.update(body)
+    return h.hexdigest()
+
+
+def _path_matches(pattern: str, path: str) -> bool:
+    # a base URL may carry a prefix (https://proxy/stripe/v1/customers): match at the end
+    return re.fullmatch(pattern, path) is not None or re.search(f"(?:{pattern})$", path) is not None
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def _set_nested(target: dict[str, Any], key: str, value: str) -> None:
+    # Stripe's form encoding: metadata[deal_id]=1 -> {"metadata": {"deal_id": "1"}}
+    parts = [p for p in re.split(r"[\[\]]+", key) if p != ""] or [key]
+    cur = target
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = cur[part] = {}
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def parse_body(request: Request) -> Mapping[str, Any]:
+    """The body as a mapping: JSON, or form fields nested by their ``a[b]`` keys."""
+    if not request.body:
+        return {}
+    ctype = (request.header("Content-Type") or "").lower()
+    text = request.body.decode("utf-8", errors="replace")
+    if "json" in ctype or text.lstrip().startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {}
+        return data if isinstance(data, Mapping) else {"<body>": data}
+    result: dict[str, Any] = {}
+    for k, v in parse_qsl(text, keep_blank_values=True):
+        _set_nested(result, k, v)
+    return result
+
+
+# -- the process-wide client wrappers -------------------------------------------
+
+_CURRENT: contextvars.ContextVar[RunHook | None] = contextvars.ContextVar(
+    "harness_orchestrator_run", default=None
+)
+_IN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "harness_orchestrator_in_call", default=False
+)
+_INSTALL_LOCK = threading.Lock()
+_INSTALLED = False
+
+
+def current_hook() -> RunHook | None:
+    """The hook of the run current in this context, if any."""
+    return _CURRENT.get()
+
+
+def activate(hook: RunHook | None) -> contextvars.Token[RunHook | None]:
+    return _CURRENT.set(hook)
+
+
+def deactivate(token: contextvars.Token[RunHook | None]) -> None:
+    _CURRENT.reset(token)
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    return b""  # a file or generator body is streamed; the hook does not consume it
+
+
+def _requests_timeout(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        value = value[1] if len(value) > 1 else value[0]
+    return None if value is None else float(value)
+
+
+def _requests_response(wire: Response, prepared: Any) -> Any:
+    import requests
+    from requests.structures import CaseInsensitiveDict
+
+    resp = requests.Response()
+    resp.status_code = wire.status
+    resp.headers = CaseInsensitiveDict(dict(wire.headers))
+    resp._content = wire.body
+    resp._content_consumed = True  # type: ignore[attr-defined]
+    resp.url = prepared.url
+    resp.request = prepared
+    resp.encoding = requests.utils.get_encoding_from_headers(resp.headers)
+    try:
+        resp.reason = http.HTTPStatus(wire.status).phrase
+    except ValueError:
+        resp.reason = ""
+    resp.elapsed = datetime.timedelta(0)
+    return resp
+
+
+def _install_requests() -> None:
+    import requests
+
+    original = requests.Session.send
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        hook = _CURRENT.get()
+        if hook is None or _IN_CALL.get():
+            return original(self, request, **kwargs)
+        wire = Request(
+            method=str(request.method).upper(),
+            url=str(request.url),
+            headers=tuple((str(k), str(v)) for k, v in request.headers.items()),
+            body=_body_bytes(request.body),
+            timeout=_requests_timeout(kwargs.get("timeout")),
+            client="requests",
+        )
+
+        def search(url: str) -> Response:
+            headers = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in ("content-type", "content-length", "idempotency-key")
+            }
+            prep = requests.Request("GET", url, headers=headers).prepare()
+            token = _IN_CALL.set(True)
+            try:
+                r = original(self, prep, timeout=wire.timeout or hook.policy.timeouts.call)
+            finally:
+                _IN_CALL.reset(token)
+            return Response(r.status_code, tuple(r.headers.items()), r.content)
+
+        plan = hook.before(wire, search=search)
+        if plan.replay is not None:
+            hook.after(plan, plan.replay, None)
+            return _requests_response(plan.replay, request)
+        for name, value in plan.headers:
+            request.headers[name] = value
+        if plan.timeout is not None:
+            kwargs["timeout"] = plan.timeout
+        token = _IN_CALL.set(True)
+        try:
+            resp = original(self, request, **kwargs)
+        except BaseException as exc:
+            hook.after(plan, None, exc)
+            raise
+        finally:
+            _IN_CALL.reset(token)
+        body = b"" if kwargs.get("stream") else resp.content
+        hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+        return resp
+
+    send.__wrapped__ = original  # type: ignore[attr-defined]
+    requests.Session.send = send  # type: ignore[method-assign]
+
+
+def _httpx_wire(request: Any) -> Request:
+    timeout = request.extensions.get("timeout", {}) or {}
+    read = timeout.get("read")
+    try:
+        body = request.content
+    except Exception:  # a streaming body: not read by the hook
+        body = b""
+    return Request(
+        method=request.method.upper(),
+        url=str(request.url),
+        headers=tuple((k, v) for k, v in request.headers.items()),
+        body=body,
+        timeout=None if read is None else float(read),
+        client="httpx",
+    )
+
+
+def _httpx_apply(plan: _Plan, request: Any) -> None:
+    for name, value in plan.headers:
+        request.headers[name] = value
+    if plan.timeout is not None:
+        t = plan.timeout
+        request.extensions["timeout"] = {"connect": t, "read": t, "write": t, "pool": t}
+
+
+def _install_httpx() -> None:
+    import httpx
+
+    original = httpx.Client.send
+    original_async = httpx.AsyncClient.send
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        hook = _CURRENT.get()
+        if hook is None or _IN_CALL.get():
+            return original(self, request, **kwargs)
+        wire = _httpx_wire(request)
+
+        def search(url: str) -> Response:
+            headers = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in ("content-type", "content-length", "idempotency-key")
+            }
+            req = self.build_request("GET", url, headers=headers)
+            token = _IN_CALL.set(True)
+            try:
+                r = original(self, req, auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT))
+            finally:
+                _IN_CALL.reset(token)
+            return Response(r.status_code, tuple(r.headers.items()), r.content)
+
+        plan = hook.before(wire, search=search)
+        if plan.replay is not None:
+            hook.after(plan, plan.replay, None)
+            return httpx.Response(
+                plan.replay.status,
+                headers=list(plan.replay.headers),
+                content=plan.replay.body,
+                request=request,
+            )
+        _httpx_apply(plan, request)
+        token = _IN_CALL.set(True)
+        try:
+            resp = original(self, request, **kwargs)
+        except BaseException as exc:
+            hook.after(plan, None, exc)
+            raise
+        finally:
+            _IN_CALL.reset(token)
+        body = b"" if kwargs.get("stream") else resp.content
+        hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+        return resp
+
+    async def send_async(self: Any, request: Any, **kwargs: Any) -> Any:
+        hook = _CURRENT.get()
+        if hook is None or _IN_CALL.get():
+            return await original_async(self, request, **kwargs)
+        wire = _httpx_wire(request)
+        plan = hook.before(wire)  # no search-before-create guard in async code (see module doc)
+        if plan.replay is not None:
+            hook.after(plan, plan.replay, None)
+            return httpx.Response(
+                plan.replay.status,
+                headers=list(plan.replay.headers),
+                content=plan.replay.body,
+                request=request,
+            )
+        _httpx_apply(plan, request)
+        token = _IN_CALL.set(True)
+        try:
+            resp = await original_async(self, request, **kwargs)
+        except BaseException as exc:
+            hook.after(plan, None, exc)
+            raise
+        finally:
+            _IN_CALL.reset(token)
+        body = b"" if kwargs.get("stream") else resp.content
+        hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+        return resp
+
+    send.__wrapped__ = original  # type: ignore[attr-defined]
+    send_async.__wrapped__ = original_async  # type: ignore[attr-defined]
+    httpx.Client.send = send  # type: ignore[method-assign]
+    httpx.AsyncClient.send = send_async  # type: ignore[method-assign]
+
+
+def install() -> None:
+    """Wrap the clients' ``send`` once per process (idempotent, thread-safe)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    with _INSTALL_LOCK:
+        if _INSTALLED:
+            return
+        _install_requests()
+        _install_httpx()
+        _INSTALLED = True

@@ -1,0 +1,866 @@
+"""The orchestrator: one accepted delivery in, one run with exactly one end state out.
+
+``Orchestrator.handle(event)`` does, in order: a ``delivery`` event; the
+trigger's data contract (a violation goes to the inbox, never retried); the
+dedupe claim on the flow's key (a second delivery ends ``suppressed``);
+attempts of the unmodified automation with every HTTP call passing the hook
+(:mod:`harness.orchestrator._hook`); classification of each failure;
+exponential backoff with full jitter for transient ones within the attempt
+cap and the run deadline; the inbox for logical errors and exhausted retries;
+alerts for critical flows; one ``end`` event.  The finished
+:class:`~harness.ledger.records.RunRecord` (and its inbox item) go to the
+sink: the ledger at once by default, a batch in campaigns.
+
+End states: ``succeeded``; ``suppressed`` (a duplicate delivery);
+``manual`` (in the inbox with context); ``failed`` only when the run was
+interrupted (``KeyboardInterrupt``, ``SystemExit``), which is re-raised after
+the run is recorded.  Every transition is also one log line on the
+``harness.orchestrator`` logger with ``run_id``, ``flow``, ``owner``,
+``attempt``, ``error_class`` and ``transition`` as ``extra``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import random
+import threading
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness._wire import Clock, Response, VirtualClock, WallClock
+from harness.flow import Flow, Violation
+from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness.orchestrator._alerts import Alert, Alerter
+from harness.orchestrator._breaker import BreakerChange, Breakers
+from harness.orchestrator._classify import (
+    AutomationReportedFailure,
+    ContractViolation,
+    SwallowedFailure,
+    classify,
+    error_status,
+    is_retryable,
+    retry_after,
+)
+from harness.orchestrator._dedupe import DedupeStore, LedgerDedupe
+from harness.orchestrator._hook import RunHook, activate, deactivate, install, system_for_host
+from harness.orchestrator._inbox import (
+    journal_from_context,
+    partial_effects,
+    redact_data,
+    redact_request,
+    redact_response,
+)
+from harness.orchestrator._retry import backoff_delay
+from harness.systems._redact import redact_text
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
+
+__all__ = ["DeliveryInfo", "Orchestrator", "RunResult", "Sink", "orchestrator_for"]
+
+log = logging.getLogger("harness.orchestrator")
+
+Sink = Callable[[RunRecord, InboxItem | None], None]
+
+_CRITICAL = ("high", "critical")
+_RESULTS_KEPT = 10_000  # first-run results remembered for return-existing
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryInfo:
+    """Where a delivery comes from (campaigns fill it; production leaves it ``None``).
+
+    ``delivery`` is the delivery's index in its scenario; ``delivery_kind`` is
+    ``original``, ``duplicate``, ``redelivery`` or ``reordered``; ``segment``
+    overrides the flow's segment function; ``tag`` is stored in the run's
+    detail (the world's delivery tag, to join runs and writes).
+    """
+
+    campaign_id: str | None = None
+    seed: int | None = None
+    example: int | None = None
+    delivery: int = 0
+    delivery_kind: str = "original"
+    is_duplicate: bool = False
+    segment: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of :meth:`Orchestrator.handle`.
+
+    ``value`` is the automation's return value (for a suppressed duplicate with
+    ``on_duplicate="return-existing"``: the first run's value when this
+    process knows it); ``error`` the last error; ``inbox_item`` the item a
+    person must act on when ``end_state == "manual"``.
+    """
+
+    run: RunRecord
+    end_state: str
+    value: Any
+    error: BaseException | None
+    inbox_item: InboxItem | None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is left for a person: succeeded or suppressed."""
+        return self.end_state in ("succeeded", "suppressed")
+
+
+class _Run:
+    """Events and counters of one run in progress."""
+
+    def __init__(self, orch: Orchestrator, run_id: str) -> None:
+        self.orch = orch
+        self.id = run_id
+        self.events: list[EventRecord] = []
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+        self.attempt = 0
+        self.error_class: str | None = None
+        self.first_error_at: float | None = None
+
+    def emit(
+        self,
+        kind: str,
+        *,
+        system: str | None = None,
+        step: str | None = None,
+        error_class: str | None = None,
+        fault: str | None = None,
+        status: int | None = None,
+        outcome: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        level: int = logging.INFO,
+    ) -> None:
+        at = self.orch.clock.now()
+        record = EventRecord(
+            seq=0,
+            kind=kind,
+            at=at,
+            wall_at=time.time(),
+            system=system,
+            step=step,
+            error_class=error_class,
+            fault=fault,
+            status=status,
+            outcome=outcome,
+            detail=dict(detail or {}),
+        )
+        with self._lock:
+            seq = next(self._seq)
+            self.events.append(_with_seq(record, seq))
+        if kind == "call" and outcome == "ok":
+            level = logging.DEBUG
+        elif kind in ("error", "contract_violation", "inbox_added", "breaker", "waiting"):
+            level = max(level, logging.WARNING)
+        if log.isEnabledFor(level):
+            flow = self.orch.flow
+            parts = [f"run={self.id}", f"flow={flow.name}", f"owner={flow.owner or '-'}"]
+            parts.append(f"attempt={self.attempt}")
+            if error_class or self.error_class:
+                parts.append(f"error_class={error_class or self.error_class}")
+            if system:
+                parts.append(f"system={system}")
+            if status is not None:
+                parts.append(f"status={status}")
+            if outcome:
+                parts.append(f"outcome={outcome}")
+            if fault:
+                parts.append(f"fault={fault}")
+            shown = {k: v for k, v in (detail or {}).items() if k not in ("event",)}
+            log.log(
+                level,
+                "%s %s %s",
+                kind,
+                " ".join(parts),
+                redact_text(str(shown))[:500] if shown else "",
+                extra={
+                    "run_id": self.id,
+                    "flow": flow.name,
+                    "owner": flow.owner,
+                    "attempt": self.attempt,
+                    "error_class": error_class or self.error_class,
+                    "transition": kind,
+                    "system": system,
+                },
+            )
+
+
+def _with_seq(record: EventRecord, seq: int) -> EventRecord:
+    return EventRecord(
+        seq=seq,
+        kind=record.kind,
+        at=record.at,
+        wall_at=record.wall_at,
+        system=record.system,
+        step=record.step,
+        error_class=record.error_class,
+        fault=record.fault,
+        status=record.status,
+        outcome=record.outcome,
+        detail=record.detail,
+    )
+
+
+def _message(exc: BaseException) -> str:
+    return redact_text(f"{type(exc).__name__}: {exc}")[:500]
+
+
+class Orchestrator:
+    """Runs one flow's deliveries durably; thread-safe, one instance per flow.
+
+    ``ledger`` is where runs, inbox items and dedupe keys go (default:
+    ``Ledger.open()``, opened only if the default sink or dedupe needs it);
+    ``clock`` the run's clock (:class:`~harness.WallClock` by default,
+    a :class:`~harness.VirtualClock` in campaigns); ``rng`` draws the jitter
+    (seed it to reproduce a run); ``dedupe`` a :class:`DedupeStore`
+    (default :class:`LedgerDedupe`); ``sink(run, inbox_item)`` receives every
+    finished run (default: written to the ledger at once); ``alerts`` an
+    :class:`~harness.orchestrator.Alerter` (default: the flow's
+    :class:`~harness.policy.AlertPolicy`); ``mode`` is stored on each run
+    (default ``orchestrated`` for campaign deliveries, ``production`` else);
+    ``breakers`` shares circuit state between orchestrators; ``hosts`` maps
+    hosts to system names for base URLs the defaults do not know.
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        *,
+        ledger: Ledger | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        dedupe: DedupeStore | None = None,
+        sink: Sink | None = None,
+        alerts: Alerter | None = None,
+        mode: str | None = None,
+        breakers: Breakers | None = None,
+        hosts: Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(flow, Flow):
+            raise TypeError(f"Orchestrator: 'flow' must be a harness.Flow, got {flow!r}")
+        self.flow = flow
+        self.policy = flow.policy
+        self.clock: Clock = clock if clock is not None else WallClock()
+        self.rng = rng if rng is not None else random.Random()
+        self._ledger = ledger
+        self._ledger_lock = threading.Lock()
+        self.dedupe: DedupeStore | None = dedupe
+        self.sink: Sink = sink if sink is not None else self._write_to_ledger
+        self.alerts = alerts if alerts is not None else Alerter(flow.policy.alerts, clock=self.clock)
+        self.mode = mode
+        self.breakers = breakers if breakers is not None else Breakers(flow.policy.breaker)
+        self.hosts = dict(hosts or {})
+        self._handler: Callable[..., Any] | None = None
+        self._results: OrderedDict[str, Any] = OrderedDict()
+        self._results_lock = threading.Lock()
+        install()
+
+    # -- collaborators -------------------------------------------------------
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, opened on first use from ``$HARNESS_LEDGER_URL`` when none was given."""
+        with self._ledger_lock:
+            if self._ledger is None:
+                from harness.ledger import Ledger
+
+                self._ledger = Ledger.open()
+            return self._ledger
+
+    def _dedupe_store(self) -> DedupeStore:
+        if self.dedupe is None:
+            self.dedupe = LedgerDedupe(self.ledger, self.flow.name, self.policy.dedupe)
+        return self.dedupe
+
+    def _write_to_ledger(self, run: RunRecord, item: InboxItem | None) -> None:
+        # one transaction: the run, its events and its inbox item are stored together or not at all
+        self.ledger.write_runs([run], inbox=[item] if item is not None else [])
+
+    def handler(self) -> Callable[..., Any]:
+        if self._handler is None:
+            self._handler = self.flow.handler()
+        return self._handler
+
+    def _system_of(self, host: str) -> str:
+        return system_for_host(host, self.hosts)
+
+    # -- the run ---------------------------------------------------------------
+
+    def handle(self, event: Mapping[str, Any], *, delivery: DeliveryInfo | None = None) -> RunResult:
+        """Handle one delivery of ``event``; always returns a result with one end state.
+
+        Raises only for interruptions (``KeyboardInterrupt``, ``SystemExit``,
+        after recording the run as ``failed``) and when the sink (the ledger)
+        cannot record the run.
+        """
+        return self._handle(event, delivery=delivery)
+
+    def retry_item(self, item: InboxItem) -> RunResult:
+        """Run the flow again on an inbox item's stored event (``harness inbox retry``).
+
+        The dedupe key stays with the original run, so the claim is skipped;
+        the item's partial effects seed the journal, so writes that already
+        succeeded are not repeated.
+        """
+        event = item.context.get("event")
+        if not isinstance(event, Mapping):
+            from harness.errors import UsageError
+
+            raise UsageError(
+                f"inbox item {item.id}: no stored event to retry; resolve it by hand instead"
+            )
+        return self._handle(
+            event,
+            delivery=None,
+            retry_of=item,
+            journal=journal_from_context(item.context),
+        )
+
+    def _handle(
+        self,
+        event: Mapping[str, Any],
+        *,
+        delivery: DeliveryInfo | None,
+        retry_of: InboxItem | None = None,
+        journal: Mapping[str, list[Response]] | None = None,
+    ) -> RunResult:
+        flow = self.flow
+        policy = self.policy
+        clock = self.clock
+        run_id = uuid.uuid4().hex
+        run = _Run(self, run_id)
+        started = clock.now()
+        wall_started = time.time()
+        info = delivery or DeliveryInfo()
+        mode = self.mode or ("orchestrated" if info.campaign_id else "production")
+
+        event_id = _event_id(flow, event)
+        try:
+            object_key: str | None = flow.trigger.object_key(event)
+        except Exception:
+            object_key = None
+        segment = info.segment if info.segment is not None else flow.segment_for(event)
+        delivery_detail: dict[str, Any] = {
+            "event_id": event_id,
+            "delivery_kind": info.delivery_kind,
+            "is_duplicate": info.is_duplicate,
+        }
+        if retry_of is not None:
+            delivery_detail.update(retry_of=retry_of.run_id, inbox_item=retry_of.id)
+        run.emit("delivery", detail=delivery_detail)
+
+        state = _State()
+        hook: RunHook | None = None
+        dedupe_key: str | None = None
+        claimed = False
+        try:
+            violations = flow.check_event(event)
+            if violations:
+                for v in violations:
+                    run.emit(
+                        "contract_violation",
+                        error_class="logical",
+                        detail={
+                            "where": "trigger",
+                            "field": v.field,
+                            "value": _shown(v),
+                            "rule": v.rule,
+                        },
+                    )
+                state.fail(ContractViolation(f"trigger {flow.trigger.name}", violations), "logical", clock.now())
+                state.reason = f"the event broke the trigger's data contract: {state.error}"
+                state.violations = violations
+                state.end = "manual"
+            else:
+                try:
+                    dedupe_key = flow.key_for(event)
+                except Exception as exc:
+                    state.fail(exc, "logical", clock.now())
+                    state.reason = f"the flow's dedupe key raised on this event: {_message(exc)}"
+                    state.end = "manual"
+                    run.emit("error", error_class="logical", detail={"type": type(exc).__name__, "message": _message(exc), "where": "dedupe_key"})
+            if state.end is None and dedupe_key is not None and retry_of is None:
+                holder = self._dedupe_store().claim(dedupe_key, run_id)
+                if holder is not None:
+                    run.error_class = "duplicate"
+                    run.emit(
+                        "duplicate_suppressed",
+                        error_class="duplicate",
+                        detail={
+                            "key": dedupe_key,
+                            "first_run": holder,
+                            "policy": policy.dedupe.on_duplicate,
+                        },
+                    )
+                    state.end = "suppressed"
+                    state.error_class = "duplicate"
+                    if policy.dedupe.on_duplicate == "return-existing":
+                        with self._results_lock:
+                            state.value = self._results.get(holder)
+                else:
+                    claimed = True
+            if state.end is None:
+                hook = self._attempts(run, event, dedupe_key, started, state, journal)
+        except BaseException as exc:
+            # an interruption: record what happened, then let it propagate
+            state.end = "failed"
+            state.fail(exc, "unknown", clock.now())
+            state.reason = f"interrupted: {_message(exc)}"
+            self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
+            if claimed and dedupe_key is not None:
+                self._release(dedupe_key, run_id)
+            raise
+        result = self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
+        return result
+
+    def _attempts(
+        self,
+        run: _Run,
+        event: Mapping[str, Any],
+        dedupe_key: str | None,
+        started: float,
+        state: _State,
+        journal: Mapping[str, list[Response]] | None,
+    ) -> RunHook:
+        policy = self.policy
+        clock = self.clock
+        run_deadline = started + min(policy.retry.deadline, policy.timeouts.run)
+        hook = RunHook(
+            run_id=run.id,
+            idempotency_base=f"{self.flow.name}\n{dedupe_key or run.id}",
+            policy=policy,
+            write_contracts=self.flow.write_contracts,
+            clock=clock,
+            breakers=self.breakers,
+            emit=run.emit,
+            on_breaker=lambda change: self._breaker_changed(run, change),
+            system_of=self._system_of,
+            run_deadline=run_deadline,
+        )
+        if journal:
+            hook.seed_journal(journal)
+        handler = self.handler()
+        max_attempts = policy.retry.max_attempts
+        for number in range(1, max_attempts + 1):
+            run.attempt = number
+            state.attempts = number
+            hook.start_attempt(number)
+            attempt_started = clock.now()
+            run.emit("attempt", detail={"number": number})
+            error: BaseException | None = None
+            value: Any = None
+            token = activate(hook)
+            try:
+                value = handler(event)
+                if inspect.isawaitable(value):
+                    value = asyncio.run(_await(value))
+                if hook.raised is not None:
+                    # the automation caught the hook's own error and carried on: the
+                    # write it wanted never happened, so this attempt did not succeed
+                    raise hook.raised
+                if hook.failed_writes:
+                    failed = next(iter(hook.failed_writes.values()))
+                    raise SwallowedFailure(
+                        f"{failed.method} {failed.system} {failed.request.path} -> "
+                        f"{failed.status if failed.status is not None else failed.error}",
+                        failed.error_class or "transient",
+                    )
+                if not self.flow.result(value):
+                    raise AutomationReportedFailure(value)
+            except Exception as exc:
+                error = exc
+            finally:
+                deactivate(token)
+            state.attempt_log.append(
+                {
+                    "number": number,
+                    "started_at": attempt_started,
+                    "ended_at": clock.now(),
+                    "calls": sum(1 for c in hook.calls if c.attempt == number and not c.replayed),
+                    "replayed": sum(1 for c in hook.calls if c.attempt == number and c.replayed),
+                }
+            )
+            if error is None:
+                state.value = value
+                state.end = "succeeded"
+                return hook
+            root = hook.raised if hook.raised is not None else error
+            error_class = classify(root, policy)
+            if error_class == "unknown" and root is not error:
+                error_class = classify(error, policy)
+            state.fail(error, error_class, clock.now())
+            run.error_class = error_class
+            status = error_status(error)
+            detail: dict[str, Any] = {
+                "type": type(error).__name__,
+                "message": _message(error),
+                "attempt": number,
+            }
+            if status is not None:
+                detail["status"] = status
+            if root is not error:
+                detail["root"] = _message(root)
+            if isinstance(root, ContractViolation):
+                state.violations = root.violations
+            state.attempt_log[-1].update(error_class=error_class, error=detail["message"])
+            failed_calls = [c for c in hook.calls if c.attempt == number and c.outcome != "ok"]
+            system = failed_calls[-1].system if failed_calls else None
+            if isinstance(root, ContractViolation) and " " in root.where:
+                system = root.where.split(" ", 1)[0]
+            if status is None and failed_calls and failed_calls[-1].status is not None:
+                detail["last_status"] = failed_calls[-1].status
+            run.emit("error", system=system, error_class=error_class, status=status, detail=detail)
+            if not is_retryable(error_class, policy):
+                state.reason = f"{error_class} error, not retried: {detail['message']}"
+                state.end = "manual"
+                return hook
+            if number >= max_attempts:
+                state.reason = f"retries exhausted after {number} attempts: {detail['message']}"
+                state.end = "manual"
+                return hook
+            wait_hint = retry_after(error, now=clock.now())
+            delay = backoff_delay(policy.retry, number, self.rng, retry_after=wait_hint)
+            if clock.now() + delay > run_deadline:
+                state.reason = (
+                    f"run deadline of {run_deadline - started:g}s reached after {number} "
+                    f"attempts: {detail['message']}"
+                )
+                state.end = "manual"
+                return hook
+            retry_detail: dict[str, Any] = {
+                "delay": round(delay, 6),
+                "next_attempt": number + 1,
+                "reason": detail["message"],
+            }
+            if wait_hint is not None:
+                retry_detail["retry_after"] = wait_hint
+            state.retries += 1
+            run.emit("retry_scheduled", error_class=error_class, detail=retry_detail)
+            clock.sleep(delay)
+        raise AssertionError("unreachable: the attempt loop always returns")  # pragma: no cover
+
+    def _breaker_changed(self, run: _Run, change: BreakerChange) -> None:
+        run.emit(
+            "breaker",
+            system=change.system,
+            detail={"system": change.system, "state": change.state, "failures": change.failures},
+        )
+        if change.state == "open":
+            self._alert(
+                run,
+                "breaker_open",
+                f"{self.flow.name}: circuit for {change.system} opened after {change.failures} "
+                f"transient failures; runs wait. Runbook: {_first_line(self.flow.runbook)}",
+                subject=change.system,
+                detail={"system": change.system, "failures": change.failures},
+            )
+
+    def _alert(
+        self,
+        run: _Run,
+        kind: str,
+        text: str,
+        *,
+        subject: str = "",
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        flow = self.flow
+        if flow.criticality not in _CRITICAL:
+            return
+        alert = Alert(
+            kind=kind,
+            flow=flow.name,
+            text=text,
+            subject=subject,
+            owner=flow.owner,
+            criticality=flow.criticality,
+            run_id=run.id,
+            at=self.clock.now(),
+            detail=dict(detail or {}),
+        )
+        for outcome in self.alerts.send(alert):
+            run.emit(
+                "alert",
+                detail={
+                    "sink": outcome.sink,
+                    "kind": kind,
+                    "throttled": outcome.throttled,
+                    **({"error": outcome.error} if outcome.error else {}),
+                },
+            )
+
+    def _release(self, key: str, run_id: str) -> None:
+        try:
+            self._dedupe_store().release(key, run_id)
+        except Exception as exc:  # never mask the interruption being raised
+            log.error("could not release dedupe key %s of run %s: %s", key, run_id, _message(exc))
+
+    def _finish(
+        self,
+        run: _Run,
+        event: Mapping[str, Any],
+        info: DeliveryInfo,
+        mode: str,
+        started: float,
+        wall_started: float,
+        event_id: str | None,
+        object_key: str | None,
+        dedupe_key: str | None,
+        segment: str,
+        state: _State,
+        hook: RunHook | None,
+        retry_of: InboxItem | None,
+    ) -> RunResult:
+        flow = self.flow
+        clock = self.clock
+        end_state = state.end or "failed"
+        calls = hook.calls if hook is not None else []
+        item: InboxItem | None = None
+        if end_state == "manual":
+            item = self._inbox_item(run, event, dedupe_key, object_key, segment, state, calls)
+            run.emit(
+                "inbox_added",
+                error_class=state.error_class,
+                detail={"item": item.id, "reason": state.reason},
+            )
+            self._alert(
+                run,
+                "inbox",
+                f"{flow.name}: run {run.id} needs a person ({state.reason}). "
+                f"Inbox item {item.id}, owner {flow.owner or 'unset'}.",
+                subject=item.id,
+                detail={"item": item.id, "error_class": state.error_class},
+            )
+        if end_state != "suppressed":
+            crossed = self.alerts.record_end(flow.name, end_state in ("manual", "failed"))
+            if crossed is not None:
+                self._alert(
+                    run,
+                    "failure_rate",
+                    f"{flow.name}: {crossed:.0%} of the last {self.alerts.policy.failure_window} "
+                    f"runs needed a person or failed (threshold "
+                    f"{self.alerts.policy.failure_rate:.0%})",
+                    detail={"rate": crossed},
+                )
+        ended = clock.now()
+        recovered_at = ended if end_state == "succeeded" and state.first_error_at is not None else None
+        run.emit(
+            "end",
+            error_class=state.error_class,
+            outcome=end_state,
+            detail={"end_state": end_state, **({"reason": state.reason} if state.reason else {})},
+            level=logging.ERROR if end_state == "failed" else logging.INFO,
+        )
+        effects = partial_effects(calls)
+        detail: dict[str, Any] = {
+            "owner": flow.owner,
+            "criticality": flow.criticality,
+            "error_classes": sorted(state.classes),
+            "partial_effects": len(effects),
+            "replayed_calls": sum(1 for c in calls if c.replayed),
+            "idempotency_keys": sum(
+                1 for c in calls if not c.replayed and c.request.header("Idempotency-Key") is not None
+            ),
+        }
+        if state.reason:
+            detail["reason"] = state.reason
+        if item is not None:
+            detail["inbox_item"] = item.id
+        if info.tag is not None:
+            detail["tag"] = info.tag
+        if retry_of is not None:
+            detail["retry_of"] = retry_of.run_id
+            detail["inbox_item_retried"] = retry_of.id
+        record = RunRecord(
+            id=run.id,
+            flow=flow.name,
+            mode=mode,
+            end_state=end_state,
+            started_at=started,
+            ended_at=ended,
+            wall_started=wall_started,
+            wall_ended=time.time(),
+            campaign_id=info.campaign_id,
+            segment=segment,
+            seed=info.seed,
+            example=info.example,
+            delivery=info.delivery,
+            event_id=event_id,
+            object_key=object_key,
+            dedupe_key=dedupe_key,
+            delivery_kind=info.delivery_kind,
+            is_duplicate=info.is_duplicate,
+            error_class=state.error_class,
+            attempts=state.attempts,
+            errors=state.errors,
+            calls=sum(1 for c in calls if not c.replayed),
+            retries=state.retries,
+            first_error_at=state.first_error_at,
+            recovered_at=recovered_at,
+            clock="virtual" if isinstance(clock, VirtualClock) else "wall",
+            duplicate_effects=None,
+            synthetic=False,
+            detail=detail,
+            events=tuple(run.events),
+        )
+        if end_state == "succeeded":
+            with self._results_lock:
+                self._results[run.id] = state.value
+                while len(self._results) > _RESULTS_KEPT:
+                    self._results.popitem(last=False)
+        self.sink(record, item)
+        return RunResult(
+            run=record,
+            end_state=end_state,
+            value=state.value,
+            error=None if end_state in ("succeeded", "suppressed") else state.error,
+            inbox_item=item,
+        )
+
+    def _inbox_item(
+        self,
+        run: _Run,
+        event: Mapping[str, Any],
+        dedupe_key: str | None,
+        object_key: str | None,
+        segment: str,
+        state: _State,
+        calls: list[Any],
+    ) -> InboxItem:
+        flow = self.flow
+        now = self.clock.now()
+        real_calls = [c for c in calls if not c.replayed]
+        last = real_calls[-1] if real_calls else None
+        context: dict[str, Any] = {
+            "event": redact_data(dict(event)),
+            "dedupe_key": dedupe_key,
+            "object_key": object_key,
+            "reason": state.reason,
+            "error": {
+                "class": state.error_class,
+                "type": type(state.error).__name__ if state.error is not None else None,
+                "message": _message(state.error) if state.error is not None else None,
+            },
+            "violations": [
+                {"field": v.field, "value": _shown(v), "rule": v.rule} for v in state.violations
+            ],
+            "attempts": state.attempt_log,
+            "last_request": redact_request(last.request) if last is not None else None,
+            "last_response": redact_response(last.response) if last is not None else None,
+            "last_call": (
+                {
+                    "system": last.system,
+                    "status": last.status,
+                    "outcome": last.outcome,
+                    "error": last.error,
+                    "fault": last.fault,
+                }
+                if last is not None
+                else None
+            ),
+            "partial_effects": partial_effects(calls),
+            "runbook": flow.runbook,
+            "criticality": flow.criticality,
+        }
+        return InboxItem(
+            id="ibx_" + uuid.uuid4().hex[:20],
+            run_id=run.id,
+            flow=flow.name,
+            reason=state.reason or "needs a person",
+            created_at=now,
+            wall_created=time.time(),
+            due_at=now + self.policy.inbox.due_after,
+            owner=flow.owner,
+            error_class=state.error_class,
+            segment=segment,
+            status="open",
+            context=context,
+        )
+
+
+class _State:
+    """The outcome of a run as it is decided."""
+
+    def __init__(self) -> None:
+        self.end: str | None = None
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.error_class: str | None = None
+        self.classes: set[str] = set()
+        self.errors = 0
+        self.attempts = 0
+        self.retries = 0
+        self.first_error_at: float | None = None
+        self.reason = ""
+        self.violations: tuple[Violation, ...] = ()
+        self.attempt_log: list[dict[str, Any]] = []
+
+    def fail(self, error: BaseException, error_class: str, at: float) -> None:
+        self.error = error
+        self.error_class = error_class
+        self.classes.add(error_class)
+        self.errors += 1
+        if self.first_error_at is None:
+            self.first_error_at = at
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _shown(v: Violation) -> Any:
+    from harness.flow import _MISSING
+
+    if v.value is _MISSING:
+        return "<missing>"
+    return redact_data(v.value)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return "(no runbook)"
+
+
+def _event_id(flow: Flow, event: Mapping[str, Any]) -> str | None:
+    field = flow.trigger.event_id_field
+    if isinstance(event, Mapping) and field and event.get(field) is not None:
+        return str(event[field])
+    return None
+
+
+# -- production: one cached orchestrator per flow ----------------------------------
+
+_CACHE: dict[int, tuple[weakref.ref[Flow], Orchestrator]] = {}
+_CACHE_LOCK = threading.RLock()  # re-entrant: a weakref callback may run under it
+
+
+def orchestrator_for(flow: Flow) -> Orchestrator:
+    """The process's orchestrator for ``flow`` (wall clock, ``Ledger.open()``), created once."""
+    with _CACHE_LOCK:
+        entry = _CACHE.get(id(flow))
+        if entry is not None and entry[0]() is flow:
+            return entry[1]
+        from harness.ledger import Ledger
+
+        ledger = Ledger.open()
+        orch = Orchestrator(flow, ledger=ledger, clock=WallClock(), mode="production")
+
+        def forget(_: object, key: int = id(flow)) -> None:
+            with _CACHE_LOCK:
+                _CACHE.pop(key, None)
+
+        _CACHE[id(flow)] = (weakref.ref(flow, forget), orch)
+        return orch

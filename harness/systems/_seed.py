@@ -1,0 +1,120 @@
+"""A standard world of fakes filled by Faker from one seed.
+
+``standard_world(seed)`` builds HubSpot + Stripe + Zendesk with ``deals`` deals,
+each associated with one contact.  The same seed always gives the same
+records and the same ids (Faker, the choices and the fakes' id generators are
+all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass
+
+from harness._wire import Clock, VirtualClock
+from harness.systems._hubspot import HubSpot
+from harness.systems._stripe import Stripe
+from harness.systems._world import World
+from harness.systems._zendesk import Zendesk
+
+__all__ = ["SeedDeal", "seed_deals", "standard_world"]
+
+_CURRENCIES = ("USD", "USD", "USD", "EUR", "EUR", "GBP")
+_OPEN_STAGES = ("qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
+_PRODUCTS = ("Platform licence", "Annual subscription", "Onboarding package", "Enterprise plan",
+             "Team seats", "Support upgrade")
+
+
+@dataclass(frozen=True, slots=True)
+class SeedDeal:
+    """One generated deal and its contact (HubSpot property values, all strings)."""
+
+    dealname: str
+    amount: str
+    deal_currency_code: str
+    dealstage: str
+    dealtype: str
+    pipeline: str
+    closedate: str
+    email: str
+    firstname: str
+    lastname: str
+    company: str
+
+
+@functools.lru_cache(maxsize=1)
+def _faker() -> object:
+    from faker import Faker
+
+    return Faker("en_US")
+
+
+@functools.lru_cache(maxsize=64)
+def seed_deals(seed: int, count: int) -> tuple[SeedDeal, ...]:
+    """The deals ``standard_world(seed, deals=count)`` contains (cached: Faker is slow to build)."""
+    fake = _faker()
+    fake.seed_instance(seed)  # type: ignore[attr-defined]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        first = fake.first_name()  # type: ignore[attr-defined]
+        last = fake.last_name()  # type: ignore[attr-defined]
+        company = fake.company()  # type: ignore[attr-defined]
+        domain = fake.domain_name()  # type: ignore[attr-defined]
+        cents = rng.randrange(50_000, 5_000_000, 50)  # $500 .. $50,000
+        amount = f"{cents // 100}" if cents % 100 == 0 else f"{cents / 100:.2f}"
+        close = 1_767_225_600 + rng.randrange(0, 90) * 86_400
+        from harness.systems._base import iso8601
+
+        out.append(
+            SeedDeal(
+                dealname=f"{company} - {rng.choice(_PRODUCTS)}",
+                amount=amount,
+                deal_currency_code=rng.choice(_CURRENCIES),
+                dealstage=rng.choice(_OPEN_STAGES),
+                dealtype=rng.choice(("newbusiness", "existingbusiness")),
+                pipeline="default",
+                closedate=iso8601(close),
+                email=f"{first}.{last}@{domain}".lower().replace(" ", "").replace("'", ""),
+                firstname=first,
+                lastname=last,
+                company=company,
+            )
+        )
+    return tuple(out)
+
+
+def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None) -> World:
+    """HubSpot + Stripe + Zendesk with ``deals`` Faker deals, each with one contact.
+
+    Deals carry ``dealname``, ``amount`` (a string, as HubSpot returns it),
+    ``deal_currency_code``, an open ``dealstage``, ``dealtype``
+    (``newbusiness`` or ``existingbusiness``: the new vs existing customer
+    segment) and ``pipeline``.  Seeding logs no writes.  Deterministic for a seed.
+    """
+    if not isinstance(deals, int) or deals < 0:
+        raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
+    world = World(
+        [HubSpot(seed=seed), Stripe(seed=seed), Zendesk(seed=seed)],
+        clock=clock if clock is not None else VirtualClock(),
+    )
+    hubspot: HubSpot = world.system("hubspot")
+    created = world.clock.now() - 30 * 86_400
+    for deal in seed_deals(seed, deals):
+        contact_id = hubspot.add_object(
+            "contact",
+            {"email": deal.email, "firstname": deal.firstname, "lastname": deal.lastname,
+             "company": deal.company, "lifecyclestage": "opportunity"},
+            created_at=created,
+        )
+        deal_id = hubspot.add_object(
+            "deal",
+            {"dealname": deal.dealname, "amount": deal.amount,
+             "deal_currency_code": deal.deal_currency_code, "dealstage": deal.dealstage,
+             "dealtype": deal.dealtype, "pipeline": deal.pipeline, "closedate": deal.closedate,
+             "num_associated_contacts": "1"},
+            created_at=created,
+        )
+        hubspot.associate("deal", deal_id, "contact", contact_id)
+    return world

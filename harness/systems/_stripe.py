@@ -1,0 +1,948 @@
+"""A stateful fake of Stripe's v1 API: customers, invoice items, invoices, finalization.
+
+Faithful where automations depend on it:
+
+* form-encoded bodies with nested keys, validated per endpoint; every error is
+  ``{"error": {"type", "code", "message", "param"}}`` with Stripe's status;
+* ``Idempotency-Key`` as Stripe documents it for v1: once an endpoint starts
+  executing, the first status and body are stored and replayed with
+  ``Idempotent-Replayed: true`` (500s included); the same key with other
+  parameters or on another endpoint is a 400 ``idempotency_error``; requests
+  that fail validation store nothing; keys expire 24 hours after first use,
+  measured in the world's clock; keys are scoped to the API key;
+* Bearer or basic authentication with a secret (``sk_``) or restricted (``rk_``) key.
+
+Validation failures (unknown, missing or mistyped parameters) happen before
+execution; failures found while executing (a referenced customer that does not
+exist, finalizing a non-draft invoice, :meth:`fail_next`) are stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness._wire import Request, Response
+from harness.systems._base import FakeSystem, Record
+from harness.systems._stripe_params import P, ParamError, Spec, decode_form, validate
+
+__all__ = ["Stripe"]
+
+API_VERSION = "2026-10-28.endive"
+IDEMPOTENCY_TTL = 24 * 3600.0
+
+_STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    402: "card_error",
+    403: "invalid_request_error",
+    404: "invalid_request_error",
+    409: "idempotency_error",
+    429: "invalid_request_error",
+}
+_DEFAULT_MESSAGES = {
+    400: "Invalid request.",
+    401: "Invalid API Key provided.",
+    402: "Your card was declined.",
+    403: "The provided key does not have the required permissions for this endpoint.",
+    404: "Unrecognized request URL.",
+    409: "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through). Please retry this request later.",
+    429: "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
+    500: "Sorry, something went wrong. We've already been notified of the problem, but if you need any help, you can reach us at support.stripe.com/contact.",
+}
+_DEFAULT_CODES = {402: "card_declined", 429: "rate_limit"}
+
+_ADDRESS = {k: P("string") for k in ("city", "country", "line1", "line2", "postal_code", "state")}
+_EXPAND = P("strings")
+_LIST = {
+    "limit": P("integer", minimum=1, maximum=100),
+    "starting_after": P("string"),
+    "ending_before": P("string"),
+    "expand": _EXPAND,
+}
+
+CUSTOMER_CREATE: Spec = {
+    "email": P("email", maximum=512),
+    "name": P("string", maximum=256),
+    "description": P("string", maximum=350),
+    "phone": P("string", maximum=20),
+    "metadata": P("metadata"),
+    "address": P("hash", nested=_ADDRESS),
+    "preferred_locales": P("strings"),
+    "invoice_prefix": P("string", maximum=12),
+    "expand": _EXPAND,
+}
+INVOICEITEM_CREATE: Spec = {
+    "customer": P("string", required=True),
+    "amount": P("integer"),
+    "currency": P("currency"),
+    "description": P("string", maximum=500),
+    "metadata": P("metadata"),
+    "invoice": P("string", unsettable=False),
+    "quantity": P("integer", minimum=1),
+    "unit_amount_decimal": P("string"),
+    "discountable": P("boolean"),
+    "period": P("hash", nested={"start": P("integer"), "end": P("integer")}),
+    "expand": _EXPAND,
+}
+INVOICE_CREATE: Spec = {
+    "customer": P("string", required=True),
+    "collection_method": P("enum", values=("charge_automatically", "send_invoice")),
+    "days_until_due": P("integer", minimum=0, maximum=3650),
+    "due_date": P("integer"),
+    "pending_invoice_items_behavior": P("enum", values=("exclude", "include")),
+    "auto_advance": P("boolean"),
+    "currency": P("currency"),
+    "description": P("string", maximum=1500),
+    "footer": P("string", maximum=5000),
+    "metadata": P("metadata"),
+    "expand": _EXPAND,
+}
+INVOICE_FINALIZE: Spec = {"auto_advance": P("boolean"), "expand": _EXPAND}
+CUSTOMER_UPDATE: Spec = {k: v for k, v in CUSTOMER_CREATE.items() if k != "invoice_prefix"}
+INVOICE_UPDATE: Spec = {
+    k: INVOICE_CREATE[k]
+    for k in ("collection_method", "days_until_due", "due_date", "auto_advance", "description",
+              "footer", "metadata", "expand")
+}
+CUSTOMER_LIST: Spec = {**_LIST, "email": P("string")}
+INVOICEITEM_LIST: Spec = {
+    **_LIST, "customer": P("string"), "invoice": P("string"), "pending": P("boolean")
+}
+INVOICE_LIST: Spec = {
+    **_LIST,
+    "customer": P("string"),
+    "status": P("enum", values=("draft", "open", "paid", "uncollectible", "void")),
+    "collection_method": P("enum", values=("charge_automatically", "send_invoice")),
+}
+RETRIEVE: Spec = {"expand": _EXPAND}
+SEARCH: Spec = {"query": P("string", required=True), "limit": P("integer", minimum=1, maximum=100),
+                "page": P("string"), "expand": _EXPAND}
+
+_KINDS = {"customer": "cus_", "invoiceitem": "ii_", "invoice": "in_"}
+_PLURAL = {"customers": "customer", "invoiceitems": "invoiceitem", "invoices": "invoice"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """One idempotency key's first result."""
+
+    endpoint: str
+    params: Mapping[str, Any]
+    status: int
+    body: bytes
+    request_id: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    method: str
+    pattern: str
+    spec: Spec
+    run: Callable[[dict[str, Any], Request, Sequence[str]], Response]
+
+
+class Stripe(FakeSystem):
+    """Fake Stripe (``api.stripe.com``); see the module docstring for the semantics.
+
+    ``Stripe(extra_hosts=("https://billing-proxy.internal/stripe",))`` serves that
+    base URL too.  Kinds: ``customer``, ``invoiceitem``, ``invoice``.
+    """
+
+    name = "stripe"
+    default_hosts = ("api.stripe.com",)
+    kinds = ("customer", "invoiceitem", "invoice")
+
+    def __init__(
+        self,
+        extra_hosts: Sequence[str] = (),
+        *,
+        rate_limit: tuple[int, float] | None = None,
+        seed: int = 0,
+        account_country: str = "US",
+        account_name: str = "Acme Inc.",
+    ) -> None:
+        self.account_country = account_country
+        self.account_name = account_name
+        super().__init__(extra_hosts, rate_limit=rate_limit, seed=seed)
+
+    # -- state ---------------------------------------------------------------
+
+    def _init_state(self) -> None:
+        super()._init_state()
+        self._keys: dict[tuple[str, str], _Stored] = {}
+        self._replays = 0
+
+    def _extra_state(self) -> Any:
+        return dict(self._keys), self._replays
+
+    def _restore_extra(self, state: Any) -> None:
+        keys, self._replays = state
+        self._keys = dict(keys)
+
+    @property
+    def replays(self) -> int:
+        """How many requests were answered from a stored idempotency key."""
+        return self._replays
+
+    def idempotency_keys(self) -> list[str]:
+        """The idempotency keys currently stored (not yet expired), oldest first."""
+        now = self.now()
+        return [k for (_, k), s in self._keys.items() if now - s.created < IDEMPOTENCY_TTL]
+
+    # -- errors ----------------------------------------------------------------
+
+    def error_response(
+        self, status: int, *, retry_after: float | None = None, message: str | None = None
+    ) -> Response:
+        code = _DEFAULT_CODES.get(status)
+        err_type = _STATUS_TYPES.get(status, "api_error")
+        msg = message or _DEFAULT_MESSAGES.get(status, _DEFAULT_MESSAGES[500])
+        headers = {} if retry_after is None else {"Retry-After": str(int(max(1, retry_after)))}
+        return self._error(status, msg, err_type=err_type, code=code, headers=headers)
+
+    def _error(
+        self,
+        status: int,
+        message: str,
+        *,
+        err_type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        request_id = self._random_id("req_")
+        error: dict[str, Any] = {"type": err_type, "code": code, "message": message, "param": param}
+        if code is not None:
+            error["doc_url"] = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
+        error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+        hdrs = {"Request-Id": request_id, "Stripe-Version": API_VERSION, **(headers or {})}
+        return Response.of_json(status, {"error": error}, hdrs)
+
+    def _ok(self, payload: Any, status: int = 200) -> Response:
+        return Response.of_json(
+            status, payload, {"Request-Id": self._random_id("req_"), "Stripe-Version": API_VERSION}
+        )
+
+    # -- the request pipeline ----------------------------------------------------
+
+    def _routes_table(self) -> Iterable[tuple[str, str, Any]]:
+        eps = [
+            _Endpoint("POST", r"/v1/customers", CUSTOMER_CREATE, self._create_customer),
+            _Endpoint("GET", r"/v1/customers", CUSTOMER_LIST, self._list("customer")),
+            _Endpoint("GET", r"/v1/customers/search", SEARCH, self._search("customer")),
+            _Endpoint("GET", r"/v1/customers/([^/]+)", RETRIEVE, self._retrieve("customer")),
+            _Endpoint("POST", r"/v1/customers/([^/]+)", CUSTOMER_UPDATE, self._update_customer),
+            _Endpoint("POST", r"/v1/invoiceitems", INVOICEITEM_CREATE, self._create_invoiceitem),
+            _Endpoint("GET", r"/v1/invoiceitems", INVOICEITEM_LIST, self._list("invoiceitem")),
+            _Endpoint("GET", r"/v1/invoiceitems/([^/]+)", RETRIEVE, self._retrieve("invoiceitem")),
+            _Endpoint("POST", r"/v1/invoices", INVOICE_CREATE, self._create_invoice),
+            _Endpoint("GET", r"/v1/invoices", INVOICE_LIST, self._list("invoice")),
+            _Endpoint("GET", r"/v1/invoices/search", SEARCH, self._search("invoice")),
+            _Endpoint("GET", r"/v1/invoices/([^/]+)", RETRIEVE, self._retrieve("invoice")),
+            _Endpoint("POST", r"/v1/invoices/([^/]+)", INVOICE_UPDATE, self._update_invoice),
+            _Endpoint("POST", r"/v1/invoices/([^/]+)/finalize", INVOICE_FINALIZE, self._finalize),
+        ]
+        return [(e.method, e.pattern, e) for e in eps]
+
+    def _serve(self, request: Request, path: str) -> Response:
+        api_key = self._api_key(request)
+        if isinstance(api_key, Response):
+            return api_key
+        found = self._route(request, path)
+        if not isinstance(found, tuple):
+            return self._error(
+                404,
+                f"Unrecognized request URL ({request.method}: {path}). Please see "
+                "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            )
+        endpoint: _Endpoint = found[0]
+        args = found[1].groups()
+        try:
+            raw = self._raw_params(request)
+        except ParamError as exc:
+            return self._error(exc.status, exc.message, code=exc.code, param=exc.param)
+
+        key = request.header("Idempotency-Key") if request.method == "POST" else None
+        slot: tuple[str, str] | None = None
+        if key is not None:
+            if len(key) > 255:
+                return self._error(
+                    400,
+                    f"Invalid idempotency key: must be at most 255 characters, got {len(key)}.",
+                    err_type="idempotency_error",
+                    param="Idempotency-Key",
+                )
+            slot = (api_key, key)
+            stored = self._keys.get(slot)
+            if stored is not None and self.now() - stored.created >= IDEMPOTENCY_TTL:
+                del self._keys[slot]  # pruned after 24 hours: the key starts afresh
+                stored = None
+            if stored is not None:
+                return self._replay(stored, request.method + " " + path, raw, key)
+
+        try:
+            params = validate(raw, endpoint.spec)
+        except ParamError as exc:  # validation failures are never stored
+            return self._error(exc.status, exc.message, code=exc.code, param=exc.param)
+
+        # the endpoint starts executing: from here the result is stored under the key
+        response = self._scripted_failure(request, path)
+        if response is None:
+            try:
+                response = endpoint.run(params, request, args)
+            except ParamError as exc:
+                response = self._error(exc.status, exc.message, code=exc.code, param=exc.param)
+        if slot is not None:
+            response = _with_headers(response, {"Idempotency-Key": key or ""})
+            self._keys[slot] = _Stored(
+                request.method + " " + path,
+                raw,
+                response.status,
+                response.body,
+                response.header("Request-Id") or "",
+                self.now(),
+            )
+        return response
+
+    def _replay(self, stored: _Stored, endpoint: str, raw: Mapping[str, Any], key: str) -> Response:
+        if stored.endpoint != endpoint:
+            return self._error(
+                400,
+                f"Keys for idempotent requests can only be used for the same endpoint they were "
+                f"first used for ('{stored.endpoint}' vs '{endpoint}'). Try using a key other "
+                f"than '{key}' if you meant to execute a different request.",
+                err_type="idempotency_error",
+            )
+        if stored.params != raw:
+            return self._error(
+                400,
+                "Keys for idempotent requests can only be used with the same parameters they "
+                f"were first used with. Try using a key other than '{key}' if you meant to "
+                "execute a different request.",
+                err_type="idempotency_error",
+            )
+        self._replays += 1
+        return Response(
+            stored.status,
+            (
+                ("Content-Type", "application/json"),
+                ("Request-Id", self._random_id("req_")),
+                ("Stripe-Version", API_VERSION),
+                ("Idempotency-Key", key),
+                ("Idempotent-Replayed", "true"),
+                ("Original-Request", stored.request_id),
+            ),
+            stored.body,
+        )
+
+    def _api_key(self, request: Request) -> str | Response:
+        auth = request.header("Authorization") or ""
+        key = ""
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer":
+            key = value.strip()
+        elif scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(value.strip()).decode("utf-8").partition(":")[0]
+            except (ValueError, UnicodeDecodeError):
+                key = ""
+        if not key:
+            return self._error(
+                401,
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
+                "or we can help at https://support.stripe.com/.",
+            )
+        if not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            shown = key[:8] + "*" * max(0, min(len(key) - 12, 20)) + key[-4:] if len(key) > 12 else "***"
+            return self._error(401, f"Invalid API Key provided: {shown}")
+        return key
+
+    def _raw_params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET" or request.method == "DELETE":
+            return decode_form(request.query)
+        ctype = (request.header("Content-Type") or "").lower()
+        if request.body and "json" in ctype:
+            raise ParamError(
+                "Invalid request: the v1 API takes application/x-www-form-urlencoded bodies, "
+                "not JSON. Encode parameters as form fields (nested keys as metadata[key]=value)."
+            )
+        try:
+            pairs = request.form()
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParamError(
+                f"Invalid request: the body is not valid application/x-www-form-urlencoded "
+                f"data ({exc})."
+            ) from None
+        # Stripe also reads parameters from the query string of a POST
+        return decode_form([*request.query, *pairs])
+
+    # -- rendering -----------------------------------------------------------------
+
+    def _expand(self, obj: Record, expand: Sequence[str] | None) -> Record:
+        if not expand:
+            return obj
+        out = dict(obj)
+        for path in expand:
+            field = path.split(".", 1)[0]
+            target = {"customer": "customer", "invoice": "invoice"}.get(field)
+            if target is None or field not in obj:
+                raise ParamError(f"This property cannot be expanded ({path}).", param="expand")
+            ref = obj.get(field)
+            if isinstance(ref, str):
+                out[field] = self._store[target].get(ref, ref)
+        return out
+
+    def _must_get(self, kind: str, object_id: str, *, param: str, status: int) -> Record:
+        record = self._store[kind].get(object_id)
+        if record is None:
+            raise ParamError(
+                f"No such {kind}: '{object_id}'", param=param, code="resource_missing", status=status
+            )
+        return record
+
+    # -- customers -----------------------------------------------------------------
+
+    def _create_customer(self, p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+        cid = self._random_id("cus_")
+        now = int(self.now())
+        record: Record = {
+            "id": cid,
+            "object": "customer",
+            "address": p.get("address"),
+            "balance": 0,
+            "created": now,
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": p.get("description"),
+            "discount": None,
+            "email": p.get("email"),
+            "invoice_prefix": p.get("invoice_prefix") or self._random_id("", 8).upper(),
+            "invoice_settings": {
+                "custom_fields": None,
+                "default_payment_method": None,
+                "footer": None,
+                "rendering_options": None,
+            },
+            "livemode": False,
+            "metadata": p.get("metadata") or {},
+            "name": p.get("name"),
+            "next_invoice_sequence": 1,
+            "phone": p.get("phone"),
+            "preferred_locales": p.get("preferred_locales") or [],
+            "shipping": None,
+            "tax_exempt": "none",
+            "test_clock": None,
+        }
+        self._store_record("customer", cid, record, "create")
+        return self._ok(self._expand(record, p.get("expand")))
+
+    def _update_customer(self, p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+        old = self._must_get("customer", args[0], param="id", status=404)
+        record = dict(old)
+        for name, value in p.items():
+            if name == "expand":
+                continue
+            if name == "metadata":
+                record["metadata"] = _merge_metadata(old["metadata"], request, value)
+            else:
+                record[name] = value
+        self._store_record("customer", old["id"], record, "update")
+        return self._ok(self._expand(record, p.get("expand")))
+
+    # -- invoice items -----------------------------------------------------------
+
+    def _create_invoiceitem(
+        self, p: dict[str, Any], request: Request, args: Sequence[str]
+    ) -> Response:
+        customer = self._must_get("customer", p["customer"], param="customer", status=400)
+        quantity = p.get("quantity") or 1
+        if p.get("amount") is not None:
+            amount = p["amount"]
+            unit = str(amount // quantity) if quantity else str(amount)
+            if "unit_amount_decimal" in p:
+                raise ParamError(
+                    "You may only specify one of these parameters: amount, unit_amount_decimal.",
+                    param="amount",
+                    code="parameters_exclusive",
+                )
+        elif p.get("unit_amount_decimal") is not None:
+            try:
+                unit_value = float(p["unit_amount_decimal"])
+            except ValueError:
+                raise ParamError(
+                    f"Invalid decimal: {p['unit_amount_decimal']}", param="unit_amount_decimal"
+                ) from None
+            amount = round(unit_value * quantity)
+            unit = p["unit_amount_decimal"]
+        else:
+            raise ParamError(
+                "You must specify either `amount`, `unit_amount_decimal`, `price` or "
+                "`price_data` to create an invoice item.",
+                param="amount",
+                code="parameter_missing",
+            )
+        currency = p.get("currency") or customer.get("currency")
+        if currency is None:
+            raise ParamError(
+                "Missing required param: currency.", param="currency", code="parameter_missing"
+            )
+        invoice: Record | None = None
+        if p.get("invoice") is not None:
+            invoice = self._must_get("invoice", p["invoice"], param="invoice", status=400)
+            if invoice["status"] != "draft":
+                raise ParamError(
+                    f"You can only add invoice items to draft invoices; invoice {invoice['id']} "
+                    f"is {invoice['status']}.",
+                    param="invoice",
+                    code="invoice_not_editable",
+                )
+            if invoice["customer"] != customer["id"]:
+                raise ParamError(
+                    f"The invoice {invoice['id']} belongs to customer {invoice['customer']}, not "
+                    f"to {customer['id']}.",
+                    param="invoice",
+                )
+            if invoice["lines"]["data"] and invoice["currency"] != currency:
+                raise ParamError(
+                    f"The invoice item's currency ({currency}) must match the invoice's "
+                    f"currency ({invoice['currency']}).",
+                    param="currency",
+                )
+        iid = self._random_id("ii_")
+        now = int(self.now())
+        period = p.get("period") or {}
+        record: Record = {
+            "id": iid,
+            "object": "invoiceitem",
+            "amount": amount,
+            "currency": currency,
+            "customer": customer["id"],
+            "date": now,
+            "description": p.get("description"),
+            "discountable": p.get("discountable", True),
+            "discounts": [],
+            "invoice": None,
+            "livemode": False,
+            "metadata": p.get("metadata") or {},
+            "parent": None,
+            "period": {"end": period.get("end") or now, "start": period.get("start") or now},
+            "pricing": {"price_details": None, "type": None, "unit_amount_decimal": unit},
+            "proration": False,
+            "quantity": quantity,
+            "tax_rates": [],
+            "test_clock": None,
+        }
+        self._store_record("invoiceitem", iid, record, "create")
+        if customer.get("currency") is None:
+            self._store_record("customer", customer["id"], {**customer, "currency": currency}, "update")
+        if invoice is not None:
+            record = self._attach_items(invoice, [record])[0]
+        return self._ok(self._expand(record, p.get("expand")))
+
+    def _attach_items(self, invoice: Record, items: list[Record]) -> list[Record]:
+        """Attach ``items`` to the draft ``invoice``; store both; return the updated items."""
+        attached = [{**item, "invoice": invoice["id"]} for item in items]
+        for item in attached:
+            self._store_record("invoiceitem", item["id"], item, "update")
+        lines = [*invoice["lines"]["data"], *(self._line(invoice["id"], i) for i in attached)]
+        currency = attached[0]["currency"] if not invoice["lines"]["data"] and attached else invoice["currency"]
+        self._store_record("invoice", invoice["id"], self._with_lines(invoice, lines, currency), "update")
+        return attached
+
+    def _line(self, invoice_id: str, item: Record) -> Record:
+        return {
+            "id": "il_" + item["id"][3:],
+            "object": "line_item",
+            "amount": item["amount"],
+            "currency": item["currency"],
+            "description": item["description"],
+            "discount_amounts": [],
+            "discountable": item["discountable"],
+            "discounts": [],
+            "invoice": invoice_id,
+            "livemode": False,
+            "metadata": item["metadata"],
+            "parent": {
+                "invoice_item_details": {
+                    "invoice_item": item["id"],
+                    "proration": False,
+                    "proration_details": {"credited_items": None},
+                    "subscription": None,
+                },
+                "subscription_item_details": None,
+                "type": "invoice_item_details",
+            },
+            "period": item["period"],
+            "pretax_credit_amounts": [],
+            "pricing": item["pricing"],
+            "quantity": item["quantity"],
+            "taxes": [],
+        }
+
+    def _with_lines(self, invoice: Record, lines: list[Record], currency: str) -> Record:
+        total = sum(int(line["amount"]) for line in lines)
+        return {
+            **invoice,
+            "currency": currency,
+            "lines": {**invoice["lines"], "data": lines, "total_count": len(lines)},
+            "subtotal": total,
+            "subtotal_excluding_tax": total,
+            "total": total,
+            "total_excluding_tax": total,
+            "amount_due": total,
+            "amount_remaining": total,
+        }
+
+    # -- invoices ------------------------------------------------------------------
+
+    def _create_invoice(self, p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+        customer = self._must_get("customer", p["customer"], param="customer", status=400)
+        method = p.get("collection_method") or "charge_automatically"
+        days = p.get("days_until_due")
+        due_date = p.get("due_date")
+        if method != "send_invoice" and (days is not None or due_date is not None):
+            param = "days_until_due" if days is not None else "due_date"
+            raise ParamError(
+                f"You can only set `{param}` when `collection_method` is `send_invoice`.",
+                param=param,
+            )
+        if method == "send_invoice" and days is None and due_date is None:
+            raise ParamError(
+                "Invoices with `collection_method=send_invoice` need a due date: set "
+                "`days_until_due` or `due_date`.",
+                param="days_until_due",
+                code="parameter_missing",
+            )
+        pending: list[Record] = []
+        if p.get("pending_invoice_items_behavior") == "include":
+            pending = [
+                item
+                for item in self._store["invoiceitem"].values()
+                if item["customer"] == customer["id"] and item["invoice"] is None
+            ]
+            currencies = {item["currency"] for item in pending}
+            if len(currencies) > 1:
+                raise ParamError(
+                    f"The customer {customer['id']} has pending invoice items in several "
+                    f"currencies ({', '.join(sorted(currencies))}); an invoice has one currency.",
+                    param="pending_invoice_items_behavior",
+                )
+        now = int(self.now())
+        if days is not None:
+            due_date = now + int(days) * 86400
+        iid = self._random_id("in_")
+        record: Record = {
+            "id": iid,
+            "object": "invoice",
+            "account_country": self.account_country,
+            "account_name": self.account_name,
+            "account_tax_ids": None,
+            "amount_due": 0,
+            "amount_overpaid": 0,
+            "amount_paid": 0,
+            "amount_remaining": 0,
+            "amount_shipping": 0,
+            "application": None,
+            "attempt_count": 0,
+            "attempted": False,
+            "auto_advance": p.get("auto_advance", False),
+            "automatic_tax": {"enabled": False, "liability": None, "status": None},
+            "billing_reason": "manual",
+            "collection_method": method,
+            "created": now,
+            "currency": p.get("currency") or customer.get("currency") or "usd",
+            "custom_fields": None,
+            "customer": customer["id"],
+            "customer_address": customer.get("address"),
+            "customer_email": customer.get("email"),
+            "customer_name": customer.get("name"),
+            "customer_phone": customer.get("phone"),
+            "customer_shipping": None,
+            "customer_tax_exempt": "none",
+            "customer_tax_ids": [],
+            "default_payment_method": None,
+            "default_source": None,
+            "default_tax_rates": [],
+            "description": p.get("description"),
+            "discounts": [],
+            "due_date": due_date,
+            "effective_at": None,
+            "ending_balance": None,
+            "footer": p.get("footer"),
+            "from_invoice": None,
+            "hosted_invoice_url": None,
+            "invoice_pdf": None,
+            "issuer": {"type": "self"},
+            "last_finalization_error": None,
+            "latest_revision": None,
+            "lines": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "total_count": 0,
+                "url": f"/v1/invoices/{iid}/lines",
+            },
+            "livemode": False,
+            "metadata": p.get("metadata") or {},
+            "next_payment_attempt": None,
+            "number": None,
+            "on_behalf_of": None,
+            "parent": None,
+            "payments": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "total_count": 0,
+                "url": "/v1/invoice_payments",
+            },
+            "period_end": now,
+            "period_start": now,
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "receipt_number": None,
+            "shipping_cost": None,
+            "shipping_details": None,
+            "starting_balance": 0,
+            "statement_descriptor": None,
+            "status": "draft",
+            "status_transitions": {
+                "finalized_at": None,
+                "marked_uncollectible_at": None,
+                "paid_at": None,
+                "voided_at": None,
+            },
+            "subtotal": 0,
+            "subtotal_excluding_tax": 0,
+            "test_clock": None,
+            "total": 0,
+            "total_discount_amounts": [],
+            "total_excluding_tax": 0,
+            "total_taxes": [],
+            "webhooks_delivered_at": None,
+        }
+        self._store_record("invoice", iid, record, "create")
+        if pending:
+            self._attach_items(record, pending)
+            record = self._store["invoice"][iid]
+        return self._ok(self._expand(record, p.get("expand")))
+
+    def _update_invoice(self, p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+        old = self._must_get("invoice", args[0], param="id", status=404)
+        editable_when_open = {"metadata", "description", "footer", "auto_advance", "expand"}
+        if old["status"] != "draft" and set(p) - editable_when_open:
+            field = sorted(set(p) - editable_when_open)[0]
+            raise ParamError(
+                f"You can only modify {field} on draft invoices; invoice {old['id']} is "
+                f"{old['status']}.",
+                param=field,
+                code="invoice_not_editable",
+            )
+        record = dict(old)
+        for name, value in p.items():
+            if name == "expand":
+                continue
+            if name == "metadata":
+                record["metadata"] = _merge_metadata(old["metadata"], request, value)
+            elif name == "days_until_due":
+                record["due_date"] = None if value is None else int(old["created"]) + value * 86400
+            else:
+                record[name] = value
+        self._store_record("invoice", old["id"], record, "update")
+        return self._ok(self._expand(record, p.get("expand")))
+
+    def _finalize(self, p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+        invoice = self._must_get("invoice", args[0], param="id", status=404)
+        if invoice["status"] != "draft":
+            raise ParamError(
+                f"This invoice is already finalized, you can't re-finalize a non-draft invoice "
+                f"({invoice['id']} is {invoice['status']}).",
+                param=None,
+                code="invoice_not_editable" if invoice["status"] != "draft" else None,
+            )
+        customer = self._store["customer"][invoice["customer"]]
+        seq = int(customer["next_invoice_sequence"])
+        self._store_record(
+            "customer", customer["id"], {**customer, "next_invoice_sequence": seq + 1}, "update"
+        )
+        now = int(self.now())
+        paid = invoice["amount_due"] == 0
+        token = self._random_id("", 24)
+        record = {
+            **invoice,
+            "number": f"{customer['invoice_prefix']}-{seq:04d}",
+            "status": "paid" if paid else "open",
+            "effective_at": now,
+            "auto_advance": p.get("auto_advance", invoice["auto_advance"]),
+            "customer_email": customer.get("email"),
+            "customer_name": customer.get("name"),
+            "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_fake/test_{token}",
+            "invoice_pdf": f"https://pay.stripe.com/invoice/acct_fake/test_{token}/pdf",
+            "status_transitions": {
+                **invoice["status_transitions"],
+                "finalized_at": now,
+                "paid_at": now if paid else None,
+            },
+        }
+        self._store_record("invoice", invoice["id"], record, "finalize")
+        return self._ok(self._expand(record, p.get("expand")))
+
+    # -- retrieve, list, search ------------------------------------------------------
+
+    def _retrieve(self, kind: str) -> Callable[[dict[str, Any], Request, Sequence[str]], Response]:
+        def run(p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+            record = self._must_get(kind, args[0], param="id", status=404)
+            return self._ok(self._expand(record, p.get("expand")))
+
+        return run
+
+    def _list(self, kind: str) -> Callable[[dict[str, Any], Request, Sequence[str]], Response]:
+        plural = {v: k for k, v in _PLURAL.items()}[kind]
+
+        def run(p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+            filters = {
+                k: v
+                for k, v in p.items()
+                if k not in ("limit", "starting_after", "ending_before", "expand", "pending")
+                and v is not None
+            }
+            rows = list(reversed(self._store[kind].values()))  # newest first, as Stripe lists
+            if filters:
+                rows = [r for r in rows if all(r.get(k) == v for k, v in filters.items())]
+            if p.get("pending") is not None:
+                rows = [r for r in rows if (r.get("invoice") is None) == p["pending"]]
+            ids = [r["id"] for r in rows]
+            if p.get("starting_after"):
+                cursor = p["starting_after"]
+                if cursor not in ids:
+                    raise ParamError(
+                        f"No such {kind}: '{cursor}'", param="starting_after", code="resource_missing"
+                    )
+                rows = rows[ids.index(cursor) + 1 :]
+            elif p.get("ending_before"):
+                cursor = p["ending_before"]
+                if cursor not in ids:
+                    raise ParamError(
+                        f"No such {kind}: '{cursor}'", param="ending_before", code="resource_missing"
+                    )
+                rows = rows[: ids.index(cursor)]
+            limit = p.get("limit") or 10
+            page = rows[:limit]
+            return self._ok(
+                {
+                    "object": "list",
+                    "data": [self._expand(r, _sub_expand(p.get("expand"))) for r in page],
+                    "has_more": len(rows) > limit,
+                    "url": f"/v1/{plural}",
+                }
+            )
+
+        return run
+
+    def _search(self, kind: str) -> Callable[[dict[str, Any], Request, Sequence[str]], Response]:
+        plural = {v: k for k, v in _PLURAL.items()}[kind]
+
+        def run(p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
+            match = _parse_search(p["query"])
+            rows = [r for r in reversed(self._store[kind].values()) if match(r)]
+            limit = p.get("limit") or 10
+            return self._ok(
+                {
+                    "object": "search_result",
+                    "data": [self._expand(r, _sub_expand(p.get("expand"))) for r in rows[:limit]],
+                    "has_more": len(rows) > limit,
+                    "next_page": None,
+                    "url": f"/v1/{plural}/search",
+                }
+            )
+
+        return run
+
+
+def _sub_expand(expand: Sequence[str] | None) -> list[str] | None:
+    if not expand:
+        return None
+    return [e[len("data."):] for e in expand if e.startswith("data.")]
+
+
+def _merge_metadata(old: Mapping[str, str], request: Request, value: Any) -> dict[str, str]:
+    """Stripe merges metadata on update; ``metadata[k]=`` unsets k, ``metadata=`` unsets all."""
+    if value is None:
+        return {}
+    merged = dict(old)
+    for key, item in value.items():
+        if item == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = item
+    return merged
+
+
+def _with_headers(response: Response, extra: Mapping[str, str]) -> Response:
+    return Response(response.status, (*response.headers, *extra.items()), response.body)
+
+
+def _parse_search(query: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Stripe's search language, subset: ``field:'v'``, ``metadata['k']:'v'``, ``-`` negation,
+    clauses joined by ``AND`` or ``OR`` (not mixed)."""
+    import re
+
+    clause = re.compile(
+        r"""\s*(-?)(metadata\[['"]([^'"]+)['"]\]|[a-z_]+)\s*(:|~)\s*(['"])(.*?)\5\s*"""
+    )
+    terms: list[tuple[bool, str | None, str, str, str]] = []
+    pos = 0
+    joiner: str | None = None
+    text = query.strip()
+    while pos < len(text):
+        match = clause.match(text, pos)
+        if match is None:
+            raise ParamError(
+                f"Invalid search query at position {pos}: {text[pos:pos + 30]!r}; expected "
+                "field:'value' or metadata['key']:'value'",
+                param="query",
+            )
+        negate, field, meta_key, op, _, value = match.groups()
+        terms.append((bool(negate), meta_key, field, op, value))
+        pos = match.end()
+        rest = text[pos:]
+        for word in ("AND", "OR"):
+            if rest.startswith(word + " "):
+                if joiner is not None and joiner != word:
+                    raise ParamError(
+                        "Invalid search query: AND and OR cannot be mixed in one query",
+                        param="query",
+                    )
+                joiner = word
+                pos += len(word) + 1
+    if not terms:
+        raise ParamError("Invalid search query: the query is empty", param="query")
+
+    def one(record: Mapping[str, Any], term: tuple[bool, str | None, str, str, str]) -> bool:
+        negate, meta_key, field, op, value = term
+        actual = record.get("metadata", {}).get(meta_key) if meta_key else record.get(field)
+        if actual is None:
+            hit = False
+        elif op == "~":
+            hit = value.lower() in str(actual).lower()
+        else:
+            hit = str(actual).lower() == value.lower() if field == "email" else str(actual) == value
+        return hit != negate
+
+    def matches(record: Mapping[str, Any]) -> bool:
+        results = (one(record, t) for t in terms)
+        return any(results) if joiner == "OR" else all(results)
+
+    return matches
+
+
+def stripe_json(response: Response) -> Any:
+    """The decoded body of a fake Stripe response (a small helper for tests)."""
+    return json.loads(response.body)

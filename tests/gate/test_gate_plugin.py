@@ -1,0 +1,195 @@
+"""The pytest plugin, run through ``pytester``: options, header, marker validation and the exact
+text of its errors.  The end-to-end gate runs are in test_gate_plugin_campaigns.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ("pytester",)
+
+FLOW = str(Path(__file__).resolve().parents[2] / "scenarios" / "deal_won" / "flow.py")
+
+
+def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "harness: bad-day campaigns and the CI reliability gate:",
+            "  --harness-gate=FILE*",
+            "  --harness-seed=N|last",
+            "  --harness-examples=N*",
+            "  --harness-ledger=URL*",
+            "  --harness-report=FILE",
+        ]
+    )
+
+
+def test_marker_is_documented(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.harness(*, flow, examples=None, mode='both'): run a bad-day campaign of*"]
+    )
+
+
+def test_seed_is_in_the_header_and_plain_runs_leave_nothing_behind(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_ok():\n    assert True\n")
+    result = pytester.runpytest("--harness-seed", "1234")
+    result.stdout.fnmatch_lines(["harness: seed 1234 (repeat with --harness-seed 1234)"])
+    assert result.ret == 0
+    # no campaign ran: no ledger, no last-seed file, no summary section
+    assert not (pytester.path / ".harness").exists()
+    assert "harness gate" not in result.stdout.str()
+
+
+def test_bad_seed_and_examples_are_usage_errors(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--harness-seed", "abc")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*: error: argument --harness-seed: expected a whole number >= 0 or 'last', got 'abc'"]
+    )
+    result = pytester.runpytest("--harness-examples", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*: error: argument --harness-examples: expected a whole number >= 1, got '0'"]
+    )
+
+
+def test_unknown_option_is_rejected(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--harness-gat", "gate.toml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*: error: unrecognized arguments: --harness-gat"])
+
+
+def test_last_seed_without_a_previous_run(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--harness-seed", "last")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --harness-seed last: no previous seed in {pytester.path}/.harness/last-seed; "
+            "run once without --harness-seed or give a number"
+        ]
+    )
+
+
+def test_bad_gate_file_names_file_key_and_choices(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".toml", gate="[flows.deal_won]\nmin_duplicate_prevention_sucess = 1.0\n"
+    )
+    result = pytester.runpytest("--harness-gate", "gate.toml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == (
+        "ERROR: gate.toml: flows.deal_won.min_duplicate_prevention_sucess: unknown threshold "
+        "(did you mean 'min_duplicate_prevention_success'?); valid: mode, min_examples, "
+        "min_duplicate_prevention_success, max_duplicate_effects_escaped, "
+        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings"
+    )
+
+
+def test_gate_threshold_of_the_wrong_type(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", gate='[flows.deal_won]\nmax_manual_fallback_frequency = "10%"\n')
+    result = pytester.runpytest("--harness-gate", "gate.toml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == (
+        "ERROR: gate.toml: flows.deal_won.max_manual_fallback_frequency: expected a number from "
+        "0 to 1 (a fraction, 0.95 = 95%), got string '10%'"
+    )
+
+
+def test_missing_gate_file(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--harness-gate", "nope.toml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == "ERROR: nope.toml: gate file not found"
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            f"harness({FLOW!r})",
+            "@pytest.mark.harness takes keyword arguments only (flow=..., examples=..., mode=...), "
+            f"got positional {FLOW!r}",
+        ),
+        (
+            f"harness(flow={FLOW!r}, exampels=5)",
+            "@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
+            "flow, examples, mode",
+        ),
+        (
+            "harness(examples=5)",
+            "@pytest.mark.harness: 'flow' is required: a harness.Flow or 'path/to/flow.py', e.g. "
+            "flow='scenarios/deal_won/flow.py'",
+        ),
+        (
+            f"harness(flow={FLOW!r}, examples=0)",
+            "@pytest.mark.harness: 'examples' must be a whole number >= 1, got 0",
+        ),
+        (
+            f"harness(flow={FLOW!r}, mode='orchestrate')",
+            "@pytest.mark.harness: 'mode' must be one of 'bare', 'orchestrated', 'both', got "
+            "'orchestrate' (did you mean 'orchestrated'?)",
+        ),
+        (
+            "harness(flow='flows/missing.py')",
+            "flow 'flows/missing.py:flow': file 'flows/missing.py' does not exist",
+        ),
+    ],
+)
+def test_marker_errors_are_exact(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_campaign(harness_campaign):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    assert message in result.stdout.lines, result.stdout.str()
+
+
+def test_fixture_without_marker_says_how_to_fix(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_campaign(harness_campaign):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "the harness_campaign fixture needs @pytest.mark.harness(flow=...) on the test (or "
+            "call the harness_run fixture)"
+        ]
+    )
+
+
+def test_flow_not_in_the_gate_fails_before_the_campaign(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", gate="[flows.deal_wom]\nmin_examples = 1\n")
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.harness(flow={FLOW!r}, examples=2)
+        def test_campaign(harness_campaign):
+            pass
+        """
+    )
+    result = pytester.runpytest("--harness-gate", "gate.toml")
+    result.assert_outcomes(errors=1)
+    assert (
+        "gate.toml: flow 'deal_won' is not in the gate (did you mean 'deal_wom'?); flows in the "
+        "gate: deal_wom; add a [flows.deal_won] table"
+    ) in result.stdout.lines
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # the session gate fails too: its one flow ran no campaign
+    result.stdout.fnmatch_lines(
+        [
+            "*= harness gate FAILED =*",
+            "  deal_wom (orchestrated): 0 campaign(s), 0 examples, 0 runs",
+            "1 threshold(s) broken:",
+            "  flows.deal_wom.min_examples: examples run = 0, required >= 1 (no orchestrated "
+            "campaign of flow 'deal_wom' was judged)",
+        ]
+    )

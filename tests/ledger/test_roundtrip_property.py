@@ -1,0 +1,78 @@
+"""Property: any run, with any events and details, reads back equal to what was written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.ledger import END_STATES, MODES, EventRecord, Ledger, RunRecord
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
+)
+_finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+_int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+_json: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | _int64 | _finite | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+_detail = st.dictionaries(_text, _json, max_size=4)
+
+_events = st.lists(
+    st.builds(
+        EventRecord,
+        seq=st.integers(0, 10_000),
+        kind=st.sampled_from(["delivery", "attempt", "call", "error", "end"]),
+        at=_finite,
+        wall_at=_finite,
+        system=st.none() | _text,
+        step=st.none() | _text,
+        error_class=st.none() | st.sampled_from(["transient", "logical"]),
+        fault=st.none() | _text,
+        status=st.none() | st.integers(100, 599),
+        outcome=st.none() | st.sampled_from(["ok", "timeout", "error"]),
+        detail=_detail,
+    ),
+    max_size=5,
+).map(lambda evs: tuple(sorted(evs, key=lambda e: e.seq)))
+
+
+@st.composite
+def _runs(draw: st.DrawFn) -> list[RunRecord]:
+    n = draw(st.integers(1, 4))
+    return [
+        RunRecord(
+            id=f"r{i}",
+            flow=draw(_text),
+            mode=draw(st.sampled_from(MODES)),
+            end_state=draw(st.sampled_from(END_STATES)),
+            started_at=draw(_finite),
+            ended_at=draw(_finite),
+            wall_started=draw(_finite),
+            wall_ended=draw(_finite),
+            segment=draw(_text),
+            seed=draw(st.none() | _int64),
+            example=draw(st.none() | st.integers(0, 2**31 - 1)),
+            event_id=draw(st.none() | _text),
+            is_duplicate=draw(st.booleans()),
+            first_error_at=draw(st.none() | _finite),
+            duplicate_effects=draw(st.none() | st.integers(0, 5)),
+            synthetic=draw(st.booleans()),
+            detail=draw(_detail),
+            events=draw(_events),
+        )
+        for i in range(n)
+    ]
+
+
+@settings(deadline=None, max_examples=40, derandomize=True)
+@given(runs=_runs())
+def test_written_runs_read_back_equal(runs: list[RunRecord]) -> None:
+    with Ledger.open("sqlite://") as ledger:
+        ledger.write_runs(runs)
+        assert [ledger.run(r.id) for r in runs] == runs
+        # events sorted by seq; ties keep the written order
+        assert sorted(ledger.runs(with_events=True), key=lambda r: r.id) == sorted(runs, key=lambda r: r.id)
