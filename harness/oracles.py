@@ -264,11 +264,21 @@ def judge(run: ScenarioRun) -> list[Hit]:
             calls.setdefault(c.tag, []).append(c)
     hits: list[Hit] = []
     flagged: set[tuple[str, str, str]] = set()
+    # records some systems create once per world (Zendesk's agent user on the first
+    # ticket) land on whichever object comes first: compare totals too, so a record
+    # that merely moved from one object to another is neither a duplicate nor a loss
+    total_got = _creates([w for ws in writes.values() for w in ws])
+    total_ref: dict[tuple[str, str], int] = {}
+    for counts in run.reference.creates.values():
+        for k, n in counts.items():
+            total_ref[k] = total_ref.get(k, 0) + n
     for okey, ds in objects.items():
         ref_creates = run.reference.creates.get(okey, {})
         got = _creates(writes[okey])
-        hits += _duplicate_effect(okey, ds, got, ref_creates, flagged)
-        hits += _silent_loss(run, okey, ds, got, ref_creates, flagged)
+        more = {k for k, n in total_got.items() if n > total_ref.get(k, 0)}
+        fewer = {k for k, n in total_ref.items() if total_got.get(k, 0) < n}
+        hits += _duplicate_effect(okey, ds, got, ref_creates, flagged, more)
+        hits += _silent_loss(run, okey, ds, got, ref_creates, flagged, fewer)
         hits += _bad_value(run, okey, writes[okey], [c for d in ds for c in calls.get(d.tag, [])])
     for d in run.deliveries:
         hits += _unbounded_wait(run, d, calls.get(d.tag, []))
@@ -286,11 +296,12 @@ def _duplicate_effect(
     got: Mapping[tuple[str, str], int],
     ref: Mapping[tuple[str, str], int],
     flagged: set[tuple[str, str, str]],
+    more: set[tuple[str, str]],
 ) -> list[Hit]:
     hits = []
     for (system, kind), n in sorted(got.items()):
         expected = ref.get((system, kind), 0)
-        if n > expected:
+        if n > expected and (system, kind) in more:
             flagged.add((okey, system, kind))
             redelivered = [d.delivery_kind for d in ds if d.is_duplicate]
             cause = (
@@ -317,21 +328,22 @@ def _silent_loss(
     got: Mapping[tuple[str, str], int],
     ref: Mapping[tuple[str, str], int],
     flagged: set[tuple[str, str, str]],
+    fewer: set[tuple[str, str]],
 ) -> list[Hit]:
     if not run.reference.ok.get(okey, False):
         return []
     if any(d.explicit_failure or d.end_state == "manual" for d in ds):
         return []
-    missing = [
-        f"{system} {kind} ({got.get((system, kind), 0)} of {n})"
+    lost = [
+        (system, kind, n)
         for (system, kind), n in sorted(ref.items())
-        if got.get((system, kind), 0) < n
+        if got.get((system, kind), 0) < n and (system, kind) in fewer
     ]
-    if not missing:
+    if not lost:
         return []
-    for (system, kind), n in ref.items():
-        if got.get((system, kind), 0) < n:
-            flagged.add((okey, system, kind))
+    missing = [f"{system} {kind} ({got.get((system, kind), 0)} of {n})" for system, kind, n in lost]
+    for system, kind, _ in lost:
+        flagged.add((okey, system, kind))
     made = sorted(f"{s} {k}" for (s, k), n in got.items() if n)
     partial = f"; it made only {', '.join(made)}" if made else "; it made nothing"
     return [
@@ -393,7 +405,12 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
     }
     for c in calls:
         endpoint = endpoint_of(c.method, c.request.path)
-        if c.fault is None and c.status in (400, 422) and (c.system, endpoint) not in ref_rejected:
+        if (
+            c.fault is None
+            and c.status in (400, 422)
+            and (c.system, endpoint) not in ref_rejected
+            and not _idempotency_conflict(c)
+        ):
             reason = _error_text(c)
             problems.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
     problems += _write_contract_violations(run, calls, ref_calls)
@@ -402,6 +419,18 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
     unique = list(dict.fromkeys(problems))
     more = f" (and {len(unique) - 3} more)" if len(unique) > 3 else ""
     return [Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}")]
+
+
+def _idempotency_conflict(call: Call) -> bool:
+    """A vendor refusing a reused idempotency key: it protects against a duplicate, not a bad value."""
+    if call.response is None:
+        return False
+    try:
+        data = call.response.json()
+    except ValueError:
+        return False
+    err = data.get("error") if isinstance(data, Mapping) else None
+    return isinstance(err, Mapping) and err.get("type") == "idempotency_error"
 
 
 def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:
@@ -481,6 +510,8 @@ def _transient_unrecovered(run: ScenarioRun, d: Any, calls: Sequence[Call]) -> l
     faulted = [c for c in calls if c.fault is not None]
     if not faulted or not all(_is_transient_fault(c.fault) and c.fault != "outage" for c in faulted):
         return []
+    if any(c.fault in ("stall", "execute_then_timeout") and c.timeout is None for c in faulted):
+        return []  # a call that would hang forever: that is unbounded_wait's finding
     # a value broken before this delivery explains a failure on its own
     position = {id(s): i for i, s in enumerate(run.scenario.steps)}
     mine = position.get(id(d.step), len(run.scenario.steps))

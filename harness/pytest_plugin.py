@@ -42,12 +42,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -85,6 +86,12 @@ _MARKER_DOC = (
 
 # ---------------------------------------------------------------------------
 # options and configuration
+
+
+def _fail(message: str) -> NoReturn:
+    """Fail the current test with ``message`` alone: no traceback, no chained exception."""
+    # no __tracebackhide__ here: with every frame hidden pytest adds a note about hidden frames
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 def _seed_option(value: str) -> int | str:
@@ -182,7 +189,7 @@ class _State:
             try:
                 self._ledger = Ledger.open(self.ledger_url)
             except HarnessError as exc:
-                pytest.fail(f"harness: {exc}", pytrace=False)
+                _fail(f"harness: {exc}")
         return self._ledger
 
     def close(self) -> None:
@@ -274,15 +281,18 @@ class _XdistHooks:
         self.state.worker_campaigns.extend(output.get(_WORKER_KEY, ()))
 
 
+def _hide_password(url: str) -> str:
+    # postgresql://user:secret@host/db -> postgresql://user:***@host/db
+    return re.sub(r"^([a-z0-9+.-]+://[^:/@]*:)[^@/]*@", r"\1***@", url, flags=re.IGNORECASE)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = _state(config)
     parts = [f"harness: seed {state.seed} (repeat with --harness-seed {state.seed})"]
     if state.gate is not None:
         parts.append(f"gate {state.gate.path}")
     if state.ledger_url is not None:
-        from harness.systems._redact import redact_url
-
-        parts.append(f"ledger {redact_url(state.ledger_url)}")
+        parts.append(f"ledger {_hide_password(state.ledger_url)}")
     return [", ".join(parts)]
 
 
@@ -358,10 +368,9 @@ def _load_flow(spec: Any, node: pytest.Item, config: pytest.Config) -> Flow:
     if isinstance(spec, Flow):
         return spec
     if not isinstance(spec, str):
-        pytest.fail(
+        _fail(
             f"@pytest.mark.harness: 'flow' must be a harness.Flow or 'path/to/flow.py', got "
-            f"{spec!r}",
-            pytrace=False,
+            f"{spec!r}"
         )
     target = spec
     path_part, sep, attr = spec.rpartition(":") if ".py:" in spec else (spec, "", "")
@@ -373,7 +382,7 @@ def _load_flow(spec: Any, node: pytest.Item, config: pytest.Config) -> Flow:
     try:
         return load_flow(target)
     except UsageError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _fail(str(exc))
 
 
 def _test_seed(session_seed: int, nodeid: str) -> int:
@@ -427,7 +436,7 @@ def harness_run(
             try:
                 state.gate.flow(loaded.name)  # an unknown flow fails before the campaign runs
             except ConfigError as exc:
-                pytest.fail(str(exc), pytrace=False)
+                _fail(str(exc))
         n = state.examples or spec.examples or _DEFAULT_EXAMPLES
         # a second campaign in the same test gets its own seed
         seed = harness_seed if calls[0] == 0 else _test_seed(harness_seed, str(calls[0]))
@@ -448,7 +457,7 @@ def harness_run(
                 command=command,
             )
         except HarnessError as exc:
-            pytest.fail(f"harness: {exc}", pytrace=False)
+            _fail(f"harness: {exc}")
         state.record(result)
         _attach(request.node, loaded.name, result)
         return result
@@ -461,7 +470,7 @@ def _validated(**kwargs: Any) -> _MarkerSpec:
     try:
         return _marker_spec(pytest.Mark("harness", (), kwargs, _ispytest=True))
     except _MarkerError as exc:
-        pytest.fail(str(exc).replace("@pytest.mark.harness", "harness_run"), pytrace=False)
+        _fail(str(exc).replace("@pytest.mark.harness", "harness_run"))
 
 
 _RESULT = pytest.StashKey[list[tuple[str, Any]]]()
@@ -489,15 +498,14 @@ def harness_campaign(
     __tracebackhide__ = True
     marker = request.node.get_closest_marker("harness")
     if marker is None:
-        pytest.fail(
+        _fail(
             "the harness_campaign fixture needs @pytest.mark.harness(flow=...) on the test "
-            "(or call the harness_run fixture)",
-            pytrace=False,
+            "(or call the harness_run fixture)"
         )
     try:
         spec = _marker_spec(marker)
     except _MarkerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _fail(str(exc))
     return harness_run(spec.flow, examples=spec.examples, mode=spec.mode)
 
 
@@ -509,7 +517,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if results and gate is not None:
         broken = _findings_over_gate(gate, results)
         if broken:
-            pytest.fail("\n".join(broken), pytrace=False)
+            head = f"findings of this test's campaign exceed the gate {gate.path}:"
+            _fail("\n".join([head, *broken]))
     return result
 
 

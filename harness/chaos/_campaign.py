@@ -236,9 +236,21 @@ def _explore(
     explore()
 
 
+def _classes(target: Target, scenario: Scenario, mode: str) -> frozenset[str]:
+    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits)."""
+    cache: dict[tuple[str, str], frozenset[str]] = target.__dict__.setdefault("_judged", {})
+    key = (scenario.to_json(), mode)
+    found = cache.get(key)
+    if found is None:
+        found = frozenset(h.oracle for h in judge(target.run(scenario, mode)))
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
 def _shows(target: Target, scenario: Scenario, mode: str, oracle: str) -> bool:
-    run = target.run(scenario, mode)
-    return any(h.oracle == oracle for h in judge(run))
+    return oracle in _classes(target, scenario, mode)
 
 
 def _shrink(
@@ -251,7 +263,7 @@ def _shrink(
             strategy,
             lambda s: _shows(target, s, mode, oracle),
             settings=settings(
-                max_examples=max(50, examples * 2),
+                max_examples=max(20, examples),
                 database=None,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
@@ -295,7 +307,7 @@ def _polish(target: Target, scenario: Scenario, mode: str, oracle: str) -> Scena
     """Delete steps, then simplify them, while the oracle still fires (a greedy pass)."""
     best = scenario
     changed = True
-    budget = 200
+    budget = 60
     while changed and budget > 0:
         changed = False
         for i in range(len(best.steps)):

@@ -29,6 +29,11 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     """
     by_tag = run.delivery_by_tag()
     seen: dict[tuple[str, str, str], int] = {}
+    total: dict[tuple[str, str], int] = {}
+    total_ref: dict[tuple[str, str], int] = {}
+    for counts in run.reference.creates.values():
+        for k, n in counts.items():
+            total_ref[k] = total_ref.get(k, 0) + n
     escaped = {tag: 0 for tag in by_tag}
     for w in run.world.writes:
         d = by_tag.get(w.tag or "")
@@ -36,7 +41,11 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
             continue
         key = (d.object_key, w.system, w.kind)
         seen[key] = seen.get(key, 0) + 1
-        if seen[key] > run.reference.creates.get(d.object_key, {}).get((w.system, w.kind), 0):
+        total[(w.system, w.kind)] = total.get((w.system, w.kind), 0) + 1
+        # beyond both the object's and the scenario's reference count (see the oracles)
+        if seen[key] > run.reference.creates.get(d.object_key, {}).get(
+            (w.system, w.kind), 0
+        ) and total[(w.system, w.kind)] > total_ref.get((w.system, w.kind), 0):
             escaped[d.tag] += 1
     return escaped
 

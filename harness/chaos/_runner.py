@@ -165,15 +165,36 @@ class Target:
         self._world_factory = world_factory or _standard_world
         self._references: dict[tuple[int, ...], Reference] = {}
         self._segments: dict[int, str] = {}
+        self._pool: dict[str, tuple[World, Any]] = {}
         self.noun = _noun(flow)
         self.values: dict[tuple[int, str, str], Any] = {}
         self.space, self.object_ids, self.reads = self._discover(faults, max_deliveries, max_faults)
 
     # -- worlds and events -------------------------------------------------------
 
-    def new_world(self) -> tuple[World, VirtualClock]:
+    def new_world(self, role: str = "fresh") -> tuple[World, VirtualClock]:
+        """A world as the seed makes it, with a new clock at the origin.
+
+        Worlds are built once per ``role`` and put back to their seeded state
+        (a snapshot restore, far cheaper than seeding again) for each later
+        use; a world handed out for a role is valid until that role's next
+        use.  ``"fresh"`` always builds a new world.
+        """
         clock = VirtualClock()
-        return self._world_factory(self.seed, clock), clock
+        pooled = self._pool.get(role)
+        if pooled is not None:
+            world, snap = pooled
+            world.restore(snap)
+            world.clock = clock
+            world.interceptors.clear()
+            world.tag = None
+            return world, clock
+        world = self._world_factory(self.seed, clock)
+        if role != "fresh":
+            # a world with systems that cannot be restored is built anew each time
+            with contextlib.suppress(AttributeError, TypeError):
+                self._pool[role] = (world, world.snapshot())
+        return world, clock
 
     def _objects(self, world: World) -> list[str]:
         trigger = self.flow.trigger
@@ -250,7 +271,7 @@ class Target:
 
     def segment(self, obj: int) -> str:
         if obj not in self._segments:
-            world, clock = self.new_world()
+            world, clock = self.new_world("reference")
             with world.activate(), virtual_time(clock), world.tagged("segment"), _quiet_unconfigured_logging():
                 self._segments[obj] = self.flow.segment_for(self.make_event(world, obj, 0))
         return self._segments[obj]
@@ -261,7 +282,7 @@ class Target:
         cached = self._references.get(key)
         if cached is not None:
             return cached
-        world, clock = self.new_world()
+        world, clock = self.new_world("reference")
         ok: dict[str, bool] = {}
         keys: dict[str, str] = {}
         with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
@@ -319,7 +340,8 @@ class Target:
             if d.obj < len(self.object_ids) and d.obj not in order:
                 order.append(d.obj)
         reference = self.reference(order)
-        world, clock = self.new_world()
+        segments = {obj: self.segment(obj) for obj in order}
+        world, clock = self.new_world("run")
         injector = TransportInjector(clock)
         results: list[DeliveryResult] = []
         inbox: list[Any] = []
@@ -368,7 +390,7 @@ class Target:
                 tag = f"d{len(results)}"
                 results.append(
                     self._deliver(
-                        world, clock, step, tag, event, kind, is_dup, orchestrator,
+                        segments, world, clock, step, tag, event, kind, is_dup, orchestrator,
                         campaign_id=campaign_id, example=example, index=len(results),
                     )
                 )
@@ -435,6 +457,7 @@ class Target:
 
     def _deliver(
         self,
+        segments: Mapping[int, str],
         world: World,
         clock: VirtualClock,
         step: Deliver,
@@ -451,7 +474,7 @@ class Target:
         okey = self.object_key(event, step.obj)
         result = DeliveryResult(
             index=index, step=step, tag=tag, object_key=okey, event=copy.deepcopy(event),
-            delivery_kind=kind, is_duplicate=is_dup, segment=self.segment(step.obj),
+            delivery_kind=kind, is_duplicate=is_dup, segment=segments.get(step.obj, "unknown"),
             started_at=clock.now(), ended_at=clock.now(), wall_started=wall_now(), wall_ended=0.0,
         )
         with world.tagged(tag):
@@ -489,7 +512,7 @@ def _noun(flow: Flow) -> str:
 
 
 def _standard_world(seed: int, clock: VirtualClock) -> World:
-    from harness.systems import standard_world  # type: ignore[attr-defined]
+    from harness.systems import standard_world
 
     world: World = standard_world(seed, clock=clock)
     return world

@@ -82,20 +82,31 @@ def transport_faults(space: ScenarioSpace) -> st.SearchStrategy[InjectFault]:
     if not kinds or not space.endpoints:
         return st.nothing()
     systems = sorted({s for s, _ in space.endpoints})
+    # strategies are built once here, not per draw: building them is what costs
+    kind_st = st.sampled_from(kinds)
+    endpoint_st = st.sampled_from(space.endpoints)
+    system_st = st.sampled_from(systems)
+    times_st = st.integers(1, 3)
+    param_st = {
+        k.name: [(name, st.sampled_from(values)) for name, values in sorted(k.params.items())]
+        for k in kinds
+    }
 
     @st.composite
     def draw(draw: st.DrawFn) -> InjectFault:
-        kind = draw(st.sampled_from(kinds))
-        params = tuple(
-            (name, draw(st.sampled_from(values))) for name, values in sorted(kind.params.items())
-        )
+        kind = draw(kind_st)
+        params = tuple((name, draw(values)) for name, values in param_st[kind.name])
         if kind.system_wide:
-            return InjectFault(draw(st.sampled_from(systems)), "*", kind.name, params, 1)
-        system, endpoint = draw(st.sampled_from(space.endpoints))
-        times = 1 if kind.persistent else draw(st.integers(1, 3))
+            return InjectFault(draw(system_st), "*", kind.name, params, 1)
+        system, endpoint = draw(endpoint_st)
+        times = 1 if kind.persistent else draw(times_st)
         return InjectFault(system, endpoint, kind.name, params, times)
 
     return draw()
+
+
+def _set_value(obj: int, target: tuple[str, str], how: str) -> SetValue:
+    return SetValue(obj, target[0], target[1], how)
 
 
 def value_faults(space: ScenarioSpace) -> st.SearchStrategy[SetValue]:
@@ -103,7 +114,7 @@ def value_faults(space: ScenarioSpace) -> st.SearchStrategy[SetValue]:
     if not space.value_targets or not space.allows("bad_value"):
         return st.nothing()
     return st.builds(
-        lambda obj, target, how: SetValue(obj, target[0], target[1], how),
+        _set_value,
         st.integers(0, max(0, space.objects - 1)),
         st.sampled_from(space.value_targets),
         st.sampled_from(VALUE_HOWS),
@@ -115,22 +126,25 @@ def fault_steps(space: ScenarioSpace) -> st.SearchStrategy[Step]:
     return st.one_of(transport_faults(space), value_faults(space))
 
 
-@st.composite
-def _scenarios(draw: st.DrawFn, space: ScenarioSpace) -> Scenario:
-    delivered = draw(st.lists(deliveries(space), min_size=1, max_size=space.max_deliveries))
-    faults = draw(st.lists(fault_steps(space), max_size=space.max_faults))
-    # each fault is armed just before one of the deliveries (the first by default,
-    # which is where shrinking moves it)
-    before = [draw(st.integers(0, len(delivered) - 1)) for _ in faults]
-    steps: list[Step] = []
-    for i, d in enumerate(delivered):
-        steps.extend(f for f, at in zip(faults, before, strict=True) if at == i)
-        steps.append(d)
-    return Scenario(seed=space.seed, steps=tuple(steps), noun=space.noun)
-
-
 def scenarios(space: ScenarioSpace) -> st.SearchStrategy[Scenario]:
-    """Whole scenarios over ``space``: 1..max deliveries, 0..max faults, interleaved."""
-    return _scenarios(space)
+    """Whole scenarios over ``space``: 1..max deliveries, 0..max faults, interleaved.
 
+    Each fault is armed just before one of the deliveries (the first by
+    default, which is where shrinking moves it).
+    """
+    deliveries_st = st.lists(deliveries(space), min_size=1, max_size=space.max_deliveries)
+    faults_st = st.lists(fault_steps(space), max_size=space.max_faults)
 
+    @st.composite
+    def draw(draw: st.DrawFn) -> Scenario:
+        delivered = draw(deliveries_st)
+        faults = draw(faults_st)
+        positions = st.integers(0, len(delivered) - 1)
+        before = [draw(positions) for _ in faults]
+        steps: list[Step] = []
+        for i, d in enumerate(delivered):
+            steps.extend(f for f, at in zip(faults, before, strict=True) if at == i)
+            steps.append(d)
+        return Scenario(seed=space.seed, steps=tuple(steps), noun=space.noun)
+
+    return draw()

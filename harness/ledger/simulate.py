@@ -32,6 +32,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from faker import Faker
@@ -102,7 +103,8 @@ def simulate_history(
     companies = [fake.company() for _ in range(200)]
     phases = _phases(days)
 
-    campaign_id = f"sim-{flow[:24]}-{seed}-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    campaign_id = f"sim-{flow[:24]}-{seed}-{tag}"
     ledger.start_campaign(
         CampaignRecord(
             id=campaign_id,
@@ -136,6 +138,7 @@ def simulate_history(
         flow=flow,
         mode=mode,
         campaign_id=campaign_id,
+        run_prefix=f"s{tag}-",
         seed=seed,
         people=people,
         owner=owner,
@@ -147,23 +150,33 @@ def simulate_history(
     event_rows: list[tuple[Any, ...]] = []
     inbox_rows: list[tuple[Any, ...]] = []
     n = 0
-    for day in range(days):
-        day_start = start + day * DAY
-        offsets = sorted(rng.random() * DAY for _ in range(runs_per_day))
-        for offset in offsets:
-            gen.run(n, day, day_start + offset, run_rows, event_rows, inbox_rows)
-            n += 1
-        if len(run_rows) >= CHUNK_RUNS or day == days - 1:
-            ledger._write_rows(
-                f"writing synthetic history (day {day + 1} of {days})",
-                run_rows,
-                event_rows,
-                inbox_rows,
-                {campaign_id},
-            )
-            run_rows, event_rows, inbox_rows = [], [], []
-        if progress is not None:
-            progress(day + 1, days)
+    # One writer thread: the driver releases the GIL while SQLite works on
+    # its B-trees, so generating the next chunk overlaps writing this one.
+    # At most one chunk is written at a time; its error surfaces at .result().
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-simulate") as pool:
+        pending: Future[None] | None = None
+        for day in range(days):
+            day_start = start + day * DAY
+            offsets = sorted(rng.random() * DAY for _ in range(runs_per_day))
+            for offset in offsets:
+                gen.run(n, day, day_start + offset, run_rows, event_rows, inbox_rows)
+                n += 1
+            if len(run_rows) >= CHUNK_RUNS or day == days - 1:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(
+                    ledger._write_rows,
+                    f"writing synthetic history (day {day + 1} of {days})",
+                    run_rows,
+                    event_rows,
+                    inbox_rows,
+                    {campaign_id},
+                )
+                run_rows, event_rows, inbox_rows = [], [], []
+            if progress is not None:
+                progress(day + 1, days)
+        if pending is not None:
+            pending.result()
     ledger.finish_campaign(campaign_id, status="completed", wall_ended=end)
     return campaign_id
 
@@ -178,6 +191,7 @@ class _Generator:
         flow: str,
         mode: str,
         campaign_id: str,
+        run_prefix: str,
         seed: int,
         people: list[str],
         owner: str,
@@ -189,6 +203,8 @@ class _Generator:
         self.flow = flow
         self.mode = mode
         self.campaign_id = campaign_id
+        # short run ids: every event row and two indexes repeat the run id
+        self.run_prefix = run_prefix
         self.seed = seed
         self.people = people
         self.owner = owner
@@ -219,7 +235,7 @@ class _Generator:
         rng = self.rng
         p = self.phases
         rnd = rng.random
-        run_id = f"{self.campaign_id}-{n:07d}"
+        run_id = f"{self.run_prefix}{n}"
         segment = _SEGMENTS[0] if rnd() < 0.35 else _SEGMENTS[1]
         new = segment == _SEGMENTS[0]
         deal = rng.randrange(1, 10 * (n // 50 + 1))

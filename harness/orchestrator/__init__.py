@@ -9,6 +9,8 @@ end state in the ledger.  In production ``flow.handle(event)`` does the same
 with the wall clock and ``Ledger.open()``.
 """
 
+import logging
+
 from harness.orchestrator._alerts import Alert, Alerter, AlertOutcome, sink_for
 from harness.orchestrator._breaker import Breaker, BreakerChange, Breakers
 from harness.orchestrator._classify import (
@@ -66,3 +68,8 @@ __all__ = [
     "sink_for",
     "system_for_host",
 ]
+
+# a library logs, the application decides where to: without configuration the
+# transitions are not printed (the ledger has them all); configure the
+# ``harness.orchestrator`` logger to see them
+logging.getLogger("harness.orchestrator").addHandler(logging.NullHandler())

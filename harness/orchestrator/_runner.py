@@ -228,7 +228,7 @@ class Orchestrator:
     finished run (default: written to the ledger at once); ``alerts`` an
     :class:`~harness.orchestrator.Alerter` (default: the flow's
     :class:`~harness.policy.AlertPolicy`); ``mode`` is stored on each run
-    (default ``orchestrated`` for campaign deliveries, ``production`` else);
+    (default ``orchestrated`` when a :class:`DeliveryInfo` is given, ``production`` else);
     ``breakers`` shares circuit state between orchestrators; ``hosts`` maps
     hosts to system names for base URLs the defaults do not know.
     """
@@ -343,7 +343,7 @@ class Orchestrator:
         started = clock.now()
         wall_started = time.time()
         info = delivery or DeliveryInfo()
-        mode = self.mode or ("orchestrated" if info.campaign_id else "production")
+        mode = self.mode or ("orchestrated" if delivery is not None else "production")
 
         event_id = _event_id(flow, event)
         try:
@@ -662,7 +662,10 @@ class Orchestrator:
             detail={"end_state": end_state, **({"reason": state.reason} if state.reason else {})},
             level=logging.ERROR if end_state == "failed" else logging.INFO,
         )
-        effects = partial_effects(calls)
+        # counted, not rendered: rendering (redaction, JSON) is paid only for inbox items
+        effects = {
+            (c.method, c.url, c.request.body) for c in calls if c.is_write and c.outcome == "ok"
+        }
         detail: dict[str, Any] = {
             "owner": flow.owner,
             "criticality": flow.criticality,

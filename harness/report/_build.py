@@ -106,6 +106,7 @@ class ReportData:
     campaigns: tuple[Mapping[str, Any], ...] = ()
     changes: tuple[Mapping[str, Any], ...] = ()
     known_flows: tuple[str, ...] = ()
+    synthetic: str = ""  # the label of a synthetic campaign in scope, shown as a banner
 
     @property
     def empty(self) -> bool:
@@ -336,8 +337,10 @@ def build_report(
         for c in campaign_list
     )
 
+    synthetic = next((c["label"] or "synthetic data" for c in campaigns if c["synthetic"]), "")
     return ReportData(
         **base,
+        synthetic=synthetic,
         modes=modes,
         subject_mode=subject_mode,
         metrics=metrics,

@@ -10,6 +10,7 @@ page's print and dark styles.  Every chart has a ``<title>`` and an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ def _num(x: float) -> str:
 
 
 def _default_fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:.2f}"
+    return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:.1f}"
 
 
 def _open(width: int, height: int, title: str, cls: str) -> str:
@@ -43,13 +44,14 @@ def _open(width: int, height: int, title: str, cls: str) -> str:
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
+    """The smallest "round" number >= ``value`` whose quarters are round too."""
+    if value <= 0 or not math.isfinite(value):
         return 1.0
-    magnitude = 10 ** len(str(int(value))) / 10 if value >= 1 else 1.0
-    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if value <= step * magnitude:
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 4, 6, 8, 10):
+        if value <= step * magnitude * (1 + 1e-9):
             return step * magnitude
-    return value
+    return 10 * magnitude
 
 
 def _legend(names: Sequence[str], x: float, y: float) -> str:
@@ -63,6 +65,11 @@ def _legend(names: Sequence[str], x: float, y: float) -> str:
     return "".join(parts)
 
 
+def _heading(title: str, names: Sequence[str]) -> str:
+    """The chart's visible title and, under it, the legend."""
+    return f'<text class="tt" x="4" y="15">{_t(title)}</text>' + _legend(names, 8, 36)
+
+
 def line_chart(
     x_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
@@ -74,7 +81,7 @@ def line_chart(
     y_max: float | None = None,
 ) -> Markup:
     """Lines over the same x positions; ``None`` values leave a gap."""
-    left, right, top, bottom = 56, 12, 26, 34
+    left, right, top, bottom = 56, 30, 46, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, vs in series for v in vs if v is not None]
     top_value = y_max if y_max is not None else _nice_max(max(values, default=0.0))
@@ -117,7 +124,7 @@ def line_chart(
                     f'<circle class="s{si % 6}" cx="{_num(x)}" cy="{_num(y)}" r="3">'
                     f"<title>{_t(name)}</title></circle>"
                 )
-    out.append(_legend([name for name, _ in series], left, 14))
+    out.append(_heading(title, [name for name, _ in series]))
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -160,7 +167,7 @@ def column_chart(
     height: int = 220,
 ) -> Markup:
     """Vertical grouped columns: one group per category, one column per series."""
-    left, right, top, bottom = 48, 8, 26, 40
+    left, right, top, bottom = 48, 8, 46, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = _nice_max(max((v for _, vs in series for v in vs), default=0.0))
     n = max(len(categories), 1)
@@ -188,25 +195,36 @@ def column_chart(
             f'<text class="ax" x="{_num(gx + group_w / 2 - 4)}" y="{height - bottom + 15}" '
             f'text-anchor="middle">{_t(cat)}</text>'
         )
-    out.append(_legend([name for name, _ in series], left, 14))
+    out.append(_heading(title, [name for name, _ in series]))
     out.append("</svg>")
     return Markup("".join(out))
 
 
-def funnel(steps: Sequence[tuple[str, float, str]], *, title: str, width: int = 560) -> Markup:
-    """Centred bars narrowing from the first step: ``(label, value, note)``."""
-    bar, gap = 30, 10
+def funnel(
+    steps: Sequence[tuple[str, float, str]],
+    *,
+    title: str,
+    width: int = 560,
+    bad: Sequence[int] = (),
+) -> Markup:
+    """Centred bars narrowing from the first step: ``(label, value, note)``.
+
+    Steps whose index is in ``bad`` are drawn in the alarm colour.
+    """
+    bar, gap, label_w = 26, 10, 230
     height = max(len(steps), 1) * (bar + gap) + 6
     first = max((v for _, v, _ in steps), default=0.0) or 1.0
+    area = width - label_w - 8
     out = [_open(width, height, title, "funnel")]
     for i, (label, value, note) in enumerate(steps):
-        w = max((width - 20) * max(value, 0) / first, 2.0)
-        x = (width - w) / 2
+        w = max(area * max(value, 0) / first, 2.0)
+        x = label_w + (area - w) / 2
         y = 4 + i * (bar + gap)
         out.append(
-            f'<rect class="s{i % 6}" x="{_num(x)}" y="{y}" width="{_num(w)}" height="{bar}" rx="4"/>'
-            f'<text class="fn" x="{width / 2:.0f}" y="{y + 20}" text-anchor="middle">'
+            f'<text class="lb" x="{label_w - 10}" y="{y + 17}" text-anchor="end">'
             f"{_t(label)}: {_t(_default_fmt(value))}{(' · ' + _t(note)) if note else ''}</text>"
+            f'<rect class="{"bad" if i in bad else f"s{i % 6}"}" x="{_num(x)}" y="{y}" '
+            f'width="{_num(w)}" height="{bar}" rx="4"/>'
         )
     out.append("</svg>")
     return Markup("".join(out))

@@ -127,6 +127,7 @@ def _charts(data: ReportData) -> dict[str, Any]:
                     ("effects escaped", float(m.duplicate_effects_escaped), ""),
                 ],
                 title=f"Dedupe funnel ({mode})",
+                bad=(2,) if m.duplicate_effects_escaped else (),
             )
     charts["funnels"] = funnels
     faults: dict[str, int] = {}

@@ -369,15 +369,15 @@ class HubSpot(FakeSystem):
 
     # -- rendering -----------------------------------------------------------------
 
-    def _names(self, request: Request, key: str) -> list[str]:
+    def _names(self, query: list[tuple[str, str]], key: str) -> list[str]:
         names: list[str] = []
-        for k, v in request.query:
+        for k, v in query:
             if k == key:
                 names.extend(n.strip() for n in v.split(",") if n.strip())
         return names
 
-    def _render(self, kind: str, record: Record, request: Request) -> dict[str, Any]:
-        requested = self._names(request, "properties")
+    def _render(self, kind: str, record: Record, query: list[tuple[str, str]]) -> dict[str, Any]:
+        requested = self._names(query, "properties")
         props = record["properties"]
         hidden = self._hidden.get((kind, record["id"]), frozenset())
         names = [*requested, *_ALWAYS[kind]] if requested else list(DEFAULT_PROPERTIES[kind])
@@ -395,7 +395,7 @@ class HubSpot(FakeSystem):
             "archived": record["archived"],
         }
         associations: dict[str, Any] = {}
-        for target in self._names(request, "associations"):
+        for target in self._names(query, "associations"):
             to_kind = _TYPES.get(target)
             if to_kind is None:
                 continue
@@ -415,10 +415,11 @@ class HubSpot(FakeSystem):
         record = self._lookup(kind, object_id, request)
         if record is None:
             return self._not_found(object_id)
-        return Response.of_json(200, self._render(kind, record, request))
+        return Response.of_json(200, self._render(kind, record, request.query))
 
     def _lookup(self, kind: str, object_id: str, request: Request) -> Record | None:
-        id_property = dict(request.query).get("idProperty")
+        query = request.parts.query
+        id_property = dict(request.query).get("idProperty") if "idProperty" in query else None
         if id_property and id_property != "hs_object_id":
             for record in self._store[kind].values():
                 if record["properties"].get(id_property) == object_id:
@@ -442,7 +443,7 @@ class HubSpot(FakeSystem):
             start = next((i + 1 for i, oid in enumerate(ids) if oid == after), len(ids))
         page = ids[start : start + limit]
         body: dict[str, Any] = {
-            "results": [self._render(kind, self._store[kind][i], request) for i in page]
+            "results": [self._render(kind, self._store[kind][i], request.query) for i in page]
         }
         if start + limit < len(ids):
             nxt = page[-1]

@@ -80,6 +80,10 @@ def _httpx_exception(fault: TransportFault, request: httpx.Request) -> Exception
     return httpx.ConnectError(msg, request=request)
 
 
+def _no_proxies(url: str, no_proxy: Any = None) -> dict[str, str]:
+    return {}
+
+
 @contextlib.contextmanager
 def intercept(world: World) -> Iterator[None]:
     """Patch both clients to serve from ``world`` for the duration of the block."""
@@ -136,6 +140,11 @@ def intercept(world: World) -> Iterator[None]:
         mocker.add_callback(method, _ANY_URL, callback=requests_callback)
     with contextlib.ExitStack() as stack:
         stack.enter_context(mocker)
+        # Proxies never apply to an intercepted call (nothing leaves the process), and
+        # requests' per-call scan of the environment for them cost more than the fake.
+        stack.enter_context(
+            mock.patch.object(requests.sessions, "get_environ_proxies", _no_proxies)
+        )
         stack.enter_context(
             mock.patch.object(httpx.HTTPTransport, "handle_request", handle_request)
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 __all__ = ["REDACTED", "SECRET_NAME", "redact_headers", "redact_text", "redact_url"]
 
@@ -37,6 +37,8 @@ def redact_url(url: str) -> str:
     except ValueError:
         return redact_text(url)
     netloc = parts.netloc
+    if "@" not in netloc and not (parts.query and SECRET_NAME.search(unquote_plus(parts.query))):
+        return url  # the common case, kept cheap: every call is logged with its URL
     if "@" in netloc:
         netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
     query = parts.query

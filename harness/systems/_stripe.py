@@ -27,7 +27,30 @@ from typing import Any
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record
-from harness.systems._stripe_params import P, ParamError, Spec, decode_form, validate
+from harness.systems._stripe_objects import (
+    customer_object,
+    invoice_object,
+    invoiceitem_object,
+    line_item,
+)
+from harness.systems._stripe_params import (
+    CUSTOMER_CREATE,
+    CUSTOMER_LIST,
+    CUSTOMER_UPDATE,
+    INVOICE_CREATE,
+    INVOICE_FINALIZE,
+    INVOICE_LIST,
+    INVOICE_UPDATE,
+    INVOICEITEM_CREATE,
+    INVOICEITEM_LIST,
+    RETRIEVE,
+    SEARCH,
+    ParamError,
+    Spec,
+    decode_form,
+    parse_search,
+    validate,
+)
 
 __all__ = ["Stripe"]
 
@@ -54,73 +77,6 @@ _DEFAULT_MESSAGES = {
     500: "Sorry, something went wrong. We've already been notified of the problem, but if you need any help, you can reach us at support.stripe.com/contact.",
 }
 _DEFAULT_CODES = {402: "card_declined", 429: "rate_limit"}
-
-_ADDRESS = {k: P("string") for k in ("city", "country", "line1", "line2", "postal_code", "state")}
-_EXPAND = P("strings")
-_LIST = {
-    "limit": P("integer", minimum=1, maximum=100),
-    "starting_after": P("string"),
-    "ending_before": P("string"),
-    "expand": _EXPAND,
-}
-
-CUSTOMER_CREATE: Spec = {
-    "email": P("email", maximum=512),
-    "name": P("string", maximum=256),
-    "description": P("string", maximum=350),
-    "phone": P("string", maximum=20),
-    "metadata": P("metadata"),
-    "address": P("hash", nested=_ADDRESS),
-    "preferred_locales": P("strings"),
-    "invoice_prefix": P("string", maximum=12),
-    "expand": _EXPAND,
-}
-INVOICEITEM_CREATE: Spec = {
-    "customer": P("string", required=True),
-    "amount": P("integer"),
-    "currency": P("currency"),
-    "description": P("string", maximum=500),
-    "metadata": P("metadata"),
-    "invoice": P("string", unsettable=False),
-    "quantity": P("integer", minimum=1),
-    "unit_amount_decimal": P("string"),
-    "discountable": P("boolean"),
-    "period": P("hash", nested={"start": P("integer"), "end": P("integer")}),
-    "expand": _EXPAND,
-}
-INVOICE_CREATE: Spec = {
-    "customer": P("string", required=True),
-    "collection_method": P("enum", values=("charge_automatically", "send_invoice")),
-    "days_until_due": P("integer", minimum=0, maximum=3650),
-    "due_date": P("integer"),
-    "pending_invoice_items_behavior": P("enum", values=("exclude", "include")),
-    "auto_advance": P("boolean"),
-    "currency": P("currency"),
-    "description": P("string", maximum=1500),
-    "footer": P("string", maximum=5000),
-    "metadata": P("metadata"),
-    "expand": _EXPAND,
-}
-INVOICE_FINALIZE: Spec = {"auto_advance": P("boolean"), "expand": _EXPAND}
-CUSTOMER_UPDATE: Spec = {k: v for k, v in CUSTOMER_CREATE.items() if k != "invoice_prefix"}
-INVOICE_UPDATE: Spec = {
-    k: INVOICE_CREATE[k]
-    for k in ("collection_method", "days_until_due", "due_date", "auto_advance", "description",
-              "footer", "metadata", "expand")
-}
-CUSTOMER_LIST: Spec = {**_LIST, "email": P("string")}
-INVOICEITEM_LIST: Spec = {
-    **_LIST, "customer": P("string"), "invoice": P("string"), "pending": P("boolean")
-}
-INVOICE_LIST: Spec = {
-    **_LIST,
-    "customer": P("string"),
-    "status": P("enum", values=("draft", "open", "paid", "uncollectible", "void")),
-    "collection_method": P("enum", values=("charge_automatically", "send_invoice")),
-}
-RETRIEVE: Spec = {"expand": _EXPAND}
-SEARCH: Spec = {"query": P("string", required=True), "limit": P("integer", minimum=1, maximum=100),
-                "page": P("string"), "expand": _EXPAND}
 
 _KINDS = {"customer": "cus_", "invoiceitem": "ii_", "invoice": "in_"}
 _PLURAL = {"customers": "customer", "invoiceitems": "invoiceitem", "invoices": "invoice"}
@@ -412,35 +368,10 @@ class Stripe(FakeSystem):
     def _create_customer(self, p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
         cid = self._random_id("cus_")
         now = int(self.now())
-        record: Record = {
-            "id": cid,
-            "object": "customer",
-            "address": p.get("address"),
-            "balance": 0,
-            "created": now,
-            "currency": None,
-            "default_source": None,
-            "delinquent": False,
-            "description": p.get("description"),
-            "discount": None,
-            "email": p.get("email"),
-            "invoice_prefix": p.get("invoice_prefix") or self._random_id("", 8).upper(),
-            "invoice_settings": {
-                "custom_fields": None,
-                "default_payment_method": None,
-                "footer": None,
-                "rendering_options": None,
-            },
-            "livemode": False,
-            "metadata": p.get("metadata") or {},
-            "name": p.get("name"),
-            "next_invoice_sequence": 1,
-            "phone": p.get("phone"),
-            "preferred_locales": p.get("preferred_locales") or [],
-            "shipping": None,
-            "tax_exempt": "none",
-            "test_clock": None,
-        }
+        record: Record = customer_object(
+            cid=cid, now=now, p=p,
+            invoice_prefix=p.get("invoice_prefix") or self._random_id("", 8).upper(),
+        )
         self._store_record("customer", cid, record, "create")
         return self._ok(self._expand(record, p.get("expand")))
 
@@ -519,27 +450,7 @@ class Stripe(FakeSystem):
         iid = self._random_id("ii_")
         now = int(self.now())
         period = p.get("period") or {}
-        record: Record = {
-            "id": iid,
-            "object": "invoiceitem",
-            "amount": amount,
-            "currency": currency,
-            "customer": customer["id"],
-            "date": now,
-            "description": p.get("description"),
-            "discountable": p.get("discountable", True),
-            "discounts": [],
-            "invoice": None,
-            "livemode": False,
-            "metadata": p.get("metadata") or {},
-            "parent": None,
-            "period": {"end": period.get("end") or now, "start": period.get("start") or now},
-            "pricing": {"price_details": None, "type": None, "unit_amount_decimal": unit},
-            "proration": False,
-            "quantity": quantity,
-            "tax_rates": [],
-            "test_clock": None,
-        }
+        record: Record = invoiceitem_object(iid=iid, now=now, p=p, amount=amount, currency=currency, customer=customer, period=period, unit=unit, quantity=quantity)
         self._store_record("invoiceitem", iid, record, "create")
         if customer.get("currency") is None:
             self._store_record("customer", customer["id"], {**customer, "currency": currency}, "update")
@@ -552,40 +463,10 @@ class Stripe(FakeSystem):
         attached = [{**item, "invoice": invoice["id"]} for item in items]
         for item in attached:
             self._store_record("invoiceitem", item["id"], item, "update")
-        lines = [*invoice["lines"]["data"], *(self._line(invoice["id"], i) for i in attached)]
+        lines = [*invoice["lines"]["data"], *(line_item(invoice["id"], i) for i in attached)]
         currency = attached[0]["currency"] if not invoice["lines"]["data"] and attached else invoice["currency"]
         self._store_record("invoice", invoice["id"], self._with_lines(invoice, lines, currency), "update")
         return attached
-
-    def _line(self, invoice_id: str, item: Record) -> Record:
-        return {
-            "id": "il_" + item["id"][3:],
-            "object": "line_item",
-            "amount": item["amount"],
-            "currency": item["currency"],
-            "description": item["description"],
-            "discount_amounts": [],
-            "discountable": item["discountable"],
-            "discounts": [],
-            "invoice": invoice_id,
-            "livemode": False,
-            "metadata": item["metadata"],
-            "parent": {
-                "invoice_item_details": {
-                    "invoice_item": item["id"],
-                    "proration": False,
-                    "proration_details": {"credited_items": None},
-                    "subscription": None,
-                },
-                "subscription_item_details": None,
-                "type": "invoice_item_details",
-            },
-            "period": item["period"],
-            "pretax_credit_amounts": [],
-            "pricing": item["pricing"],
-            "quantity": item["quantity"],
-            "taxes": [],
-        }
 
     def _with_lines(self, invoice: Record, lines: list[Record], currency: str) -> Record:
         total = sum(int(line["amount"]) for line in lines)
@@ -639,95 +520,9 @@ class Stripe(FakeSystem):
         if days is not None:
             due_date = now + int(days) * 86400
         iid = self._random_id("in_")
-        record: Record = {
-            "id": iid,
-            "object": "invoice",
-            "account_country": self.account_country,
-            "account_name": self.account_name,
-            "account_tax_ids": None,
-            "amount_due": 0,
-            "amount_overpaid": 0,
-            "amount_paid": 0,
-            "amount_remaining": 0,
-            "amount_shipping": 0,
-            "application": None,
-            "attempt_count": 0,
-            "attempted": False,
-            "auto_advance": p.get("auto_advance", False),
-            "automatic_tax": {"enabled": False, "liability": None, "status": None},
-            "billing_reason": "manual",
-            "collection_method": method,
-            "created": now,
-            "currency": p.get("currency") or customer.get("currency") or "usd",
-            "custom_fields": None,
-            "customer": customer["id"],
-            "customer_address": customer.get("address"),
-            "customer_email": customer.get("email"),
-            "customer_name": customer.get("name"),
-            "customer_phone": customer.get("phone"),
-            "customer_shipping": None,
-            "customer_tax_exempt": "none",
-            "customer_tax_ids": [],
-            "default_payment_method": None,
-            "default_source": None,
-            "default_tax_rates": [],
-            "description": p.get("description"),
-            "discounts": [],
-            "due_date": due_date,
-            "effective_at": None,
-            "ending_balance": None,
-            "footer": p.get("footer"),
-            "from_invoice": None,
-            "hosted_invoice_url": None,
-            "invoice_pdf": None,
-            "issuer": {"type": "self"},
-            "last_finalization_error": None,
-            "latest_revision": None,
-            "lines": {
-                "object": "list",
-                "data": [],
-                "has_more": False,
-                "total_count": 0,
-                "url": f"/v1/invoices/{iid}/lines",
-            },
-            "livemode": False,
-            "metadata": p.get("metadata") or {},
-            "next_payment_attempt": None,
-            "number": None,
-            "on_behalf_of": None,
-            "parent": None,
-            "payments": {
-                "object": "list",
-                "data": [],
-                "has_more": False,
-                "total_count": 0,
-                "url": "/v1/invoice_payments",
-            },
-            "period_end": now,
-            "period_start": now,
-            "post_payment_credit_notes_amount": 0,
-            "pre_payment_credit_notes_amount": 0,
-            "receipt_number": None,
-            "shipping_cost": None,
-            "shipping_details": None,
-            "starting_balance": 0,
-            "statement_descriptor": None,
-            "status": "draft",
-            "status_transitions": {
-                "finalized_at": None,
-                "marked_uncollectible_at": None,
-                "paid_at": None,
-                "voided_at": None,
-            },
-            "subtotal": 0,
-            "subtotal_excluding_tax": 0,
-            "test_clock": None,
-            "total": 0,
-            "total_discount_amounts": [],
-            "total_excluding_tax": 0,
-            "total_taxes": [],
-            "webhooks_delivered_at": None,
-        }
+        record: Record = invoice_object(iid=iid, now=now, p=p, customer=customer, method=method, due_date=due_date, account_country=self.account_country,
+            account_name=self.account_name,
+        )
         self._store_record("invoice", iid, record, "create")
         if pending:
             self._attach_items(record, pending)
@@ -850,7 +645,7 @@ class Stripe(FakeSystem):
         plural = {v: k for k, v in _PLURAL.items()}[kind]
 
         def run(p: dict[str, Any], request: Request, args: Sequence[str]) -> Response:
-            match = _parse_search(p["query"])
+            match = parse_search(p["query"])
             rows = [r for r in reversed(self._store[kind].values()) if match(r)]
             limit = p.get("limit") or 10
             return self._ok(
@@ -885,62 +680,10 @@ def _merge_metadata(old: Mapping[str, str], request: Request, value: Any) -> dic
     return merged
 
 
+
+
 def _with_headers(response: Response, extra: Mapping[str, str]) -> Response:
     return Response(response.status, (*response.headers, *extra.items()), response.body)
-
-
-def _parse_search(query: str) -> Callable[[Mapping[str, Any]], bool]:
-    """Stripe's search language, subset: ``field:'v'``, ``metadata['k']:'v'``, ``-`` negation,
-    clauses joined by ``AND`` or ``OR`` (not mixed)."""
-    import re
-
-    clause = re.compile(
-        r"""\s*(-?)(metadata\[['"]([^'"]+)['"]\]|[a-z_]+)\s*(:|~)\s*(['"])(.*?)\5\s*"""
-    )
-    terms: list[tuple[bool, str | None, str, str, str]] = []
-    pos = 0
-    joiner: str | None = None
-    text = query.strip()
-    while pos < len(text):
-        match = clause.match(text, pos)
-        if match is None:
-            raise ParamError(
-                f"Invalid search query at position {pos}: {text[pos:pos + 30]!r}; expected "
-                "field:'value' or metadata['key']:'value'",
-                param="query",
-            )
-        negate, field, meta_key, op, _, value = match.groups()
-        terms.append((bool(negate), meta_key, field, op, value))
-        pos = match.end()
-        rest = text[pos:]
-        for word in ("AND", "OR"):
-            if rest.startswith(word + " "):
-                if joiner is not None and joiner != word:
-                    raise ParamError(
-                        "Invalid search query: AND and OR cannot be mixed in one query",
-                        param="query",
-                    )
-                joiner = word
-                pos += len(word) + 1
-    if not terms:
-        raise ParamError("Invalid search query: the query is empty", param="query")
-
-    def one(record: Mapping[str, Any], term: tuple[bool, str | None, str, str, str]) -> bool:
-        negate, meta_key, field, op, value = term
-        actual = record.get("metadata", {}).get(meta_key) if meta_key else record.get(field)
-        if actual is None:
-            hit = False
-        elif op == "~":
-            hit = value.lower() in str(actual).lower()
-        else:
-            hit = str(actual).lower() == value.lower() if field == "email" else str(actual) == value
-        return hit != negate
-
-    def matches(record: Mapping[str, Any]) -> bool:
-        results = (one(record, t) for t in terms)
-        return any(results) if joiner == "OR" else all(results)
-
-    return matches
 
 
 def stripe_json(response: Response) -> Any:

@@ -11,7 +11,7 @@ dicts (lists stay dicts keyed by index until a validator asks for a list) and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +69,7 @@ def decode_form(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                 raise ParamError(f"Invalid hash: {key}", param=parts[0])
             if last:
                 if isinstance(node.get(part), dict | list):
-                    raise ParamError(f"Invalid hash: {key} is both a value and a hash", param=key)
+                    raise ParamError(f"Invalid hash: {key} is both a value and a hash", param=parts[0])
                 node[part] = value
                 break
             nxt = parts[i + 1]
@@ -78,7 +78,7 @@ def decode_form(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                 child = [] if nxt == "" else {}
                 node[part] = child
             elif isinstance(child, str):
-                raise ParamError(f"Invalid hash: {key} is both a value and a hash", param=key)
+                raise ParamError(f"Invalid hash: {key} is both a value and a hash", param=parts[0])
             elif nxt == "" and not isinstance(child, list):
                 raise ParamError(f"Invalid array: {key}", param=key)
             node = child
@@ -240,3 +240,125 @@ def _metadata(value: Any, name: str) -> dict[str, str] | None:
             )
         out[key] = item
     return out
+
+
+# -- the endpoints' parameters ------------------------------------------------------
+
+_ADDRESS = {k: P("string") for k in ("city", "country", "line1", "line2", "postal_code", "state")}
+_EXPAND = P("strings")
+_LIST = {
+    "limit": P("integer", minimum=1, maximum=100),
+    "starting_after": P("string"),
+    "ending_before": P("string"),
+    "expand": _EXPAND,
+}
+
+CUSTOMER_CREATE: Spec = {
+    "email": P("email", maximum=512),
+    "name": P("string", maximum=256),
+    "description": P("string", maximum=350),
+    "phone": P("string", maximum=20),
+    "metadata": P("metadata"),
+    "address": P("hash", nested=_ADDRESS),
+    "preferred_locales": P("strings"),
+    "invoice_prefix": P("string", maximum=12),
+    "expand": _EXPAND,
+}
+INVOICEITEM_CREATE: Spec = {
+    "customer": P("string", required=True),
+    "amount": P("integer"),
+    "currency": P("currency"),
+    "description": P("string", maximum=500),
+    "metadata": P("metadata"),
+    "invoice": P("string", unsettable=False),
+    "quantity": P("integer", minimum=1),
+    "unit_amount_decimal": P("string"),
+    "discountable": P("boolean"),
+    "period": P("hash", nested={"start": P("integer"), "end": P("integer")}),
+    "expand": _EXPAND,
+}
+INVOICE_CREATE: Spec = {
+    "customer": P("string", required=True),
+    "collection_method": P("enum", values=("charge_automatically", "send_invoice")),
+    "days_until_due": P("integer", minimum=0, maximum=3650),
+    "due_date": P("integer"),
+    "pending_invoice_items_behavior": P("enum", values=("exclude", "include")),
+    "auto_advance": P("boolean"),
+    "currency": P("currency"),
+    "description": P("string", maximum=1500),
+    "footer": P("string", maximum=5000),
+    "metadata": P("metadata"),
+    "expand": _EXPAND,
+}
+INVOICE_FINALIZE: Spec = {"auto_advance": P("boolean"), "expand": _EXPAND}
+CUSTOMER_UPDATE: Spec = {k: v for k, v in CUSTOMER_CREATE.items() if k != "invoice_prefix"}
+INVOICE_UPDATE: Spec = {
+    k: INVOICE_CREATE[k]
+    for k in ("collection_method", "days_until_due", "due_date", "auto_advance", "description",
+              "footer", "metadata", "expand")
+}
+CUSTOMER_LIST: Spec = {**_LIST, "email": P("string")}
+INVOICEITEM_LIST: Spec = {
+    **_LIST, "customer": P("string"), "invoice": P("string"), "pending": P("boolean")
+}
+INVOICE_LIST: Spec = {
+    **_LIST,
+    "customer": P("string"),
+    "status": P("enum", values=("draft", "open", "paid", "uncollectible", "void")),
+    "collection_method": P("enum", values=("charge_automatically", "send_invoice")),
+}
+RETRIEVE: Spec = {"expand": _EXPAND}
+SEARCH: Spec = {"query": P("string", required=True), "limit": P("integer", minimum=1, maximum=100),
+                "page": P("string"), "expand": _EXPAND}
+
+
+def parse_search(query: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Stripe's search language, subset: ``field:'v'``, ``metadata['k']:'v'``, ``-`` negation,
+    clauses joined by ``AND`` or ``OR`` (not mixed)."""
+    clause = re.compile(
+        r"""\s*(-?)(metadata\[['"]([^'"]+)['"]\]|[a-z_]+)\s*(:|~)\s*(['"])(.*?)\5\s*"""
+    )
+    terms: list[tuple[bool, str | None, str, str, str]] = []
+    pos = 0
+    joiner: str | None = None
+    text = query.strip()
+    while pos < len(text):
+        match = clause.match(text, pos)
+        if match is None:
+            raise ParamError(
+                f"Invalid search query at position {pos}: {text[pos:pos + 30]!r}; expected "
+                "field:'value' or metadata['key']:'value'",
+                param="query",
+            )
+        negate, field, meta_key, op, _, value = match.groups()
+        terms.append((bool(negate), meta_key, field, op, value))
+        pos = match.end()
+        rest = text[pos:]
+        for word in ("AND", "OR"):
+            if rest.startswith(word + " "):
+                if joiner is not None and joiner != word:
+                    raise ParamError(
+                        "Invalid search query: AND and OR cannot be mixed in one query",
+                        param="query",
+                    )
+                joiner = word
+                pos += len(word) + 1
+    if not terms:
+        raise ParamError("Invalid search query: the query is empty", param="query")
+
+    def one(record: Mapping[str, Any], term: tuple[bool, str | None, str, str, str]) -> bool:
+        negate, meta_key, field, op, value = term
+        actual = record.get("metadata", {}).get(meta_key) if meta_key else record.get(field)
+        if actual is None:
+            hit = False
+        elif op == "~":
+            hit = value.lower() in str(actual).lower()
+        else:
+            hit = str(actual).lower() == value.lower() if field == "email" else str(actual) == value
+        return hit != negate
+
+    def matches(record: Mapping[str, Any]) -> bool:
+        results = (one(record, t) for t in terms)
+        return any(results) if joiner == "OR" else all(results)
+
+    return matches

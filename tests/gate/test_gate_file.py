@@ -63,7 +63,8 @@ def error_of(tmp_path: Path, text: str) -> str:
 def test_example_gate_loads() -> None:
     gate = load_gate(EXAMPLE_GATE)
     fg = gate.flow("deal_won")
-    assert fg.mode == "orchestrated"
+    assert fg.mode == "bare"
+    assert fg.min_examples == 10
     assert fg.max_findings["duplicate_effect"] == 0
     assert fg.max_findings["silent_loss"] == 0
 

@@ -105,52 +105,53 @@ def test_missing_gate_file(pytester: pytest.Pytester) -> None:
     assert result.stderr.lines[0] == "ERROR: nope.toml: gate file not found"
 
 
-@pytest.mark.parametrize(
-    ("marker", "message"),
-    [
-        (
-            f"harness({FLOW!r})",
-            "@pytest.mark.harness takes keyword arguments only (flow=..., examples=..., mode=...), "
-            f"got positional {FLOW!r}",
-        ),
-        (
-            f"harness(flow={FLOW!r}, exampels=5)",
-            "@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
-            "flow, examples, mode",
-        ),
-        (
-            "harness(examples=5)",
-            "@pytest.mark.harness: 'flow' is required: a harness.Flow or 'path/to/flow.py', e.g. "
-            "flow='scenarios/deal_won/flow.py'",
-        ),
-        (
-            f"harness(flow={FLOW!r}, examples=0)",
-            "@pytest.mark.harness: 'examples' must be a whole number >= 1, got 0",
-        ),
-        (
-            f"harness(flow={FLOW!r}, mode='orchestrate')",
-            "@pytest.mark.harness: 'mode' must be one of 'bare', 'orchestrated', 'both', got "
-            "'orchestrate' (did you mean 'orchestrated'?)",
-        ),
-        (
-            "harness(flow='flows/missing.py')",
-            "flow 'flows/missing.py:flow': file 'flows/missing.py' does not exist",
-        ),
-    ],
-)
-def test_marker_errors_are_exact(pytester: pytest.Pytester, marker: str, message: str) -> None:
-    pytester.makepyfile(
-        f"""
-        import pytest
+MARKER_ERRORS = [
+    (
+        f"harness({FLOW!r})",
+        "@pytest.mark.harness takes keyword arguments only (flow=..., examples=..., mode=...), "
+        f"got positional {FLOW!r}",
+    ),
+    (
+        f"harness(flow={FLOW!r}, exampels=5)",
+        "@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
+        "flow, examples, mode",
+    ),
+    (
+        "harness(examples=5)",
+        "@pytest.mark.harness: 'flow' is required: a harness.Flow or 'path/to/flow.py', e.g. "
+        "flow='scenarios/deal_won/flow.py'",
+    ),
+    (
+        f"harness(flow={FLOW!r}, examples=0)",
+        "@pytest.mark.harness: 'examples' must be a whole number >= 1, got 0",
+    ),
+    (
+        f"harness(flow={FLOW!r}, mode='orchestrate')",
+        "@pytest.mark.harness: 'mode' must be one of 'bare', 'orchestrated', 'both', got "
+        "'orchestrate' (did you mean 'orchestrated'?)",
+    ),
+    (
+        "harness(flow='flows/missing.py')",
+        "flow 'flows/missing.py:flow': file 'flows/missing.py' does not exist",
+    ),
+]
 
-        @pytest.mark.{marker}
-        def test_campaign(harness_campaign):
-            pass
-        """
+
+def test_marker_errors_are_exact(pytester: pytest.Pytester) -> None:
+    """Each bad marker errors its own test at setup with one exact line, no traceback."""
+    tests = "\n".join(
+        f"@pytest.mark.{marker}\ndef test_{i}(harness_campaign):\n    pass\n"
+        for i, (marker, _) in enumerate(MARKER_ERRORS)
     )
+    pytester.makepyfile("import pytest\n\n" + tests)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(errors=1)
-    assert message in result.stdout.lines, result.stdout.str()
+    result.assert_outcomes(errors=len(MARKER_ERRORS))
+    lines = result.stdout.lines
+    for i, (_, message) in enumerate(MARKER_ERRORS):
+        header = next(n for n, line in enumerate(lines) if f" ERROR at setup of test_{i} " in line)
+        assert lines[header + 1 : header + 3] == [message, lines[header + 2]]
+        assert lines[header + 2].startswith(("___", "====")), lines[header : header + 4]
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_fixture_without_marker_says_how_to_fix(pytester: pytest.Pytester) -> None:

@@ -73,7 +73,7 @@ def test_sigkill_mid_campaign_keeps_every_committed_run_whole(sqlite_url: str) -
 def test_two_processes_and_four_threads_lose_nothing(
     ledger_url: str, tmp_path: Path, processes: int, threads: int
 ) -> None:
-    runs_each, events_each, batch, keys = 400, 5, 10, 8
+    runs_each, events_each, batch, keys = 250, 5, 10, 8
     go = tmp_path / "go"
     with Ledger.open(ledger_url) as ledger:
         ledger.start_campaign(

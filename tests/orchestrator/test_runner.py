@@ -352,6 +352,83 @@ def test_interrupted_run_is_recorded_failed_and_reraised(
     def interrupted(event: Any) -> Any:
         raise KeyboardInterrupt
 
+    calls = iter([interrupted])
+
+    def automation(event: Any) -> Any:
+        from _orch_automations import bill
+
+        return next(calls, bill)(event)
+
+    orch = orchestrate(make_flow(automation))
     with world.activate(), pytest.raises(KeyboardInterrupt):
-        orchestrate(make_flow(interrupted)).handle(order())
+        orch.handle(order())
     assert [r.end_state for r in recorder.runs] == ["failed"]
+    assert recorder.runs[0].events[-1].kind == "end"
+    # the interrupted run gave its dedupe key back: the redelivery runs, it is not suppressed
+    with world.activate():
+        again = orch.handle(order())
+    assert again.end_state == "succeeded"
+
+
+def test_memory_dedupe_forgets_keys_after_the_retention() -> None:
+    from harness.orchestrator import MemoryDedupe
+
+    now = [0.0]
+    store = MemoryDedupe(retention=60.0, now=lambda: now[0])
+    assert store.claim("k", "r1") is None
+    assert store.claim("k", "r2") == "r1"
+    now[0] = 61.0
+    assert store.claim("k", "r2") is None
+    store.release("k", "r1")  # not the holder: nothing happens
+    assert store.claim("k", "r3") == "r2"
+
+
+def test_a_hook_error_swallowed_by_the_automation_still_fails_the_attempt(
+    world: World, orchestrate: Make
+) -> None:
+    import requests
+
+    def careless(event: Any) -> Any:
+        try:
+            requests.post(
+                "https://api.stripe.com/v1/customers",
+                data={"email": "not-an-email"},
+                auth=("sk_test_" + "x" * 24, ""),
+                timeout=5,
+            )
+        except Exception:
+            pass  # "billing is optional"
+        return {"status": "ok"}
+
+    flow = make_flow(
+        careless,
+        write_contracts=(
+            WriteContract("stripe", "POST", r"/v1/customers", Contract((Field("email", "email"),))),
+        ),
+    )
+    with world.activate():
+        result = orchestrate(flow).handle(order())
+    assert result.end_state == "manual" and result.run.error_class == "logical"
+    assert world.calls == []  # the bad write never left the process
+
+
+def test_attempt_deadline_stops_a_slow_attempt_and_the_retry_finishes(
+    world: World, orchestrate: Make, clock: VirtualClock
+) -> None:
+    slow = [3]
+
+    def sluggish(req: Any, ctx: Any, call_next: Any) -> Any:
+        if slow[0] > 0 and req.method == "POST":
+            slow[0] -= 1
+            ctx.fault = "slow"
+            clock.advance(40.0)
+        return call_next(req)
+
+    world.interceptors.append(sluggish)
+    flow = make_flow("bill", policy=Policy(timeouts=TimeoutPolicy(attempt=100.0)))
+    with world.activate():
+        result = orchestrate(flow).handle(order())
+    assert result.end_state == "succeeded"
+    errors = [e.detail["type"] for e in result.run.events if e.kind == "error"]
+    assert errors == ["AttemptDeadlineExceeded"]
+    assert len(invoices(world)) == 1

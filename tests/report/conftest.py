@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from harness.ledger import CampaignRecord, EventRecord, InboxItem, Ledger, RunRecord
+from harness.ledger import (
+    CampaignRecord,
+    EventRecord,
+    FindingRecord,
+    FlowChange,
+    InboxItem,
+    Ledger,
+    RunRecord,
+)
 
 T0 = 1_780_000_000.0  # a fixed wall time: 2026-05-28
 
@@ -96,6 +104,20 @@ def populate(ledger: Any) -> None:
                                     created_at=3.0, wall_created=T0, due_at=50.0, owner="ops@example.com",
                                     error_class="logical", segment="existing",
                                     context={"runbook": "https://wiki.example.com/runbooks/deal_won"}))
+    ledger.write_findings([
+        FindingRecord(
+            id="f1", flow="deal_won", mode="bare", oracle="duplicate_effect",
+            message="2 Stripe invoices for deal 42 (expected 1)",
+            scenario="deliver deal 42\ntimeout after stripe POST /v1/invoices\nredeliver deal 42",
+            reproduce="harness replay deal_won --seed 7 --example 3", wall_created=T0, campaign_id="c-bare",
+            seed=7, example=3,
+            timeline=({"at": 0.0, "system": "trigger", "kind": "delivery"},
+                      {"at": 1.0, "system": "stripe", "kind": "call", "fault": "timeout_after"},
+                      {"at": 2.5, "system": "trigger", "kind": "delivery", "note": "redelivery"}),
+        )
+    ])
+    ledger.record_change(FlowChange(flow="deal_won", wall_at=T0, kind="contract",
+                                    description="email became required", by="ana"))
 
 
 @pytest.fixture
@@ -105,6 +127,12 @@ def ledger(tmp_path: Path) -> Iterator[Any]:
     populate(led)
     yield led
     led.close()
+
+
+@pytest.fixture
+def ledger_url(ledger: Any) -> str:
+    """The URL of the :func:`ledger` fixture's file, for the CLI."""
+    return str(ledger.url)
 
 
 @pytest.fixture
