@@ -75,6 +75,7 @@ class VariantRun:
 
     variant: str
     n: int
+    fault_rate: float
     seconds: float
     succeeded: int
     effects: Effects
@@ -237,6 +238,8 @@ def _prefect_env(home: Path) -> None:
             "PREFECT_SERVER_API_HOST": "127.0.0.1",
             "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+            # the server runs its migrations at start; on a busy 2-core machine that can pass 20 s
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "150",
         }
     )
 
@@ -284,12 +287,21 @@ def _prefect_setup(directory: Path) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def run_variant(
-    variant: str, n: int, *, fault_rate: float = 0.0, seed: int = 0, warmup: int = 3
-) -> VariantRun:
-    """Time ``variant`` over ``n`` won deals in this process (``Unavailable`` if it cannot run).
+    variant: str,
+    n: int,
+    *,
+    fault_rates: Sequence[float] = (0.0,),
+    repeats: int = 1,
+    seed: int = 0,
+    warmup: int = 3,
+) -> list[VariantRun]:
+    """Time ``variant`` over ``n`` won deals per pass, in this process.
 
-    Set-up (imports, DBOS launch, Prefect's server start, the ledger file) and
-    ``warmup`` untimed deals come first; only the ``n`` deals are timed.
+    One set-up (imports, DBOS launch, Prefect's server start, the ledger file)
+    and ``warmup`` untimed deals come first; then ``repeats`` timed passes per
+    fault rate, each over new deals (a deal seen before would be suppressed as
+    a duplicate by the orchestrator and DBOS).  Raises :class:`Unavailable`
+    when the variant cannot run here.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
@@ -315,20 +327,27 @@ def run_variant(
         else:
             automation = _prefect_setup(directory)
             runner = lambda evts: _loop(automation, evts)  # noqa: E731
-        warm = events(warmup, start=1)
-        timed = events(n, start=warmup + 1)
-        with MockedApis(fault_rate=0.0, seed=seed).active():
-            runner(warm)
-        apis = MockedApis(fault_rate=fault_rate, seed=seed)
-        with apis.active():
-            start = time.perf_counter()
-            ok = runner(timed)
-            seconds = time.perf_counter() - start
-        if orchestrated is not None and orchestrated.recorded() < n + warmup:
+        next_deal = 1
+        if warmup:
+            with MockedApis(fault_rate=0.0, seed=seed).active():
+                runner(events(warmup, start=next_deal))
+            next_deal += warmup
+        out: list[VariantRun] = []
+        for rate in fault_rates:
+            for r in range(repeats):
+                timed = events(n, start=next_deal)
+                next_deal += n
+                apis = MockedApis(fault_rate=rate, seed=seed + r)
+                with apis.active():
+                    start = time.perf_counter()
+                    ok = runner(timed)
+                    seconds = time.perf_counter() - start
+                out.append(VariantRun(variant, n, rate, seconds, ok, apis.effects()))
+        if orchestrated is not None and orchestrated.recorded() < next_deal - 1:
             raise RuntimeError(
-                f"orchestrated: {orchestrated.recorded()} runs in the ledger, expected {n + warmup}"
+                f"orchestrated: {orchestrated.recorded()} runs in the ledger, expected {next_deal - 1}"
             )
-        return VariantRun(variant, n, seconds, ok, apis.effects())
+        return out
     finally:
         try:
             teardown()
@@ -340,25 +359,34 @@ def run_variant_in_child(
     variant: str,
     n: int,
     *,
-    fault_rate: float = 0.0,
+    fault_rates: Sequence[float] = (0.0,),
+    repeats: int = 1,
     seed: int = 0,
+    warmup: int = 3,
     python: str | None = None,
-    timeout: float = 300.0,
-) -> VariantRun:
-    """Run :func:`run_variant` in a child process (DBOS, Prefect); ``Unavailable`` on failure."""
+    timeout: float = 400.0,
+) -> list[VariantRun]:
+    """:func:`run_variant` in a child process (DBOS, Prefect); :class:`Unavailable` on failure.
+
+    ``python`` is the interpreter to use (a separate venv holding Prefect, say).
+    """
     root = Path(__file__).resolve().parent.parent
     cmd = [
         python or sys.executable, "-m", "benchmarks.baselines", variant,
-        "--n", str(n), "--fault-rate", str(fault_rate), "--seed", str(seed),
+        "--n", str(n), "--repeats", str(repeats), "--seed", str(seed), "--warmup", str(warmup),
     ]
+    for rate in fault_rates:
+        cmd += ["--fault-rate", str(rate)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
     try:
         proc = subprocess.run(
             cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
+    except FileNotFoundError:
+        raise Unavailable(f"no Python interpreter at {cmd[0]}") from None
     except subprocess.TimeoutExpired:
-        raise Unavailable(f"{variant} did not finish {n} runs within {timeout:.0f} s") from None
+        raise Unavailable(f"{variant} did not finish within {timeout:.0f} s") from None
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -366,10 +394,13 @@ def run_variant_in_child(
     data = json.loads(lines[-1])
     if "unavailable" in data:
         raise Unavailable(str(data["unavailable"]))
-    return VariantRun(
-        variant=data["variant"], n=data["n"], seconds=data["seconds"],
-        succeeded=data["succeeded"], effects=Effects(**data["effects"]),
-    )
+    return [
+        VariantRun(
+            variant=d["variant"], n=d["n"], fault_rate=d["fault_rate"], seconds=d["seconds"],
+            succeeded=d["succeeded"], effects=Effects(**d["effects"]),
+        )
+        for d in data["runs"]
+    ]
 
 
 # -- workload 2's baseline: the hand-written fault test ---------------------------------------
@@ -470,19 +501,23 @@ def _child(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="run one benchmark variant; print one JSON line")
     parser.add_argument("variant", choices=VARIANTS)
     parser.add_argument("--n", type=int, required=True)
-    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, action="append", dest="fault_rates")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
-        run = run_variant(args.variant, args.n, fault_rate=args.fault_rate, seed=args.seed)
+        runs = run_variant(
+            args.variant, args.n, fault_rates=args.fault_rates or (0.0,), repeats=args.repeats,
+            seed=args.seed, warmup=args.warmup,
+        )
     except Unavailable as exc:
         print(json.dumps({"unavailable": str(exc)}))
         return 0
     except Exception as exc:  # the parent shows it as "not available: <reason>"
         print(json.dumps({"unavailable": f"{type(exc).__name__}: {str(exc)[:300]}"}))
         return 0
-    out = asdict(run)
-    print(json.dumps(out), flush=True)
+    print(json.dumps({"runs": [asdict(r) for r in runs]}), flush=True)
     return 0
 
 

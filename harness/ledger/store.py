@@ -14,8 +14,10 @@ primary keys arbitrate (dedupe claims).
 from __future__ import annotations
 
 import csv
+import os
 import re
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -57,6 +59,21 @@ INBOX_ACTIONS: dict[str, str] = {"resolve": "resolved", "discard": "discarded", 
 _IN_CHUNK = 500
 
 
+# Ledgers open in this process, so that a forked child (multiprocessing with
+# the fork start method) does not reuse its parent's pooled connections or
+# inherit a lock another thread held at the fork.
+_OPEN: weakref.WeakSet[Ledger] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for ledger in list(_OPEN):
+        ledger._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _one_line(text: str, limit: int = 400) -> str:
     flat = re.sub(r"\s+", " ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
@@ -81,14 +98,8 @@ class Ledger:
         self._memory = memory
         self._wlock: AbstractContextManager[Any]
         self._rlock: AbstractContextManager[Any]
-        if self.backend == "sqlite":
-            lock = threading.RLock()
-            self._wlock = lock
-            # an in-memory database is one shared connection: serialise reads too
-            self._rlock = lock if memory else nullcontext()
-        else:
-            self._wlock = nullcontext()
-            self._rlock = nullcontext()
+        self._make_locks()
+        _OPEN.add(self)
         placeholder = "?" if self.backend == "sqlite" else "%s"
         quote = engine.dialect.identifier_preparer.quote
         self._insert_sql: dict[str, str] = {}
@@ -104,6 +115,23 @@ class Ledger:
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                 f"VALUES ({', '.join([placeholder] * len(columns))})"
             )
+
+    def _make_locks(self) -> None:
+        if self.backend == "sqlite":
+            lock = threading.RLock()
+            self._wlock = lock
+            # an in-memory database is one shared connection: serialise reads too
+            self._rlock = lock if self._memory else nullcontext()
+        else:
+            self._wlock = nullcontext()
+            self._rlock = nullcontext()
+
+    def _reset_after_fork(self) -> None:
+        # the parent's connections stay the parent's (close=False); the child
+        # opens its own on first use
+        self._make_locks()
+        if not self._memory:
+            self.engine.dispose(close=False)
 
     # ------------------------------------------------------------------ open/close
     @classmethod

@@ -474,7 +474,7 @@ class RunHook:
             detail["idempotency_key"] = True
         if error is not None:
             detail["error"] = type(error).__name__
-            detail["message"] = redact_url(str(error))[:300]
+            detail["message"] = _redact_message(str(error))[:300]
         if detail_extra:
             detail.update(detail_extra)
         self.emit(
@@ -492,6 +492,12 @@ class RunHook:
         change = breaker.record(now, transient_failure=error_class == "transient")
         if change is not None:
             self.on_breaker(change)
+
+
+def _redact_message(text: str) -> str:
+    from harness.orchestrator._inbox import redact_message
+
+    return redact_message(text)
 
 
 def journal_key(method: str, url: str, body: bytes) -> str:

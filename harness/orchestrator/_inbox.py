@@ -16,6 +16,7 @@ Limit: a secret-named field inside a stored response (Stripe's
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,11 +35,20 @@ __all__ = [
     "journal_from_context",
     "partial_effects",
     "redact_data",
+    "redact_message",
     "redact_request",
     "redact_response",
 ]
 
 BODY_LIMIT = 4000  # characters of a body kept in an inbox item: enough to read, not a dump
+
+
+_URL = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def redact_message(text: str) -> str:
+    """An error message with secrets hidden, including query secrets of URLs quoted in it."""
+    return redact_text(_URL.sub(lambda m: redact_url(m.group(0)), text))
 
 
 def redact_data(value: Any, *, depth: int = 0) -> Any:

@@ -55,6 +55,7 @@ from harness.orchestrator._inbox import (
     journal_from_context,
     partial_effects,
     redact_data,
+    redact_message,
     redact_request,
     redact_response,
 )
@@ -213,7 +214,7 @@ def _with_seq(record: EventRecord, seq: int) -> EventRecord:
 
 
 def _message(exc: BaseException) -> str:
-    return redact_text(f"{type(exc).__name__}: {exc}")[:500]
+    return redact_message(f"{type(exc).__name__}: {exc}")[:500]
 
 
 class Orchestrator:

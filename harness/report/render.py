@@ -94,7 +94,10 @@ _ENV: jinja2.Environment | None = None
 
 def _charts(data: ReportData) -> dict[str, Any]:
     """Every chart of the page, as escaped SVG markup."""
-    charts: dict[str, Any] = {}
+    charts: dict[str, Any] = dict.fromkeys(
+        ("failures", "recovery", "faults", "trend", "trend_failures", "trend_maintenance")
+    )
+    charts.update(funnels={}, timelines=[])
     subject = data.subject
     if subject is None:
         return charts

@@ -254,7 +254,11 @@ class Stripe(FakeSystem):
             except ParamError as exc:
                 response = self._error(exc.status, exc.message, code=exc.code, param=exc.param)
         if slot is not None:
-            response = _with_headers(response, {"Idempotency-Key": key or ""})
+            extra = {"Idempotency-Key": key or ""}
+            if response.status >= 500:
+                # stored and replayed: Stripe tells its SDKs a retry would change nothing
+                extra["Stripe-Should-Retry"] = "false"
+            response = _with_headers(response, extra)
             self._keys[slot] = _Stored(
                 request.method + " " + path,
                 raw,
@@ -283,18 +287,17 @@ class Stripe(FakeSystem):
                 err_type="idempotency_error",
             )
         self._replays += 1
-        return Response(
-            stored.status,
-            (
-                ("Content-Type", "application/json"),
-                ("Request-Id", self._random_id("req_")),
-                ("Stripe-Version", API_VERSION),
-                ("Idempotency-Key", key),
-                ("Idempotent-Replayed", "true"),
-                ("Original-Request", stored.request_id),
-            ),
-            stored.body,
-        )
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Request-Id", self._random_id("req_")),
+            ("Stripe-Version", API_VERSION),
+            ("Idempotency-Key", key),
+            ("Idempotent-Replayed", "true"),
+            ("Original-Request", stored.request_id),
+        ]
+        if stored.status >= 500:
+            headers.append(("Stripe-Should-Retry", "false"))
+        return Response(stored.status, tuple(headers), stored.body)
 
     def _api_key(self, request: Request) -> str | Response:
         auth = request.header("Authorization") or ""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CURRENCIES", "ParamError", "Spec", "decode_form", "validate"]
+__all__ = ["CURRENCIES", "P", "ParamError", "Spec", "decode_form", "parse_search", "validate"]
 
 _KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
 _PART = re.compile(r"\[([^\[\]]*)\]")

@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
+from harness.systems._zendesk_query import bounded, like, parse_query, user_object
 
 __all__ = ["Zendesk"]
 
@@ -36,7 +37,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 _PRIORITIES = ("urgent", "high", "normal", "low")
 _TICKET_TYPES = ("problem", "incident", "question", "task")
-_TOKEN = re.compile(r'(-?)([a-z_]+)(:|<=|>=|<|>)("[^"]*"|\S+)|("[^"]*"|\S+)')
 
 
 class _Invalid(Exception):
@@ -49,6 +49,13 @@ class _Invalid(Exception):
 
 def _detail(field: str, description: str, error: str = "InvalidValue") -> _Invalid:
     return _Invalid({field: [{"description": description, "error": error}]})
+
+
+def _bounded(raw: str, name: str, *, maximum: int = 100) -> int:
+    try:
+        return bounded(raw, name, maximum=maximum)
+    except ValueError as exc:
+        raise _detail(name, str(exc)) from None
 
 
 class Zendesk(FakeSystem):
@@ -211,46 +218,8 @@ class Zendesk(FakeSystem):
                      external_id: str | None = None, role: str = "end-user") -> Record:
         uid = self._next_user
         self._next_user += 1
-        now = iso8601(self.now(), millis=False)
-        return {
-            "id": uid,
-            "url": f"https://{request.host}/api/v2/users/{uid}.json",
-            "name": name,
-            "email": email,
-            "created_at": now,
-            "updated_at": now,
-            "time_zone": "Etc/UTC",
-            "iana_time_zone": "Etc/UTC",
-            "phone": None,
-            "shared_phone_number": None,
-            "photo": None,
-            "locale_id": 1,
-            "locale": "en-US",
-            "organization_id": None,
-            "role": role,
-            "verified": False,
-            "external_id": external_id,
-            "tags": [],
-            "alias": None,
-            "active": True,
-            "shared": False,
-            "shared_agent": False,
-            "last_login_at": None,
-            "two_factor_auth_enabled": None,
-            "signature": None,
-            "details": None,
-            "notes": None,
-            "role_type": None,
-            "custom_role_id": None,
-            "moderator": role != "end-user",
-            "ticket_restriction": "requested" if role == "end-user" else None,
-            "only_private_comments": False,
-            "restricted_agent": role == "end-user",
-            "suspended": False,
-            "default_group_id": None,
-            "report_csv": False,
-            "user_fields": {},
-        }
+        return user_object(uid=uid, host=request.host, now=iso8601(self.now(), millis=False),
+                           name=name, email=email, external_id=external_id, role=role)
 
     def _find_user(self, *, email: str | None = None, external_id: str | None = None) -> Record | None:
         for user in self._store["user"].values():
@@ -630,7 +599,7 @@ class Zendesk(FakeSystem):
         if not text.strip():
             return Response.of_json(400, {"error": "InvalidQuery",
                                           "description": "The query parameter 'query' is required"})
-        kind, conditions = _parse_query(text)
+        kind, conditions = parse_query(text)
         pool: list[tuple[str, Record]] = []
         if kind in (None, "ticket"):
             pool.extend(("ticket", t) for t in self._store["ticket"].values())
@@ -654,15 +623,15 @@ class Zendesk(FakeSystem):
         value = value.lower()
         if key is None:
             fields = ("subject", "description") if result_type == "ticket" else ("name", "email")
-            return any(_like(str(record.get(f) or ""), value, contains=True) for f in fields) or any(
-                _like(t, value) for t in record.get("tags") or []
+            return any(like(str(record.get(f) or ""), value, contains=True) for f in fields) or any(
+                like(t, value) for t in record.get("tags") or []
             )
         if key in ("tags", "tag"):
-            return any(_like(t, value) for t in record.get("tags") or [])
+            return any(like(t, value) for t in record.get("tags") or [])
         if key == "requester" and result_type == "ticket":
             user = self._store["user"].get(str(record["requester_id"]))
             return value == str(record["requester_id"]) or (
-                user is not None and _like(str(user.get("email") or ""), value)
+                user is not None and like(str(user.get("email") or ""), value)
             )
         if key in ("status", "priority") and op != ":":
             order = _STATUSES if key == "status" else tuple(reversed(_PRIORITIES))
@@ -675,40 +644,4 @@ class Zendesk(FakeSystem):
         if field not in record:
             return False
         actual = record.get(field)
-        return actual is not None and _like(str(actual), value, contains=field in ("subject", "description", "name"))
-
-
-def _like(actual: str, pattern: str, *, contains: bool = False) -> bool:
-    actual = actual.lower()
-    if pattern.endswith("*"):
-        return actual.startswith(pattern[:-1]) or (contains and pattern[:-1] in actual)
-    return pattern in actual if contains else actual == pattern
-
-
-def _bounded(raw: str, name: str, *, maximum: int = 100) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise _detail(name, f"{name}: {raw!r} must be an integer between 1 and {maximum}")
-    return int(raw)
-
-
-def _parse_query(text: str) -> tuple[str | None, list[tuple[bool, str | None, str, list[str]]]]:
-    """Zendesk search syntax -> (type, conditions); a repeated keyword ORs its values."""
-    kind: str | None = None
-    grouped: dict[tuple[bool, str | None, str], list[str]] = {}
-    for match in _TOKEN.finditer(text):
-        negate, key, op, value, word = match.groups()
-        if word is not None:
-            grouped.setdefault((False, None, ":"), []).append(word.strip('"'))
-            continue
-        value = value.strip('"')
-        if key == "type":
-            kind = value.lower()
-            continue
-        grouped.setdefault((bool(negate), key.lower(), op), []).append(value)
-    conditions: list[tuple[bool, str | None, str, list[str]]] = []
-    for (negate, key, op), values in grouped.items():
-        if key is None:  # free words must all appear
-            conditions.extend((False, None, op, [v]) for v in values)
-        else:
-            conditions.append((negate, key, op, values))
-    return kind, conditions
+        return actual is not None and like(str(actual), value, contains=field in ("subject", "description", "name"))

@@ -25,6 +25,10 @@ While the Stripe or Zendesk circuit is open, do nothing: runs wait and resume.
 """
 
 
+# A missing HubSpot value interpolated into text reads "None": never a valid name.
+NO_NONE = r"(?!.*\b(?:None|null)\b).*\S.*"
+
+
 def _segment(event):
     import os
 
@@ -61,7 +65,12 @@ flow = Flow(
             "stripe",
             "POST",
             r"/v1/customers",
-            Contract((Field("email", "email", meaning="where Stripe sends the invoice"),)),
+            Contract(
+                (
+                    Field("email", "email", meaning="where Stripe sends the invoice"),
+                    Field("name", "str", pattern=NO_NONE, meaning="the customer's full name"),
+                )
+            ),
             meaning="a customer Stripe can send an invoice to",
         ),
         WriteContract(
@@ -72,9 +81,23 @@ flow = Flow(
                 (
                     Field("amount", "int", pattern=r"[1-9][0-9]*", meaning="the deal amount in cents, never 0"),
                     Field("currency", "str", pattern=r"[a-z]{3}", meaning="ISO currency code"),
+                    Field("description", "str", pattern=NO_NONE, meaning="the deal's name on the invoice"),
                 )
             ),
             meaning="a billable line for the deal's amount",
+        ),
+        WriteContract(
+            "zendesk",
+            "POST",
+            r"/api/v2/tickets\.json",
+            Contract(
+                (
+                    Field("ticket.subject", "str", pattern=NO_NONE, meaning="names the deal"),
+                    Field("ticket.requester.name", "str", pattern=NO_NONE, meaning="the new customer"),
+                    Field("ticket.requester.email", "email", meaning="who CS writes to"),
+                )
+            ),
+            meaning="an onboarding ticket CS can act on",
         ),
     ),
     runbook=RUNBOOK,

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
+# before any in-process pytester run: pytester restores sys.modules after each run, and numpy
+# (under the report's pandas) cannot be imported twice in one process
+import harness.chaos  # noqa: F401
+import harness.report  # noqa: F401
+
 pytest_plugins = ("pytester",)
 
 FLOW = str(Path(__file__).resolve().parents[2] / "scenarios" / "deal_won" / "flow.py")
+ROBUST = str(Path(__file__).resolve().parent / "robust_deal_won.py")
 
 
 def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
@@ -194,3 +200,61 @@ def test_flow_not_in_the_gate_fails_before_the_campaign(pytester: pytest.Pyteste
             "campaign of flow 'deal_wom' was judged)",
         ]
     )
+
+
+def test_fixtures_world_ledger_run_and_report(pytester: pytest.Pytester) -> None:
+    """harness_world routes HTTP to seeded fakes; harness_run records a campaign in the
+    session's ledger; --harness-report writes the session's report at the end."""
+    pytester.makepyfile(
+        f"""
+        import requests
+        from harness.flow import load_flow
+
+        def test_world(harness_world, harness_seed):
+            hubspot = harness_world.system("hubspot")
+            deal = hubspot.deal_ids()[0]
+            resp = requests.get(
+                f"https://api.hubapi.com/crm/v3/objects/deals/{{deal}}",
+                headers={{"Authorization": "Bearer pat-na1-test"}},
+                timeout=5,
+            )
+            assert resp.status_code == 200
+            assert resp.json()["id"] == deal
+
+        def test_seed_is_stable_per_test(harness_seed):
+            assert harness_seed == {_seed_of(7, "test_fixtures_world_ledger_run_and_report.py::test_seed_is_stable_per_test")}
+
+        def test_run(harness_run, harness_ledger):
+            result = harness_run(load_flow({ROBUST!r}), examples=2, mode="bare")
+            assert result.examples == {{"bare": 2}}
+            record = harness_ledger.campaign(result.campaign_ids["bare"])
+            assert record.flow == "deal_won" and record.seed == result.seed
+            assert "--harness-seed 7" in record.command
+
+        def test_run_bad_mode(harness_run):
+            harness_run({ROBUST!r}, mode="all")
+        """
+    )
+    result = pytester.runpytest(
+        "--harness-seed=7",
+        f"--harness-ledger=sqlite:///{pytester.path / 'ledger.db'}",
+        "--harness-report=out/session.json",
+        "-p",
+        "no:randomly",
+    )
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_run_bad_mode _*",
+            "harness_run: 'mode' must be one of 'bare', 'orchestrated', 'both', got 'all'",
+            "harness report: out/session.json",
+        ]
+    )
+    assert (pytester.path / "out" / "session.json").stat().st_size > 0
+    assert (pytester.path / ".harness" / "last-seed").read_text() == "7\n"
+
+
+def _seed_of(session_seed: int, nodeid: str) -> int:
+    from harness.pytest_plugin import _test_seed
+
+    return _test_seed(session_seed, nodeid)

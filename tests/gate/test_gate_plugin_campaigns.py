@@ -96,10 +96,6 @@ def test_example_gate_fails_on_the_fragile_automation(
             "*= harness gate FAILED =*",
             "  deal_won (bare): 2 campaign(s), 10 examples, * runs",
             "* threshold(s) broken:",
-            "  flows.deal_won.min_duplicate_prevention_success: duplicate prevention success = 0.*, "
-            "required >= 1",
-            "  flows.deal_won.max_duplicate_effects_escaped: duplicate effects escaped = *, "
-            "allowed <= 0",
             "  flows.deal_won.max_findings.duplicate_effect: duplicate_effect findings = 1, "
             "allowed <= 0",
             "    reproduce: harness replay c-*-duplicate-effect --ledger sqlite:///*ledger.db",

@@ -124,3 +124,34 @@ def test_two_processes_and_four_threads_lose_nothing(
         assert info.events == writers * runs_each * events_each
         # every shared dedupe key has exactly one winner among all writers
         assert Counter(wins) == {f"key-{k}": 1 for k in range(keys)}
+
+
+def _child_writes(url: str, run_id: str) -> None:
+    # uses the ledger object inherited from the parent through fork
+    _FORKED.write_runs([make_run(run_id, 3)])
+
+
+_FORKED: Ledger
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork start method")
+def test_a_forked_child_writes_through_an_inherited_ledger(sqlite_url: str) -> None:
+    import multiprocessing
+
+    global _FORKED
+    with Ledger.open(sqlite_url) as ledger:
+        _FORKED = ledger
+        ledger.start_campaign(
+            CampaignRecord(id="crash", flow="crash_flow", mode="orchestrated", wall_started=time.time())
+        )
+        ledger.write_runs([make_run("parent-0", 3)])  # the pool holds a connection now
+        ctx = multiprocessing.get_context("fork")
+        children = [ctx.Process(target=_child_writes, args=(sqlite_url, f"child-{i}")) for i in range(2)]
+        for child in children:
+            child.start()
+        ledger.write_runs([make_run("parent-1", 3)])
+        for child in children:
+            child.join(60)
+            assert child.exitcode == 0
+        assert sorted(r.id for r in ledger.runs()) == ["child-0", "child-1", "parent-0", "parent-1"]
+        assert ledger.info().events == 12

@@ -147,3 +147,13 @@ def test_the_automations_own_retry_of_a_rejected_write_is_not_sent_again(
     assert len(sent) == 1
     refused = [e for e in result.run.events if e.kind == "call" and e.detail.get("refused")]
     assert len(refused) == 2 and all(e.status == 400 for e in refused)
+
+
+def test_a_missing_lastname_never_reaches_stripe_as_none(flow: Flow, deal_world: World) -> None:
+    hubspot = deal_world.system("hubspot")
+    hubspot.set_property("contact", hubspot.contact_ids()[0], "lastname", None)
+    (result,) = orchestrated(flow, deal_world, event(deal_world))
+    assert result.end_state == "manual"
+    assert count(deal_world, "stripe", "customer") == 0
+    violation = result.inbox_item.context["violations"][0]  # type: ignore[union-attr]
+    assert violation["field"] == "name" and violation["value"].endswith(" None")

@@ -432,3 +432,35 @@ def test_attempt_deadline_stops_a_slow_attempt_and_the_retry_finishes(
     errors = [e.detail["type"] for e in result.run.events if e.kind == "error"]
     assert errors == ["AttemptDeadlineExceeded"]
     assert len(invoices(world)) == 1
+
+
+def test_secrets_in_urls_and_headers_never_reach_the_run_or_the_inbox(
+    world: World, orchestrate: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    import requests
+
+    secret = "S3CRETVALUE-0123456789"
+
+    def leaky(event: Any) -> Any:
+        resp = requests.get(
+            f"https://acme.zendesk.com/api/v2/nothing.json?api_token={secret}",
+            headers={"X-Api-Key": secret},
+            timeout=5,
+        )
+        resp.raise_for_status()
+        return {"status": "ok"}
+
+    caplog.set_level("DEBUG", logger="harness.orchestrator")
+    with world.activate():
+        result = orchestrate(make_flow(leaky)).handle(order())
+    assert result.end_state == "manual"
+    stored = json.dumps(
+        {
+            "events": [dict(e.detail) for e in result.run.events],
+            "run": dict(result.run.detail),
+            "item": dict(result.inbox_item.context),  # type: ignore[union-attr]
+            "reason": result.inbox_item.reason,  # type: ignore[union-attr]
+        }
+    )
+    assert secret not in stored and "[redacted]" in stored
+    assert secret not in caplog.text

@@ -16,7 +16,7 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.ledger import (
@@ -72,7 +72,7 @@ def mix(a: str, b: str, secret: str, big: bool) -> str:
     return f"{a} {secret} {b}" + (" Ω" * 20_000 if big else "")
 
 
-@settings(deadline=None, max_examples=12, derandomize=True,
+@settings(deadline=None, max_examples=12, derandomize=True, phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(a=HOSTILE, b=HOSTILE, token=TOKEN, big=st.booleans())
 def test_hostile_values_are_escaped_and_secrets_redacted(a: str, b: str, token: str, big: bool) -> None:

@@ -178,3 +178,23 @@ def test_seeding_is_deterministic_and_logs_no_writes() -> None:
         props = deal["properties"]
         assert props["pipeline"] == "default" and props["deal_currency_code"] in ("USD", "EUR", "GBP")
         assert float(props["amount"]) >= 500
+
+
+def test_create_and_list_objects(world: World) -> None:
+    created = call(world, "POST", f"{API}/crm/v3/objects/contacts", auth=HUBSPOT_AUTH,
+                   json_body={"properties": {"email": "new@example.com", "firstname": "New"}})
+    assert created.status == 201
+    contact = created.json()
+    assert contact["properties"]["email"] == "new@example.com"
+    assert contact["properties"]["hs_object_id"] == contact["id"]
+    assert world.writes[-1].action == "create" and world.writes[-1].kind == "contact"
+    page = call(world, "GET", f"{API}/crm/v3/objects/contacts?limit=2&properties=email",
+                auth=HUBSPOT_AUTH).json()
+    assert len(page["results"]) == 2 and "after" in page["paging"]["next"]
+    rest = call(world, "GET", f"{API}/crm/v3/objects/contacts?limit=100&after={page['paging']['next']['after']}",
+                auth=HUBSPOT_AUTH).json()
+    assert "paging" not in rest
+    assert contact["id"] in [r["id"] for r in rest["results"]]
+    by_email = call(world, "GET", f"{API}/crm/v3/objects/contacts/new@example.com?idProperty=email",
+                    auth=HUBSPOT_AUTH)
+    assert by_email.status == 200 and by_email.json()["id"] == contact["id"]

@@ -205,6 +205,7 @@ def test_a_500_inside_the_endpoint_is_stored_and_replayed(stripe_world: World) -
     again = call(stripe_world, "POST", f"{API}/v1/customers", auth=STRIPE_AUTH,
                  form={"email": "a@b.co"}, headers={"Idempotency-Key": "k-4"})
     assert again.status == 500 and again.header("Idempotent-Replayed") == "true"
+    assert again.header("Stripe-Should-Retry") == "false"  # the SDKs stop retrying a stored 500
     assert stripe.records()["customer"] == []
     fresh = call(stripe_world, "POST", f"{API}/v1/customers", auth=STRIPE_AUTH,
                  form={"email": "a@b.co"}, headers={"Idempotency-Key": "k-5"})
