@@ -20,7 +20,7 @@ import json
 import random
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -164,14 +164,27 @@ class MockedApis:
     """HubSpot, Stripe and Zendesk endpoints for :func:`three_call`, through ``responses``.
 
     ``fault_rate`` is the chance (0..1) that any call is answered with the
-    vendor's 503 before the server acts; ``seed`` fixes the sequence.  Thread
+    vendor's 503 before the server acts; ``seed`` fixes the sequence.
+    ``zendesk_down_until`` (a time in ``clock()``) makes Zendesk answer 503
+    until then: an outage window.  Thread
     safe (Prefect and DBOS may run steps on worker threads).
     """
 
-    def __init__(self, *, fault_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        zendesk_down_until: float | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         if not 0.0 <= fault_rate < 1.0:
             raise ValueError(f"MockedApis: 'fault_rate' must be in [0, 1), got {fault_rate!r}")
+        if zendesk_down_until is not None and clock is None:
+            raise ValueError("MockedApis: 'zendesk_down_until' needs the 'clock' it is measured in")
         self.fault_rate = fault_rate
+        self.zendesk_down_until = zendesk_down_until
+        self._clock = clock
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -241,6 +254,11 @@ class MockedApis:
         fault = self._fault()
         if fault:
             return fault
+        down = self.zendesk_down_until
+        if self._clock is not None and down is not None and self._clock() < down:
+            with self._lock:
+                self.faults += 1
+            return 503, {"Content-Type": "application/json"}, '{"error":"Service Unavailable"}'
         ticket = json.loads(request.body)["ticket"]
         external = str(ticket.get("external_id"))
         with self._lock:

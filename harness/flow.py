@@ -306,7 +306,7 @@ def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -
     if not callable(obj):
         attr = str(spec).rpartition(":")[2]
         raise UsageError(f"{what} {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
-    return obj  # type: ignore[no-any-return]
+    return obj  # type: ignore[no-any-return,unused-ignore]
 
 
 def load_flow(spec: str) -> Flow:

@@ -183,20 +183,35 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _is_bad(value: Any) -> bool:
-    if value is None or isinstance(value, bool):
-        return value is None
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int | float):
-        return value == 0 or (isinstance(value, float) and math.isnan(value))
+        return float(value)
     if isinstance(value, str):
-        text = value.strip()
-        if text.lower() in ("", "none", "null", "nan", "undefined"):
-            return True
         try:
-            return float(text) == 0 or math.isnan(float(text))
+            return float(value.strip())
         except ValueError:
-            return False
-    return False
+            return None
+    return None
+
+
+def _is_bad(value: Any, reference: Any = 1) -> bool:
+    """Whether ``value`` is an empty stand-in: None, "", "None"/"null", NaN, or 0.
+
+    Zero counts only where the reference value is a number (an amount of 0
+    instead of 1500); a name that happens to read "0" is a value, not a hole.
+    """
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("", "none", "null", "nan", "undefined"):
+        return True
+    number = _number(value)
+    if number is None:
+        return False
+    return math.isnan(number) or (number == 0 and _number(reference) is not None)
 
 
 def _is_real(value: Any) -> bool:
@@ -391,7 +406,7 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
                 problems.append(f"{key[1]} on {c.system} sent no {name} (reference: {_show(ref_value)})")
                 continue
             value = fields[name]
-            bad = _is_bad(value)
+            bad = _is_bad(value, ref_value)
             if not bad and isinstance(value, str) and isinstance(ref_value, str):
                 bad = bool(_BAD_WORD.search(value)) and not _BAD_WORD.search(ref_value)
             if bad:
@@ -409,7 +424,7 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
             c.fault is None
             and c.status in (400, 422)
             and (c.system, endpoint) not in ref_rejected
-            and not _idempotency_conflict(c)
+            and _rejected_field(c) is not None
         ):
             reason = _error_text(c)
             problems.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
@@ -421,16 +436,35 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
     return [Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}")]
 
 
-def _idempotency_conflict(call: Call) -> bool:
-    """A vendor refusing a reused idempotency key: it protects against a duplicate, not a bad value."""
+def _rejected_field(call: Call) -> str | None:
+    """The field a vendor's validation error names, or ``None`` for other refusals.
+
+    Stripe names it in ``error.param`` (``None`` for a state conflict such as
+    re-finalizing an invoice; ``Idempotency-Key`` for a reused key, which guards
+    against a duplicate rather than a bad value); Zendesk lists fields under
+    ``details``; HubSpot under ``errors[].context``.
+    """
     if call.response is None:
-        return False
+        return None
     try:
         data = call.response.json()
     except ValueError:
-        return False
-    err = data.get("error") if isinstance(data, Mapping) else None
-    return isinstance(err, Mapping) and err.get("type") == "idempotency_error"
+        return None
+    if not isinstance(data, Mapping):
+        return None
+    err = data.get("error")
+    if isinstance(err, Mapping):
+        param = err.get("param")
+        if err.get("type") == "idempotency_error" or not param:
+            return None
+        return str(param)
+    details = data.get("details")
+    if isinstance(details, Mapping) and details:
+        return ", ".join(sorted(str(k) for k in details))
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        return "properties"
+    return None
 
 
 def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:

@@ -1,9 +1,10 @@
 """The harness's pytest plugin: bad-day campaigns as tests, and the CI reliability gate.
 
 Loaded for every pytest run through the ``pytest11`` entry point, so it stays
-thin: importing it imports nothing of the harness but the gate model's names
-lazily, and it does nothing (no file, no ledger) unless a ``--harness-*``
-option is given or a test uses the marker or a ``harness_*`` fixture.
+thin: the chaos, ledger, report and gate rooms are imported only when used,
+and it does nothing (no file, no ledger, only the seed in the header) unless a
+``--harness-*`` option is given or a test uses the marker or a ``harness_*``
+fixture.
 
 Options (group ``harness``)::
 
@@ -76,6 +77,7 @@ _MARKER_ARGS = ("flow", "examples", "mode")
 _DEFAULT_EXAMPLES = 100
 _LAST_SEED = Path(".harness") / "last-seed"
 _WORKER_KEY = "harness_campaigns"
+_REPORT_SUFFIXES = (".html", ".json", ".csv", ".xml")
 _MARKER_DOC = (
     "harness(*, flow, examples=None, mode='both'): run a bad-day campaign of `flow` "
     "(a harness.Flow or 'path/to/flow.py'; mode 'bare', 'orchestrated' or 'both') and give "
@@ -244,6 +246,11 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"--harness-report {report}: is a directory; give a file such as harness.html"
             )
+        if state.report.suffix.lower() not in _REPORT_SUFFIXES:
+            raise pytest.UsageError(
+                f"--harness-report {report}: unknown format {state.report.suffix or '(none)'!r}; "
+                f"name the file with one of {', '.join(_REPORT_SUFFIXES)}"
+            )
     config.stash[_STATE] = state
     if not state.is_worker:
         config.pluginmanager.register(_Findings(state), "harness-findings")
@@ -404,7 +411,7 @@ def harness_seed(request: pytest.FixtureRequest) -> int:
 @pytest.fixture
 def harness_world(harness_seed: int) -> Iterator[World]:
     """The standard fake world (HubSpot, Stripe, Zendesk), seeded, with HTTP routed to it."""
-    from harness.systems import standard_world  # type: ignore[attr-defined]
+    from harness.systems import standard_world
 
     world = standard_world(harness_seed)
     with world.activate():
@@ -566,7 +573,10 @@ class _Findings:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(_STATE, None)
-    if state is None or state.is_worker:
+    if state is None:
+        return
+    if state.is_worker:
+        state.close()
         return
     ids = list(dict.fromkeys([*state.campaigns, *state.worker_campaigns]))
     if ids:
@@ -578,9 +588,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             from harness.report import write_report
 
             write_report(state.ledger(), state.report, campaign_ids=ids)
-    except Exception as exc:
-        # never silent: the run fails and the summary says why
-        state.error = f"{type(exc).__name__}: {exc}"
+    except (Exception, pytest.fail.Exception) as exc:
+        # never silent: the run fails and the summary says why (a ledger that cannot be
+        # opened arrives as the Failed outcome the fixtures use)
+        name = "" if isinstance(exc, pytest.fail.Exception) else f"{type(exc).__name__}: "
+        state.error = f"{name}{exc}"
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
@@ -640,17 +652,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         tr.write_sep("-", "harness findings")
         for nodeid, line in state.findings:
             tr.write_line(f"{nodeid}: {line}")
-    if state.error is not None:
-        tr.write_sep("=", "harness gate: ERROR", red=True)
-        tr.write_line(f"the gate could not be evaluated: {state.error}")
-        return
     if state.result is not None:
         ok = state.result.passed
         tr.write_sep("=", f"harness gate {'passed' if ok else 'FAILED'}", green=ok, red=not ok)
         for line in state.result.render_text().splitlines()[1:]:
             tr.write_line(line)
         tr.write_line(f"seed {state.seed}: repeat with --harness-seed {state.seed}")
-    if state.report is not None and state.error is None and (
-        state.campaigns or state.worker_campaigns
-    ):
+    if state.error is not None:
+        tr.write_sep("=", "harness: ERROR", red=True)
+        what = "the gate could not be evaluated" if state.result is None else "no report"
+        tr.write_line(f"{what}: {state.error}")
+    elif state.report is not None and (state.campaigns or state.worker_campaigns):
         tr.write_line(f"harness report: {state.report}")

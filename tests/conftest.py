@@ -14,8 +14,12 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy import make_url
 
 from harness.ledger import Ledger
 
@@ -26,10 +30,8 @@ PG_ADMIN_URL = os.environ.get(
 _pg_unreachable: list[str] = []
 
 
-def _admin_connect() -> object:
+def _admin_connect() -> psycopg.Connection[Any]:
     """An autocommit psycopg connection to the admin database, or skip."""
-    import psycopg
-    from sqlalchemy import make_url
 
     if _pg_unreachable:
         pytest.skip(_pg_unreachable[0])
@@ -59,14 +61,12 @@ def _admin_connect() -> object:
 @pytest.fixture
 def pg_url_factory() -> Iterator[Callable[[], str]]:
     """Create fresh databases on demand; every one is dropped after the test."""
-    from sqlalchemy import make_url
-
     created: list[str] = []
     admin = _admin_connect()
 
     def make() -> str:
         name = f"harness_test_{secrets.token_hex(6)}"
-        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         created.append(name)
         return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -74,8 +74,10 @@ def pg_url_factory() -> Iterator[Callable[[], str]]:
         yield make
     finally:
         for name in created:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
-        admin.close()  # type: ignore[attr-defined]
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()
 
 
 @pytest.fixture

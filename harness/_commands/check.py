@@ -142,6 +142,8 @@ def check_command(
         [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
         + ([f"--faults {','.join(faults)}"] if faults else [])
     )
+    from rich.markup import escape
+
     out = _console()
     err = _console(stderr=True)
     err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
@@ -149,6 +151,8 @@ def check_command(
         result = _run_with_progress(
             run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err
         )
+        for warning in result.warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}")
         metrics = {m: _metrics(ledger, cid) for m, cid in result.campaign_ids.items()}
         for n, f in enumerate(result.findings, 1):
             _print_finding(out, n, f)
@@ -184,6 +188,7 @@ def check_command(
                 "command": command,
                 "campaign_ids": dict(result.campaign_ids),
                 "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
+                "warnings": list(result.warnings),
                 "findings": [f.to_json() for f in result.findings],
                 "metrics": metrics,
             }

@@ -58,7 +58,7 @@ class CampaignResult:
     faults_injected: Mapping[str, Mapping[str, int]]
     command: str = ""
     flow: str = ""
-    interrupted: bool = False
+    warnings: tuple[str, ...] = ()
 
     def findings_for(self, mode: str) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.mode == mode)
@@ -199,6 +199,20 @@ def run_campaign(
         faults_injected={m: dict(sorted(states[m].injected.items())) for m in modes},
         command=command,
         flow=flow.name,
+        warnings=_warnings(target),
+    )
+
+
+def _warnings(target: Target) -> tuple[str, ...]:
+    """What the user must know to read the findings: failures without any fault."""
+    if not target.baseline_failures:
+        return ()
+    n, total = len(target.baseline_failures), len(target.object_ids)
+    first = min(target.baseline_failures)
+    return (
+        f"without any fault the automation already failed for {n} of {total} "
+        f"{target.noun}s (for example {target.noun} {first}, {target.object_ids[first]}: "
+        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do",
     )
 
 
@@ -384,7 +398,7 @@ def _finding(
         oracle=oracle,
         mode=mode,
         message=message,
-        program=scenario.program(),
+        program=scenario.program(target.labels()),
         reproduce=f"harness replay {fid}{_ledger_arg(ledger)}",
         timeline=timeline_of(run),
         seed=seed,

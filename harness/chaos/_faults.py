@@ -44,6 +44,8 @@ __all__ = [
 
 Boundary = Literal["trigger", "transport"]
 Next = Callable[[Request], Response]
+#: ``inject(request, ctx, call_next, params, injector)``; the injector gives
+#: ``clock`` and ``error(system, status, retry_after=None)``
 Inject = Callable[[Request, CallContext, Next, Mapping[str, Any], Any], Response]
 
 #: how long the harness lets a call without a timeout hang on a stall before it
@@ -58,7 +60,7 @@ class FaultKind:
     ``params`` maps each parameter to the values scenarios draw from (the
     first is the simplest, the one shrinking moves toward).  ``transient``
     says whether a well-built client should retry it.  ``inject`` is set for
-    transport faults: ``inject(request, ctx, call_next, params, clock)``
+    transport faults: ``inject(request, ctx, call_next, params, injector)``
     returns a response or raises a :class:`~harness._wire.TransportFault`.
     ``persistent`` faults (a logical 4xx) hit every matching call once armed.
     """
@@ -198,13 +200,13 @@ def _label(ctx: CallContext, name: str, params: Mapping[str, Any]) -> None:
         ctx.notes["fault_params"] = dict(params)
 
 
-def _stall_for(request: Request, clock: Any, ctx: CallContext) -> None:
+def _stall_for(request: Request, env: Any, ctx: CallContext) -> None:
     """Advance the clock as a stalled client would wait: its timeout, or the cap."""
     if request.timeout is None:
         ctx.notes["unbounded"] = True
-        clock.advance(STALL_CAP)
+        env.clock.advance(STALL_CAP)
     else:
-        clock.advance(request.timeout)
+        env.clock.advance(request.timeout)
 
 
 def _timeout_error(request: Request, *, executed: bool) -> Timeout:
@@ -218,43 +220,46 @@ def _timeout_error(request: Request, *, executed: bool) -> Timeout:
     return Timeout(f"read timed out after {request.timeout}s ({where})", executed=executed)
 
 
-def _server_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any) -> Response:
+def _server_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "server_error", params)
-    return vendor_error(ctx.system, int(params.get("status", 503)))
+    return env.error(ctx.system, int(params.get("status", 503)))
 
 
-def _rate_limited(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any) -> Response:
+def _rate_limited(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "rate_limited", params)
-    return vendor_error(ctx.system, 429, retry_after=float(params.get("retry_after", 1)))
+    return env.error(ctx.system, 429, retry_after=float(params.get("retry_after", 1)))
 
 
-def _client_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any) -> Response:
+def _client_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "client_error", params)
     # each vendor's usual logical rejection: Stripe declines (402) or rejects
     # parameters (400), Zendesk refuses an invalid record (422), HubSpot 400
-    status = int(params.get("status", 0)) or {"stripe": 402, "zendesk": 422}.get(ctx.system, 400)
-    return vendor_error(ctx.system, status)
+    if params.get("kind", "rejected") == "invalid":
+        status = 422 if ctx.system == "zendesk" else 400
+    else:
+        status = {"stripe": 402, "zendesk": 422}.get(ctx.system, 400)
+    return env.error(ctx.system, status)
 
 
 def _execute_then_timeout(
-    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any
+    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any
 ) -> Response:
     _label(ctx, "execute_then_timeout", params)
     response = nxt(req)
     # the server acted (if it answered 2xx); the response is lost on the way back
     executed = 200 <= response.status < 300
     ctx.executed = ctx.executed or executed
-    _stall_for(req, clock, ctx)
+    _stall_for(req, env, ctx)
     raise _timeout_error(req, executed=executed)
 
 
-def _stall(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any) -> Response:
+def _stall(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "stall", params)
-    _stall_for(req, clock, ctx)
+    _stall_for(req, env, ctx)
     raise _timeout_error(req, executed=False)
 
 
-def _slow(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any) -> Response:
+def _slow(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "slow", params)
     seconds = float(params.get("seconds", 5))
     if req.timeout is not None and seconds > req.timeout:
@@ -262,14 +267,14 @@ def _slow(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], 
         response = nxt(req)
         executed = 200 <= response.status < 300
         ctx.executed = ctx.executed or executed
-        clock.advance(req.timeout)
+        env.clock.advance(req.timeout)
         raise _timeout_error(req, executed=executed)
-    clock.advance(seconds)
+    env.clock.advance(seconds)
     return nxt(req)
 
 
 def _connection_reset(
-    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any
+    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any
 ) -> Response:
     _label(ctx, "connection_reset", params)
     raise ConnectionReset(
@@ -277,9 +282,9 @@ def _connection_reset(
     )
 
 
-def _outage(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], clock: Any) -> Response:
+def _outage(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "outage", params)
-    return vendor_error(ctx.system, 503)
+    return env.error(ctx.system, 503)
 
 
 for _kind in (
@@ -303,8 +308,10 @@ for _kind in (
     ),
     FaultKind(
         "client_error", "transport",
-        "a logical 4xx in the vendor's shape (Stripe 402/400, Zendesk 422, HubSpot 400); persists",
-        transient=False, params={"status": (0, 400)}, inject=_client_error, persistent=True,
+        "a logical 4xx in the vendor's shape, persisting: kind 'rejected' is the vendor's usual "
+        "refusal (Stripe 402 card declined, Zendesk 422, HubSpot 400), 'invalid' a 400/422",
+        transient=False, params={"kind": ("rejected", "invalid")}, inject=_client_error,
+        persistent=True,
     ),
     FaultKind(
         "execute_then_timeout", "transport",
@@ -354,11 +361,24 @@ class TransportInjector:
     faults by kind are kept in :attr:`injected`.
     """
 
-    def __init__(self, clock: Any) -> None:
+    def __init__(self, clock: Any, world: Any = None) -> None:
         self.clock = clock
+        self.world = world
         self.armed: list[_Armed] = []
         self.injected: dict[str, int] = {}
         self.enabled = True
+
+    def error(self, system: str, status: int, *, retry_after: float | None = None) -> Response:
+        """``system``'s own error response (the fake's, else :func:`vendor_error`)."""
+        if self.world is not None:
+            try:
+                fake = self.world.system(system)
+            except KeyError:
+                fake = None
+            if fake is not None and hasattr(fake, "error_response"):
+                response: Response = fake.error_response(status, retry_after=retry_after)
+                return response
+        return vendor_error(system, status, retry_after=retry_after)
 
     def arm(self, kind: FaultKind, system: str, endpoint: str, params: Mapping[str, Any], times: int) -> None:
         self.armed.append(_Armed(kind, system, endpoint, dict(params), times))
@@ -385,7 +405,7 @@ class TransportInjector:
                 armed.hits += 1
                 self.injected[armed.kind.name] = self.injected.get(armed.kind.name, 0) + 1
                 assert armed.kind.inject is not None
-                return armed.kind.inject(request, ctx, call_next, armed.params, self.clock)
+                return armed.kind.inject(request, ctx, call_next, armed.params, self)
         return call_next(request)
 
 

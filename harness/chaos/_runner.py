@@ -27,10 +27,14 @@ from harness.chaos._faults import TransportInjector, endpoint_of, get_fault
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
 from harness.chaos._strategies import ScenarioSpace
 from harness.chaos._time import virtual_time
+from harness.errors import UsageError
 from harness.flow import Flow
 from harness.systems._world import Call, World, Write
 
 __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
+
+#: how many of the world's objects scenarios deliver
+MAX_OBJECTS = 5
 
 _HUBSPOT_OBJECT = re.compile(r"^/crm/v3/objects/(?P<type>[a-z_0-9]+)/(?P<id>[^/]+)$")
 # properties HubSpot sets itself: breaking them says nothing about the automation
@@ -168,6 +172,8 @@ class Target:
         self._pool: dict[str, tuple[World, Any]] = {}
         self.noun = _noun(flow)
         self.values: dict[tuple[int, str, str], Any] = {}
+        #: objects the automation fails for without any fault (object index -> why)
+        self.baseline_failures: dict[int, str] = {}
         self.space, self.object_ids, self.reads = self._discover(faults, max_deliveries, max_faults)
 
     # -- worlds and events -------------------------------------------------------
@@ -217,7 +223,14 @@ class Target:
     ) -> tuple[ScenarioSpace, list[str], dict[int, dict[str, str]]]:
         """Deliver each object once without faults to learn what the automation calls and reads."""
         world, clock = self.new_world()
-        object_ids = self._objects(world)
+        # scenarios draw from the first few objects: enough to interleave deliveries and
+        # mix segments, few enough that reference runs are shared between scenarios
+        object_ids = self._objects(world)[:MAX_OBJECTS]
+        if not object_ids:
+            raise UsageError(
+                f"trigger {self.flow.trigger.name!r} found no objects in the world of seed "
+                f"{self.seed}; a scenario needs at least one object to deliver"
+            )
         self.object_ids = object_ids
         endpoints: dict[tuple[str, str], None] = {}
         targets: dict[tuple[str, str], None] = {}
@@ -229,9 +242,13 @@ class Target:
             for i in range(len(object_ids)):
                 event = self.make_event(world, i, 0)
                 tag = f"discover{i}"
-                # a failure here shows in the reference run; discovery only learns the calls
-                with world.tagged(tag), contextlib.suppress(Exception):
-                    self.handler(copy.deepcopy(event))
+                with world.tagged(tag):
+                    try:
+                        value = self.handler(copy.deepcopy(event))
+                        if not self.flow.result(value):
+                            self.baseline_failures[i] = f"returned {value!r}"[:300]
+                    except Exception as exc:
+                        self.baseline_failures[i] = f"{type(exc).__name__}: {exc}"[:300]
                 for call in world.calls:
                     if call.tag != tag:
                         continue
@@ -261,6 +278,10 @@ class Target:
         return space, object_ids, reads
 
     # -- the reference ----------------------------------------------------------------
+
+    def labels(self) -> dict[int, str]:
+        """Object index -> the object's id in the world (for printed programs)."""
+        return {i: f"{self.flow.trigger.system} {self.noun} {oid}" for i, oid in enumerate(self.object_ids)}
 
     def object_key(self, event: Mapping[str, Any], obj: int) -> str:
         try:
@@ -342,7 +363,7 @@ class Target:
         reference = self.reference(order)
         segments = {obj: self.segment(obj) for obj in order}
         world, clock = self.new_world("run")
-        injector = TransportInjector(clock)
+        injector = TransportInjector(clock, world)
         results: list[DeliveryResult] = []
         inbox: list[Any] = []
         orchestrator = None

@@ -144,10 +144,21 @@ class Scenario:
         """(deliveries, faults): what shrinking makes small."""
         return len(self.deliveries), len([s for s in self.steps if not isinstance(s, Deliver)])
 
-    def program(self) -> str:
-        """The scenario as a short program of steps (one per line)."""
+    def program(self, labels: Mapping[int, str] | None = None) -> str:
+        """The scenario as a short program of steps (one per line).
+
+        ``labels`` names objects by index (``{0: "10000000002"}``); each is
+        shown as a comment where the object first appears.
+        """
         lines = [f"world = standard_world(seed={self.seed})"]
-        lines += [step.render(self.noun) for step in self.steps]
+        named: set[int] = set()
+        for step in self.steps:
+            line = step.render(self.noun)
+            obj = getattr(step, "obj", None)
+            if labels and obj is not None and obj not in named and obj in labels:
+                named.add(obj)
+                line += f"  # {self.noun} {obj} is {labels[obj]}"
+            lines.append(line)
         return "\n".join(lines)
 
     def to_json(self) -> str:

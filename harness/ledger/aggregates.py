@@ -162,6 +162,21 @@ def _json_key(ledger: _HasEngine, column: Any, key: str) -> ColumnElement[Any]:
     return cast(column, JSON)[key].as_string()
 
 
+def _inbox_runs(flt: RunFilter) -> list[ColumnElement[bool]]:
+    """Conditions that keep the inbox items of the filtered runs.
+
+    The filter goes into an ``IN (SELECT id FROM runs WHERE ...)`` instead of
+    onto the joined ``runs``: ``inbox_items.run_id`` has no index, and with the
+    filter on the join SQLite scans the inbox once per matching run (85 s over
+    100,000 runs); this way it scans the (small) inbox once and looks each run
+    up by primary key (0.3 s).  PostgreSQL plans both forms as a hash join.
+    """
+    conds = flt.conditions()
+    if not conds:
+        return []
+    return [inbox_items.c.run_id.in_(select(runs.c.id).where(*conds))]
+
+
 def _class(column: Any) -> ColumnElement[str]:
     return func.coalesce(column, "unknown")
 
@@ -324,7 +339,7 @@ def recovery_durations(
             runs.c.first_error_at.is_not(None),
             inbox_items.c.status == "resolved",
             inbox_items.c.resolved_at.is_not(None),
-            *flt.conditions(),
+            *_inbox_runs(flt),
         )
     )
     with ledger.engine.connect() as conn:
@@ -389,7 +404,7 @@ def inbox_summary(
             func.coalesce(func.sum(person), 0.0).label("person_seconds"),
         )
         .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
-        .where(*flt.conditions())
+        .where(*_inbox_runs(flt))
         .group_by(*keys)
     )
     return _fetch(ledger, query)
@@ -418,7 +433,7 @@ def oldest_open_items(ledger: _HasEngine, flt: RunFilter, *, limit: int = 20) ->
             inbox_items.c.context,
         )
         .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
-        .where(inbox_items.c.status == "open", *flt.conditions())
+        .where(inbox_items.c.status == "open", *_inbox_runs(flt))
         .order_by(inbox_items.c.wall_created, inbox_items.c.id)
         .limit(limit)
     )

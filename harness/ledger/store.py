@@ -159,8 +159,14 @@ class Ledger:
         engine = make_engine(parsed)
         ledger = cls(engine, hide_password(parsed), memory=is_memory(parsed))
         try:
-            with ledger._write("opening", usage=True) as conn:
-                migrations.prepare(conn)
+            # Most opens find a current ledger: check under a read snapshot so
+            # that many processes opening at once do not queue for the write
+            # lock; create or upgrade under the write lock (prepare re-reads).
+            with ledger._read("opening", usage=True) as conn:
+                found = migrations.read_version(conn)
+            if found != schema.SCHEMA_VERSION:
+                with ledger._write("opening", usage=True) as conn:
+                    migrations.prepare(conn)
         except ValueError as exc:
             engine.dispose()
             raise LedgerError(f"ledger {ledger.url} {exc}", usage=True) from None
@@ -186,6 +192,10 @@ class Ledger:
     def _error(self, what: str, exc: BaseException, *, usage: bool) -> LedgerError:
         orig = getattr(exc, "orig", None) or exc
         message = _one_line(str(orig))
+        password = self.engine.url.password
+        if password:
+            # drivers do not echo passwords today; make sure no message ever does
+            message = message.replace(str(password), "***")
         hint = ""
         lowered = message.lower()
         if "unable to open database file" in lowered:
@@ -239,14 +249,14 @@ class Ledger:
                 raise self._error(what, exc, usage=usage) from exc
 
     @contextmanager
-    def _read(self, what: str) -> Iterator[Connection]:
+    def _read(self, what: str, *, usage: bool = False) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot on both backends)."""
         with self._rlock:
             try:
                 with self.engine.connect() as conn, conn.begin():
                     yield conn
             except SQLAlchemyError as exc:
-                raise self._error(what, exc, usage=False) from exc
+                raise self._error(what, exc, usage=usage) from exc
 
     def _insert_many(self, conn: Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         # exec_driver_sql goes straight to the driver's executemany: no

@@ -7,6 +7,31 @@ circuit breakers), retries transient errors with jittered backoff and hands
 everything else to the inbox with context; every run ends in exactly one
 end state in the ledger.  In production ``flow.handle(event)`` does the same
 with the wall clock and ``Ledger.open()``.
+
+What a retry can and cannot make safe
+-------------------------------------
+Retrying a whole unmodified handler is safe for the work it already did in
+three cases.  Writes to a system that honours idempotency keys (Stripe) get
+an ``Idempotency-Key`` derived from the flow, the run's dedupe key and the
+request (method, URL, body, occurrence), so the vendor itself answers a
+re-sent identical write with the first result, even when the first response
+was lost after the server acted.  Calls that succeeded in an earlier attempt
+are answered from the run's HTTP journal instead of being sent again, so a
+retry after a half-done attempt completes the missing work only.  A Zendesk
+ticket create whose earlier identical create got no answer is preceded by a
+search on its ``external_id`` (``GET /api/v2/tickets.json?external_id=``); a
+ticket found answers the create.  Everything else is a limit, not a promise:
+a write whose response was lost after the server acted, on a system with no
+idempotency keys and no search guard (Zendesk tickets without an
+``external_id``, HubSpot updates, most internal REST APIs), cannot be told
+apart from one that never arrived, and a retry may repeat it; the journal
+recognises a call only by its exact method, URL and body, so a body with a
+fresh timestamp or random id is always re-sent; Stripe stores a 500 under its
+key for 24 hours, so such a write fails again on every retry and goes to the
+inbox; calls from threads the automation starts itself are not hooked; a
+secret-named field of a stored response (``client_secret``) is replayed as
+``[redacted]`` by ``harness inbox retry``.  Those runs end in the inbox with
+their partial effects listed, never as silent successes.
 """
 
 import logging
@@ -24,17 +49,13 @@ from harness.orchestrator._classify import (
     parse_retry_after,
     retry_after,
 )
+from harness.orchestrator._clients import install
 from harness.orchestrator._dedupe import DedupeStore, LedgerDedupe, MemoryDedupe
-from harness.orchestrator._hook import CallRecord, install, system_for_host
+from harness.orchestrator._hook import CallRecord, system_for_host
 from harness.orchestrator._inbox import redact_data
 from harness.orchestrator._retry import backoff_cap, backoff_delay
-from harness.orchestrator._runner import (
-    DeliveryInfo,
-    Orchestrator,
-    RunResult,
-    Sink,
-    orchestrator_for,
-)
+from harness.orchestrator._run import DeliveryInfo, RunResult, Sink
+from harness.orchestrator._runner import Orchestrator, orchestrator_for
 
 __all__ = [
     "Alert",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import logging
 import random
 import threading
@@ -32,12 +31,11 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness._wire import Clock, Response, VirtualClock, WallClock
-from harness.flow import Flow, Violation
-from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness.flow import Flow
+from harness.ledger.records import InboxItem, RunRecord
 from harness.orchestrator._alerts import Alert, Alerter
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
@@ -49,18 +47,29 @@ from harness.orchestrator._classify import (
     is_retryable,
     retry_after,
 )
+from harness.orchestrator._clients import activate, deactivate, install
 from harness.orchestrator._dedupe import DedupeStore, LedgerDedupe
-from harness.orchestrator._hook import RunHook, activate, deactivate, install, system_for_host
+from harness.orchestrator._hook import RunHook, system_for_host
 from harness.orchestrator._inbox import (
     journal_from_context,
     partial_effects,
     redact_data,
-    redact_message,
     redact_request,
     redact_response,
 )
 from harness.orchestrator._retry import backoff_delay
-from harness.systems._redact import redact_text
+from harness.orchestrator._run import (
+    DeliveryInfo,
+    RunLog,
+    RunResult,
+    RunState,
+    Sink,
+    await_value,
+    error_message,
+    event_id_of,
+    first_line,
+    shown_value,
+)
 
 if TYPE_CHECKING:
     from harness.ledger import Ledger
@@ -69,152 +78,8 @@ __all__ = ["DeliveryInfo", "Orchestrator", "RunResult", "Sink", "orchestrator_fo
 
 log = logging.getLogger("harness.orchestrator")
 
-Sink = Callable[[RunRecord, InboxItem | None], None]
-
 _CRITICAL = ("high", "critical")
 _RESULTS_KEPT = 10_000  # first-run results remembered for return-existing
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryInfo:
-    """Where a delivery comes from (campaigns fill it; production leaves it ``None``).
-
-    ``delivery`` is the delivery's index in its scenario; ``delivery_kind`` is
-    ``original``, ``duplicate``, ``redelivery`` or ``reordered``; ``segment``
-    overrides the flow's segment function; ``tag`` is stored in the run's
-    detail (the world's delivery tag, to join runs and writes).
-    """
-
-    campaign_id: str | None = None
-    seed: int | None = None
-    example: int | None = None
-    delivery: int = 0
-    delivery_kind: str = "original"
-    is_duplicate: bool = False
-    segment: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """The outcome of :meth:`Orchestrator.handle`.
-
-    ``value`` is the automation's return value (for a suppressed duplicate with
-    ``on_duplicate="return-existing"``: the first run's value when this
-    process knows it); ``error`` the last error; ``inbox_item`` the item a
-    person must act on when ``end_state == "manual"``.
-    """
-
-    run: RunRecord
-    end_state: str
-    value: Any
-    error: BaseException | None
-    inbox_item: InboxItem | None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing is left for a person: succeeded or suppressed."""
-        return self.end_state in ("succeeded", "suppressed")
-
-
-class _Run:
-    """Events and counters of one run in progress."""
-
-    def __init__(self, orch: Orchestrator, run_id: str) -> None:
-        self.orch = orch
-        self.id = run_id
-        self.events: list[EventRecord] = []
-        self._seq = itertools.count(1)
-        self._lock = threading.Lock()
-        self.attempt = 0
-        self.error_class: str | None = None
-        self.first_error_at: float | None = None
-
-    def emit(
-        self,
-        kind: str,
-        *,
-        system: str | None = None,
-        step: str | None = None,
-        error_class: str | None = None,
-        fault: str | None = None,
-        status: int | None = None,
-        outcome: str | None = None,
-        detail: Mapping[str, Any] | None = None,
-        level: int = logging.INFO,
-    ) -> None:
-        at = self.orch.clock.now()
-        record = EventRecord(
-            seq=0,
-            kind=kind,
-            at=at,
-            wall_at=time.time(),
-            system=system,
-            step=step,
-            error_class=error_class,
-            fault=fault,
-            status=status,
-            outcome=outcome,
-            detail=dict(detail or {}),
-        )
-        with self._lock:
-            seq = next(self._seq)
-            self.events.append(_with_seq(record, seq))
-        if kind == "call" and outcome == "ok":
-            level = logging.DEBUG
-        elif kind in ("error", "contract_violation", "inbox_added", "breaker", "waiting"):
-            level = max(level, logging.WARNING)
-        if log.isEnabledFor(level):
-            flow = self.orch.flow
-            parts = [f"run={self.id}", f"flow={flow.name}", f"owner={flow.owner or '-'}"]
-            parts.append(f"attempt={self.attempt}")
-            if error_class or self.error_class:
-                parts.append(f"error_class={error_class or self.error_class}")
-            if system:
-                parts.append(f"system={system}")
-            if status is not None:
-                parts.append(f"status={status}")
-            if outcome:
-                parts.append(f"outcome={outcome}")
-            if fault:
-                parts.append(f"fault={fault}")
-            shown = {k: v for k, v in (detail or {}).items() if k not in ("event",)}
-            log.log(
-                level,
-                "%s %s %s",
-                kind,
-                " ".join(parts),
-                redact_text(str(shown))[:500] if shown else "",
-                extra={
-                    "run_id": self.id,
-                    "flow": flow.name,
-                    "owner": flow.owner,
-                    "attempt": self.attempt,
-                    "error_class": error_class or self.error_class,
-                    "transition": kind,
-                    "system": system,
-                },
-            )
-
-
-def _with_seq(record: EventRecord, seq: int) -> EventRecord:
-    return EventRecord(
-        seq=seq,
-        kind=record.kind,
-        at=record.at,
-        wall_at=record.wall_at,
-        system=record.system,
-        step=record.step,
-        error_class=record.error_class,
-        fault=record.fault,
-        status=record.status,
-        outcome=record.outcome,
-        detail=record.detail,
-    )
-
-
-def _message(exc: BaseException) -> str:
-    return redact_message(f"{type(exc).__name__}: {exc}")[:500]
 
 
 class Orchestrator:
@@ -340,13 +205,13 @@ class Orchestrator:
         policy = self.policy
         clock = self.clock
         run_id = uuid.uuid4().hex
-        run = _Run(self, run_id)
+        run = RunLog(self, run_id)
         started = clock.now()
         wall_started = time.time()
         info = delivery or DeliveryInfo()
         mode = self.mode or ("orchestrated" if delivery is not None else "production")
 
-        event_id = _event_id(flow, event)
+        event_id = event_id_of(flow, event)
         try:
             object_key: str | None = flow.trigger.object_key(event)
         except Exception:
@@ -361,7 +226,7 @@ class Orchestrator:
             delivery_detail.update(retry_of=retry_of.run_id, inbox_item=retry_of.id)
         run.emit("delivery", detail=delivery_detail)
 
-        state = _State()
+        state = RunState()
         hook: RunHook | None = None
         dedupe_key: str | None = None
         claimed = False
@@ -375,7 +240,7 @@ class Orchestrator:
                         detail={
                             "where": "trigger",
                             "field": v.field,
-                            "value": _shown(v),
+                            "value": shown_value(v),
                             "rule": v.rule,
                         },
                     )
@@ -388,9 +253,9 @@ class Orchestrator:
                     dedupe_key = flow.key_for(event)
                 except Exception as exc:
                     state.fail(exc, "logical", clock.now())
-                    state.reason = f"the flow's dedupe key raised on this event: {_message(exc)}"
+                    state.reason = f"the flow's dedupe key raised on this event: {error_message(exc)}"
                     state.end = "manual"
-                    run.emit("error", error_class="logical", detail={"type": type(exc).__name__, "message": _message(exc), "where": "dedupe_key"})
+                    run.emit("error", error_class="logical", detail={"type": type(exc).__name__, "message": error_message(exc), "where": "dedupe_key"})
             if state.end is None and dedupe_key is not None and retry_of is None:
                 holder = self._dedupe_store().claim(dedupe_key, run_id)
                 if holder is not None:
@@ -417,7 +282,7 @@ class Orchestrator:
             # an interruption: record what happened, then let it propagate
             state.end = "failed"
             state.fail(exc, "unknown", clock.now())
-            state.reason = f"interrupted: {_message(exc)}"
+            state.reason = f"interrupted: {error_message(exc)}"
             self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
             if claimed and dedupe_key is not None:
                 self._release(dedupe_key, run_id)
@@ -427,11 +292,11 @@ class Orchestrator:
 
     def _attempts(
         self,
-        run: _Run,
+        run: RunLog,
         event: Mapping[str, Any],
         dedupe_key: str | None,
         started: float,
-        state: _State,
+        state: RunState,
         journal: Mapping[str, list[Response]] | None,
     ) -> RunHook:
         policy = self.policy
@@ -465,7 +330,7 @@ class Orchestrator:
             try:
                 value = handler(event)
                 if inspect.isawaitable(value):
-                    value = asyncio.run(_await(value))
+                    value = asyncio.run(await_value(value))
                 if hook.raised is not None:
                     # the automation caught the hook's own error and carried on: the
                     # write it wanted never happened, so this attempt did not succeed
@@ -505,13 +370,13 @@ class Orchestrator:
             status = error_status(error)
             detail: dict[str, Any] = {
                 "type": type(error).__name__,
-                "message": _message(error),
+                "message": error_message(error),
                 "attempt": number,
             }
             if status is not None:
                 detail["status"] = status
             if root is not error:
-                detail["root"] = _message(root)
+                detail["root"] = error_message(root)
             if isinstance(root, ContractViolation):
                 state.violations = root.violations
             state.attempt_log[-1].update(error_class=error_class, error=detail["message"])
@@ -551,7 +416,7 @@ class Orchestrator:
             clock.sleep(delay)
         raise AssertionError("unreachable: the attempt loop always returns")  # pragma: no cover
 
-    def _breaker_changed(self, run: _Run, change: BreakerChange) -> None:
+    def _breaker_changed(self, run: RunLog, change: BreakerChange) -> None:
         run.emit(
             "breaker",
             system=change.system,
@@ -562,14 +427,14 @@ class Orchestrator:
                 run,
                 "breaker_open",
                 f"{self.flow.name}: circuit for {change.system} opened after {change.failures} "
-                f"transient failures; runs wait. Runbook: {_first_line(self.flow.runbook)}",
+                f"transient failures; runs wait. Runbook: {first_line(self.flow.runbook)}",
                 subject=change.system,
                 detail={"system": change.system, "failures": change.failures},
             )
 
     def _alert(
         self,
-        run: _Run,
+        run: RunLog,
         kind: str,
         text: str,
         *,
@@ -605,11 +470,11 @@ class Orchestrator:
         try:
             self._dedupe_store().release(key, run_id)
         except Exception as exc:  # never mask the interruption being raised
-            log.error("could not release dedupe key %s of run %s: %s", key, run_id, _message(exc))
+            log.error("could not release dedupe key %s of run %s: %s", key, run_id, error_message(exc))
 
     def _finish(
         self,
-        run: _Run,
+        run: RunLog,
         event: Mapping[str, Any],
         info: DeliveryInfo,
         mode: str,
@@ -619,7 +484,7 @@ class Orchestrator:
         object_key: str | None,
         dedupe_key: str | None,
         segment: str,
-        state: _State,
+        state: RunState,
         hook: RunHook | None,
         retry_of: InboxItem | None,
     ) -> RunResult:
@@ -663,6 +528,8 @@ class Orchestrator:
             detail={"end_state": end_state, **({"reason": state.reason} if state.reason else {})},
             level=logging.ERROR if end_state == "failed" else logging.INFO,
         )
+        # without delivery information (production) the claim is what reveals a duplicate
+        production_duplicate = end_state == "suppressed" and info == DeliveryInfo() and retry_of is None
         # counted, not rendered: rendering (redaction, JSON) is paid only for inbox items
         effects = {
             (c.method, c.url, c.request.body) for c in calls if c.is_write and c.outcome == "ok"
@@ -703,8 +570,10 @@ class Orchestrator:
             event_id=event_id,
             object_key=object_key,
             dedupe_key=dedupe_key,
-            delivery_kind=info.delivery_kind,
-            is_duplicate=info.is_duplicate,
+            delivery_kind=(
+                "duplicate" if production_duplicate else info.delivery_kind
+            ),
+            is_duplicate=info.is_duplicate or production_duplicate,
             error_class=state.error_class,
             attempts=state.attempts,
             errors=state.errors,
@@ -723,7 +592,20 @@ class Orchestrator:
                 self._results[run.id] = state.value
                 while len(self._results) > _RESULTS_KEPT:
                     self._results.popitem(last=False)
-        self.sink(record, item)
+        try:
+            self.sink(record, item)
+        except Exception as exc:
+            # the run happened but is not recorded: say so loudly, keep the dedupe key
+            # (its effects are real), and let the caller see the failure
+            log.error(
+                "run %s of flow %s ended %s but could not be recorded: %s",
+                run.id,
+                flow.name,
+                end_state,
+                error_message(exc),
+                extra={"run_id": run.id, "flow": flow.name, "owner": flow.owner},
+            )
+            raise
         return RunResult(
             run=record,
             end_state=end_state,
@@ -734,12 +616,12 @@ class Orchestrator:
 
     def _inbox_item(
         self,
-        run: _Run,
+        run: RunLog,
         event: Mapping[str, Any],
         dedupe_key: str | None,
         object_key: str | None,
         segment: str,
-        state: _State,
+        state: RunState,
         calls: list[Any],
     ) -> InboxItem:
         flow = self.flow
@@ -747,17 +629,17 @@ class Orchestrator:
         real_calls = [c for c in calls if not c.replayed]
         last = real_calls[-1] if real_calls else None
         context: dict[str, Any] = {
-            "event": redact_data(dict(event)),
+            "event": redact_data(event),
             "dedupe_key": dedupe_key,
             "object_key": object_key,
             "reason": state.reason,
             "error": {
                 "class": state.error_class,
                 "type": type(state.error).__name__ if state.error is not None else None,
-                "message": _message(state.error) if state.error is not None else None,
+                "message": error_message(state.error) if state.error is not None else None,
             },
             "violations": [
-                {"field": v.field, "value": _shown(v), "rule": v.rule} for v in state.violations
+                {"field": v.field, "value": shown_value(v), "rule": v.rule} for v in state.violations
             ],
             "attempts": state.attempt_log,
             "last_request": redact_request(last.request) if last is not None else None,
@@ -791,58 +673,6 @@ class Orchestrator:
             status="open",
             context=context,
         )
-
-
-class _State:
-    """The outcome of a run as it is decided."""
-
-    def __init__(self) -> None:
-        self.end: str | None = None
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.error_class: str | None = None
-        self.classes: set[str] = set()
-        self.errors = 0
-        self.attempts = 0
-        self.retries = 0
-        self.first_error_at: float | None = None
-        self.reason = ""
-        self.violations: tuple[Violation, ...] = ()
-        self.attempt_log: list[dict[str, Any]] = []
-
-    def fail(self, error: BaseException, error_class: str, at: float) -> None:
-        self.error = error
-        self.error_class = error_class
-        self.classes.add(error_class)
-        self.errors += 1
-        if self.first_error_at is None:
-            self.first_error_at = at
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _shown(v: Violation) -> Any:
-    from harness.flow import _MISSING
-
-    if v.value is _MISSING:
-        return "<missing>"
-    return redact_data(v.value)
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return "(no runbook)"
-
-
-def _event_id(flow: Flow, event: Mapping[str, Any]) -> str | None:
-    field = flow.trigger.event_id_field
-    if isinstance(event, Mapping) and field and event.get(field) is not None:
-        return str(event[field])
-    return None
 
 
 # -- production: one cached orchestrator per flow ----------------------------------

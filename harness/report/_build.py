@@ -145,14 +145,20 @@ def build_report(
     since: float | None = None,
     until: float | None = None,
     pilot: Pilot | None = None,
-    campaign_ids: Sequence[str] | None = None,
+    campaign_ids: Sequence[str] | Mapping[str, str] | None = None,
     title: str | None = None,
     contract: Sequence[ContractLine] | None = None,
     owners: Sequence[tuple[str, str]] | None = None,
     wall_now: float | None = None,
     limit_runs: int = 100,
 ) -> ReportData:
-    """Collect the report's data; a :class:`UsageError` for an unknown flow or campaign."""
+    """Collect the report's data; a :class:`UsageError` for an unknown flow or campaign.
+
+    ``campaign_ids`` may be a mapping (mode -> campaign id, as a
+    ``CampaignResult`` holds them): its values are used.
+    """
+    if isinstance(campaign_ids, Mapping):
+        campaign_ids = list(campaign_ids.values())
     now = time.time() if wall_now is None else wall_now
     segments: tuple[str, ...] = ()
     thresholds = Thresholds()
@@ -168,7 +174,7 @@ def build_report(
         flow = pilot.flow
         since, until = pilot.since, pilot.until
         segments = pilot.segments
-        campaign_ids = list(pilot.campaigns) or campaign_ids
+        campaign_ids = list(pilot.campaigns) or list(campaign_ids or ())
         thresholds = pilot.thresholds
         thresholds_from = pilot.path or "pilot file"
         kind = "pilot"
@@ -211,7 +217,7 @@ def build_report(
         "review": f"Review: {flow or 'all flows'}",
         "report": f"Reliability report: {flow or 'all flows'}",
     }[kind]
-    base = {
+    base: dict[str, Any] = {
         "title": scrub(title or default_title),
         "kind": kind,
         "flow": flow,
@@ -239,8 +245,8 @@ def build_report(
             hint = f"{where} has no runs at all yet; run 'harness check' or route traffic through the flow"
         return ReportData(**base, empty_message=f"No runs in this window. {hint}.")
 
-    start = since if since is not None else float(first)
-    end = until if until is not None else float(last) + 1.0
+    start = since if since is not None else float(first or 0.0)
+    end = until if until is not None else float(last or 0.0) + 1.0
     span = end - start
     bucket = WEEK if span >= 21 * DAY else DAY if span >= 2 * DAY else None
     frames = load_frames(ledger, flt, bucket_seconds=bucket, origin=start, wall_now=now)

@@ -110,11 +110,11 @@ def line_chart(
             )
     for si, (name, vs) in enumerate(series):
         runs: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(vs):
-            if v is None:
+        for i, value in enumerate(vs):
+            if value is None:
                 runs.append([])
             else:
-                runs[-1].append((px(i), py(v)))
+                runs[-1].append((px(i), py(value)))
         for run in runs:
             if len(run) > 1:
                 pts = " ".join(f"{_num(x)},{_num(y)}" for x, y in run)
@@ -284,7 +284,7 @@ def timeline(entries: Sequence[Mapping[str, Any]], *, title: str, width: int = 6
         note = _pick(e, _NOTE_KEYS)
         bad = any(
             str(e.get(k, "")).lower() in ("error", "timeout", "failed", "5xx", "reset")
-            or k == "fault" and e.get(k)
+            or (k == "fault" and e.get(k))
             for k in ("outcome", "fault", "kind", "status")
         )
         out.append(

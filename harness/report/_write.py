@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ def write_report(
     since: float | None = None,
     until: float | None = None,
     pilot: Pilot | Path | str | None = None,
-    campaign_ids: Sequence[str] | None = None,
+    campaign_ids: Sequence[str] | Mapping[str, str] | None = None,
     title: str | None = None,
     contract: Sequence[ContractLine] | None = None,
     owners: Sequence[tuple[str, str]] | None = None,
@@ -36,7 +36,8 @@ def write_report(
     bound the runs' wall start time (epoch seconds); ``pilot`` (a
     :class:`~harness.report.Pilot` or the path of a pilot TOML file) sets the
     flow, window, scope and thresholds and makes this a pilot report with a
-    verdict.  ``contract`` is an optional list of ``(field, meaning, rule)``
+    verdict.  ``campaign_ids`` narrows to campaigns (a mapping mode -> id, as
+    ``CampaignResult.campaign_ids``, is accepted).  ``contract`` is an optional list of ``(field, meaning, rule)``
     sentences (from a Flow's contract) shown beside the violations seen;
     ``owners`` an optional list of ``(owner, runbook)``.  ``limit_runs`` caps
     the run list so a million-run ledger still gives a file of a few MB.

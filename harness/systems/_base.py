@@ -44,11 +44,21 @@ class HostRule:
     """One host a fake serves: an exact name or a ``*.suffix`` wildcard, with a path prefix.
 
     ``prefix`` is the path of a configured base URL (``https://gw.internal/stripe``
-    serves ``/stripe/v1/customers`` as ``/v1/customers``).
+    serves ``/stripe/v1/customers`` as ``/v1/customers``); ``port`` is the
+    base URL's explicit port (``None``: any port).
     """
 
     host: str
     prefix: str = ""
+    port: int | None = None
+
+    def claims(self, host: str, port: int | None, path: str) -> bool:
+        """Whether a request to ``host:port`` with ``path`` belongs to this rule."""
+        if not self.matches(host):
+            return False
+        if self.port is not None and port != self.port:
+            return False
+        return not self.prefix or path == self.prefix or path.startswith(self.prefix + "/")
 
     @property
     def wildcard(self) -> bool:
@@ -67,21 +77,22 @@ def parse_host_spec(spec: str) -> HostRule:
     Raises ``ValueError`` naming the spec when it has no host.
     """
     text = spec.strip()
-    if "://" in text:
+    if "://" not in text:
+        text = "https://" + text
+    try:
         parts = urlsplit(text)
         host = (parts.hostname or "").lower()
-        prefix = parts.path.rstrip("/")
-    else:
-        host_part, _, path = text.partition("/")
-        host = host_part.split(":", 1)[0].lower()
-        prefix = ("/" + path).rstrip("/") if path else ""
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"extra_hosts: {spec!r} is not a host or base URL ({exc})") from None
+    prefix = parts.path.rstrip("/")
     if not host or host in ("*", "*."):
         raise ValueError(
             f"extra_hosts: {spec!r} names no host; expected a host name "
             "('billing.internal'), a wildcard ('*.example.com') or a base URL "
             "('https://billing.internal/stripe')"
         )
-    return HostRule(host, prefix)
+    return HostRule(host, prefix, port)
 
 
 def iso8601(ts: float, *, millis: bool = True) -> str:
@@ -130,8 +141,12 @@ class FakeSystem:
         rules = [HostRule(h) for h in self.default_hosts]
         rules.extend(parse_host_spec(h) for h in extra_hosts)
         self.host_rules: tuple[HostRule, ...] = tuple(rules)
-        self._exact = {r.host: r for r in rules if not r.wildcard}
-        self._wild = tuple(r for r in rules if r.wildcard)
+        # rules with a port or a path prefix only claim whole URLs (see `claims`); the
+        # plain ones also answer `matches(host)`
+        self._specific = tuple(r for r in rules if r.port is not None or r.prefix)
+        plain = [r for r in rules if r not in self._specific]
+        self._exact = {r.host: r for r in plain if not r.wildcard}
+        self._wild = tuple(r for r in plain if r.wildcard)
         if rate_limit is not None:
             count, window = rate_limit
             if int(count) < 1 or float(window) <= 0:
@@ -160,6 +175,23 @@ class FakeSystem:
         if host in self._exact:
             return True
         return any(r.matches(host) for r in self._wild)
+
+    def claims(self, request: Request) -> bool:
+        """Whether ``request`` is for this fake, judged on host, port and path prefix.
+
+        Only rules with a port or a path prefix claim requests here; plain
+        host rules are found through :meth:`matches`.
+        """
+        if not self._specific:
+            return False
+        parts = request.parts
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        path = parts.path or "/"
+        return any(r.claims(host, port, path) for r in self._specific)
 
     def handle(self, request: Request) -> Response:
         """Answer ``request``; never raises (a crash becomes the vendor's 500)."""
@@ -310,12 +342,16 @@ class FakeSystem:
 
     def _local_path(self, request: Request) -> str:
         path = request.path
-        host = request.host
-        rule = self._exact.get(host)
-        if rule is None:
-            rule = next((r for r in self._wild if r.matches(host)), None)
-        if rule is not None and rule.prefix and path.startswith(rule.prefix):
-            path = path[len(rule.prefix) :] or "/"
+        if self._specific:
+            parts = request.parts
+            host = (parts.hostname or "").lower()
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            for rule in self._specific:
+                if rule.prefix and rule.claims(host, port, path):
+                    return path[len(rule.prefix) :] or "/"
         return path
 
     def _rate_limited(self) -> float | None:

@@ -7,6 +7,7 @@ API-key headers, and query parameters whose names look like secrets.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -32,6 +33,12 @@ _SECRET_VALUE = re.compile(
 
 def redact_url(url: str) -> str:
     """``url`` with userinfo and secret-named query values replaced."""
+    return _redact_url(url)
+
+
+# every call the world logs is redacted; campaigns repeat the same URLs thousands of times
+@functools.lru_cache(maxsize=8192)
+def _redact_url(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -193,6 +193,20 @@ class World:
                 return s
         raise KeyError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
 
+    def system_for_request(self, request: Request) -> System | None:
+        """The system serving ``request``.
+
+        Systems that can judge the whole URL (a ``claims(request)`` method: the
+        harness's fakes, which know configured ports and path prefixes such as
+        ``https://gw.internal:8443/stripe``) are asked first; then
+        :meth:`system_for` by host name.
+        """
+        for s in self.systems:
+            claims = getattr(s, "claims", None)
+            if claims is not None and claims(request):
+                return s
+        return self.system_for(request.host)
+
     def system_for(self, host: str) -> System | None:
         host = host.lower()
         for s in self.systems:
@@ -274,7 +288,7 @@ class World:
         Always records a :class:`Call`.  Raises :class:`TransportFault`
         subclasses for calls that get no response.
         """
-        system = self.system_for(request.host)
+        system = self.system_for_request(request)
         started = self.clock.now()
         ctx = CallContext(
             system=system.name if system is not None else request.host,

@@ -82,6 +82,9 @@ class Zendesk(FakeSystem):
         self._next_user = 360_000_000_001
         self._next_event = 900_000_000_001
         self._comments: dict[str, tuple[Record, ...]] = {}
+        # user lookups by email and external id stay O(1) however many users a campaign makes
+        self._by_email: dict[str, str] = {}
+        self._by_external: dict[str, str] = {}
 
     def _counter_state(self) -> Any:
         return self._next_ticket, self._next_user, self._next_event
@@ -94,6 +97,26 @@ class Zendesk(FakeSystem):
 
     def _restore_extra(self, state: Any) -> None:
         self._comments = dict(state)
+        self._by_email, self._by_external = {}, {}
+        for uid, user in self._store["user"].items():
+            self._index_user(uid, user)
+
+    def _index_user(self, uid: str, user: Record) -> None:
+        if user.get("email"):
+            self._by_email[user["email"]] = uid
+        if user.get("external_id") is not None:
+            self._by_external[user["external_id"]] = uid
+
+    def _store_record(self, kind: str, object_id: str, record: Record, action: str) -> Record:
+        if kind == "user":
+            old = self._store["user"].get(str(object_id))
+            if old is not None:
+                if old.get("email") and self._by_email.get(old["email"]) == str(object_id):
+                    del self._by_email[old["email"]]
+                if old.get("external_id") is not None:
+                    self._by_external.pop(old["external_id"], None)
+            self._index_user(str(object_id), record)
+        return super()._store_record(kind, object_id, record, action)
 
     def tickets_by_external_id(self, external_id: str) -> list[Mapping[str, Any]]:
         """Every ticket whose ``external_id`` equals ``external_id`` (oldest first)."""
@@ -222,12 +245,12 @@ class Zendesk(FakeSystem):
                            name=name, email=email, external_id=external_id, role=role)
 
     def _find_user(self, *, email: str | None = None, external_id: str | None = None) -> Record | None:
-        for user in self._store["user"].values():
-            if email is not None and user["email"] is not None and user["email"] == email.lower():
-                return user
-            if external_id is not None and user["external_id"] == external_id:
-                return user
-        return None
+        uid = None
+        if email is not None:
+            uid = self._by_email.get(email.lower())
+        if uid is None and external_id is not None:
+            uid = self._by_external.get(external_id)
+        return None if uid is None else self._store["user"].get(uid)
 
     def _agent_id(self, request: Request, agent: str) -> int:
         user = self._find_user(email=agent)

@@ -9,7 +9,7 @@ import pytest
 
 # before any in-process pytester run: pytester restores sys.modules after each run, and numpy
 # (under the report's pandas) cannot be imported twice in one process
-import harness.chaos  # noqa: F401
+import harness.chaos
 import harness.report  # noqa: F401
 
 pytest_plugins = ("pytester",)
@@ -258,3 +258,39 @@ def _seed_of(session_seed: int, nodeid: str) -> int:
     from harness.pytest_plugin import _test_seed
 
     return _test_seed(session_seed, nodeid)
+
+
+def test_report_with_an_unknown_format_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--harness-report=out/report.pdf")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == (
+        "ERROR: --harness-report out/report.pdf: unknown format '.pdf'; name the file with one "
+        "of .html, .json, .csv, .xml"
+    )
+
+
+def test_unusable_ledger_fails_the_test_and_the_gate_says_why(pytester: pytest.Pytester) -> None:
+    (pytester.path / "ledger.db").mkdir()  # a folder where the SQLite file should be
+    pytester.makefile(".toml", gate='[flows.deal_won]\nmode = "bare"\nmin_examples = 1\n')
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.harness(flow={ROBUST!r}, examples=1, mode="bare")
+        def test_campaign(harness_campaign):
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        "--harness-gate=gate.toml", f"--harness-ledger=sqlite:///{pytester.path / 'ledger.db'}"
+    )
+    result.assert_outcomes(errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_campaign*",
+            "harness: ledger sqlite:///*ledger.db*",
+            "*= harness gate FAILED =*",
+            "  flows.deal_won.min_examples: examples run = 0, required >= 1 (no bare campaign*",
+        ]
+    )

@@ -15,7 +15,7 @@ import pytest
 
 # Imported here, before any in-process pytester run: pytester restores sys.modules after each
 # run, and numpy (under the report's pandas) cannot be imported a second time in one process.
-import harness.chaos  # noqa: F401
+import harness.chaos
 import harness.report  # noqa: F401
 
 pytest_plugins = ("pytester",)
@@ -43,7 +43,7 @@ def _session(pytester: pytest.Pytester, first: str, second: str) -> None:
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """Serial sessions run in this process (fast); xdist sessions in a subprocess."""
+    """In this process; under -n 2 the xdist workers are subprocesses of their own."""
     # option=value: a separate value that looks like a path would make pytest take its folder
     # as the rootdir (pytest finds the rootdir before it loads plugins' options)
     argv = (
@@ -55,8 +55,6 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
         "--junitxml=junit.xml",
         *args,
     )
-    if "-n" in args:
-        return pytester.runpytest_subprocess(*argv, timeout=300)
     return pytester.runpytest_inprocess(*argv)
 
 
@@ -68,7 +66,9 @@ def _junit(pytester: pytest.Pytester) -> dict[str, str]:
     return {p.get("name", ""): p.get("value", "") for p in props}
 
 
-@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    "workers", [(), pytest.param(("-n", "2"), marks=pytest.mark.slow)], ids=["serial", "xdist"]
+)
 def test_example_gate_fails_on_the_fragile_automation(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: tuple[str, ...]
 ) -> None:
@@ -112,7 +112,9 @@ def test_example_gate_fails_on_the_fragile_automation(
     assert "| deal_won | `max_findings.duplicate_effect` | 1 | <= 0 | **FAIL** |" in md
 
 
-@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    "workers", [(), pytest.param(("-n", "2"), marks=pytest.mark.slow)], ids=["serial", "xdist"]
+)
 def test_example_gate_passes_on_the_robust_automation(
     pytester: pytest.Pytester, workers: tuple[str, ...]
 ) -> None:
@@ -136,8 +138,21 @@ def test_example_gate_passes_on_the_robust_automation(
 
 
 def test_too_few_examples_fail_the_session_gate(pytester: pytest.Pytester) -> None:
-    """--harness-examples overrides the marker; the gate's min_examples catches it."""
-    _session(pytester, ROBUST, ROBUST)
+    """--harness-examples overrides the marker; the gate's min_examples catches it.  A marked
+    test runs its campaign even when it does not ask for the harness_campaign fixture."""
+    pytester.makepyfile(
+        test_deal_won=f"""
+        import pytest
+
+        @pytest.mark.harness(flow={ROBUST!r}, examples=5, mode="bare")
+        def test_first(harness_campaign):
+            assert harness_campaign.examples == {{"bare": 5}}
+
+        @pytest.mark.harness(flow={ROBUST!r}, examples=5, mode="bare")
+        def test_second():
+            pass
+        """
+    )
     result = _run(pytester, "--harness-examples=1")
     result.assert_outcomes(passed=1, failed=1)  # test_first asserts the 5 examples it asked for
     result.stdout.fnmatch_lines(

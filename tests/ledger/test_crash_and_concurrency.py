@@ -37,7 +37,7 @@ def test_sigkill_mid_campaign_keeps_every_committed_run_whole(sqlite_url: str) -
     rng = random.Random(20261126)
     n_events = 6
     committed: list[str] = []
-    for round_ in range(4):
+    for round_ in range(3):
         proc = _writer(sqlite_url, f"k{round_}", "--events", str(n_events), "--batch", "25")
         assert proc.stdout is not None
         first = proc.stdout.readline()  # the writer is inside its write loop
@@ -66,14 +66,14 @@ def test_sigkill_mid_campaign_keeps_every_committed_run_whole(sqlite_url: str) -
     # all or nothing: no run was stored without all its events
     partial = [r.id for r in runs if [e.seq for e in r.events] != list(range(n_events))]
     assert partial == []
-    assert len(committed) >= 4 + 60
+    assert len(committed) >= 3 + 60
 
 
 @pytest.mark.parametrize("processes,threads", [(2, 4)])
 def test_two_processes_and_four_threads_lose_nothing(
     ledger_url: str, tmp_path: Path, processes: int, threads: int
 ) -> None:
-    runs_each, events_each, batch, keys = 250, 5, 10, 8
+    runs_each, events_each, batch, keys = 150, 5, 10, 8
     go = tmp_path / "go"
     with Ledger.open(ledger_url) as ledger:
         ledger.start_campaign(

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from harness.ledger import END_STATES, MODES, EventRecord, Ledger, RunRecord
 
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20
 )
 _finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 _int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)

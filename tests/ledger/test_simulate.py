@@ -22,7 +22,7 @@ def history(
 ) -> Iterator[tuple[Ledger, str, list[RunRecord]]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('sim') / 'ledger.db'}"
     with Ledger.open(url) as ledger:
-        cid = simulate_history(ledger, flow="deal_won", days=60, runs_per_day=150, seed=5, end_wall=END)
+        cid = simulate_history(ledger, flow="deal_won", days=60, runs_per_day=80, seed=5, end_wall=END)
         yield ledger, cid, ledger.runs(campaign_id=cid)
 
 
@@ -35,7 +35,7 @@ def test_the_history_is_labelled_synthetic(history: tuple[Ledger, str, list[RunR
     campaign = ledger.campaign(cid)
     assert campaign.synthetic and campaign.label == SYNTHETIC_LABEL and campaign.status == "completed"
     assert "harness simulate" in campaign.command
-    assert len(runs) == 60 * 150
+    assert len(runs) == 60 * 80
     assert all(r.synthetic and r.detail == {"synthetic": True} for r in runs)
     assert all(END - 60 * DAY <= r.wall_started < END for r in runs)
 

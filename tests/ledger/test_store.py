@@ -216,3 +216,24 @@ def test_an_in_memory_ledger_works_across_threads() -> None:
         for t in threads:
             t.join()
         assert ledger.info().runs == 20 and ledger.info().size_bytes is None
+
+
+@pytest.mark.parametrize(
+    "filters,index",
+    [
+        ({"flow": "deal_won", "since": T0, "until": T0 + 86400}, "ix_runs_flow_wall"),
+        ({"since": T0, "until": T0 + 86400}, "ix_runs_wall"),
+        ({"campaign_id": "c1"}, "ix_runs_campaign"),
+    ],
+)
+def test_window_reads_use_an_index_not_a_scan(
+    sqlite_ledger: Ledger, filters: dict[str, object], index: str
+) -> None:
+    """A small window must not read the whole history: SQLite searches an index."""
+    unset = dict.fromkeys(("flow", "mode", "campaign_id", "segment", "since", "until", "limit"))
+    stmt = sqlite_ledger._runs_query(**{**unset, **filters})  # type: ignore[arg-type]
+    compiled = stmt.compile(sqlite_ledger.engine, compile_kwargs={"literal_binds": True})
+    with sqlite_ledger.engine.connect() as conn:
+        plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert f"USING INDEX {index}" in plan, plan
+    assert "SCAN runs" not in plan, plan

@@ -13,13 +13,13 @@ import pytest
 # the helper modules beside this file, importable under any --import-mode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _orch_fakes import Desk  # noqa: E402
-from _orch_support import Recorder  # noqa: E402
+from _orch_fakes import Desk
+from _orch_support import Recorder
 
-from harness import Flow, VirtualClock  # noqa: E402
-from harness.orchestrator import MemoryDedupe, Orchestrator  # noqa: E402
-from harness.systems import World  # noqa: E402
-from harness.systems._stripe import Stripe  # noqa: E402
+from harness import Flow, VirtualClock
+from harness.orchestrator import MemoryDedupe, Orchestrator
+from harness.systems import World
+from harness.systems._stripe import Stripe
 
 
 @pytest.fixture

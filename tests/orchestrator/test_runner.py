@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -389,15 +390,13 @@ def test_a_hook_error_swallowed_by_the_automation_still_fails_the_attempt(
     import requests
 
     def careless(event: Any) -> Any:
-        try:
+        with contextlib.suppress(Exception):  # "billing is optional"
             requests.post(
                 "https://api.stripe.com/v1/customers",
                 data={"email": "not-an-email"},
                 auth=("sk_test_" + "x" * 24, ""),
                 timeout=5,
             )
-        except Exception:
-            pass  # "billing is optional"
         return {"status": "ok"}
 
     flow = make_flow(
@@ -464,3 +463,23 @@ def test_secrets_in_urls_and_headers_never_reach_the_run_or_the_inbox(
     )
     assert secret not in stored and "[redacted]" in stored
     assert secret not in caplog.text
+
+
+def test_an_event_that_is_not_an_object_goes_to_the_inbox(world: World, orchestrate: Make) -> None:
+    with world.activate():
+        result = orchestrate(make_flow("bill")).handle(["not", "an", "event"])  # type: ignore[arg-type]
+    assert result.end_state == "manual"
+    assert result.inbox_item is not None
+    assert result.inbox_item.context["event"] == ["not", "an", "event"]
+    assert result.inbox_item.context["violations"][0]["rule"] == "a JSON object"
+
+
+def test_without_delivery_information_a_suppressed_run_counts_as_a_duplicate(
+    world: World, orchestrate: Make
+) -> None:
+    orch = orchestrate(make_flow("bill"))
+    with world.activate():
+        first = orch.handle(order())
+        second = orch.handle(order())
+    assert first.run.mode == "production" and not first.run.is_duplicate
+    assert second.run.is_duplicate and second.run.delivery_kind == "duplicate"

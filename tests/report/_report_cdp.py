@@ -8,6 +8,7 @@ network request, so a test can assert that a report is self-contained.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
@@ -170,10 +171,8 @@ class Browser:
     def close(self) -> None:
         try:
             if getattr(self, "ws", None) is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self.ws.send(json.dumps({"id": 10**6, "method": "Browser.close"}))
-                except Exception:
-                    pass
                 self.ws.close()
         finally:
             try:

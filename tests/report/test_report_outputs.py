@@ -85,7 +85,7 @@ def test_unknown_flow_and_campaign_are_usage_errors(ledger: Any, tmp_path: Path)
         write_report(ledger, tmp_path / "x.html", flow="deal_wn")
     with pytest.raises(UsageError, match="unknown campaign 'c-nope'"):
         write_report(ledger, tmp_path / "x.html", campaign_ids=["c-nope"])
-    with pytest.raises(UsageError, match="unknown report format '.pdf'"):
+    with pytest.raises(UsageError, match=r"unknown report format '\.pdf'"):
         write_report(ledger, tmp_path / "x.pdf")
     assert not (tmp_path / "x.html").exists()
 

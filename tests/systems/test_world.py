@@ -188,3 +188,32 @@ def test_a_crash_inside_a_fake_is_a_vendor_500_and_recorded(world: World) -> Non
     resp = call(world, "GET", f"{STRIPE}/v1/customers", auth=STRIPE_AUTH)
     assert resp.status == 500 and resp.json()["error"]["type"] == "api_error"
     assert isinstance(stripe.crashes[0], RuntimeError)
+
+
+def test_base_urls_with_ports_and_prefixes_route_to_the_right_fake() -> None:
+    from harness.systems import Zendesk
+
+    stripe = Stripe(extra_hosts=("https://gw.internal/stripe", "http://localhost:12111"))
+    zendesk = Zendesk(extra_hosts=("https://gw.internal/zendesk", "http://localhost:12112"))
+    world = World([stripe, zendesk])
+    auth = {"Authorization": f"Bearer {STRIPE_KEY}"}
+    with world.activate():
+        assert requests.get("https://gw.internal/stripe/v1/customers", headers=auth).status_code == 200
+        assert requests.get("http://localhost:12111/v1/customers", headers=auth).status_code == 200
+        assert requests.get("https://gw.internal/zendesk/api/v2/tickets.json",
+                            headers={"Authorization": "Bearer t"}).json()["count"] == 0
+        assert httpx.get("http://localhost:12112/api/v2/tickets.json",
+                         headers={"Authorization": "Bearer t"}).status_code == 200
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get("https://gw.internal/elsewhere")
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get("http://localhost:9999/v1/customers")
+    assert [c.system for c in world.calls] == ["stripe", "stripe", "zendesk", "zendesk",
+                                               "gw.internal", "localhost"]
+
+
+def test_public_names_are_sorted_and_importable() -> None:
+    import harness.systems as systems
+
+    assert systems.__all__ == sorted(systems.__all__)
+    assert all(hasattr(systems, name) for name in systems.__all__)

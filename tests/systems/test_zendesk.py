@@ -130,3 +130,19 @@ def test_malformed_json_and_missing_root(zworld: World) -> None:
     rootless = call(zworld, "POST", f"{API}/tickets.json", auth=ZENDESK_AUTH,
                     json_body={"subject": "x"})
     assert rootless.status == 400 and rootless.json()["error"] == "ParameterMissing"
+
+
+def test_restore_rewinds_users_and_their_lookups(zworld: World) -> None:
+    url = f"{API}/users/create_or_update.json"
+    before = call(zworld, "POST", url, auth=ZENDESK_AUTH,
+                  json_body={"user": {"name": "Kept", "email": "kept@example.com"}}).json()["user"]
+    snap = zworld.snapshot()
+    call(zworld, "POST", url, auth=ZENDESK_AUTH,
+         json_body={"user": {"name": "Gone", "email": "gone@example.com", "external_id": "x-1"}})
+    zworld.restore(snap)
+    again = call(zworld, "POST", url, auth=ZENDESK_AUTH,
+                 json_body={"user": {"name": "Kept 2", "email": "kept@example.com"}})
+    assert again.status == 200 and again.json()["user"]["id"] == before["id"]
+    fresh = call(zworld, "POST", url, auth=ZENDESK_AUTH,
+                 json_body={"user": {"name": "Gone", "external_id": "x-1"}})
+    assert fresh.status == 201  # the user made after the snapshot no longer exists

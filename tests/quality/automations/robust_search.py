@@ -17,6 +17,11 @@ ZENDESK = os.environ.get("ZENDESK_BASE_URL", "https://acme.zendesk.com")
 
 TRANSIENT = {429, 500, 502, 503, 504}
 
+# one client per system for the life of the process: connection pools are reused
+HS = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0), headers={"Authorization": "Bearer pat-na1-search"})
+STRIPE_CLIENT = httpx.Client(timeout=10.0, auth=("sk_test_search", ""))
+ZD = httpx.Client(timeout=10.0, auth=("ops@acme.example/token", "zd"))
+
 
 class Permanent(Exception):
     pass
@@ -74,13 +79,11 @@ def handle(event):
             return {"status": "ignored"}
         raise Permanent(f"deal {deal_id}: stage missing from event")
 
-    with httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0)) as hs:
-        hs.headers["Authorization"] = "Bearer pat-na1-search"
-        deal = _call(hs, "GET", f"{HUBSPOT}/crm/v3/objects/deals/{deal_id}",
-                     params={"properties": "dealname,amount,deal_currency_code", "associations": "contacts"})
-        contact_id = deal["associations"]["contacts"]["results"][0]["id"]
-        contact = _call(hs, "GET", f"{HUBSPOT}/crm/v3/objects/contacts/{contact_id}",
-                        params={"properties": "email,firstname,lastname,company"})["properties"]
+    deal = _call(HS, "GET", f"{HUBSPOT}/crm/v3/objects/deals/{deal_id}",
+                 params={"properties": "dealname,amount,deal_currency_code", "associations": "contacts"})
+    contact_id = deal["associations"]["contacts"]["results"][0]["id"]
+    contact = _call(HS, "GET", f"{HUBSPOT}/crm/v3/objects/contacts/{contact_id}",
+                    params={"properties": "email,firstname,lastname,company"})["properties"]
     props = deal["properties"]
     email = contact.get("email") or ""
     try:
@@ -94,33 +97,31 @@ def handle(event):
     title = props.get("dealname") or f"deal {deal_id}"
     person = " ".join(filter(None, [contact.get("firstname"), contact.get("lastname")])) or email
 
-    with httpx.Client(timeout=10.0, auth=("sk_test_search", "")) as stripe:
-        customer = _stripe_find_or_create(
-            stripe, "/v1/customers/search", f"email:'{email}'", "/v1/customers",
-            {"email": email, "name": person, "description": contact.get("company") or title},
-            f"cus-{deal_id}",
-        )
-        invoice = _stripe_find_or_create(
-            stripe, "/v1/invoices/search", f"metadata['hubspot_deal_id']:'{deal_id}'", "/v1/invoices",
-            {"customer": customer["id"], "collection_method": "send_invoice", "days_until_due": 30,
-             "metadata[hubspot_deal_id]": str(deal_id)},
-            f"inv-{deal_id}",
-        )
-        if invoice["status"] == "draft":
-            if not invoice.get("lines", {}).get("data"):
-                _call(stripe, "POST", STRIPE + "/v1/invoiceitems",
-                      data={"customer": customer["id"], "invoice": invoice["id"], "amount": cents,
-                            "currency": currency, "description": title},
-                      headers={"Idempotency-Key": f"ii-{deal_id}"})
-            invoice = _call(stripe, "POST", f"{STRIPE}/v1/invoices/{invoice['id']}/finalize",
-                            headers={"Idempotency-Key": f"fin-{deal_id}"})
+    customer = _stripe_find_or_create(
+        STRIPE_CLIENT, "/v1/customers/search", f"email:'{email}'", "/v1/customers",
+        {"email": email, "name": person, "description": contact.get("company") or title},
+        f"cus-{deal_id}",
+    )
+    invoice = _stripe_find_or_create(
+        STRIPE_CLIENT, "/v1/invoices/search", f"metadata['hubspot_deal_id']:'{deal_id}'", "/v1/invoices",
+        {"customer": customer["id"], "collection_method": "send_invoice", "days_until_due": 30,
+         "metadata[hubspot_deal_id]": str(deal_id)},
+        f"inv-{deal_id}",
+    )
+    if invoice["status"] == "draft":
+        if not invoice.get("lines", {}).get("data"):
+            _call(STRIPE_CLIENT, "POST", STRIPE + "/v1/invoiceitems",
+                  data={"customer": customer["id"], "invoice": invoice["id"], "amount": cents,
+                        "currency": currency, "description": title},
+                  headers={"Idempotency-Key": f"ii-{deal_id}"})
+        invoice = _call(STRIPE_CLIENT, "POST", f"{STRIPE}/v1/invoices/{invoice['id']}/finalize",
+                        headers={"Idempotency-Key": f"fin-{deal_id}"})
 
-    with httpx.Client(timeout=10.0, auth=("ops@acme.example/token", "zd")) as zd:
-        ticket = _zendesk_ticket(zd, {"ticket": {
-            "subject": f"Onboarding: {title}",
-            "external_id": f"hubspot-deal-{deal_id}",
-            "comment": {"body": f"{person} ({email}) bought {title}: invoice {invoice['id']} "
-                                f"({cents / 100:.2f} {currency.upper()})"},
-            "requester": {"name": person, "email": email},
-        }})
+    ticket = _zendesk_ticket(ZD, {"ticket": {
+        "subject": f"Onboarding: {title}",
+        "external_id": f"hubspot-deal-{deal_id}",
+        "comment": {"body": f"{person} ({email}) bought {title}: invoice {invoice['id']} "
+                            f"({cents / 100:.2f} {currency.upper()})"},
+        "requester": {"name": person, "email": email},
+    }})
     return {"status": "ok", "invoice": invoice["id"], "ticket": ticket["id"]}

@@ -1,0 +1,219 @@
+"""The records of one run in progress: its events, its outcome, what a caller gets back."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.flow import Flow, Violation
+from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness.orchestrator._inbox import redact_data, redact_message
+from harness.systems._redact import redact_text
+
+if TYPE_CHECKING:
+    from harness.orchestrator._runner import Orchestrator
+
+__all__ = ["DeliveryInfo", "RunLog", "RunResult", "RunState", "Sink", "error_message"]
+
+log = logging.getLogger("harness.orchestrator")
+
+Sink = Callable[[RunRecord, InboxItem | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryInfo:
+    """Where a delivery comes from (campaigns fill it; production leaves it ``None``).
+
+    ``delivery`` is the delivery's index in its scenario; ``delivery_kind`` is
+    ``original``, ``duplicate``, ``redelivery`` or ``reordered``; ``segment``
+    overrides the flow's segment function; ``tag`` is stored in the run's
+    detail (the world's delivery tag, to join runs and writes).
+    """
+
+    campaign_id: str | None = None
+    seed: int | None = None
+    example: int | None = None
+    delivery: int = 0
+    delivery_kind: str = "original"
+    is_duplicate: bool = False
+    segment: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of :meth:`Orchestrator.handle`.
+
+    ``value`` is the automation's return value (for a suppressed duplicate with
+    ``on_duplicate="return-existing"``: the first run's value when this
+    process knows it); ``error`` the last error; ``inbox_item`` the item a
+    person must act on when ``end_state == "manual"``.
+    """
+
+    run: RunRecord
+    end_state: str
+    value: Any
+    error: BaseException | None
+    inbox_item: InboxItem | None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is left for a person: succeeded or suppressed."""
+        return self.end_state in ("succeeded", "suppressed")
+
+
+class RunLog:
+    """Events and counters of one run in progress."""
+
+    def __init__(self, orch: Orchestrator, run_id: str) -> None:
+        self.orch = orch
+        self.id = run_id
+        self.events: list[EventRecord] = []
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+        self.attempt = 0
+        self.error_class: str | None = None
+        self.first_error_at: float | None = None
+
+    def emit(
+        self,
+        kind: str,
+        *,
+        system: str | None = None,
+        step: str | None = None,
+        error_class: str | None = None,
+        fault: str | None = None,
+        status: int | None = None,
+        outcome: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        level: int = logging.INFO,
+    ) -> None:
+        at = self.orch.clock.now()
+        record = EventRecord(
+            seq=0,
+            kind=kind,
+            at=at,
+            wall_at=time.time(),
+            system=system,
+            step=step,
+            error_class=error_class,
+            fault=fault,
+            status=status,
+            outcome=outcome,
+            detail=dict(detail or {}),
+        )
+        with self._lock:
+            seq = next(self._seq)
+            self.events.append(with_seq(record, seq))
+        if kind == "call" and outcome == "ok":
+            level = logging.DEBUG
+        elif kind in ("error", "contract_violation", "inbox_added", "breaker", "waiting"):
+            level = max(level, logging.WARNING)
+        if log.isEnabledFor(level):
+            flow = self.orch.flow
+            parts = [f"run={self.id}", f"flow={flow.name}", f"owner={flow.owner or '-'}"]
+            parts.append(f"attempt={self.attempt}")
+            if error_class or self.error_class:
+                parts.append(f"error_class={error_class or self.error_class}")
+            if system:
+                parts.append(f"system={system}")
+            if status is not None:
+                parts.append(f"status={status}")
+            if outcome:
+                parts.append(f"outcome={outcome}")
+            if fault:
+                parts.append(f"fault={fault}")
+            shown = {k: v for k, v in (detail or {}).items() if k not in ("event",)}
+            log.log(
+                level,
+                "%s %s %s",
+                kind,
+                " ".join(parts),
+                redact_text(str(shown))[:500] if shown else "",
+                extra={
+                    "run_id": self.id,
+                    "flow": flow.name,
+                    "owner": flow.owner,
+                    "attempt": self.attempt,
+                    "error_class": error_class or self.error_class,
+                    "transition": kind,
+                    "system": system,
+                },
+            )
+
+
+def with_seq(record: EventRecord, seq: int) -> EventRecord:
+    return EventRecord(
+        seq=seq,
+        kind=record.kind,
+        at=record.at,
+        wall_at=record.wall_at,
+        system=record.system,
+        step=record.step,
+        error_class=record.error_class,
+        fault=record.fault,
+        status=record.status,
+        outcome=record.outcome,
+        detail=record.detail,
+    )
+
+
+def error_message(exc: BaseException) -> str:
+    return redact_message(f"{type(exc).__name__}: {exc}")[:500]
+
+
+class RunState:
+    """The outcome of a run as it is decided."""
+
+    def __init__(self) -> None:
+        self.end: str | None = None
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.error_class: str | None = None
+        self.classes: set[str] = set()
+        self.errors = 0
+        self.attempts = 0
+        self.retries = 0
+        self.first_error_at: float | None = None
+        self.reason = ""
+        self.violations: tuple[Violation, ...] = ()
+        self.attempt_log: list[dict[str, Any]] = []
+
+    def fail(self, error: BaseException, error_class: str, at: float) -> None:
+        self.error = error
+        self.error_class = error_class
+        self.classes.add(error_class)
+        self.errors += 1
+        if self.first_error_at is None:
+            self.first_error_at = at
+
+
+async def await_value(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def shown_value(v: Violation) -> Any:
+    from harness.flow import _MISSING
+
+    if v.value is _MISSING:
+        return "<missing>"
+    return redact_data(v.value)
+
+
+def first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return "(no runbook)"
+
+
+def event_id_of(flow: Flow, event: Mapping[str, Any]) -> str | None:
+    field = flow.trigger.event_id_field
+    if isinstance(event, Mapping) and field and event.get(field) is not None:
+        return str(event[field])
+    return None
