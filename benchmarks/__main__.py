@@ -74,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--report-runs", type=_positive, metavar="N",
                    help="synthetic runs in the 90-day review (default 100000; --quick 50000)")
     p.add_argument("--memory-sizes", type=_sizes, metavar="SMALL,LARGE",
-                   help="campaign sizes for the memory benchmark (default 150,1500; --quick 25,250)")
+                   help="campaign sizes for the memory benchmark (default 100,1000; --quick 20,200)")
     p.add_argument("--no-children", action="store_true", help="skip DBOS and Prefect")
     p.add_argument("--seed", type=int, default=0, help="seed for every workload (default 0)")
     p.add_argument("--profile", type=Path, metavar="DIR",

@@ -163,7 +163,7 @@ def bench_deal_won(cfg: Config) -> BenchResult:
         return BenchResult(
             "deal_won", "", None, (unavailable("all", f"benchmarks/orchestrator_overhead.py: {exc}"),)
         )
-    runs = cfg.pick(200, 40, 10)
+    runs = cfg.pick(150, 20, 10)
     report = orchestrator_overhead.measure(runs, None)
     rows = [
         Row(
@@ -201,7 +201,9 @@ def _three_call_flow() -> Any:
     return Flow(name="three_call", automation=three_call, trigger=get_trigger("hubspot.deal.closedwon"))
 
 
-def _check_once(examples: int, modes: tuple[str, ...], seed: int) -> tuple[float, int, int]:
+def _check_once(
+    examples: int, modes: tuple[str, ...], seed: int, *, shrink: bool = True
+) -> tuple[float, int, int]:
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
@@ -212,7 +214,7 @@ def _check_once(examples: int, modes: tuple[str, ...], seed: int) -> tuple[float
     ):
         start = time.perf_counter()
         result = run_campaign(
-            flow, ledger=ledger, examples=examples, seed=seed, modes=modes,
+            flow, ledger=ledger, examples=examples, seed=seed, modes=modes, shrink=shrink,
             flow_ref="benchmarks/workloads.py:three_call",
         )
         seconds = time.perf_counter() - start
@@ -220,17 +222,19 @@ def _check_once(examples: int, modes: tuple[str, ...], seed: int) -> tuple[float
 
 
 def bench_check(cfg: Config) -> BenchResult:
-    examples = cfg.pick(150, 30, 5)
+    examples = cfg.pick(100, 20, 5)
     repeats = cfg.pick(2, 1)
     # warm imports and caches (Hypothesis, the fakes, the ledger) outside the timing
     handwritten_fault_test(3, seed=cfg.seed)
     _check_once(2, ("bare",), cfg.seed)
-    hand, bare, both = [], [], []
+    hand, explore, bare, both = [], [], [], []
     violations = findings_bare = findings_both = 0
     scen_both = 0
     for r in range(repeats):
         s, violations = handwritten_fault_test(examples, seed=cfg.seed + r)
         hand.append(examples / s)
+        s, scen, _ = _check_once(examples, ("bare",), cfg.seed + r, shrink=False)
+        explore.append(scen / s)
         s, scen, findings_bare = _check_once(examples, ("bare",), cfg.seed + r)
         bare.append(scen / s)
         s, scen_both, findings_both = _check_once(examples, ("bare", "orchestrated"), cfg.seed + r)
@@ -245,6 +249,10 @@ def bench_check(cfg: Config) -> BenchResult:
             Row(
                 "harness check --mode bare", examples, "scenarios/s", tuple(bare),
                 note=f"reference run, oracles, ledger, shrinking; {findings_bare} findings",
+            ),
+            Row(
+                "the same, exploring only (no shrinking)", examples, "scenarios/s", tuple(explore),
+                note="what the shrinking of the findings costs, by difference",
             ),
             Row(
                 "harness check (bare + orchestrated)", scen_both, "scenario-modes/s", tuple(both),
@@ -470,7 +478,7 @@ def campaign_child(examples: int, seed: int) -> dict[str, Any]:
 
 
 def bench_memory(cfg: Config) -> BenchResult:
-    small, large = cfg.memory_sizes or cfg.pick((150, 1500), (25, 250), (3, 12))
+    small, large = cfg.memory_sizes or cfg.pick((100, 1000), (20, 200), (3, 12))
     rows = []
     peaks = {}
     for size in (small, large):

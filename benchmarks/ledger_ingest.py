@@ -1,7 +1,8 @@
 """Benchmark: ledger ingest rate against raw sqlite3, and loading a 90-day window.
 
     python benchmarks/ledger_ingest.py [--runs 20000] [--events 5] [--batch 500]
-                                       [--history 1000000] [--materialize] [--json PATH]
+                                       [--history 1000000 | --history-url URL]
+                                       [--materialize] [--json PATH]
 
 1. **Ingest.**  ``--runs`` runs with ``--events`` events each are written
    through ``Ledger.write_runs`` in batches of ``--batch`` runs (one
@@ -20,6 +21,8 @@
    with ``Ledger.runs``; streaming the whole 90-day window with
    ``Ledger.iter_runs`` (what a report that needs rows should do); and, with
    ``--materialize``, loading the whole window as one list with ``Ledger.runs``.
+   ``--history-url URL`` reads a history written before (``harness simulate
+   --flow deal_won --days 90 --runs-per-day 11112 --ledger URL``) instead.
 
 Benchmarks are not tests: nothing here asserts; numbers go to stdout and, with
 ``--json``, to a file (``benchmarks/results/`` is ignored by git).
@@ -183,12 +186,20 @@ def window(args: argparse.Namespace) -> dict[str, Any]:
     per_day = max(1, args.history // 90)
     end = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'history.db'}"
+        url = args.history_url or f"sqlite:///{Path(tmp) / 'history.db'}"
         with Ledger.open(url) as ledger:
-            start = time.perf_counter()
-            simulate_history(ledger, flow="deal_won", days=90, runs_per_day=per_day, seed=1, end_wall=end)
-            sim_seconds = time.perf_counter() - start
-            info = ledger.info()
+            if args.history_url:
+                # reuse a history written before (harness simulate --flow deal_won)
+                sim_seconds = float("nan")
+                info = ledger.info()
+                end = (info.last_wall or end) + 1.0
+            else:
+                start = time.perf_counter()
+                simulate_history(
+                    ledger, flow="deal_won", days=90, runs_per_day=per_day, seed=1, end_wall=end
+                )
+                sim_seconds = time.perf_counter() - start
+                info = ledger.info()
         # a fresh process-level view: a report opens the ledger and reads
         with Ledger.open(url) as ledger:
 
@@ -208,8 +219,8 @@ def window(args: argparse.Namespace) -> dict[str, Any]:
                 "history_runs": info.runs,
                 "history_events": info.events,
                 "file_mib": round((info.size_bytes or 0) / 2**20, 1),
-                "simulate_seconds": round(sim_seconds, 2),
-                "simulate_runs_per_s": round(info.runs / sim_seconds),
+                "simulate_seconds": None if sim_seconds != sim_seconds else round(sim_seconds, 2),
+                "simulate_runs_per_s": None if sim_seconds != sim_seconds else round(info.runs / sim_seconds),
                 "read_last_7_days": _measure(last_week),
                 "stream_90_day_window": _measure(stream_window),
             }
@@ -225,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="runs per write_runs call (default 500)")
     parser.add_argument("--repeat", type=int, default=2, help="alternate rounds; best counts (default 2)")
     parser.add_argument("--history", type=int, default=0, help="runs in the 90-day history (0: skip)")
+    parser.add_argument("--history-url", help="read this existing history instead of simulating one")
     parser.add_argument("--materialize", action="store_true", help="also load the window as one list")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     args = parser.parse_args(argv)
@@ -235,12 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         f"ledger {ing['ledger_events_per_s']:,} events/s, raw sqlite3 {ing['raw_events_per_s']:,} "
         f"events/s, ratio {ing['ratio']} (target >= {ing['target_ratio']})"
     )
-    if args.history:
+    if args.history or args.history_url:
         results["window"] = win = window(args)
+        simulated = (
+            f", simulated in {win['simulate_seconds']} s ({win['simulate_runs_per_s']:,} runs/s)"
+            if win["simulate_seconds"] is not None
+            else f" (read from {args.history_url})"
+        )
         print(
             f"history: {win['history_runs']:,} runs, {win['history_events']:,} events, "
-            f"{win['file_mib']} MiB, simulated in {win['simulate_seconds']} s "
-            f"({win['simulate_runs_per_s']:,} runs/s)"
+            f"{win['file_mib']} MiB{simulated}"
         )
         for key in ("read_last_7_days", "stream_90_day_window", "load_90_day_window_as_list"):
             if key in win:

@@ -80,6 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 130
     except BrokenPipeError:
         code = 0
+    except SystemExit as exc:
+        # click never raises SystemExit with standalone_mode=False: this came from user code
+        click.echo(
+            f"harness: error: the automation or its flow called sys.exit({exc.code!r}) while the "
+            "harness was running it; an automation must return or raise, never exit the process",
+            err=True,
+        )
+        code = 2
     except Exception:
         click.echo(
             "harness: internal error (a bug in the harness, please report it with the "

@@ -31,6 +31,17 @@ exceed the gate's ``max_findings`` for its flow; the other thresholds
 judged once for the whole session, from the ledger, after every test and
 every xdist worker finished, over exactly the campaigns of this session.
 
+When the gate is judged (on the xdist controller, or the single process) the
+run fails (exit 1) if a threshold is broken, the terminal summary gets a
+``harness gate`` section naming each broken threshold with its measured value
+and the findings' reproduce lines, the JUnit XML (``--junitxml``) gets the
+suite properties ``harness_gate`` (passed/failed), ``harness_seed`` and one
+``harness_gate.FLOW.THRESHOLD`` per check, and when ``$GITHUB_STEP_SUMMARY`` is
+set a Markdown table is appended to that file.  Every marked test also adds
+``harness_seed``, ``harness_campaigns``, ``harness_findings`` and one
+``harness_finding`` per finding to its own JUnit properties, and the findings
+are listed in a ``harness findings`` summary section.
+
 Seeds: the session seed is printed in the header and stored in
 ``.harness/last-seed`` under the rootdir when a campaign ran
 (``--harness-seed last`` reuses it).  Each test's campaign seed is derived
@@ -43,7 +54,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -288,18 +298,15 @@ class _XdistHooks:
         self.state.worker_campaigns.extend(output.get(_WORKER_KEY, ()))
 
 
-def _hide_password(url: str) -> str:
-    # postgresql://user:secret@host/db -> postgresql://user:***@host/db
-    return re.sub(r"^([a-z0-9+.-]+://[^:/@]*:)[^@/]*@", r"\1***@", url, flags=re.IGNORECASE)
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = _state(config)
     parts = [f"harness: seed {state.seed} (repeat with --harness-seed {state.seed})"]
     if state.gate is not None:
         parts.append(f"gate {state.gate.path}")
     if state.ledger_url is not None:
-        parts.append(f"ledger {_hide_password(state.ledger_url)}")
+        from harness.systems._redact import redact_url
+
+        parts.append(f"ledger {redact_url(state.ledger_url)}")
     return [", ".join(parts)]
 
 
@@ -314,34 +321,35 @@ class _MarkerSpec:
     mode: str
 
 
-def _marker_spec(marker: pytest.Mark) -> _MarkerSpec:
-    """Validate ``@pytest.mark.harness`` (keyword-only, known names, right types)."""
-    where = "@pytest.mark.harness"
+def _marker_spec(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], *, where: str = "@pytest.mark.harness"
+) -> _MarkerSpec:
+    """Validate the marker's (or ``harness_run``'s) arguments: keyword-only, known, typed."""
     from harness.errors import did_you_mean
 
-    if marker.args:
+    if args:
         raise _MarkerError(
             f"{where} takes keyword arguments only (flow=..., examples=..., mode=...), got "
-            f"positional {', '.join(repr(a) for a in marker.args)}"
+            f"positional {', '.join(repr(a) for a in args)}"
         )
-    for name in marker.kwargs:
+    for name in kwargs:
         if name not in _MARKER_ARGS:
             raise _MarkerError(
                 f"{where}: unknown argument {name!r}{did_you_mean(name, _MARKER_ARGS)}; valid: "
                 f"{', '.join(_MARKER_ARGS)}"
             )
-    flow = marker.kwargs.get("flow")
+    flow = kwargs.get("flow")
     if flow is None:
         raise _MarkerError(
             f"{where}: 'flow' is required: a harness.Flow or 'path/to/flow.py', e.g. "
             "flow='scenarios/deal_won/flow.py'"
         )
-    examples = marker.kwargs.get("examples")
+    examples = kwargs.get("examples")
     if examples is not None and (
         isinstance(examples, bool) or not isinstance(examples, int) or examples < 1
     ):
         raise _MarkerError(f"{where}: 'examples' must be a whole number >= 1, got {examples!r}")
-    mode = marker.kwargs.get("mode", "both")
+    mode = kwargs.get("mode", "both")
     if mode not in _MODES:
         raise _MarkerError(
             f"{where}: 'mode' must be one of {', '.join(map(repr, _MODES))}, got {mode!r}"
@@ -376,7 +384,7 @@ def _load_flow(spec: Any, node: pytest.Item, config: pytest.Config) -> Flow:
         return spec
     if not isinstance(spec, str):
         _fail(
-            f"@pytest.mark.harness: 'flow' must be a harness.Flow or 'path/to/flow.py', got "
+            f"'flow' must be a harness.Flow or 'path/to/flow.py', got "
             f"{spec!r}"
         )
     target = spec
@@ -475,9 +483,9 @@ def harness_run(
 def _validated(**kwargs: Any) -> _MarkerSpec:
     __tracebackhide__ = True
     try:
-        return _marker_spec(pytest.Mark("harness", (), kwargs, _ispytest=True))
+        return _marker_spec((), kwargs, where="harness_run")
     except _MarkerError as exc:
-        _fail(str(exc).replace("@pytest.mark.harness", "harness_run"))
+        _fail(str(exc))
 
 
 _RESULT = pytest.StashKey[list[tuple[str, Any]]]()
@@ -510,7 +518,7 @@ def harness_campaign(
             "(or call the harness_run fixture)"
         )
     try:
-        spec = _marker_spec(marker)
+        spec = _marker_spec(marker.args, marker.kwargs)
     except _MarkerError as exc:
         _fail(str(exc))
     return harness_run(spec.flow, examples=spec.examples, mode=spec.mode)

@@ -104,3 +104,126 @@ def pg_ledger(pg_url: str) -> Iterator[Ledger]:
     """A new, empty ledger in a fresh PostgreSQL database."""
     with Ledger.open(pg_url) as ledger:
         yield ledger
+
+
+# ---------------------------------------------------------------------------
+# The loopback guard: no test, and no demo run inside a test, may open a
+# connection outside 127.0.0.0/8 (or ::1).  socket.socket.connect/connect_ex and
+# socket.create_connection are patched for the whole session; a refused attempt
+# raises ConnectionRefusedError at once (nothing is sent) and is also recorded,
+# so that code which swallows the error (an automation catching
+# requests.ConnectionError) still fails its test loudly at teardown.
+# Unix-domain sockets (a path, not a host) are local by nature and allowed.
+# libpq (psycopg) connects in C, outside this guard: conftest's _admin_connect
+# asserts the PostgreSQL URL is loopback instead.
+
+import ipaddress  # noqa: E402
+import socket  # noqa: E402
+
+
+class NonLoopbackConnection(ConnectionRefusedError):
+    """A test tried to connect outside the loopback range; refused before any packet."""
+
+
+_network_violations: list[str] = []
+_saved_socket_functions: dict[str, Any] = {}
+
+
+def is_loopback_address(address: Any) -> bool:
+    """True for a Unix socket path or a (host, port, ...) whose host is loopback.
+
+    A host name other than ``localhost`` is never resolved (resolving it would
+    already be traffic): it is refused.
+    """
+    if isinstance(address, str | bytes):
+        return True  # AF_UNIX path
+    if not isinstance(address, tuple) or not address:
+        return False
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    host = str(host).strip("[]").split("%", 1)[0]
+    if host.lower() in ("localhost", "localhost.", "ip6-localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def _refuse(address: Any) -> NonLoopbackConnection:
+    message = (
+        f"network guard (tests/conftest.py): connection to {address!r} refused: tests may only "
+        "connect to 127.0.0.0/8 or ::1"
+    )
+    _network_violations.append(message)
+    return NonLoopbackConnection(message)
+
+
+def _install_network_guard() -> None:
+    if _saved_socket_functions:
+        return
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_create_connection = socket.create_connection
+    _saved_socket_functions.update(
+        connect=real_connect, connect_ex=real_connect_ex, create_connection=real_create_connection
+    )
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family != getattr(socket, "AF_UNIX", None) and not is_loopback_address(address):
+            raise _refuse(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if self.family != getattr(socket, "AF_UNIX", None) and not is_loopback_address(address):
+            raise _refuse(address)
+        return real_connect_ex(self, address)
+
+    def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        if not is_loopback_address(tuple(address)):
+            raise _refuse(address)
+        return real_create_connection(address, *args, **kwargs)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.create_connection = create_connection
+
+
+def _remove_network_guard() -> None:
+    if not _saved_socket_functions:
+        return
+    socket.socket.connect = _saved_socket_functions.pop("connect")  # type: ignore[method-assign]
+    socket.socket.connect_ex = _saved_socket_functions.pop("connect_ex")  # type: ignore[method-assign]
+    socket.create_connection = _saved_socket_functions.pop("create_connection")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _install_network_guard()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _remove_network_guard()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Fail the test if it attempted a non-loopback connection, even one it caught."""
+    _network_violations.clear()
+    yield
+    if _network_violations:
+        found = list(_network_violations)
+        _network_violations.clear()
+        pytest.fail(
+            f"{len(found)} non-loopback connection attempt(s) during the test: {found[0]}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def network_violations() -> list[str]:
+    """The guard's record of refused attempts in this test (a test of the guard clears it)."""
+    return _network_violations

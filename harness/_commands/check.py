@@ -40,7 +40,9 @@ def _build_flow(target: str | None, flow_path: str | None, trigger: str) -> tupl
             "nothing to check: give PATH.py:FUNCTION (or package.module:function) or --flow FILE"
         )
     if flow_path:
-        return load_flow(flow_path), f"--flow {shlex.quote(flow_path)}"
+        flow = load_flow(flow_path)
+        flow.handler()  # a missing automation is a usage error before the ledger is opened
+        return flow, f"--flow {shlex.quote(flow_path)}"
     assert target is not None
     trig = get_trigger(trigger)
     load_callable(target)
@@ -301,7 +303,7 @@ def replay_command(
     elif finding_id:
         from harness.ledger import Ledger
 
-        with Ledger.open(ledger_url) as ledger:
+        with Ledger.open(ledger_url, create=False) as ledger:
             record = next((f for f in ledger.findings() if f.id == finding_id), None)
             if record is None:
                 raise UsageError(

@@ -110,7 +110,7 @@ def ledger_group() -> None:
 @ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Print the information as JSON.")
 def info_command(ledger_url: str | None, as_json: bool) -> None:
-    """Size, counts, date range of runs and schema version of the ledger."""
+    """Size, counts, date range and schema version."""
     with Ledger.open(ledger_url, create=False) as ledger:
         info = ledger.info()
     if as_json:
@@ -132,7 +132,11 @@ def info_command(ledger_url: str | None, as_json: bool) -> None:
     help="Delete what is older than this, e.g. 180d, 12h, 30m.",
 )
 def prune_command(ledger_url: str | None, older_than: float) -> None:
-    """Delete runs, events, inbox items, findings and claims older than a duration."""
+    """Delete what is older than a duration such as 180d.
+
+    Runs with their events and inbox items, findings, flow changes and dedupe
+    claims made before the cutoff, and campaigns left empty.
+    """
     now = time.time()
     with Ledger.open(ledger_url, create=False) as ledger:
         deleted = ledger.prune(older_than=older_than, wall_now=now)
@@ -146,7 +150,11 @@ def prune_command(ledger_url: str | None, older_than: float) -> None:
 @ledger_option
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_command(ledger_url: str | None, directory: Path) -> None:
-    """Write one CSV file per ledger table into DIRECTORY (created if needed)."""
+    """Write one CSV per table into DIRECTORY.
+
+    DIRECTORY is created if needed; existing files of the same names are
+    replaced.  One ``<table>.csv`` per table, header row first.
+    """
     with Ledger.open(ledger_url, create=False) as ledger:
         paths = ledger.export_csv(directory)
     for path in paths:

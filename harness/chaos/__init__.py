@@ -7,7 +7,7 @@ records every run in the ledger and shrinks each finding to a minimal
 scenario with a one-line reproduce command.
 """
 
-from harness.chaos._campaign import MODES, CampaignResult, replay, run_campaign
+from harness.chaos._campaign import DEFAULT_EXAMPLES, MODES, CampaignResult, replay, run_campaign
 from harness.chaos._faults import (
     STALL_CAP,
     FaultKind,
@@ -33,6 +33,7 @@ from harness.chaos._strategies import ScenarioSpace
 from harness.chaos._time import virtual_time
 
 __all__ = [
+    "DEFAULT_EXAMPLES",
     "DELIVERY_KINDS",
     "MODES",
     "STALL_CAP",

@@ -35,9 +35,12 @@ from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
 from harness.oracles import ORACLE_CLASSES, Finding, Hit, judge, timeline_of
 
-__all__ = ["MODES", "CampaignResult", "replay", "run_campaign"]
+__all__ = ["DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"]
 
 MODES: tuple[str, ...] = ("bare", "orchestrated")
+
+#: scenarios per mode when nothing else is asked (``harness check --examples``)
+DEFAULT_EXAMPLES = 100
 
 Progress = Callable[[str, int, int], None]
 
@@ -130,7 +133,7 @@ def run_campaign(
     flow: Flow,
     *,
     ledger: Any,
-    examples: int = 100,
+    examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
     command: str = "",
@@ -235,9 +238,8 @@ def _explore(
         state.examples += 1
         run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
         records, items = run_records(run, campaign_id=cid, example=example, wall=None)
-        ledger.write_runs(records)
-        for item in items:
-            ledger.add_inbox_item(item)
+        # one transaction per scenario: its runs and the inbox items they left
+        ledger.write_runs(records, inbox=items)
         for kind, n in run.injected.items():
             state.injected[kind] = state.injected.get(kind, 0) + n
         _count_trigger_faults(scenario, state.injected)
@@ -277,7 +279,7 @@ def _shrink(
             strategy,
             lambda s: _shows(target, s, mode, oracle),
             settings=settings(
-                max_examples=max(20, examples),
+                max_examples=min(20, examples),
                 database=None,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
@@ -321,7 +323,7 @@ def _polish(target: Target, scenario: Scenario, mode: str, oracle: str) -> Scena
     """Delete steps, then simplify them, while the oracle still fires (a greedy pass)."""
     best = scenario
     changed = True
-    budget = 60
+    budget = 30
     while changed and budget > 0:
         changed = False
         for i in range(len(best.steps)):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.chaos._faults import get_fault
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UsageError
 
 __all__ = ["DELIVERY_KINDS", "VALUE_HOWS", "Deliver", "InjectFault", "Scenario", "SetValue", "Step"]
 
@@ -210,9 +210,10 @@ class Scenario:
                 raise ConfigError(f"expected an object, got {raw!r}", path=path, key=key, value=raw)
             try:
                 steps.append(_parse_step(raw))
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, UsageError) as exc:
+                reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
                 raise ConfigError(
-                    f"invalid step {dict(raw)!r}: {exc}; expected step 'deliver' (obj, kind, late), "
+                    f"invalid step {dict(raw)!r}: {reason}; expected step 'deliver' (obj, kind, late), "
                     "'fault' (system, endpoint, fault, params, times) or 'bad_value' (obj, target, "
                     "name, how)",
                     path=path,

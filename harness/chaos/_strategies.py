@@ -66,7 +66,7 @@ class ScenarioSpace:
 
 def deliveries(space: ScenarioSpace) -> st.SearchStrategy[Deliver]:
     """One delivery: an object index, a kind (original first) and rarely out of order."""
-    kinds = [k for k in DELIVERY_KINDS if k == "original" or space.allows(k)]
+    kinds = [k for k in DELIVERY_KINDS if k == "original" or (space.allows(k) and space.allows("duplicate"))]
     late = st.booleans() if space.allows("out_of_order") else st.just(False)
     return st.builds(
         Deliver,
@@ -126,13 +126,22 @@ def fault_steps(space: ScenarioSpace) -> st.SearchStrategy[Step]:
     return st.one_of(transport_faults(space), value_faults(space))
 
 
+def _delivered_object(d: Deliver) -> int:
+    return d.obj
+
+
 def scenarios(space: ScenarioSpace) -> st.SearchStrategy[Scenario]:
     """Whole scenarios over ``space``: 1..max deliveries, 0..max faults, interleaved.
 
     Each fault is armed just before one of the deliveries (the first by
     default, which is where shrinking moves it).
     """
-    deliveries_st = st.lists(deliveries(space), min_size=1, max_size=space.max_deliveries)
+    # without duplicates allowed, each object is delivered at most once (a second
+    # delivery of an object is a duplicate)
+    unique = None if space.allows("duplicate") else _delivered_object
+    deliveries_st = st.lists(
+        deliveries(space), min_size=1, max_size=space.max_deliveries, unique_by=unique
+    )
     faults_st = st.lists(fault_steps(space), max_size=space.max_faults)
 
     @st.composite

@@ -95,11 +95,20 @@ class RunFilter:
     since: float | None = None
     until: float | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE conditions over ``runs`` this filter stands for."""
+    def conditions(self, *, indexed: bool = True) -> list[ColumnElement[bool]]:
+        """The WHERE conditions over ``runs`` this filter stands for.
+
+        With ``indexed=False`` the flow and time terms are written so that no
+        index can serve them (``flow || ''``, ``wall_started + 0``): SQLite then
+        reaches ``runs`` through its primary key from a smaller table (error
+        events, inbox items) instead of walking every run of the window and
+        probing the other table for each.
+        """
+        flow: Any = runs.c.flow if indexed else runs.c.flow.concat("")
+        wall: Any = runs.c.wall_started if indexed else runs.c.wall_started + literal(0.0, Float)
         out: list[ColumnElement[bool]] = []
         if self.flow is not None:
-            out.append(runs.c.flow == self.flow)
+            out.append(flow == self.flow)
         if self.modes:
             out.append(runs.c.mode.in_(self.modes))
         if self.campaign_ids:
@@ -107,9 +116,9 @@ class RunFilter:
         if self.segments:
             out.append(runs.c.segment.in_(self.segments))
         if self.since is not None:
-            out.append(runs.c.wall_started >= self.since)
+            out.append(wall >= self.since)
         if self.until is not None:
-            out.append(runs.c.wall_started < self.until)
+            out.append(wall < self.until)
         return out
 
 
@@ -162,19 +171,18 @@ def _json_key(ledger: _HasEngine, column: Any, key: str) -> ColumnElement[Any]:
     return cast(column, JSON)[key].as_string()
 
 
-def _inbox_runs(flt: RunFilter) -> list[ColumnElement[bool]]:
-    """Conditions that keep the inbox items of the filtered runs.
+def _via_pk(ledger: _HasEngine, flt: RunFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions for a query that should reach ``runs`` by primary key.
 
-    The filter goes into an ``IN (SELECT id FROM runs WHERE ...)`` instead of
-    onto the joined ``runs``: ``inbox_items.run_id`` has no index, and with the
-    filter on the join SQLite scans the inbox once per matching run (85 s over
-    100,000 runs); this way it scans the (small) inbox once and looks each run
-    up by primary key (0.3 s).  PostgreSQL plans both forms as a hash join.
+    Used where a small table (error events, inbox items) is joined to
+    ``runs``: SQLite has no statistics (the ledger never runs ANALYZE), so it
+    would walk the window's runs through ``ix_runs_flow_wall`` and probe the
+    other table once per run: 85 s for the inbox over 100,000 runs, since
+    ``inbox_items.run_id`` has no index.  Unindexable terms make it drive from
+    the small table instead (0.2 s).  PostgreSQL plans by statistics and gets
+    the plain terms.
     """
-    conds = flt.conditions()
-    if not conds:
-        return []
-    return [inbox_items.c.run_id.in_(select(runs.c.id).where(*conds))]
+    return flt.conditions(indexed=ledger.engine.dialect.name != "sqlite")
 
 
 def _class(column: Any) -> ColumnElement[str]:
@@ -198,63 +206,84 @@ def window_bounds(ledger: _HasEngine, flt: RunFilter) -> tuple[int, float | None
     return int(count or 0), first, last
 
 
+#: the delivery kinds counted apart in :func:`run_summary` (any other is ``other``)
+DELIVERY_KINDS: tuple[str, ...] = ("original", "duplicate", "redelivery", "reordered")
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
 def run_summary(
     ledger: _HasEngine, flt: RunFilter, *, bucket_seconds: float | None = None, origin: float = 0.0
 ) -> Rows:
-    """Runs counted per (bucket, mode, segment, end state, delivery kind, duplicate, clock).
+    """Runs counted per (bucket, mode, segment, end state), in one pass over the window.
 
-    Columns: ``bucket, mode, segment, end_state, delivery_kind, is_duplicate,
-    clock, runs, calls, retries, attempts, errors, with_error,
-    duplicate_effects, duplicates_prevented, first_wall, last_wall,
-    last_ended_at``.  ``duplicates_prevented`` counts rows whose
-    ``duplicate_effects`` is 0, or NULL with end state ``suppressed`` (only
-    meaningful on the ``is_duplicate`` rows); ``with_error`` counts runs with
-    a first error.
+    Columns: ``bucket, mode, segment, end_state, runs, duplicates,
+    duplicates_prevented, calls, retries, attempts, errors, with_error,
+    duplicate_effects, attention, silent, first_wall, last_wall,
+    last_virtual_ended_at`` and one ``delivery_<kind>`` column per
+    :data:`DELIVERY_KINDS` plus ``delivery_other``.
+
+    ``duplicates`` counts ``is_duplicate`` deliveries, ``duplicates_prevented``
+    those whose ``duplicate_effects`` is 0, or NULL with end state
+    ``suppressed``; ``with_error`` counts runs with a first error;
+    ``attention`` runs that ended failed or manual or let a duplicate effect
+    escape; ``silent`` runs that ended failed with neither an ``alert`` nor an
+    ``inbox_added`` event.  Everything else is a conditional sum rather than
+    a GROUP BY key because SQLite sorts every row for a GROUP BY: four keys
+    instead of eight is most of the cost of the query on a million runs.
     """
     bucket = _bucket(ledger, runs.c.wall_started, bucket_seconds, origin).label("bucket")
-    prevented = case(
-        (
-            or_(
-                runs.c.duplicate_effects == 0,
-                and_(runs.c.duplicate_effects.is_(None), runs.c.end_state == "suppressed"),
-            ),
-            1,
+    dup = runs.c.is_duplicate.is_(True)
+    prevented = and_(
+        dup,
+        or_(
+            runs.c.duplicate_effects == 0,
+            and_(runs.c.duplicate_effects.is_(None), runs.c.end_state == "suppressed"),
         ),
-        else_=0,
     )
-    with_error = case((runs.c.first_error_at.is_not(None), 1), else_=0)
-    keys = (
-        bucket,
-        runs.c.mode,
-        runs.c.segment,
-        runs.c.end_state,
-        runs.c.delivery_kind,
-        runs.c.is_duplicate,
-        runs.c.clock,
+    told = exists().where(
+        events.c.run_id == runs.c.id, events.c.kind.in_(("alert", "inbox_added"))
     )
+    keys = (bucket, runs.c.mode, runs.c.segment, runs.c.end_state)
     query = (
         select(
             *keys,
             func.count().label("runs"),
+            _count_if(dup).label("duplicates"),
+            _count_if(prevented).label("duplicates_prevented"),
             func.coalesce(func.sum(runs.c.calls), 0).label("calls"),
             func.coalesce(func.sum(runs.c.retries), 0).label("retries"),
             func.coalesce(func.sum(runs.c.attempts), 0).label("attempts"),
             func.coalesce(func.sum(runs.c.errors), 0).label("errors"),
-            func.sum(with_error).label("with_error"),
+            _count_if(runs.c.first_error_at.is_not(None)).label("with_error"),
             func.coalesce(func.sum(runs.c.duplicate_effects), 0).label("duplicate_effects"),
-            func.sum(prevented).label("duplicates_prevented"),
+            _count_if(
+                or_(runs.c.end_state.in_(("failed", "manual")), runs.c.duplicate_effects > 0)
+            ).label("attention"),
+            # CASE evaluates lazily: the EXISTS probe runs for failed runs only
+            func.coalesce(
+                func.sum(
+                    case((runs.c.end_state != "failed", 0), (told, 0), else_=1)
+                ),
+                0,
+            ).label("silent"),
             func.min(runs.c.wall_started).label("first_wall"),
             func.max(runs.c.wall_started).label("last_wall"),
-            func.max(runs.c.ended_at).label("last_ended_at"),
+            func.max(case((runs.c.clock == "virtual", runs.c.ended_at))).label(
+                "last_virtual_ended_at"
+            ),
+            *(
+                _count_if(runs.c.delivery_kind == kind).label(f"delivery_{kind}")
+                for kind in DELIVERY_KINDS
+            ),
+            _count_if(runs.c.delivery_kind.not_in(DELIVERY_KINDS)).label("delivery_other"),
         )
         .where(*flt.conditions())
         .group_by(*keys)
     )
-    result = _fetch(ledger, query)
-    # SQLite hands booleans back as 0/1 in a GROUP BY; normalise.
-    idx = result.columns.index("is_duplicate")
-    rows = tuple((*row[:idx], bool(row[idx]), *row[idx + 1:]) for row in result.rows)
-    return Rows(result.columns, rows)
+    return _fetch(ledger, query)
 
 
 def failed_by_class(
@@ -272,7 +301,7 @@ def failed_by_class(
     query = (
         select(*keys, func.count(distinct(events.c.run_id)).label("runs"))
         .select_from(events.join(runs, runs.c.id == events.c.run_id))
-        .where(events.c.kind == "error", *flt.conditions())
+        .where(events.c.kind == "error", *_via_pk(ledger, flt))
         .group_by(*keys)
     )
     return _fetch(ledger, query)
@@ -290,7 +319,7 @@ def failed_by_place(ledger: _HasEngine, flt: RunFilter) -> Rows:
     query = (
         select(*keys, func.count(distinct(events.c.run_id)).label("runs"))
         .select_from(events.join(runs, runs.c.id == events.c.run_id))
-        .where(events.c.kind == "error", *flt.conditions())
+        .where(events.c.kind == "error", *_via_pk(ledger, flt))
         .group_by(*keys)
     )
     return _fetch(ledger, query)
@@ -319,10 +348,13 @@ def recovery_durations(
             (runs.c.recovered_at - runs.c.first_error_at).label("seconds"),
         )
         .where(
+            # a run's first error is an ``error`` event: starting from those events
+            # (indexed by kind) reads the few runs that met one, not the whole window
+            runs.c.id.in_(select(events.c.run_id).where(events.c.kind == "error")),
             runs.c.first_error_at.is_not(None),
             runs.c.recovered_at.is_not(None),
             runs.c.end_state == "succeeded",
-            *flt.conditions(),
+            *_via_pk(ledger, flt),
         )
     )
     manual = (
@@ -339,7 +371,7 @@ def recovery_durations(
             runs.c.first_error_at.is_not(None),
             inbox_items.c.status == "resolved",
             inbox_items.c.resolved_at.is_not(None),
-            *_inbox_runs(flt),
+            *_via_pk(ledger, flt),
         )
     )
     with ledger.engine.connect() as conn:
@@ -404,7 +436,7 @@ def inbox_summary(
             func.coalesce(func.sum(person), 0.0).label("person_seconds"),
         )
         .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
-        .where(*_inbox_runs(flt))
+        .where(*_via_pk(ledger, flt))
         .group_by(*keys)
     )
     return _fetch(ledger, query)
@@ -433,7 +465,7 @@ def oldest_open_items(ledger: _HasEngine, flt: RunFilter, *, limit: int = 20) ->
             inbox_items.c.context,
         )
         .select_from(inbox_items.join(runs, runs.c.id == inbox_items.c.run_id))
-        .where(inbox_items.c.status == "open", *_inbox_runs(flt))
+        .where(inbox_items.c.status == "open", *_via_pk(ledger, flt))
         .order_by(inbox_items.c.wall_created, inbox_items.c.id)
         .limit(limit)
     )
@@ -474,7 +506,7 @@ def fault_counts(ledger: _HasEngine, flt: RunFilter) -> Rows:
     query = (
         select(*keys, func.count().label("calls"))
         .select_from(events.join(runs, runs.c.id == events.c.run_id))
-        .where(events.c.kind == "call", events.c.fault.is_not(None), *flt.conditions())
+        .where(events.c.kind == "call", events.c.fault.is_not(None), *_via_pk(ledger, flt))
         .group_by(*keys)
     )
     return _fetch(ledger, query)
@@ -491,7 +523,7 @@ def contract_violations(ledger: _HasEngine, flt: RunFilter, *, samples: int = 3)
     rule = _json_key(ledger, events.c.detail, "rule").label("rule")
     value = _json_key(ledger, events.c.detail, "value").label("value")
     base = events.join(runs, runs.c.id == events.c.run_id)
-    where = (events.c.kind == "contract_violation", *flt.conditions())
+    where = (events.c.kind == "contract_violation", *_via_pk(ledger, flt))
     counts = (
         select(
             runs.c.mode,
@@ -646,11 +678,14 @@ def attention_runs(
     *,
     limit: int = 100,
     states: Sequence[str] = ("failed", "manual"),
-) -> tuple[int, Rows]:
+    count: bool = True,
+) -> tuple[int | None, Rows]:
     """``(total, latest)``: runs ending in ``states`` or with escaped duplicate effects.
 
     ``latest`` holds at most ``limit`` of them, newest first, so that a
-    report over a million runs lists a page, not the table.  Columns: ``id,
+    report over a million runs lists a page, not the table (``count=False``
+    skips the total, a pass over the window, when the caller has it from
+    :func:`run_summary`'s ``attention``).  Columns: ``id,
     mode, segment, end_state, error_class, delivery_kind, attempts, errors,
     duplicate_effects, wall_started, campaign_id, seed, example``.
     """
@@ -676,8 +711,10 @@ def attention_runs(
         .order_by(runs.c.wall_started.desc(), runs.c.id)
         .limit(limit)
     )
-    with ledger.engine.connect() as conn:
-        total = int(conn.execute(total_q).scalar_one() or 0)
+    total = None
+    if count:
+        with ledger.engine.connect() as conn:
+            total = int(conn.execute(total_q).scalar_one() or 0)
     return total, _fetch(ledger, query)
 
 

@@ -222,6 +222,11 @@ class _Generator:
         self.d_email = dumps({"type": "Violation", "message": "properties.email is required"})
         self.d_end = {s: dumps({"end_state": s}) for s in ("succeeded", "suppressed", "manual", "failed")}
         self.d_retry = dumps({"delay": 2.0, "reason": "transient"})
+        self.d_alert = dumps({"sink": "email", "kind": "run_failed", "throttled": False})
+        self.v_amount = dumps({"field": "properties.amount", "value": None, "rule": "required"})
+        self.v_email = dumps(
+            {"field": "properties.email", "value": "", "rule": "required; an email address"}
+        )
 
     def run(
         self,
@@ -235,7 +240,9 @@ class _Generator:
         rng = self.rng
         p = self.phases
         rnd = rng.random
-        run_id = f"{self.run_prefix}{n}"
+        # zero-padded so that ids sort in insertion order: every index on the
+        # run id then grows at its right edge, SQLite's cheapest insert
+        run_id = f"{self.run_prefix}{n:07d}"
         segment = _SEGMENTS[0] if rnd() < 0.35 else _SEGMENTS[1]
         new = segment == _SEGMENTS[0]
         deal = rng.randrange(1, 10 * (n // 50 + 1))
@@ -284,6 +291,8 @@ class _Generator:
                 event("call", "hubspot", "read_deal", status=200, outcome="ok")
                 first_error = base + t
                 error_class = "logical"
+                event("contract_violation", "hubspot", "read_deal", "logical",
+                      detail=self.v_amount if contract else self.v_email)
                 event("error", "hubspot", "read_deal", "logical",
                       detail=self.d_missing if contract else self.d_email)
                 if self.retries:
@@ -338,6 +347,10 @@ class _Generator:
                     t += 0.4
                     event("call", "stripe", "create_invoice", status=200, outcome="ok")
         t += 0.05
+        if end_state == "failed" and self.retries and rnd() < 0.9:
+            # most failures alert someone; the rest are the silent failures
+            # the report must surface
+            event("alert", error_class=error_class, outcome="sent", detail=self.d_alert)
         if inbox_reason is not None:
             item_id = f"{run_id}-i"
             event("inbox_added", error_class=error_class, detail=_EMPTY)
@@ -360,7 +373,8 @@ class _Generator:
                 (item_id, run_id, self.flow, self.owner, inbox_reason, error_class, segment, item_status,
                  created, wall + t, due, resolved_at, resolved_by, resolution,
                  "" if resolution is None else "handled by hand",
-                 dumps({"company": company, "deal_id": str(deal), "synthetic": True}))
+                 dumps({"company": company, "deal_id": str(deal), "synthetic": True,
+                        "runbook": f"https://wiki.example.com/runbooks/{self.flow}"}))
             )
             if resolved_at is not None:
                 events.append((run_id, seq + 1, "inbox_action", resolved_at,

@@ -675,7 +675,7 @@ class Ledger:
                     f"(by {item.resolved_by or 'unknown'}); only open items can be acted on",
                     usage=True,
                 )
-            conn.execute(
+            updated = conn.execute(
                 schema.inbox_items.update()
                 .where(i.id == item_id, i.status == "open")
                 .values(
@@ -685,7 +685,15 @@ class Ledger:
                     resolution=action,
                     note=note,
                 )
-            )
+            ).rowcount
+            if updated != 1:
+                # PostgreSQL, READ COMMITTED: another person acted between our
+                # read and our update; the guard on status kept theirs
+                raise LedgerError(
+                    f"inbox item {item_id!r} was acted on by someone else just now; "
+                    "look at it again (harness inbox show)",
+                    usage=True,
+                )
             last_seq = conn.execute(
                 select(func.max(schema.events.c.seq)).where(schema.events.c.run_id == item.run_id)
             ).scalar()

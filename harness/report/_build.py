@@ -311,14 +311,24 @@ def build_report(
         else None
     )
 
+    # Faults are injected by campaigns only: production traffic meets real
+    # faults, which the failures above already count (and counting faulted
+    # calls is a walk over every call event, the largest part of the ledger).
     faults: dict[str, dict[str, int]] = {}
-    for mode, fault, n in agg.fault_counts(ledger, flt).rows:
-        faults.setdefault(str(mode), {})[scrub(str(fault))] = int(n)
+    injected_modes = tuple(m for m in modes if m != "production")
+    if injected_modes:
+        fault_flt = RunFilter(
+            flow=flow, modes=injected_modes, campaign_ids=campaign_ids, segments=segments,
+            since=since, until=until,
+        )
+        for mode, fault, n in agg.fault_counts(ledger, fault_flt).rows:
+            faults.setdefault(str(mode), {})[scrub(str(fault))] = int(n)
     delivery_kinds: dict[str, dict[str, int]] = {}
-    if not frames.summary.empty:
-        grouped = frames.summary.groupby(["mode", "delivery_kind"], dropna=False)["runs"].sum()
-        for (mode, dkind), n in grouped.items():
-            delivery_kinds.setdefault(str(mode), {})[scrub(str(dkind))] = int(n)
+    columns = [f"delivery_{k}" for k in (*agg.DELIVERY_KINDS, "other")]
+    for mode, sums in frames.summary.groupby("mode")[columns].sum().iterrows():
+        delivery_kinds[str(mode)] = {
+            c.removeprefix("delivery_"): int(v) for c, v in sums.items() if int(v)
+        }
     campaign_list = agg.campaign_rows(
         ledger, RunFilter(flow=flow, campaign_ids=campaign_ids, since=since, until=until), limit=20
     ).dicts()
@@ -362,7 +372,7 @@ def build_report(
         contract=_contract(ledger, flt, contract),
         owners=_owners(frames, pilot, owners),
         aging=_aging(ledger, flt),
-        attention_total=(att := agg.attention_runs(ledger, flt, limit=limit_runs))[0],
+        attention_total=int(frames.summary["attention"].sum()),
         attention=tuple(
             {
                 **r,
@@ -370,7 +380,7 @@ def build_report(
                 "segment": scrub(str(r["segment"])),
                 "when": iso_time(r["wall_started"]),
             }
-            for r in att[1].dicts()
+            for r in agg.attention_runs(ledger, flt, limit=limit_runs, count=False)[1].dicts()
         ),
         campaigns=campaigns,
         changes=changes,

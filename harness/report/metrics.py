@@ -151,7 +151,6 @@ class MetricFrames:
     places: pd.DataFrame
     recovery: pd.DataFrame
     inbox: pd.DataFrame
-    silent: pd.DataFrame
 
     def select(
         self,
@@ -178,7 +177,6 @@ class MetricFrames:
             places=narrow(self.places),
             recovery=narrow(self.recovery),
             inbox=narrow(self.inbox),
-            silent=narrow(self.silent),
         )
 
     @property
@@ -200,8 +198,8 @@ def load_frames(
 ) -> MetricFrames:
     """Run the aggregate queries for ``flt`` and wrap their results as frames."""
     summary = _frame(agg.run_summary(ledger, flt, bucket_seconds=bucket_seconds, origin=origin))
-    virtual = summary[summary["clock"] == "virtual"]
-    virtual_now = None if virtual.empty else float(virtual["last_ended_at"].max())
+    last_virtual = pd.to_numeric(summary["last_virtual_ended_at"], errors="coerce").dropna()
+    virtual_now = None if last_virtual.empty else float(last_virtual.max())
     return MetricFrames(
         summary=summary,
         failed=_frame(
@@ -221,7 +219,6 @@ def load_frames(
                 origin=origin,
             )
         ),
-        silent=_frame(agg.silent_failures(ledger, flt)),
     )
 
 
@@ -262,9 +259,8 @@ def metrics_from_frames(
     s = frames.summary
     accepted = _int(s["runs"].sum()) if not s.empty else 0
     end_states = _counts(s, "end_state", "runs")
-    dup = s[s["is_duplicate"].astype(bool)] if not s.empty else s
-    deliveries = _int(dup["runs"].sum()) if not dup.empty else 0
-    prevented = _int(dup["duplicates_prevented"].sum()) if not dup.empty else 0
+    deliveries = _int(s["duplicates"].sum()) if not s.empty else 0
+    prevented = _int(s["duplicates_prevented"].sum()) if not s.empty else 0
     escaped = _int(s["duplicate_effects"].sum()) if not s.empty else 0
 
     rec = frames.recovery
@@ -324,7 +320,7 @@ def metrics_from_frames(
         inbox_open=_int(inbox[inbox["status"] == "open"]["items"].sum()) if not inbox.empty else 0,
         inbox_past_due=_int(inbox["past_due"].sum()) if not inbox.empty else 0,
         inbox_person_seconds=float(inbox["person_seconds"].sum()) if not inbox.empty else 0.0,
-        silent_failures=_int(frames.silent["runs"].sum()) if not frames.silent.empty else 0,
+        silent_failures=_int(s["silent"].sum()) if not s.empty else 0,
         runs_with_errors=_int(s["with_error"].sum()) if not s.empty else 0,
         failed_runs_by_place=tuple(places),
         calls=_int(s["calls"].sum()) if not s.empty else 0,

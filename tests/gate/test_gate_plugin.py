@@ -294,3 +294,15 @@ def test_unusable_ledger_fails_the_test_and_the_gate_says_why(pytester: pytest.P
             "  flows.deal_won.min_examples: examples run = 0, required >= 1 (no bare campaign*",
         ]
     )
+
+
+def test_ledger_password_never_reaches_the_header(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest(
+        "--harness-seed=3", "--harness-ledger=postgresql+psycopg://ci:s3cr3t@127.0.0.1:5432/ledger"
+    )
+    assert result.ret == 0
+    assert "s3cr3t" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["harness: seed 3 (repeat with --harness-seed 3), ledger postgresql+psycopg://*@127.0.0.1:5432/ledger"]
+    )

@@ -163,3 +163,21 @@ def test_too_few_examples_fail_the_session_gate(pytester: pytest.Pytester) -> No
             "  flows.deal_won.min_examples: examples run = 2, required >= 10",
         ]
     )
+
+
+@pytest.mark.postgres
+def test_gate_over_a_postgresql_ledger(pytester: pytest.Pytester, pg_url: str) -> None:
+    """The ledger several machines share: the same session passes over PostgreSQL."""
+    _session(pytester, ROBUST, ROBUST)
+    result = pytester.runpytest_inprocess(
+        f"--harness-gate={GATE}", "--harness-seed=7", f"--harness-ledger={pg_url}",
+        "-p", "no:randomly",
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "harness: seed 7 (repeat with --harness-seed 7), gate *, ledger postgresql+psycopg://*",
+            "*= harness gate passed =*",
+            "  deal_won (bare): 2 campaign(s), 10 examples, * runs",
+        ]
+    )

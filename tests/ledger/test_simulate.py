@@ -137,3 +137,18 @@ def test_bad_arguments_are_usage_errors(kwargs: dict[str, object], message: str)
         with pytest.raises(UsageError, match=message):
             simulate_history(ledger, **args)  # type: ignore[arg-type]
         assert (ledger.info().runs, ledger.info().campaigns, ledger.changes()) == (0, 0, [])
+
+
+def test_failures_mostly_alert_and_violations_name_the_field(
+    history: tuple[Ledger, str, list[RunRecord]],
+) -> None:
+    ledger, cid, _runs = history
+    runs = ledger.runs(campaign_id=cid, with_events=True)
+    failed = [r for r in runs if r.end_state == "failed"]
+    alerted = [r for r in failed if any(e.kind == "alert" for e in r.events)]
+    assert failed and 0.6 < len(alerted) / len(failed) < 1.0  # a few failures stay silent
+    violations = [e for r in runs for e in r.events if e.kind == "contract_violation"]
+    assert violations and {e.detail["field"] for e in violations} == {
+        "properties.amount", "properties.email"}
+    assert all(r.error_class == "logical" for r in runs
+               if any(e.kind == "contract_violation" for e in r.events))

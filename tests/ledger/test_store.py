@@ -237,3 +237,29 @@ def test_window_reads_use_an_index_not_a_scan(
         plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
     assert f"USING INDEX {index}" in plan, plan
     assert "SCAN runs" not in plan, plan
+
+
+def test_only_one_of_several_people_acting_at_once_wins(ledger: Ledger) -> None:
+    ledger.start_campaign(campaign())
+    ledger.write_runs([run("r1")], inbox=[inbox_item("i1", "r1")])
+    barrier = threading.Barrier(4)
+    outcomes: dict[str, str] = {}
+
+    def act(person: str) -> None:
+        barrier.wait()
+        try:
+            ledger.act_on_inbox_item("i1", action="resolve", by=person, note="", at=1.0, wall_at=T0)
+            outcomes[person] = "won"
+        except LedgerError as exc:
+            outcomes[person] = str(exc)
+
+    threads = [threading.Thread(target=act, args=(f"person {n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [p for p, o in outcomes.items() if o == "won"]
+    assert len(winners) == 1 and ledger.inbox_item("i1").resolved_by == winners[0]
+    assert all("already resolved" in o or "someone else" in o for o in outcomes.values() if o != "won")
+    actions = [e for e in ledger.run("r1").events if e.kind == "inbox_action"]
+    assert len(actions) == 1 and actions[0].detail["by"] == winners[0]
