@@ -327,7 +327,9 @@ def render_markdown(results: Sequence[BenchResult], machine: Mapping[str, Any], 
     lines.append("")
     lines.append(
         "Rerun: `pip install -e '.[bench]'` then `python -m benchmarks --markdown "
-        "benchmarks/results/README_TABLE.md` (`--quick` for a smoke run)."
+        "benchmarks/results/README_TABLE.md` (`--quick` for a smoke run). Prefect lives in its "
+        "own venv (`python -m venv /work/venv-bench && /work/venv-bench/bin/pip install -e "
+        "'.[bench,bench-prefect]'`), passed with `--prefect-python /work/venv-bench/bin/python`."
     )
     return "\n".join(lines) + "\n"
 

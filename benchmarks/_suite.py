@@ -25,10 +25,10 @@ from typing import Any
 from benchmarks._runner import BenchResult, Config, Row, Target, unavailable, with_ratios
 from benchmarks.baselines import (
     MAX_ATTEMPTS,
+    Session,
     Unavailable,
     VariantRun,
     handwritten_fault_test,
-    run_variant,
     run_variant_in_child,
 )
 from benchmarks.workloads import MockedApis, events, three_call
@@ -92,13 +92,30 @@ _LABELS = {
 
 
 def bench_automation(cfg: Config) -> BenchResult:
-    n = cfg.pick(200, 50, 8)
-    repeats = cfg.pick(3, 2, 1)
+    n = cfg.pick(100, 40, 8)
+    repeats = cfg.pick(4, 2, 1)
     rows: list[Row] = []
     notes: list[str] = []
-    for variant in ("bare", "tenacity", "orchestrated"):
-        runs = run_variant(variant, n, fault_rates=FAULT_RATES, repeats=repeats, seed=cfg.seed)
-        rows += _variant_rows(variant, _LABELS[variant], runs)
+    # the in-process variants take turns pass by pass (in a rotating order), so that the
+    # load of a shared machine drifting over a minute falls on all of them alike
+    local = ("bare", "tenacity", "orchestrated")
+    passes: dict[str, list[VariantRun]] = {v: [] for v in local}
+    sessions = [Session(v, seed=cfg.seed) for v in local]
+    try:
+        for r in range(repeats):
+            for rate in FAULT_RATES:
+                for i in range(len(sessions)):
+                    session = sessions[(i + r) % len(sessions)]
+                    passes[session.variant].append(
+                        session.run_pass(n, fault_rate=rate, seed=cfg.seed + r)
+                    )
+        for session in sessions:
+            session.check()
+    finally:
+        for session in sessions:
+            session.close()
+    for variant in local:
+        rows += _variant_rows(variant, _LABELS[variant], passes[variant])
     children: list[tuple[str, int, int, int, str | None]] = [
         ("dbos", cfg.pick(30, 10), cfg.pick(2, 1), 3, None),
         ("prefect", cfg.pick(5, 2), 1, 1, cfg.prefect_python),
@@ -132,7 +149,7 @@ def bench_automation(cfg: Config) -> BenchResult:
     out: list[Row] = []
     targets = []
     for rate in FAULT_RATES:
-        group = [r for r in rows if r.extra.get("fault_rate") == rate or r.variant.endswith(f"{rate:.0%} faults")]
+        group = [r for r in rows if r.variant.endswith(f", {rate:.0%} faults")]
         base = next(r for r in group if r.variant.startswith("bare"))
         ratioed = with_ratios(group, base)
         out += ratioed
@@ -163,7 +180,7 @@ def bench_deal_won(cfg: Config) -> BenchResult:
         return BenchResult(
             "deal_won", "", None, (unavailable("all", f"benchmarks/orchestrator_overhead.py: {exc}"),)
         )
-    runs = cfg.pick(150, 20, 10)
+    runs = cfg.pick(100, 20, 10)
     report = orchestrator_overhead.measure(runs, None)
     rows = [
         Row(
@@ -274,6 +291,42 @@ def bench_check(cfg: Config) -> BenchResult:
     )
 
 
+def bench_check_deal_won(cfg: Config) -> BenchResult:
+    """The chaos engineer's comparison on deal_won (benchmarks/check_throughput.py), reused."""
+    try:
+        from benchmarks import check_throughput as ct
+    except ImportError as exc:
+        return BenchResult(
+            "check_deal_won", "", None, (unavailable("all", f"benchmarks/check_throughput.py: {exc}"),)
+        )
+    examples = cfg.pick(50, 15, 3)
+    repeats = cfg.pick(2, 1)
+    ct.handwritten_rate(3, cfg.seed)
+    ct.campaign_rate(2, cfg.seed, ("bare",), shrink=False)
+    hand, explore, check = [], [], []
+    for r in range(repeats):
+        hand.append(ct.handwritten_rate(examples, cfg.seed + r)[0])
+        explore.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=False)[0])
+        check.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=True)[0])
+    base = Row("hand-written Hypothesis + responses test", examples, "scenarios/s", tuple(hand))
+    rows = with_ratios(
+        [
+            base,
+            Row("harness check --mode bare", examples, "scenarios/s", tuple(check),
+                note="reference run, oracles, ledger, shrinking"),
+            Row("the same, exploring only (no shrinking)", examples, "scenarios/s", tuple(explore)),
+        ],
+        base,
+    )
+    return BenchResult(
+        name="check_deal_won",
+        workload="fault tests of scenarios/deal_won (7 calls), benchmarks/check_throughput.py",
+        baseline="hand-written Hypothesis + responses fault test",
+        rows=rows,
+        targets=(Target("harness check >= 1.0x hand-written test (deal_won)", 1.0, rows[1].ratio),),
+    )
+
+
 # -- 3. virtual time ----------------------------------------------------------------------
 
 
@@ -323,11 +376,29 @@ def bench_virtual_time(cfg: Config) -> BenchResult:
         extra={"virtual_seconds": virtuals, "attempts": attempts, "end_states": states},
     )
     speedup = statistics_median(virtuals) / statistics_median(walls)
+    rows = [row]
+    try:
+        from benchmarks import check_throughput as ct
+
+        pairs = [ct.hour_of_backoff() for _ in range(repeats)]
+        rows.append(
+            Row(
+                "bare automation backing off in a chaos scenario", 1, "s wall",
+                tuple(w for w, _ in pairs), higher_is_better=False,
+                note=(
+                    f"Stripe outage fault of 1 h, the automation's own time.sleep on the virtual "
+                    f"clock: {statistics_median([v for _, v in pairs]) / 3600:.2f} h virtual "
+                    "(benchmarks/check_throughput.py)"
+                ),
+            )
+        )
+    except ImportError as exc:
+        rows.append(unavailable("bare automation backing off in a chaos scenario", str(exc), unit="s wall"))
     return BenchResult(
         name="virtual_time",
-        workload="one scenario with an hour of backoff (Zendesk outage), wall time",
+        workload="one scenario with an hour of backoff, wall time",
         baseline=None,
-        rows=(row,),
+        rows=tuple(rows),
         notes=(
             f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
             f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x",
@@ -516,6 +587,7 @@ BENCHMARKS = {
     "automation": bench_automation,
     "deal_won": bench_deal_won,
     "check": bench_check,
+    "check_deal_won": bench_check_deal_won,
     "virtual_time": bench_virtual_time,
     "ledger": bench_ledger,
     "report": bench_report,

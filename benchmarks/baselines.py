@@ -52,6 +52,7 @@ from benchmarks.workloads import (
 __all__ = [
     "CHILD_VARIANTS",
     "VARIANTS",
+    "Session",
     "Unavailable",
     "VariantRun",
     "handwritten_fault_test",
@@ -286,6 +287,81 @@ def _prefect_setup(directory: Path) -> Callable[[Mapping[str, Any]], Any]:
 # -- entry points --------------------------------------------------------------------------
 
 
+class Session:
+    """One variant set up once (imports, DBOS launch, Prefect's server, the ledger file).
+
+    :meth:`run_pass` times ``n`` new won deals (a deal seen before would be
+    suppressed as a duplicate by the orchestrator and DBOS).  Use as a context
+    manager, or call :meth:`close`.  Raises :class:`Unavailable` when the
+    variant cannot run here.
+    """
+
+    def __init__(self, variant: str, *, warmup: int = 3, seed: int = 0) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+        self.variant = variant
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"harness-bench-{variant}-")
+        directory = Path(self._tmp.name)
+        self._teardown: Callable[[], None] = lambda: None
+        self._orchestrated: _Orchestrated | None = None
+        self._runner: Callable[[Sequence[Mapping[str, Any]]], int]
+        self._next = 1
+        try:
+            if variant == "bare":
+                self._runner = _bare
+            elif variant == "orchestrated":
+                self._orchestrated = _Orchestrated()
+                self._runner = self._orchestrated
+                self._teardown = self._orchestrated.close
+            else:
+                if variant == "tenacity":
+                    automation = _tenacity_steps()
+                elif variant == "dbos":
+                    automation = _dbos_setup(directory)
+                    self._teardown = _dbos_teardown
+                else:
+                    automation = _prefect_setup(directory)
+                self._runner = lambda evts: _loop(automation, evts)
+            if warmup:
+                with MockedApis(fault_rate=0.0, seed=seed).active():
+                    self._runner(events(warmup, start=self._next))
+                self._next += warmup
+        except BaseException:
+            self.close()
+            raise
+
+    def run_pass(self, n: int, *, fault_rate: float, seed: int) -> VariantRun:
+        timed = events(n, start=self._next)
+        self._next += n
+        apis = MockedApis(fault_rate=fault_rate, seed=seed)
+        with apis.active():
+            start = time.perf_counter()
+            ok = self._runner(timed)
+            seconds = time.perf_counter() - start
+        return VariantRun(self.variant, n, fault_rate, seconds, ok, apis.effects())
+
+    def check(self) -> None:
+        """The orchestrated variant must have recorded every run it handled."""
+        if self._orchestrated is not None and self._orchestrated.recorded() < self._next - 1:
+            raise RuntimeError(
+                f"orchestrated: {self._orchestrated.recorded()} runs in the ledger, "
+                f"expected {self._next - 1}"
+            )
+
+    def close(self) -> None:
+        try:
+            self._teardown()
+        finally:
+            self._teardown = lambda: None
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_variant(
     variant: str,
     n: int,
@@ -295,64 +371,18 @@ def run_variant(
     seed: int = 0,
     warmup: int = 3,
 ) -> list[VariantRun]:
-    """Time ``variant`` over ``n`` won deals per pass, in this process.
+    """Time ``variant`` over ``n`` won deals per pass, ``repeats`` passes per fault rate.
 
-    One set-up (imports, DBOS launch, Prefect's server start, the ledger file)
-    and ``warmup`` untimed deals come first; then ``repeats`` timed passes per
-    fault rate, each over new deals (a deal seen before would be suppressed as
-    a duplicate by the orchestrator and DBOS).  Raises :class:`Unavailable`
-    when the variant cannot run here.
+    One set-up and ``warmup`` untimed deals come first (see :class:`Session`).
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    tmp = tempfile.TemporaryDirectory(prefix=f"harness-bench-{variant}-")
-    directory = Path(tmp.name)
-    teardown: Callable[[], None] = lambda: None  # noqa: E731
-    runner: Callable[[Sequence[Mapping[str, Any]]], int]
-    orchestrated: _Orchestrated | None = None
-    try:
-        if variant == "bare":
-            runner = _bare
-        elif variant == "tenacity":
-            automation = _tenacity_steps()
-            runner = lambda evts: _loop(automation, evts)  # noqa: E731
-        elif variant == "orchestrated":
-            orchestrated = _Orchestrated()
-            runner = orchestrated
-            teardown = orchestrated.close
-        elif variant == "dbos":
-            automation = _dbos_setup(directory)
-            teardown = _dbos_teardown
-            runner = lambda evts: _loop(automation, evts)  # noqa: E731
-        else:
-            automation = _prefect_setup(directory)
-            runner = lambda evts: _loop(automation, evts)  # noqa: E731
-        next_deal = 1
-        if warmup:
-            with MockedApis(fault_rate=0.0, seed=seed).active():
-                runner(events(warmup, start=next_deal))
-            next_deal += warmup
-        out: list[VariantRun] = []
-        for rate in fault_rates:
-            for r in range(repeats):
-                timed = events(n, start=next_deal)
-                next_deal += n
-                apis = MockedApis(fault_rate=rate, seed=seed + r)
-                with apis.active():
-                    start = time.perf_counter()
-                    ok = runner(timed)
-                    seconds = time.perf_counter() - start
-                out.append(VariantRun(variant, n, rate, seconds, ok, apis.effects()))
-        if orchestrated is not None and orchestrated.recorded() < next_deal - 1:
-            raise RuntimeError(
-                f"orchestrated: {orchestrated.recorded()} runs in the ledger, expected {next_deal - 1}"
-            )
+    with Session(variant, warmup=warmup, seed=seed) as session:
+        out = [
+            session.run_pass(n, fault_rate=rate, seed=seed + r)
+            for r in range(repeats)
+            for rate in fault_rates
+        ]
+        session.check()
         return out
-    finally:
-        try:
-            teardown()
-        finally:
-            tmp.cleanup()
 
 
 def run_variant_in_child(
@@ -481,7 +511,7 @@ def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]
             rsps.add_callback("POST", f"{STRIPE}/v1/customers", callback=customer)
             rsps.add_callback("POST", f"{ZENDESK}/api/v2/tickets.json", callback=ticket)
             event = {"objectId": deal_id, "propertyName": "dealstage", "propertyValue": "closedwon"}
-            results = []
+            results: list[dict[str, Any] | None] = []
             for _ in range(2 if twice else 1):
                 try:
                     results.append(three_call(event))

@@ -642,4 +642,10 @@ def evaluate_ledger(
         # campaign record holds the number asked for; an interrupted campaign ran fewer)
         ran = {r.example for r in ledger.iter_runs(campaign_id=cid) if r.example is not None}
         examples[record.flow] = examples.get(record.flow, 0) + len(ran)
+        if record.status != "completed":
+            # a killed campaign stays "running" in the ledger: say what it did not finish
+            ignored.append(
+                f"campaign {cid} is incomplete (status {record.status}): ran {len(ran)} of "
+                f"{record.examples if record.examples is not None else '?'} examples"
+            )
     return evaluate(gate, metrics, findings, examples, campaigns=ids, notes=ignored)

@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.chaos._effects import count_creates, is_primary
 from harness.chaos._faults import endpoint_of, get_fault
 from harness.chaos._scenario import SetValue
 from harness.flow import Contract
@@ -243,6 +244,12 @@ def _body(request: Any) -> dict[str, Any]:
 
 
 def _creates(writes: Sequence[Write]) -> dict[tuple[str, str], int]:
+    """Primary creates per (system, kind): records a request made by naming them."""
+    return dict(count_creates(writes))
+
+
+def _all_creates(writes: Sequence[Write]) -> dict[tuple[str, str], int]:
+    """Every create per (system, kind), derived records included (declared effects count these)."""
     counts: dict[tuple[str, str], int] = {}
     for w in writes:
         if w.action == "create":
@@ -300,7 +307,7 @@ def judge(run: ScenarioRun) -> list[Hit]:
         hits += _logical_retry(d, calls.get(d.tag, []))
         hits += _transient_unrecovered(run, d, calls.get(d.tag, []))
     for okey, ds in objects.items():
-        hits += _declared_effects(run, okey, ds, _creates(writes[okey]), flagged)
+        hits += _declared_effects(run, okey, ds, _all_creates(writes[okey]), flagged)
     order = {name: i for i, name in enumerate(ORACLE_CLASSES)}
     return sorted(hits, key=lambda h: order.get(h.oracle, len(order)))
 
@@ -347,7 +354,7 @@ def _resent(writes: Sequence[Write], system: str, kind: str) -> bool:
     """
     seen: dict[tuple[str, str, bytes], int] = {}
     for w in writes:
-        if w.system != system or w.kind != kind or w.action != "create" or w.request is None:
+        if w.system != system or w.kind != kind or not is_primary(w) or w.request is None:
             continue
         key = (w.request.method, w.request.path, w.request.body)
         first = seen.setdefault(key, id(w.request))

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_of
 from harness.chaos._runner import DeliveryResult, ScenarioRun
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
@@ -37,7 +38,7 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     escaped = {tag: 0 for tag in by_tag}
     for w in run.world.writes:
         d = by_tag.get(w.tag or "")
-        if d is None or w.action != "create":
+        if d is None or not is_primary(w):
             continue
         key = (d.object_key, w.system, w.kind)
         seen[key] = seen.get(key, 0) + 1

@@ -52,7 +52,7 @@ class ScenarioSpace:
     value_targets: tuple[tuple[str, str], ...] = ()
     noun: str = "obj"
     faults: tuple[str, ...] = ()
-    max_deliveries: int = 4
+    max_deliveries: int = 3
     max_faults: int = 3
 
     def kinds(self) -> list[FaultKind]:

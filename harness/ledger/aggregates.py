@@ -21,6 +21,7 @@ pieces are integer bucketing and reading a key out of the JSON ``detail`` text.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +43,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.sql import Select
 
 from harness.ledger.schema import (
@@ -57,7 +59,9 @@ __all__ = [
     "Rows",
     "RunFilter",
     "attention_runs",
+    "DELIVERY_KINDS",
     "campaign_rows",
+    "concurrency",
     "contract_violations",
     "failed_by_class",
     "failed_by_place",
@@ -65,6 +69,7 @@ __all__ = [
     "finding_rows",
     "flow_change_rows",
     "flows",
+    "has_flow",
     "inbox_summary",
     "oldest_open_items",
     "recovery_durations",
@@ -151,16 +156,15 @@ def _bucket(
     """``floor((column - origin) / bucket_seconds)`` as an integer, or the constant 0."""
     if not bucket_seconds:
         return literal(0, Integer)
-    ratio = (column - literal(origin, Float)) / literal(float(bucket_seconds), Float)
+    width = float(bucket_seconds)
     if ledger.engine.dialect.name == "sqlite":
-        # CAST truncates toward zero in SQLite; below the origin we shift by one so
-        # that it floors like PostgreSQL's FLOOR (rows before the origin are rare:
-        # they only appear when the caller's origin is not the window's start).
-        return case(
-            (ratio >= 0, cast(ratio, Integer)),
-            else_=cast(ratio, Integer) - 1,
-        )
-    return cast(func.floor(ratio), Integer)
+        # CAST truncates toward zero; shifting the origin back by a million buckets
+        # keeps the operand positive so that truncating floors, in one expression
+        # (a CASE on the sign would evaluate it twice per row).
+        shift = 1_000_000
+        shifted = (column - literal(origin - shift * width, Float)) / literal(width, Float)
+        return cast(shifted, Integer) - shift
+    return cast(func.floor((column - literal(origin, Float)) / literal(width, Float)), Integer)
 
 
 def _json_key(ledger: _HasEngine, column: Any, key: str) -> ColumnElement[Any]:
@@ -187,6 +191,31 @@ def _via_pk(ledger: _HasEngine, flt: RunFilter) -> list[ColumnElement[bool]]:
 
 def _class(column: Any) -> ColumnElement[str]:
     return func.coalesce(column, "unknown")
+
+
+def concurrency(ledger: _HasEngine) -> int:
+    """How many aggregate queries may run at once on ``ledger`` (1 for in-memory SQLite).
+
+    Each query takes its own pooled connection; SQLite and PostgreSQL both
+    serve concurrent readers, and the sqlite3 driver releases the GIL while a
+    statement runs, so a report uses every core.  An in-memory ledger has a
+    single shared connection and must be read serially.
+    """
+    if isinstance(ledger.engine.pool, StaticPool | SingletonThreadPool):
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def has_flow(ledger: _HasEngine, flow: str) -> bool:
+    """Whether any run or campaign names ``flow`` (an index seek, not a scan)."""
+    query = select(literal(1)).where(
+        or_(
+            exists().where(runs.c.flow == flow),
+            exists().where(campaigns.c.flow == flow),
+        )
+    )
+    with ledger.engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def flows(ledger: _HasEngine) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -184,8 +184,10 @@ def build_report(
         kind = "review"
     campaign_ids = tuple(campaign_ids or ())
 
-    known = agg.flows(ledger)
-    if flow is not None and flow not in known:
+    # one index seek for a known flow; the full list only to explain an unknown one
+    known: tuple[str, ...] = ()
+    if flow is not None and not agg.has_flow(ledger, flow):
+        known = agg.flows(ledger)
         listing = ", ".join(known[:20]) if known else "none yet"
         raise UsageError(
             f"unknown flow {flow!r}{did_you_mean(flow, known)}; the ledger {ledger.url} "
@@ -234,6 +236,7 @@ def build_report(
         "known_flows": known,
     }
     if count == 0:
+        base["known_flows"] = known or agg.flows(ledger)
         everything, efirst, elast = agg.window_bounds(ledger, RunFilter(flow=flow))
         where = f"flow {flow!r}" if flow else "the ledger"
         if everything:
@@ -249,7 +252,11 @@ def build_report(
     end = until if until is not None else float(last or 0.0) + 1.0
     span = end - start
     bucket = WEEK if span >= 21 * DAY else DAY if span >= 2 * DAY else None
-    frames = load_frames(ledger, flt, bucket_seconds=bucket, origin=start, wall_now=now)
+    # the window's bounds made explicit (the same runs) so the queries can be sliced by time
+    frames = load_frames(
+        ledger, replace(flt, since=start, until=end), bucket_seconds=bucket, origin=start,
+        wall_now=now,
+    )
     modes = frames.modes
     subject_mode = pilot.mode if pilot is not None and pilot.mode else None
     if subject_mode is None:
@@ -430,10 +437,12 @@ def _trend(
             "inbox_past_due",
         )
     }
-    for mode in frames.modes:
+    for mode, mode_frames in frames.split("mode").items():
+        by_bucket = mode_frames.split("bucket")
+        empty = mode_frames.select(buckets=())
         per = [
             metrics_from_frames(
-                frames.select(modes=(mode,), buckets=(i,)), flow=flow, mode=mode, split_segments=False
+                by_bucket.get(i, empty), flow=flow, mode=str(mode), split_segments=False
             )
             for i in range(n)
         ]
@@ -442,7 +451,7 @@ def _trend(
                 values = tuple(m.failed_run_rate for m in per)
             else:
                 values = tuple(getattr(m, key) for m in per)
-            series[key][mode] = tuple(
+            series[key][str(mode)] = tuple(
                 None if v is None else float(v) for v in values
             )
     subj = frames.select(modes=(subject_mode,))

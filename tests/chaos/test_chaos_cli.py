@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.ledger import Ledger
 
 from .conftest import DEAL_WON_FLOW, QUALITY
 
@@ -96,5 +97,12 @@ def test_check_accepts_a_declared_flow(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_a_replay_of_an_unknown_finding_says_where_it_looked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["replay", "c-nope-duplicate-effect", "--ledger", f"sqlite:///{tmp_path / 'l.db'}"]) == 2
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    Ledger.open(url).close()
+    assert main(["replay", "c-nope-duplicate-effect", "--ledger", url]) == 2
     assert "no finding 'c-nope-duplicate-effect' in the ledger" in capsys.readouterr().err
+
+
+def test_a_replay_against_a_missing_ledger_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "c-x-bad-value", "--ledger", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+    assert "no ledger file" in capsys.readouterr().err

@@ -152,3 +152,11 @@ def test_failures_mostly_alert_and_violations_name_the_field(
         "properties.amount", "properties.email"}
     assert all(r.error_class == "logical" for r in runs
                if any(e.kind == "contract_violation" for e in r.events))
+
+
+def test_a_history_writes_on_both_backends(ledger: Ledger) -> None:
+    cid = simulate_history(ledger, flow="deal_won", days=4, runs_per_day=40, seed=3, end_wall=END)
+    info = ledger.info()
+    assert info.runs == 160 and info.events > 4 * 160
+    assert ledger.campaign(cid).synthetic and len(ledger.changes()) == 4
+    assert all(r.synthetic for r in ledger.runs(campaign_id=cid))

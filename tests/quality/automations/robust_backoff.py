@@ -8,6 +8,7 @@ created, so a repeated webhook or a retried request never bills twice.
 """
 
 import os
+import re
 import time
 
 import requests
@@ -106,6 +107,8 @@ def handle(event):
         raise InvalidDeal(f"deal {deal_id}: amount {amount} must be positive")
     amount_cents = int(round(amount * 100))
     currency = (props.get("deal_currency_code") or "usd").lower()
+    if not re.fullmatch(r"[a-z]{3}", currency):
+        raise InvalidDeal(f"deal {deal_id}: currency {props.get('deal_currency_code')!r} is not an ISO code")
     full_name = " ".join(p for p in (contact.get("firstname"), contact.get("lastname")) if p) or email
     title = props.get("dealname") or f"HubSpot deal {deal_id}"
 

@@ -94,6 +94,8 @@ def handle(event):
         raise Permanent(f"deal {deal_id}: email {email!r} / amount {props.get('amount')!r} unusable")
     cents = round(amount * 100)
     currency = (props.get("deal_currency_code") or "usd").lower()
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise Permanent(f"deal {deal_id}: currency {props.get('deal_currency_code')!r} unusable")
     title = props.get("dealname") or f"deal {deal_id}"
     person = " ".join(filter(None, [contact.get("firstname"), contact.get("lastname")])) or email
 

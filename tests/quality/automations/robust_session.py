@@ -109,6 +109,8 @@ def handle(event):
     if cents <= 0:
         raise ValueError(f"deal {deal_id}: amount must be positive, got {props.get('amount')!r}")
     currency = (props.get("deal_currency_code") or "usd").lower()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValueError(f"deal {deal_id}: unusable currency {props.get('deal_currency_code')!r}")
     label = props.get("dealname") or f"Deal {deal_id}"
     who = " ".join(x for x in (contact.get("firstname"), contact.get("lastname")) if x) or email
 
