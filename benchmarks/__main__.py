@@ -11,6 +11,7 @@ each in-process benchmark).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import sys
@@ -84,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # the automations under test log their retries as warnings; with no handler configured,
+    # Python would print them over the table (records are still created, as in production)
+    logging.getLogger().addHandler(logging.NullHandler())
     if args.prefect_python and not Path(args.prefect_python).exists():
         parser().error(f"--prefect-python: no interpreter at {args.prefect_python}")
     config = Config(

@@ -1,7 +1,7 @@
 """Benchmark: a 90-day report over an N-run synthetic ledger (target at 1,000,000 runs).
 
     python benchmarks/report_90d.py [--runs 1000000] [--ledger PATH] [--keep]
-                                    [--format html] [--repeat 1] [--json PATH]
+                                    [--format html] [--repeat 1] [--json PATH] [--out FILE]
 
 1. ``harness simulate`` writes an N-run, 90-day synthetic history (production
    mode, two segments, an outage week, duplicates, inbox items) into a SQLite
@@ -19,6 +19,7 @@ the numbers go to stdout and, with ``--json``, to a file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -95,12 +96,13 @@ def main() -> None:
     parser.add_argument("--format", default="html", choices=("html", "json", "csv", "xml"))
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="where to write the report")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="harness-report-bench-"))
     ledger = args.ledger or tmp / "ledger.db"
     simulate_seconds = ensure_ledger(ledger, args.runs)
-    out = tmp / f"review.{args.format}"
+    out = args.out or tmp / f"review.{args.format}"
     times, cpus, peaks = [], [], []
     for _ in range(max(1, args.repeat)):
         seconds, cpu, peak = one_report(ledger, out)
@@ -135,6 +137,8 @@ def main() -> None:
             p = Path(str(ledger) + suffix)
             if p.exists():
                 os.unlink(p)
+    with contextlib.suppress(OSError):
+        tmp.rmdir()  # only if empty: the report itself stays when it was written there
 
 
 if __name__ == "__main__":

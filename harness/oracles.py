@@ -657,20 +657,23 @@ def _failure_text(d: Any) -> str:
 
 
 def timeline_of(run: ScenarioRun) -> tuple[TimelineEntry, ...]:
-    """The run's calls and delivery outcomes in order, times relative to the scenario's start."""
+    """The run's calls and delivery outcomes in order, times relative to the scenario's start.
+
+    Deliveries are played one after the other, so each delivery's calls (in
+    the order they crossed the boundary) are followed by its outcome.
+    """
     start = run.clock.start
-    by_tag = run.delivery_by_tag()
-    entries: list[tuple[float, int, TimelineEntry]] = []
+    calls: dict[str, list[Call]] = {}
     for c in run.world.calls:
-        if c.tag not in by_tag:
-            continue
-        entries.append(
-            (
-                c.started_at,
-                c.seq,
+        if c.tag is not None:
+            calls.setdefault(c.tag, []).append(c)
+    entries: list[TimelineEntry] = []
+    for d in run.deliveries:
+        for c in calls.get(d.tag, ()):
+            entries.append(
                 TimelineEntry(
                     kind="call",
-                    delivery=c.tag or "",
+                    delivery=d.tag,
                     at=round(c.started_at - start, 3),
                     system=c.system,
                     method=c.method,
@@ -680,26 +683,19 @@ def timeline_of(run: ScenarioRun) -> tuple[TimelineEntry, ...]:
                     fault=c.fault,
                     outcome=c.outcome,
                     detail=c.error or "",
-                ),
+                )
             )
-        )
-    for d in run.deliveries:
         detail = d.delivery_kind if d.delivery_kind != "original" else ""
         reason = _failure_text(d)
         if d.explicit_failure and reason:
             detail = f"{detail}; {reason}" if detail else reason
         entries.append(
-            (
-                d.ended_at,
-                10**9 + d.index,
-                TimelineEntry(
-                    kind="delivery",
-                    delivery=d.tag,
-                    at=round(d.ended_at - start, 3),
-                    outcome=d.end_state,
-                    detail=detail,
-                ),
+            TimelineEntry(
+                kind="delivery",
+                delivery=d.tag,
+                at=round(d.ended_at - start, 3),
+                outcome=d.end_state,
+                detail=detail,
             )
         )
-    entries.sort(key=lambda e: (e[0], e[1]))
-    return tuple(e[2] for e in entries)
+    return tuple(entries)

@@ -100,7 +100,7 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
     "--trigger", default="hubspot.deal.closedwon", show_default=True,
     help="The trigger that starts the automation (with PATH.py:FUNCTION).",
 )
-@click.option("--examples", default=100, show_default=True, type=int, help="Scenarios per mode.")
+@click.option("--examples", default=100, show_default=True, type=int, help="Scenarios per mode (the default budget).")
 @click.option("--seed", default=None, type=int, help="Seed for everything (drawn and printed when omitted).")
 @click.option(
     "--mode", default="both", show_default=True, type=click.Choice(sorted(_MODES)),

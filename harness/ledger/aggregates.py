@@ -56,10 +56,10 @@ from harness.ledger.schema import (
 )
 
 __all__ = [
+    "DELIVERY_KINDS",
     "Rows",
     "RunFilter",
     "attention_runs",
-    "DELIVERY_KINDS",
     "campaign_rows",
     "concurrency",
     "contract_violations",
@@ -249,9 +249,8 @@ def run_summary(
     """Runs counted per (bucket, mode, segment, end state), in one pass over the window.
 
     Columns: ``bucket, mode, segment, end_state, runs, duplicates,
-    duplicates_prevented, calls, retries, attempts, errors, with_error,
-    duplicate_effects, attention, silent, first_wall, last_wall,
-    last_virtual_ended_at`` and one ``delivery_<kind>`` column per
+    duplicates_prevented, calls, retries, attempts, with_error,
+    duplicate_effects, attention, silent, last_virtual_ended_at`` and one ``delivery_<kind>`` column per
     :data:`DELIVERY_KINDS` plus ``delivery_other``.
 
     ``duplicates`` counts ``is_duplicate`` deliveries, ``duplicates_prevented``
@@ -285,7 +284,6 @@ def run_summary(
             func.coalesce(func.sum(runs.c.calls), 0).label("calls"),
             func.coalesce(func.sum(runs.c.retries), 0).label("retries"),
             func.coalesce(func.sum(runs.c.attempts), 0).label("attempts"),
-            func.coalesce(func.sum(runs.c.errors), 0).label("errors"),
             _count_if(runs.c.first_error_at.is_not(None)).label("with_error"),
             func.coalesce(func.sum(runs.c.duplicate_effects), 0).label("duplicate_effects"),
             _count_if(
@@ -298,8 +296,6 @@ def run_summary(
                 ),
                 0,
             ).label("silent"),
-            func.min(runs.c.wall_started).label("first_wall"),
-            func.max(runs.c.wall_started).label("last_wall"),
             func.max(case((runs.c.clock == "virtual", runs.c.ended_at))).label(
                 "last_virtual_ended_at"
             ),

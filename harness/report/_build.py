@@ -377,8 +377,8 @@ def build_report(
         delivery_kinds=delivery_kinds,
         examples=examples,
         contract=_contract(ledger, flt, contract),
-        owners=_owners(frames, pilot, owners),
-        aging=_aging(ledger, flt),
+        owners=_owners(frames, pilot, owners, aging := _aging(ledger, flt)),
+        aging=aging,
         attention_total=int(frames.summary["attention"].sum()),
         attention=tuple(
             {
@@ -587,8 +587,12 @@ def _contract(
 
 
 def _owners(
-    frames: MetricFrames, pilot: Pilot | None, owners: Sequence[tuple[str, str]] | None
+    frames: MetricFrames,
+    pilot: Pilot | None,
+    owners: Sequence[tuple[str, str]] | None,
+    aging: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[dict[str, Any], ...]:
+    """Owners with their inbox load; the runbook declared, else the one the inbox items carry."""
     rows: dict[str, dict[str, Any]] = {}
 
     def row(owner: str) -> dict[str, Any]:
@@ -614,6 +618,10 @@ def _owners(
         declared.append((pilot.owner, pilot.runbook))
     for owner, runbook in declared:
         row(str(owner))["runbook"] = scrub(str(runbook))
+    for item in aging:
+        held = rows.get(str(item["owner"]))
+        if held is not None and not held["runbook"] and item["runbook"]:
+            held["runbook"] = item["runbook"]
     return tuple(sorted(rows.values(), key=lambda r: (-r["open"], -r["items"], r["owner"])))
 
 

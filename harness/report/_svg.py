@@ -257,7 +257,7 @@ def timeline(entries: Sequence[Mapping[str, Any]], *, title: str, width: int = 6
         lane = str(_pick(e, _LANE_KEYS) or "run")
         if lane not in lanes:
             lanes.append(lane)
-    lane_h, left, top = 26, 96, 8
+    lane_h, left, top = 40, 96, 14
     height = top + max(len(lanes), 1) * lane_h + 24
     times: list[float] = []
     for i, e in enumerate(rows):
@@ -287,10 +287,16 @@ def timeline(entries: Sequence[Mapping[str, Any]], *, title: str, width: int = 6
             or (k == "fault" and e.get(k))
             for k in ("outcome", "fault", "kind", "status")
         )
+        caption = str(label) + (f" {note}" if note is not None else "")
+        if len(caption) > 22:
+            caption = caption[:21] + "…"
         out.append(
             f'<circle class="{"bad" if bad else "s0"}" cx="{_num(x)}" cy="{_num(y)}" r="5">'
             f"<title>{_t(times[i])}: {_t(lane)} {_t(label)}{(' · ' + _t(note)) if note is not None else ''}"
             f"</title></circle>"
+            # captions alternate above and below the lane so neighbours overlap less
+            f'<text class="ax" x="{_num(x)}" y="{_num(y - 8 if i % 2 else y + 15)}" '
+            f'text-anchor="middle">{_t(caption)}</text>'
         )
     out.append(
         f'<text class="ax" x="{left}" y="{height - 6}">{_t(_default_fmt(t0))} s</text>'

@@ -66,6 +66,11 @@ def num(x: float | None) -> str:
     return f"{int(x):,}"
 
 
+def _pct_tick(x: float) -> str:
+    """An axis tick as a percentage, with a decimal when the axis is below 10 %."""
+    return pct(x, 0 if x == 0 or x >= 0.1 else 1)
+
+
 def _finalize(value: Any) -> Any:
     if value is None:
         return ""
@@ -158,14 +163,14 @@ def _charts(data: ReportData) -> dict[str, Any]:
             )
 
         charts["trend"] = {
-            "failed_run_rate": line("failed_run_rate", "Failed-run rate", lambda v: pct(v, 0)),
+            "failed_run_rate": line("failed_run_rate", "Failed-run rate", _pct_tick),
             "time_to_recovery_p50": line("time_to_recovery_p50", "Time to recovery p50", secs),
             "duplicate_prevention_success": line(
                 "duplicate_prevention_success", "Duplicate prevention success",
-                lambda v: pct(v, 0), y_max=1.0,
+                _pct_tick, y_max=1.0,
             ),
             "manual_fallback_frequency": line(
-                "manual_fallback_frequency", "Manual fallback frequency", lambda v: pct(v, 0)
+                "manual_fallback_frequency", "Manual fallback frequency", _pct_tick
             ),
             "accepted_runs": line("accepted_runs", "Accepted runs", num),
         }

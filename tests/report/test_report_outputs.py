@@ -34,7 +34,7 @@ def test_html_is_one_self_contained_page(ledger: Any, tmp_path: Path) -> None:
     for kpi in ("kpi-failed", "kpi-recovery", "kpi-dedupe", "kpi-fallback"):
         assert f'id="{kpi}"' in html
     # the contract as sentences beside the violations seen
-    assert "the contact&#39;s email address. It must be required; an email address." in html
+    assert "the contact&#39;s email address. <span class=\"muted\">Rule: required; an email address.</span>" in html
     assert "(missing or null)" in html
     # the finding with its minimal scenario, reproduce line and timeline
     assert "harness replay deal_won --seed 7 --example 3" in html

@@ -42,7 +42,7 @@ def handle(event):
     deal.raise_for_status()
     customer = requests.post(
         "https://api.stripe.com/v1/customers", data={"email": "ops@example.com"},
-        auth=(TOKEN, ""), timeout=5,
+        auth=("sk_test_" + TOKEN, ""), timeout=5,
     )
     customer.raise_for_status()
     missing = requests.get(f"{HUBSPOT}/crm/v3/objects/deals/404404", params={"hapikey": TOKEN}, timeout=5)
@@ -86,7 +86,7 @@ def test_a_token_never_reaches_the_ledger_terminal_json_or_html(
     out, err = capsys.readouterr()
     monkeypatch.delenv("ROBUST_SECRET_TOKEN")
     assert code in (0, 1), err
-    forms = {token, base64.b64encode(f"{token}:".encode()).decode()}
+    forms = {token, base64.b64encode(f"sk_test_{token}:".encode()).decode()}
     places = {
         "terminal": out + err,
         "json": (d / "out.json").read_text(),
