@@ -30,6 +30,7 @@ __all__ = [
     "UnfakedHost",
     "VirtualClock",
     "WallClock",
+    "real_time",
 ]
 
 Headers = tuple[tuple[str, str], ...]
@@ -166,11 +167,27 @@ class Clock(Protocol):
         """Wait ``seconds``: really (wall) or by advancing (virtual)."""
 
 
+def real_time() -> float:
+    """Epoch seconds of the real clock, even inside a scenario's virtual time.
+
+    Campaigns patch ``time.time`` (through time-machine) so the automation sees
+    virtual time; the ledger's ``wall_*`` stamps must still be real, or a
+    campaign's runs would land on the virtual clock's date in every report.
+    """
+    try:
+        import time_machine
+    except ImportError:  # pragma: no cover - time-machine is a dependency
+        return time.time()
+    if time_machine.escape_hatch.is_travelling():
+        return float(time_machine.escape_hatch.time.time())
+    return time.time()
+
+
 class WallClock:
     """The real clock; used in production and for wall-time stamps."""
 
     def now(self) -> float:
-        return time.time()
+        return real_time()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))

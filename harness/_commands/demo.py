@@ -69,7 +69,7 @@ def _fmt(value: Any, *, pct: bool = False, secs: bool = False) -> str:
 
 
 @click.command("demo")
-@click.option("--examples", type=click.IntRange(min=1), default=60, show_default=True,
+@click.option("--examples", type=click.IntRange(min=1), default=100, show_default=True,
               help="Scenarios per mode.")
 @click.option("--seed", type=int, default=None, help="Seed for everything (default: random, printed).")
 @click.option("--ledger", "ledger_url", default=None, metavar="URL",
@@ -86,6 +86,7 @@ def demo(examples: int, seed: int | None, ledger_url: str | None, out: Path,
     flow_path = bundled_flow_path()
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from harness.chaos import run_campaign
@@ -149,7 +150,7 @@ def demo(examples: int, seed: int | None, ledger_url: str | None, out: Path,
     if result.findings:
         console.print("[bold]Reproduce each finding:[/bold]")
         for f in result.findings:
-            console.print(f"  [{f.mode}] {f.oracle}: {f.reproduce}", soft_wrap=True)
+            console.print(escape(f"  [{f.mode}] {f.oracle}: {f.reproduce}"), soft_wrap=True)
     console.print(f"report: [bold]{report_path}[/bold]  ({time.perf_counter() - started:.1f}s)")
     return 0
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from harness._wire import real_time
 from harness.policy import DedupePolicy
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class LedgerDedupe:
     def claim(self, key: str, run_id: str) -> str | None:
         # retention is wall time: the key must outlive process restarts and clock changes
         return self.ledger.claim_dedupe(
-            self.flow, key, run_id, wall_now=time.time(), ttl=self.policy.retention
+            self.flow, key, run_id, wall_now=real_time(), ttl=self.policy.retention
         )
 
     def release(self, key: str, run_id: str) -> None:

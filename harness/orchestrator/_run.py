@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness._wire import real_time
 from harness.flow import Flow, Violation
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.orchestrator._inbox import redact_data, redact_message
@@ -98,7 +98,7 @@ class RunLog:
             seq=0,
             kind=kind,
             at=at,
-            wall_at=time.time(),
+            wall_at=real_time(),
             system=system,
             step=step,
             error_class=error_class,

@@ -26,14 +26,13 @@ import inspect
 import logging
 import random
 import threading
-import time
 import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness._wire import Clock, Response, VirtualClock, WallClock
+from harness._wire import Clock, Response, VirtualClock, WallClock, real_time
 from harness.flow import Flow
 from harness.ledger.records import InboxItem, RunRecord
 from harness.orchestrator._alerts import Alert, Alerter
@@ -207,7 +206,7 @@ class Orchestrator:
         run_id = uuid.uuid4().hex
         run = RunLog(self, run_id)
         started = clock.now()
-        wall_started = time.time()
+        wall_started = real_time()
         info = delivery or DeliveryInfo()
         mode = self.mode or ("orchestrated" if delivery is not None else "production")
 
@@ -561,7 +560,7 @@ class Orchestrator:
             started_at=started,
             ended_at=ended,
             wall_started=wall_started,
-            wall_ended=time.time(),
+            wall_ended=real_time(),
             campaign_id=info.campaign_id,
             segment=segment,
             seed=info.seed,
@@ -665,7 +664,7 @@ class Orchestrator:
             flow=flow.name,
             reason=state.reason or "needs a person",
             created_at=now,
-            wall_created=time.time(),
+            wall_created=real_time(),
             due_at=now + self.policy.inbox.due_after,
             owner=flow.owner,
             error_class=state.error_class,
