@@ -73,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
                    help="Python interpreter with Prefect installed (default: this one; "
                         "env HARNESS_BENCH_PREFECT_PYTHON)")
     p.add_argument("--report-runs", type=_positive, metavar="N",
-                   help="synthetic runs in the 90-day review (default 100000; --quick 50000)")
+                   help="synthetic runs in the 90-day review (default 1000000; --quick 50000)")
     p.add_argument("--memory-sizes", type=_sizes, metavar="SMALL,LARGE",
                    help="campaign sizes for the memory benchmark (default 100,1000; --quick 20,200)")
     p.add_argument("--no-children", action="store_true", help="skip DBOS and Prefect")

@@ -188,8 +188,8 @@ def _install_network_guard() -> None:
             raise _refuse(address)
         return real_create_connection(address, *args, **kwargs)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.create_connection = create_connection
 
 

@@ -28,7 +28,7 @@ from harness.chaos._records import run_records
 from harness.chaos._runner import ScenarioRun, Target, wall_now
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import scenarios
-from harness.errors import UsageError
+from harness.errors import LedgerError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
 from harness.oracles import ORACLE_CLASSES, Finding, Hit, judge, timeline_of
@@ -49,7 +49,9 @@ class CampaignResult:
 
     ``examples`` is the number of scenarios run per mode; ``campaign_ids`` maps
     each mode to its campaign in the ledger; ``faults_injected`` counts the
-    faults injected per mode and kind.
+    faults injected per mode and kind (trigger faults included);
+    ``warnings`` says what the findings cannot show (objects the automation
+    fails for even without faults).
     """
 
     seed: int
@@ -70,6 +72,7 @@ class _ModeState:
     first: dict[str, tuple[Scenario, int, Hit]] = field(default_factory=dict)
     injected: dict[str, int] = field(default_factory=dict)
     examples: int = 0
+    ledger_error: LedgerError | None = None
 
 
 def _validate(examples: Any, seed: Any, modes: Sequence[str]) -> tuple[int, int, tuple[str, ...]]:
@@ -232,12 +235,20 @@ def _explore(
     @hypothesis_seed(seed)
     @given(strategy)
     def explore(scenario: Scenario) -> None:
+        if state.ledger_error is not None:
+            return  # the ledger failed: stop recording (raised once Hypothesis returns)
         example = state.examples
         state.examples += 1
-        run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
-        records, items = run_records(run, campaign_id=cid, example=example, wall=None)
-        # one transaction per scenario: its runs and the inbox items they left
-        ledger.write_runs(records, inbox=items)
+        try:
+            run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
+            records, items = run_records(run, campaign_id=cid, example=example)
+            # one transaction per scenario: its runs and the inbox items they left
+            ledger.write_runs(records, inbox=items)
+        except LedgerError as exc:
+            # raised inside @given it would be replayed and grouped by Hypothesis; the
+            # user must see this one error (a dropped database connection, a full disk)
+            state.ledger_error = exc
+            return
         for kind, n in run.injected.items():
             state.injected[kind] = state.injected.get(kind, 0) + n
         _count_trigger_faults(scenario, state.injected)
@@ -248,6 +259,8 @@ def _explore(
             progress(mode, state.examples, examples)
 
     explore()
+    if state.ledger_error is not None:
+        raise state.ledger_error
 
 
 def _classes(target: Target, scenario: Scenario, mode: str) -> frozenset[str]:

@@ -64,7 +64,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def run_records(
-    run: ScenarioRun, *, campaign_id: str | None, example: int | None, wall: Any
+    run: ScenarioRun, *, campaign_id: str | None, example: int | None
 ) -> tuple[list[RunRecord], list[InboxItem]]:
     """The runs of ``run`` ready for ``Ledger.write_runs``, and the inbox items to add."""
     escaped = escaped_effects(run)

@@ -30,6 +30,7 @@ from harness.chaos._strategies import ScenarioSpace
 from harness.chaos._time import virtual_time
 from harness.errors import UsageError
 from harness.flow import Flow
+from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
 
 __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
@@ -253,9 +254,9 @@ class Target:
                     try:
                         value = self.handler(copy.deepcopy(event))
                         if not self.flow.result(value):
-                            self.baseline_failures[i] = f"returned {value!r}"[:300]
+                            self.baseline_failures[i] = redact_text(f"returned {value!r}")[:300]
                     except Exception as exc:
-                        self.baseline_failures[i] = f"{type(exc).__name__}: {exc}"[:300]
+                        self.baseline_failures[i] = redact_text(f"{type(exc).__name__}: {exc}")[:300]
                 for call in world.calls:
                     if call.tag != tag:
                         continue
@@ -362,7 +363,13 @@ class Target:
         example: int | None = None,
         ledger: Any = None,
     ) -> ScenarioRun:
-        """Play ``scenario`` in ``mode`` (``bare`` or ``orchestrated``) in a fresh world."""
+        """Play ``scenario`` in ``mode`` (``bare`` or ``orchestrated``) in a fresh world.
+
+        The world is this target's pooled ``"run"`` world put back to its
+        seeded state: the returned :class:`ScenarioRun` (its ``world``) is valid
+        until the next call of :meth:`run` on this target.  Objects and steps
+        naming an object the world does not have are skipped.
+        """
         order: list[int] = []
         for d in scenario.deliveries:
             if d.obj < len(self.object_ids) and d.obj not in order:

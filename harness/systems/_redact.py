@@ -42,7 +42,8 @@ def _redact_url(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return redact_text(url)
+        # what redact_text does, minus its URL pass (which would come back here)
+        return _SECRET_VALUE.sub(REDACTED, url)
     netloc = parts.netloc
     if "@" not in netloc and not (parts.query and SECRET_NAME.search(unquote_plus(parts.query))):
         return url  # the common case, kept cheap: every call is logged with its URL
@@ -62,8 +63,14 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str],
     return tuple((k, REDACTED if SECRET_NAME.search(k) else v) for k, v in headers)
 
 
+#: a URL inside free text (requests' "... for url: https://host/path?apikey=..." errors)
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with known ``secrets`` and secret-shaped tokens replaced."""
+    """``text`` with known ``secrets``, URLs' credentials and secret-shaped tokens replaced."""
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: _redact_url(m.group(0)), text)
     return _SECRET_VALUE.sub(REDACTED, text)

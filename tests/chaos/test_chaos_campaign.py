@@ -66,6 +66,9 @@ def test_every_run_is_in_the_ledger_with_faults_and_ground_truth(campaign: tuple
             assert event.detail["is_duplicate"] == run.is_duplicate
     faulted = [e for r in bare for e in _call_events(r) if e.fault]
     assert faulted, "faults injected in the campaign show on the call events"
+    assert [e for r in orchestrated for e in _call_events(r) if e.fault]
+    assert {r.end_state for r in orchestrated} <= {"succeeded", "suppressed", "manual", "failed"}
+    assert any(r.end_state == "suppressed" for r in orchestrated)
     dups = [r for r in bare if r.is_duplicate]
     assert any((r.duplicate_effects or 0) > 0 for r in dups)
     assert all(r.end_state in ("succeeded", "failed") for r in bare)

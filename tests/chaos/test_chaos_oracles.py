@@ -114,3 +114,22 @@ def test_the_timeline_lists_each_call_with_its_fault_and_outcome(target: Target)
     ]
     assert timeline_of(run)[-1].kind == "delivery"
     assert "Authorization" not in repr(timeline_of(run))
+
+
+def test_a_declared_effect_the_automation_never_has_is_reported() -> None:
+    from harness.flow import Effect, Flow
+    from harness.triggers import get_trigger
+
+    from .conftest import QUALITY
+
+    flow = Flow(
+        name="no_ticket",
+        automation=f"{QUALITY / 'fragile_no_retry.py'}:handle",
+        trigger=get_trigger("hubspot.deal.closedwon"),
+        effects=(Effect("zendesk", "ticket", description="one onboarding ticket per won deal"),),
+    )
+    target = Target(flow, seed=SEED)
+    hits = judge(target.run(Scenario(SEED, (Deliver(0),), "deal"), "bare"))
+    assert [(h.oracle, h.message.split(": ", 1)[1]) for h in hits] == [
+        ("effect", "one onboarding ticket per won deal expected, found 0 zendesk ticket")
+    ]

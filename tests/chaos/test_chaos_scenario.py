@@ -93,3 +93,14 @@ def test_an_unknown_fault_in_a_file_is_a_usage_error() -> None:
 def test_text_that_is_not_json_says_so() -> None:
     with pytest.raises(ConfigError, match=r"^s\.json: not valid JSON"):
         Scenario.from_json("{", path="s.json")
+
+
+def test_the_public_modules_export_names_that_exist() -> None:
+    import harness.chaos
+    import harness.oracles
+    import harness.strategies
+
+    # (ruff's RUF022 keeps each __all__ sorted)
+    for module in (harness.chaos, harness.strategies, harness.oracles):
+        assert len(set(module.__all__)) == len(module.__all__)
+        assert [n for n in module.__all__ if not hasattr(module, n)] == []

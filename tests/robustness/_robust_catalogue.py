@@ -352,3 +352,56 @@ ROWS: tuple[Row, ...] = (
     _pilot("pilot_whole_number", 'flow = "deal_won"\n' + PILOT_OK_WINDOW + "[thresholds]\nmax_flow_changes = 2.5\n",
            "thresholds.max_flow_changes: must be a whole number, got 2.5"),
 )
+
+
+@dataclass(frozen=True)
+class AutomationRow:
+    """An automation at fault: the harness survives it and reports it (a finding or a warning)."""
+
+    id: str
+    source: str
+    codes: tuple[int, ...]
+    shown: str  # a line the terminal must show, exactly
+    xfail: str | None = None
+
+
+UNFAKED = (
+    "warning: without any fault the automation already failed for 5 of 5 deals (for example deal "
+    "0, 10000000002: ConnectionError: harness refused a call to 'api.example.org': no fake system "
+    "serves this host (GET https://api.example.org/v1/thing); add a fake for it or point the "
+    "automation's base URL at a faked host); those deals cannot show what faults do"
+)
+
+AUTOMATION_ROWS: tuple[AutomationRow, ...] = (
+    AutomationRow(
+        "calls_an_unfaked_host",
+        "import requests\n\ndef handle(event):\n"
+        "    requests.get('https://api.example.org/v1/thing', timeout=5).raise_for_status()\n",
+        (0, 1), UNFAKED,
+    ),
+    AutomationRow(
+        "returns_unserialisable_values",
+        "def handle(event):\n    return {'status': 'ok', 'when': object(), 'ids': {1, 2}, 'raw': b'\\xff'}\n",
+        (0,), "bare: 2 scenarios, ",
+    ),
+    AutomationRow(
+        "uses_httpx",
+        "import httpx\n\ndef handle(event):\n"
+        "    r = httpx.get(f\"https://api.hubapi.com/crm/v3/objects/deals/{event['objectId']}\",\n"
+        "                  headers={'Authorization': 'Bearer pat-na1-x'}, timeout=5)\n"
+        "    r.raise_for_status()\n    return {'status': 'ok'}\n",
+        (0, 1), "orchestrated: 2 scenarios, ",
+    ),
+    AutomationRow(
+        "spawns_a_thread",
+        "import threading\n\nimport requests\n\n"
+        "def _later(deal_id):\n"
+        "    requests.get(f'https://api.hubapi.com/crm/v3/objects/deals/{deal_id}', timeout=5)\n\n"
+        "def handle(event):\n"
+        "    threading.Thread(target=_later, args=(event['objectId'],)).start()\n"
+        "    return {'status': 'ok'}\n",
+        (0, 1), "warning: the automation left a thread running after it returned",
+        xfail="chaos room: a thread the automation starts outlives its run, its calls land in a "
+        "later scenario's world (or, after the campaign, on the real network); not detected",
+    ),
+)

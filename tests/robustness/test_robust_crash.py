@@ -161,9 +161,9 @@ def test_sigkill_at_random_moments_loses_no_committed_run(
     assert stored >= len(committed) > 0
 
     with Ledger.open(url, create=False) as ledger:
-        status = {c.id: c.status for c in ledger.campaigns()}
-    assert {status[c] for c in killed_campaigns} == {"running"}, "a killed campaign is not finished"
-    assert {status[c] for c in finished} == {"completed"}
+        statuses = {c.id: c.status for c in ledger.campaigns()}
+    assert {statuses[c] for c in killed_campaigns} == {"running"}, "a killed campaign is not finished"
+    assert {statuses[c] for c in finished} == {"completed"}
 
     # judging a killed campaign says what it did not finish
     gate = tmp_path / "gate.toml"

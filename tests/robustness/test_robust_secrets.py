@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from _robust_figures import SECRET_EXAMPLES
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
@@ -63,7 +63,7 @@ def _ledger_text(db: Path) -> str:
 
 
 @settings(
-    max_examples=SECRET_EXAMPLES, deadline=None, derandomize=True,
+    max_examples=SECRET_EXAMPLES, deadline=None, derandomize=True, phases=[Phase.generate],
     # capsys and monkeypatch are reset by hand in each example; the campaign inside is
     # itself a Hypothesis search, nested on purpose
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.nested_given],

@@ -1,0 +1,78 @@
+"""The README section on what the harness withstands is rendered from the tests' own figures.
+
+``tests/robustness/README_SECTION.md`` must equal :func:`render_section`: the
+number of catalogue rows, kills, fuzzed properties and examples are read from
+the tests themselves, so the text cannot drift from them.  Regenerate with
+``HARNESS_WRITE_README_SECTION=1 pytest tests/robustness/test_robust_readme.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import _robust_figures as figures
+import test_robust_fuzz
+import test_robust_isolation
+from _robust_catalogue import AUTOMATION_ROWS, ROWS, AutomationRow, Row
+
+SECTION = Path(__file__).with_name("README_SECTION.md")
+
+
+def render_section() -> str:
+    groups = Counter(row.group for row in ROWS)
+    everything: list[Row | AutomationRow] = [*ROWS, *AUTOMATION_ROWS]
+    known_gaps = [r for r in everything if r.xfail]
+    fuzzed = sorted(n for n in dir(test_robust_fuzz) if n.startswith("test_"))
+    isolation_cases = 3 * 2 + 1  # (succeeds, raises, KeyboardInterrupt) x (bare, orchestrated) + a campaign
+    assert len([n for n in dir(test_robust_isolation) if n.startswith("test_")]) == 2
+    by_group = ", ".join(f"{n} {g}" for g, n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0])))
+    gaps = "".join(f"\n  - known gap (test marked xfail): `{r.id}`: {r.xfail}" for r in known_gaps)
+    return f"""## What the harness withstands
+
+Figures from its own tests (`tests/robustness/`), rendered by
+`tests/robustness/test_robust_readme.py` so they cannot drift from them.
+
+- **Bad input, {len(ROWS) + len(AUTOMATION_ROWS)} cases.** {len(ROWS)} bad inputs ({by_group})
+  each give exactly one asserted line `harness: error: ...`, exit status 2, no traceback, and
+  leave every file as it was (no ledger, report or half-written file appears). Secrets in a
+  ledger URL are shown as `***`. {len(AUTOMATION_ROWS)} automations at fault (a call to a host no fake
+  serves, values that cannot be serialised, httpx instead of requests, a thread left running)
+  are survived and reported, except where a known gap is listed; none reaches the network.{gaps}
+- **Fuzzing, {len(fuzzed) * figures.FUZZ_EXAMPLES} generated inputs.** {len(fuzzed)} Hypothesis properties x
+  {figures.FUZZ_EXAMPLES} examples over the scenario, gate and pilot loaders and the trigger's data
+  contract: every input parses or gives one `ConfigError` naming the file and key.
+- **SIGKILL, {figures.KILLS} kills, 0 committed runs lost.** A campaign process is killed {figures.KILLS}
+  times at random moments (starting, recording the campaign, writing runs); after every
+  kill SQLite's integrity check passes, every run whose commit returned is there with all
+  its events and every manual run has its inbox item. The same ledger then completes a
+  campaign, and `harness gate --campaign` reports a killed campaign as incomplete.
+- **PostgreSQL connections dropped.** `pg_terminate_backend` kills the ledger's backends
+  mid-campaign: the campaign recovers or stops with one `LedgerError` (password hidden), and
+  no committed run is lost.
+- **Secrets, {figures.SECRET_EXAMPLES} generated tokens.** A token passed through an environment variable, a
+  Bearer header, an API-key header, basic auth and a query string (echoed back inside an
+  error message) never appears in the ledger, the terminal, the JSON or the HTML.
+- **Isolation, {isolation_cases} cases.** After a scenario that succeeds, raises or is interrupted by
+  `KeyboardInterrupt` (and after an interrupted campaign, marked `interrupted`), no patched
+  clock, active HTTP mock, environment or `sys.path` change and no thread is left behind.
+- **No network.** A suite-wide guard (`tests/conftest.py`) refuses any connection outside
+  127.0.0.0/8 and ::1 and fails the test that tried, even when the error was caught.
+"""
+
+
+def test_the_readme_section_matches_the_tests() -> None:
+    text = render_section()
+    if os.environ.get("HARNESS_WRITE_README_SECTION"):
+        SECTION.write_text(text)
+    assert SECTION.read_text() == text, (
+        "README_SECTION.md is out of date: rerun with HARNESS_WRITE_README_SECTION=1"
+    )
+
+
+def test_the_catalogue_is_big_enough_and_mostly_green() -> None:
+    assert len(ROWS) >= 40
+    assert len({r.id for r in ROWS}) == len(ROWS)
+    assert len([r for r in ROWS if r.xfail]) <= 5
+    assert figures.KILLS >= 50
