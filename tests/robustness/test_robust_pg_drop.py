@@ -82,4 +82,7 @@ def test_terminated_backends_lose_no_committed_run(pg_url: str) -> None:
     assert all(r.events for r in stored.values())
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),
+]

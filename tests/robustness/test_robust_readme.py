@@ -15,6 +15,7 @@ from pathlib import Path
 import _robust_figures as figures
 import test_robust_fuzz
 import test_robust_isolation
+import test_robust_xdist as xd
 from _robust_catalogue import AUTOMATION_ROWS, ROWS, AutomationRow, Row
 
 SECTION = Path(__file__).with_name("README_SECTION.md")
@@ -48,6 +49,9 @@ Figures from its own tests (`tests/robustness/`), rendered by
   kill SQLite's integrity check passes, every run whose commit returned is there with all
   its events and every manual run has its inbox item. The same ledger then completes a
   campaign, and `harness gate --campaign` reports a killed campaign as incomplete.
+- **Concurrent writers, {xd.TESTS * figures.WRITER_THREADS * xd.RUNS_EACH} runs, 0 lost.** Two pytest-xdist workers run {xd.TESTS} tests,
+  each with {figures.WRITER_THREADS} threads writing runs into one SQLite ledger and racing for {xd.KEYS} dedupe
+  keys: every run is stored with all its events and every key has exactly one owner.
 - **PostgreSQL connections dropped.** `pg_terminate_backend` kills the ledger's backends
   mid-campaign: the campaign recovers or stops with one `LedgerError` (password hidden), and
   no committed run is lost.
