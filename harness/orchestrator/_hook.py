@@ -15,8 +15,9 @@ original untouched.  Inside a run, in this order:
    (:class:`~harness.orchestrator.ContractViolation`, logical);
 4. **journal**: a call identical (method, URL, body) to one that succeeded in
    an earlier attempt of the same run is answered from the run's journal;
-   a write identical to one already rejected with a logical error (4xx) in
-   this run is answered with that rejection instead of being sent again;
+   a call identical to one already rejected with a logical error (4xx) in
+   this run is answered with that rejection instead of being sent again
+   (reads too: re-reading after a 400 or 404 only hammers the system);
 5. **ambiguous-write guard**: a Zendesk ticket create carrying an
    ``external_id`` that was sent before in this run without an answer is
    preceded by a search for that ``external_id``; a ticket found answers it;
@@ -194,7 +195,7 @@ class RunHook:
         self.raised: BaseException | None = None
         #: writes of this attempt that failed transiently and were not redone successfully
         self.failed_writes: dict[str, CallRecord] = {}
-        #: writes answered with a logical error (4xx) in this run, by journal key
+        #: calls answered with a logical error (4xx) in this run, by journal key
         self.rejected: dict[str, Response] = {}
         self._cursor: dict[str, int] = {}
         self._lock = threading.RLock()
@@ -263,9 +264,9 @@ class RunHook:
                         raise self._fail(exc)
 
         with self._lock:
-            rejected = self.rejected.get(key) if method not in _READS else None
+            rejected = self.rejected.get(key)
             if rejected is not None:
-                # the same write was refused as a logical error in this run: sending it
+                # the same request was refused as a logical error in this run: sending it
                 # again cannot help (the automation's own retry loop would hammer)
                 return _Plan(system, key, 0, (), None, rejected, now, request)
             occurrence = self._cursor.get(key, 0)
@@ -451,7 +452,7 @@ class RunHook:
                     self._cursor[plan.key] = plan.occurrence + 1
                 self.ambiguous.discard(plan.key)
                 self.failed_writes.pop(plan.key, None)
-            elif is_write and error_class == "logical" and response is not None and not replayed:
+            elif error_class == "logical" and response is not None and not replayed:
                 self.rejected[plan.key] = response
             elif is_write and error_class == "transient":
                 self.failed_writes[plan.key] = record
@@ -466,7 +467,7 @@ class RunHook:
         if replayed:
             detail["replayed"] = True
             if outcome != "ok":
-                detail["refused"] = "an identical write was already rejected in this run; not re-sent"
+                detail["refused"] = "an identical request was already rejected in this run; not re-sent"
         if plan.headers:
             detail["idempotency_key"] = True
         if error is not None:
