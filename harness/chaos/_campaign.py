@@ -208,15 +208,17 @@ def run_campaign(
 
 
 def _warnings(target: Target) -> tuple[str, ...]:
-    """What the user must know to read the findings: failures without any fault."""
+    """What the user must know to read the findings: failures without any fault, stray threads."""
+    threads = tuple(list(target.thread_warnings.values())[:3])
     if not target.baseline_failures:
-        return ()
+        return threads
     n, total = len(target.baseline_failures), len(target.object_ids)
     first = min(target.baseline_failures)
     return (
         f"without any fault the automation already failed for {n} of {total} "
         f"{target.noun}s (for example {target.noun} {first}, {target.object_ids[first]}: "
         f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do",
+        *threads,
     )
 
 

@@ -16,6 +16,7 @@ import copy
 import logging
 import random
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,6 +183,8 @@ class Target:
         self.values: dict[tuple[int, str, str], Any] = {}
         #: objects the automation fails for without any fault (object index -> why)
         self.baseline_failures: dict[int, str] = {}
+        #: threads the automation left running after a delivery (name -> warning)
+        self.thread_warnings: dict[str, str] = {}
         self.space, self.object_ids, self.reads = self._discover(faults, max_deliveries, max_faults)
 
     # -- worlds and events -------------------------------------------------------
@@ -494,6 +497,26 @@ class Target:
             sink=sink,
         )
 
+    def _reap_threads(self, before: set[threading.Thread], tag: str) -> None:
+        """Wait for threads the automation started and left running, while its world is active.
+
+        A thread that outlives its run would make calls into a later scenario's
+        world, or, once the campaign ends and the interception is gone, into the
+        real network.  So each one is joined here (its calls stay attributed to
+        this delivery) and named in a warning; one still alive after
+        :data:`THREAD_GRACE` seconds is named as such.
+        """
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        for thread in left:
+            thread.join(THREAD_GRACE)
+            still = " and it was still running after the grace period" if thread.is_alive() else ""
+            self.thread_warnings.setdefault(
+                thread.name,
+                f"the automation left a thread running after it returned ({thread.name!r}, in "
+                f"delivery {tag}){still}; the harness waited for it so its calls stay in this "
+                "run, but in production nobody waits: join your threads before returning",
+            )
+
     def _deliver(
         self,
         segments: Mapping[int, str],
@@ -516,6 +539,7 @@ class Target:
             delivery_kind=kind, is_duplicate=is_dup, segment=segments.get(step.obj, "unknown"),
             started_at=clock.now(), ended_at=clock.now(), wall_started=wall_now(), wall_ended=0.0,
         )
+        before = set(threading.enumerate())
         with world.tagged(tag):
             if orchestrator is None:
                 try:
@@ -540,9 +564,14 @@ class Target:
                 result.error = rr.error
                 result.end_state = rr.end_state
                 result.ok = rr.end_state in ("succeeded", "suppressed")
+            self._reap_threads(before, tag)
         result.ended_at = clock.now()
         result.wall_ended = wall_now()
         return result
+
+
+#: seconds (wall) the harness waits for a thread the automation left running
+THREAD_GRACE = 5.0
 
 
 def _noun(flow: Flow) -> str:

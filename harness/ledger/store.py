@@ -110,6 +110,7 @@ class Ledger:
             (schema.campaigns, _codec.CAMPAIGN_COLUMNS),
             (schema.findings, _codec.FINDING_COLUMNS),
             (schema.flow_changes, ("flow", "wall_at", "kind", "description", "by")),
+            (schema.dedupe_keys, ("flow", "key", "run_id", "claimed_wall", "expires_wall")),
         ):
             self._insert_sql[table.name] = (
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
@@ -560,14 +561,10 @@ class Ledger:
         for _ in range(20):
             try:
                 with self._write("claiming a dedupe key", reraise=(IntegrityError,)) as conn:
-                    conn.execute(
-                        schema.dedupe_keys.insert().values(
-                            flow=flow,
-                            key=key,
-                            run_id=run_id,
-                            claimed_wall=wall_now,
-                            expires_wall=expires,
-                        )
+                    # the prepared INSERT (no statement built and compiled per claim, which
+                    # cost a fifth of the claim); the primary key still arbitrates
+                    conn.exec_driver_sql(
+                        self._insert_sql["dedupe_keys"], (flow, key, run_id, wall_now, expires)
                     )
                 return None
             except IntegrityError:

@@ -28,7 +28,7 @@ GATE = str(ROOT / "scenarios" / "deal_won" / "gate.toml")
 
 def _session(pytester: pytest.Pytester, first: str, second: str) -> None:
     pytester.makepyfile(
-        test_deal_won=f"""
+        test_gate_deal_won=f"""
         import pytest
 
         @pytest.mark.harness(flow={first!r}, examples=5, mode="bare")
@@ -91,7 +91,7 @@ def test_example_gate_fails_on_the_fragile_automation(
     result.stdout.fnmatch_lines(
         [
             "*- harness findings -*",
-            "test_deal_won.py::test_first: duplicate_effect [[]bare] deal:* | reproduce: harness "
+            "test_gate_deal_won.py::test_first: duplicate_effect [[]bare] deal:* | reproduce: harness "
             "replay c-*-duplicate-effect --ledger sqlite:///*ledger.db",
             "*= harness gate FAILED =*",
             "  deal_won (bare): 2 campaign(s), 10 examples, * runs",
@@ -141,7 +141,7 @@ def test_too_few_examples_fail_the_session_gate(pytester: pytest.Pytester) -> No
     """--harness-examples overrides the marker; the gate's min_examples catches it.  A marked
     test runs its campaign even when it does not ask for the harness_campaign fixture."""
     pytester.makepyfile(
-        test_deal_won=f"""
+        test_gate_deal_won=f"""
         import pytest
 
         @pytest.mark.harness(flow={ROBUST!r}, examples=5, mode="bare")
