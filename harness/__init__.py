@@ -1,11 +1,39 @@
 """harness: a reliability-testing and chaos harness for business automations.
 
 The public API is what this module exports; everything else may change.
+
+Declarations (:class:`Flow`, contracts, policies), the fake systems and the
+wire types import eagerly and cheaply.  The rooms that pull in heavy
+dependencies (the ledger's SQLAlchemy, the report's pandas, the chaos engine's
+Hypothesis) are imported on first use of one of their names, so
+``import harness`` stays fast for a web handler that only calls
+``flow.handle(event)``.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from harness._wire import Request, Response, VirtualClock, WallClock
-from harness.errors import ConfigError, FlowDeclarationError, HarnessError, LedgerError, UsageError
-from harness.flow import Contract, Effect, Field, Flow, Trigger, Violation, WriteContract
+from harness.errors import (
+    ConfigError,
+    FlowDeclarationError,
+    HarnessError,
+    LedgerError,
+    UsageError,
+)
+from harness.flow import (
+    Contract,
+    Effect,
+    Field,
+    Flow,
+    Trigger,
+    Violation,
+    WriteContract,
+    load_callable,
+    load_flow,
+)
 from harness.policy import (
     AlertPolicy,
     BreakerPolicy,
@@ -15,34 +43,108 @@ from harness.policy import (
     RetryPolicy,
     TimeoutPolicy,
 )
-from harness.systems import World
-from harness.triggers import get_trigger, register_trigger
+from harness.systems import HubSpot, RecordStore, Resource, Stripe, World, Zendesk, standard_world
+from harness.triggers import get_trigger, register_trigger, trigger_names
+
+if TYPE_CHECKING:
+    from harness.chaos import CampaignResult, Scenario, replay, run_campaign
+    from harness.gate import Gate, GateResult, evaluate_ledger, load_gate
+    from harness.ledger import Ledger
+    from harness.oracles import Finding
+    from harness.orchestrator import DeliveryInfo, Orchestrator, RunResult, classify
+    from harness.report import Metrics, Pilot, Verdict, compute_metrics, load_pilot, write_report
+
+#: name -> module, for the names imported on first use
+_LAZY: dict[str, str] = {
+    "CampaignResult": "harness.chaos",
+    "DeliveryInfo": "harness.orchestrator",
+    "Finding": "harness.oracles",
+    "Gate": "harness.gate",
+    "GateResult": "harness.gate",
+    "Ledger": "harness.ledger",
+    "Metrics": "harness.report",
+    "Orchestrator": "harness.orchestrator",
+    "Pilot": "harness.report",
+    "RunResult": "harness.orchestrator",
+    "Scenario": "harness.chaos",
+    "Verdict": "harness.report",
+    "classify": "harness.orchestrator",
+    "compute_metrics": "harness.report",
+    "evaluate_ledger": "harness.gate",
+    "load_gate": "harness.gate",
+    "load_pilot": "harness.report",
+    "replay": "harness.chaos",
+    "run_campaign": "harness.chaos",
+    "write_report": "harness.report",
+}
 
 __all__ = [
     "AlertPolicy",
     "BreakerPolicy",
+    "CampaignResult",
     "ConfigError",
     "Contract",
     "DedupePolicy",
+    "DeliveryInfo",
     "Effect",
     "Field",
+    "Finding",
     "Flow",
     "FlowDeclarationError",
+    "Gate",
+    "GateResult",
     "HarnessError",
+    "HubSpot",
     "InboxPolicy",
+    "Ledger",
     "LedgerError",
+    "Metrics",
+    "Orchestrator",
+    "Pilot",
     "Policy",
+    "RecordStore",
     "Request",
+    "Resource",
     "Response",
     "RetryPolicy",
+    "RunResult",
+    "Scenario",
+    "Stripe",
     "TimeoutPolicy",
     "Trigger",
     "UsageError",
+    "Verdict",
     "Violation",
     "VirtualClock",
     "WallClock",
     "World",
     "WriteContract",
+    "Zendesk",
+    "classify",
+    "compute_metrics",
+    "evaluate_ledger",
     "get_trigger",
+    "load_callable",
+    "load_flow",
+    "load_gate",
+    "load_pilot",
     "register_trigger",
+    "replay",
+    "run_campaign",
+    "standard_world",
+    "trigger_names",
+    "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,38 @@
+"""The public API: one way in, and an honest ``__all__``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import harness
+
+
+def test_all_is_sorted_and_every_name_resolves() -> None:
+    assert harness.__all__ == sorted(harness.__all__)
+    assert len(set(harness.__all__)) == len(harness.__all__)
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None, name
+
+
+def test_lazy_names_come_from_the_room_that_owns_them() -> None:
+    from harness.chaos import run_campaign
+    from harness.report import compute_metrics
+
+    assert harness.run_campaign is run_campaign
+    assert harness.compute_metrics is compute_metrics
+
+
+def test_importing_harness_does_not_import_pandas_or_sqlalchemy() -> None:
+    code = "import sys, harness; print(sorted(m for m in ('pandas', 'sqlalchemy', 'hypothesis') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    try:
+        harness.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "no attribute 'NoSuchThing'" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
