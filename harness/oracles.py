@@ -33,6 +33,7 @@ with a reference run of the same objects without faults, per business object
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -40,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness import _wire
 from harness.chaos._effects import count_creates, is_primary
 from harness.chaos._faults import endpoint_of, get_fault
 from harness.chaos._scenario import SetValue
@@ -219,11 +221,32 @@ def _is_real(value: Any) -> bool:
     return value is not None and not isinstance(value, bool) and not _is_bad(value)
 
 
+def _body_fields(request: Any) -> Mapping[str, Any]:
+    """``_flatten(_body(request))``, memoised on the body and its content type.
+
+    The reference run's requests are compared with every scenario over the same
+    objects, and most payloads repeat: parsing each once is what the memo saves.
+    The result is shared: callers only read it.
+    """
+    if not request.body:
+        return {}
+    return _fields_of(request.body, (request.header("Content-Type") or "").lower())
+
+
+@functools.lru_cache(maxsize=4096)
+def _fields_of(body: bytes, content_type: str) -> Mapping[str, Any]:
+    return _flatten(_parse_body(body, content_type))
+
+
 def _body(request: Any) -> dict[str, Any]:
     """A request body as nested data: JSON, or form fields with ``a[b]`` keys nested."""
     if not request.body:
         return {}
-    content_type = (request.header("Content-Type") or "").lower()
+    return _parse_body(request.body, (request.header("Content-Type") or "").lower())
+
+
+def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    request = _wire.Request("POST", "http://body.invalid/", body=body)
     try:
         if "json" in content_type:
             data = request.json()
@@ -424,8 +447,8 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
         same = ref_by_endpoint.get(key)
         if not same:
             continue
-        ref_fields = _flatten(_body(same[min(idx, len(same) - 1)].request))
-        fields = _flatten(_body(c.request))
+        ref_fields = _body_fields(same[min(idx, len(same) - 1)].request)
+        fields = _body_fields(c.request)
         for name, ref_value in ref_fields.items():
             if not _is_real(ref_value):
                 continue
@@ -506,12 +529,26 @@ def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_call
                 continue
             if not re.fullmatch(wc.path, call.request.path):
                 continue
-            for v in Contract.check(wc.contract, _body(call.request)):
+            for v in _contract_violations(wc.contract, call.request):
                 out.append(f"{call.system} {call.method} {call.request.path}: {v}")
         return out
 
     ref_found = {v for c in ref_calls for v in violations(c)}
     return [v for c in calls for v in violations(c) if v not in ref_found]
+
+
+def _contract_violations(contract: Contract, request: Any) -> tuple[Any, ...]:
+    """``contract``'s violations by ``request``'s body (memoised: the reference's repeat)."""
+    content_type = (request.header("Content-Type") or "").lower() if request.body else ""
+    try:
+        return _violations_of(contract, request.body, content_type)
+    except TypeError:  # a contract holding something unhashable: check it each time
+        return Contract.check(contract, _body(request))
+
+
+@functools.lru_cache(maxsize=4096)
+def _violations_of(contract: Contract, body: bytes, content_type: str) -> tuple[Any, ...]:
+    return Contract.check(contract, _parse_body(body, content_type) if body else {})
 
 
 def _unbounded_wait(run: ScenarioRun, d: Any, calls: Sequence[Call]) -> list[Hit]:

@@ -103,6 +103,7 @@ class Ledger:
         placeholder = "?" if self.backend == "sqlite" else "%s"
         quote = engine.dialect.identifier_preparer.quote
         self._insert_sql: dict[str, str] = {}
+        self._campaign_probe_sql: dict[int, str] = {}
         for table, columns in (
             (schema.runs, _codec.RUN_COLUMNS),
             (schema.events, _codec.EVENT_COLUMNS),
@@ -266,11 +267,20 @@ class Ledger:
             conn.exec_driver_sql(self._insert_sql[table], list(rows))
 
     def _missing_campaigns(self, conn: Connection, ids: set[str]) -> list[str]:
-        present = set(
-            conn.execute(
-                select(schema.campaigns.c.id).where(schema.campaigns.c.id.in_(sorted(ids)))
-            ).scalars()
-        )
+        # plain SQL, like the inserts: a campaign write checks its campaign once per
+        # scenario, and building the SQLAlchemy IN construct cost more than the query
+        wanted = sorted(ids)
+        sql = self._campaign_probe_sql.get(len(wanted))
+        if sql is None:
+            placeholder = "?" if self.backend == "sqlite" else "%s"
+            quote = self.engine.dialect.identifier_preparer.quote
+            sql = (
+                f"SELECT {quote('id')} FROM {quote(schema.campaigns.name)} "
+                f"WHERE {quote('id')} IN ({', '.join([placeholder] * len(wanted))})"
+            )
+            if len(self._campaign_probe_sql) < 64:
+                self._campaign_probe_sql[len(wanted)] = sql
+        present = {row[0] for row in conn.exec_driver_sql(sql, tuple(wanted))}
         return sorted(ids - present)
 
     # ------------------------------------------------------------------ campaigns
