@@ -114,7 +114,7 @@ class RunLog:
             level = logging.DEBUG
         elif kind in ("error", "contract_violation", "inbox_added", "breaker", "waiting"):
             level = max(level, logging.WARNING)
-        if log.isEnabledFor(level):
+        if log.isEnabledFor(level) and _anyone_listens(level):
             flow = self.orch.flow
             parts = [f"run={self.id}", f"flow={flow.name}", f"owner={flow.owner or '-'}"]
             parts.append(f"attempt={self.attempt}")
@@ -145,6 +145,29 @@ class RunLog:
                     "system": system,
                 },
             )
+
+
+def _anyone_listens(level: int) -> bool:
+    """Whether a record of ``level`` from ``log`` would reach any handler.
+
+    The same walk as ``Logger.callHandlers``: a handler of ``log`` or of an
+    ancestor it propagates to, else Python's last-resort handler.  Inside a
+    chaos scenario the last resort is a ``NullHandler`` and nobody is
+    configured: building the line (and redacting it) was then wasted work.
+    """
+    logger: logging.Logger | None = log
+    while logger is not None:
+        for handler in logger.handlers:
+            if level >= handler.level:
+                return True
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    last = logging.lastResort
+    if last is None:
+        # callHandlers may then print its one-time "no handlers" notice: keep that path
+        return True
+    return level >= last.level and not isinstance(last, logging.NullHandler)
 
 
 def with_seq(record: EventRecord, seq: int) -> EventRecord:

@@ -69,6 +69,12 @@ flow = Flow(
                 (
                     Field("email", "email", meaning="where Stripe sends the invoice"),
                     Field("name", "str", pattern=NO_NONE, meaning="the customer's full name"),
+                    Field(
+                        "description",
+                        "str",
+                        pattern=NO_NONE,
+                        meaning="the customer's company, printed on every invoice",
+                    ),
                 )
             ),
             meaning="a customer Stripe can send an invoice to",
