@@ -156,6 +156,10 @@ def run_campaign(
     examples, seed, modes = _validate(examples, seed, modes)
     for name in faults:
         get_fault(name)
+    # imported now rather than by the first failing scenario (run records classify
+    # failures with it): Hypothesis rescans every module for constants whenever
+    # sys.modules grows during a test, which cost a fifth of a second per campaign
+    import harness.orchestrator  # noqa: F401
     target = Target(flow, seed=seed, faults=faults, world_factory=world_factory)
     space = target.space
     strategy = scenarios(space)
