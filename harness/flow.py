@@ -305,7 +305,9 @@ def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -
     obj = load_object(spec, what=what)
     if not callable(obj):
         attr = str(spec).rpartition(":")[2]
-        raise UsageError(f"{what} {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
+        kind = type(obj).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise UsageError(f"{what} {spec!r}: {attr!r} is {article} {kind}, not a callable")
     return obj  # type: ignore[no-any-return,unused-ignore]
 
 

@@ -80,7 +80,9 @@ def gate_command(
         raise UsageError("give --campaign or --since, not both")
     start = parse_since(since) if since is not None else None
     gate = load_gate(config_path)
-    with Ledger.open(ledger_url) as ledger:
+    # a gate judges what was recorded: a ledger that does not exist is a mistake,
+    # not an empty history to create
+    with Ledger.open(ledger_url, create=False) as ledger:
         notes: list[str] = []
         ids = list(campaign_ids)
         for cid in ids:

@@ -102,7 +102,7 @@ def test_load_callable_errors_name_the_spec_and_the_fix(tmp_path) -> None:
         load_callable(f"{bad}:handle")
     ok = tmp_path / "ok.py"
     ok.write_text("VALUE = 3\ndef handle(e):\n    return e\n")
-    with pytest.raises(UsageError, match="'VALUE' is a int, not a callable"):
+    with pytest.raises(UsageError, match="'VALUE' is an int, not a callable"):
         load_callable(f"{ok}:VALUE")
     with pytest.raises(UsageError, match=r"has no attribute 'handel' \(did you mean 'handle'\?\)"):
         load_callable(f"{ok}:handel")

@@ -220,3 +220,14 @@ def test_bad_config_and_arguments_exit_2_in_one_line(
     code, _, err = run(capsys, "--config", str(good), "--ledger", url, "--campaign", "nope")
     assert code == 2
     assert err.startswith("harness: error: ledger ") and "no campaign with id 'nope'" in err
+
+
+def test_gate_on_a_missing_ledger_is_a_usage_error_and_creates_nothing(tmp_path, capsys) -> None:
+    from harness.cli import main
+
+    db = tmp_path / "missing" / "ledger.db"
+    code = main(["gate", "--config", "scenarios/deal_won/gate.toml", "--ledger", f"sqlite:///{db}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("harness: error: ") and err.count("\n") == 1
+    assert not db.exists() and not db.parent.exists()

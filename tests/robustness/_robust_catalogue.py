@@ -176,7 +176,7 @@ ROWS: tuple[Row, ...] = (
            "automation '{d}/syn.py:handle': importing '{d}/syn.py' raised SyntaxError: expected ':' "
            "(syn.py, line 1)", files=(("syn.py", "def handle(e)\n    pass\n"),)),
     _check("automation_not_callable", ("{d}/three.py:handle",),
-           "automation '{d}/three.py:handle': 'handle' is a int, not a callable",
+           "automation '{d}/three.py:handle': 'handle' is an int, not a callable",
            files=(("three.py", "handle = 3\n"),)),
     _check("automation_exits", ("{d}/bye.py:handle", "--examples", "1", "--seed", "1"),
            "the automation or its flow called sys.exit(3) while the harness was running it; an "
