@@ -101,12 +101,7 @@ def _install_requests() -> None:
         )
 
         def search(url: str) -> Response:
-            headers = {
-                k: v
-                for k, v in request.headers.items()
-                if k.lower() not in ("content-type", "content-length", "idempotency-key")
-            }
-            prep = requests.Request("GET", url, headers=headers).prepare()
+            prep = requests.Request("GET", url, headers=_search_headers(request.headers)).prepare()
             token = _IN_CALL.set(True)
             try:
                 r = original(self, prep, timeout=wire.timeout or hook.policy.timeouts.call)
@@ -130,12 +125,34 @@ def _install_requests() -> None:
             raise
         finally:
             _IN_CALL.reset(token)
-        body = b"" if kwargs.get("stream") else resp.content
-        hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+        _record(hook, plan, resp, streamed=bool(kwargs.get("stream")))
         return resp
 
     send.__wrapped__ = original  # type: ignore[attr-defined]
     requests.Session.send = send  # type: ignore[method-assign]
+
+
+def _search_headers(headers: Any) -> dict[str, str]:
+    """The write's headers minus those that describe its body or key: reused for the guard's GET."""
+    return {
+        k: v
+        for k, v in headers.items()
+        if k.lower() not in ("content-type", "content-length", "idempotency-key")
+    }
+
+
+def _record(hook: RunHook, plan: _Plan, resp: Any, *, streamed: bool) -> None:
+    """Tell the hook what came back (a streamed body is not read: the automation owns it)."""
+    body = b"" if streamed else resp.content
+    hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+
+
+def _httpx_response(replay: Response, request: Any) -> Any:
+    import httpx
+
+    return httpx.Response(
+        replay.status, headers=list(replay.headers), content=replay.body, request=request
+    )
 
 
 def _httpx_wire(request: Any) -> Request:
@@ -176,12 +193,7 @@ def _install_httpx() -> None:
         wire = _httpx_wire(request)
 
         def search(url: str) -> Response:
-            headers = {
-                k: v
-                for k, v in request.headers.items()
-                if k.lower() not in ("content-type", "content-length", "idempotency-key")
-            }
-            req = self.build_request("GET", url, headers=headers)
+            req = self.build_request("GET", url, headers=_search_headers(request.headers))
             token = _IN_CALL.set(True)
             try:
                 r = original(self, req, auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT))
@@ -192,12 +204,7 @@ def _install_httpx() -> None:
         plan = hook.before(wire, search=search)
         if plan.replay is not None:
             hook.after(plan, plan.replay, None)
-            return httpx.Response(
-                plan.replay.status,
-                headers=list(plan.replay.headers),
-                content=plan.replay.body,
-                request=request,
-            )
+            return _httpx_response(plan.replay, request)
         _httpx_apply(plan, request)
         token = _IN_CALL.set(True)
         try:
@@ -207,8 +214,7 @@ def _install_httpx() -> None:
             raise
         finally:
             _IN_CALL.reset(token)
-        body = b"" if kwargs.get("stream") else resp.content
-        hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+        _record(hook, plan, resp, streamed=bool(kwargs.get("stream")))
         return resp
 
     async def send_async(self: Any, request: Any, **kwargs: Any) -> Any:
@@ -219,12 +225,7 @@ def _install_httpx() -> None:
         plan = hook.before(wire)  # no search-before-create guard in async code (see module doc)
         if plan.replay is not None:
             hook.after(plan, plan.replay, None)
-            return httpx.Response(
-                plan.replay.status,
-                headers=list(plan.replay.headers),
-                content=plan.replay.body,
-                request=request,
-            )
+            return _httpx_response(plan.replay, request)
         _httpx_apply(plan, request)
         token = _IN_CALL.set(True)
         try:
@@ -234,8 +235,7 @@ def _install_httpx() -> None:
             raise
         finally:
             _IN_CALL.reset(token)
-        body = b"" if kwargs.get("stream") else resp.content
-        hook.after(plan, Response(resp.status_code, tuple(resp.headers.items()), body), None)
+        _record(hook, plan, resp, streamed=bool(kwargs.get("stream")))
         return resp
 
     send.__wrapped__ = original  # type: ignore[attr-defined]
