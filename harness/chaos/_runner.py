@@ -21,9 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import time_machine
-
-from harness._wire import VirtualClock
+from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_of, get_fault
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
@@ -62,11 +60,7 @@ def _quiet_unconfigured_logging() -> Iterator[None]:
 
 def wall_now() -> float:
     """Real epoch seconds, also inside a scenario's virtual time."""
-    if time_machine.escape_hatch.is_travelling():
-        return float(time_machine.escape_hatch.time.time())
-    import time
-
-    return time.time()
+    return real_time()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import threading
@@ -171,19 +172,7 @@ def _anyone_listens(level: int) -> bool:
 
 
 def with_seq(record: EventRecord, seq: int) -> EventRecord:
-    return EventRecord(
-        seq=seq,
-        kind=record.kind,
-        at=record.at,
-        wall_at=record.wall_at,
-        system=record.system,
-        step=record.step,
-        error_class=record.error_class,
-        fault=record.fault,
-        status=record.status,
-        outcome=record.outcome,
-        detail=record.detail,
-    )
+    return dataclasses.replace(record, seq=seq)
 
 
 def error_message(exc: BaseException) -> str:
