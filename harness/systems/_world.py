@@ -29,7 +29,6 @@ from harness._wire import (
     Clock,
     Request,
     Response,
-    Timeout,
     TransportFault,
     UnfakedHost,
     VirtualClock,
@@ -395,11 +394,3 @@ def _redact_url(url: str) -> str:
     from harness.systems._redact import redact_url
 
     return redact_url(url)
-
-
-def stall_timeout_error(request: Request, *, executed: bool) -> Timeout:
-    """The :class:`Timeout` a client with ``request.timeout`` gets on a stall."""
-    return Timeout(
-        f"read timed out after {request.timeout}s ({request.method} {_redact_url(request.url)})",
-        executed=executed,
-    )
