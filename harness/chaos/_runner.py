@@ -249,7 +249,7 @@ class Target:
                 tag = f"discover{i}"
                 with world.tagged(tag):
                     try:
-                        value = self.handler(copy.deepcopy(event))
+                        value = self._invoke(copy.deepcopy(event), tag)
                         if not self.flow.result(value):
                             self.baseline_failures[i] = redact_text(f"returned {value!r}")[:300]
                     except Exception as exc:
@@ -319,7 +319,7 @@ class Target:
                 keys[tag] = okey
                 with world.tagged(tag):
                     try:
-                        value = self.handler(copy.deepcopy(event))
+                        value = self._invoke(copy.deepcopy(event), tag)
                         ok[okey] = bool(self.flow.result(value))
                     except Exception:
                         ok[okey] = False
@@ -490,6 +490,14 @@ class Target:
             dedupe=MemoryDedupe(),
             sink=sink,
         )
+
+    def _invoke(self, event: dict[str, Any], tag: str) -> Any:
+        """Call the automation outside a delivery (discovery, reference runs), reaping its threads."""
+        before = set(threading.enumerate())
+        try:
+            return self.handler(event)
+        finally:
+            self._reap_threads(before, tag)
 
     def _reap_threads(self, before: set[threading.Thread], tag: str) -> None:
         """Wait for threads the automation started and left running, while its world is active.
