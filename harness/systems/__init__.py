@@ -9,6 +9,19 @@ on a fake fails a request inside the endpoint.
 """
 
 from harness.systems._base import FakeSystem
+from harness.systems._descriptor import (
+    DEFAULT_ID_SHAPES,
+    ID_HEX,
+    ID_NUMERIC,
+    ID_PREFIXED,
+    ID_UUID,
+    CreateGuard,
+    ErrorShape,
+    Idempotency,
+    RecordShape,
+    SystemDescriptor,
+    generic_error_body,
+)
 from harness.systems._faults import drop_field, has_field, set_field
 from harness.systems._hubspot import HubSpot
 from harness.systems._inspect import (
@@ -29,13 +42,22 @@ from harness.systems._world import Call, CallContext, Interceptor, System, World
 from harness.systems._zendesk import Zendesk
 
 __all__ = [
+    "DEFAULT_ID_SHAPES",
+    "ID_HEX",
+    "ID_NUMERIC",
+    "ID_PREFIXED",
+    "ID_UUID",
     "Call",
     "CallContext",
     "Change",
+    "CreateGuard",
+    "ErrorShape",
     "FakeSystem",
     "HubSpot",
+    "Idempotency",
     "Interceptor",
     "RecordOrigin",
+    "RecordShape",
     "RecordStore",
     "Resource",
     "SeedDeal",
@@ -43,12 +65,14 @@ __all__ = [
     "StateDiff",
     "Stripe",
     "System",
+    "SystemDescriptor",
     "World",
     "Write",
     "Zendesk",
     "created_by",
     "diff",
     "drop_field",
+    "generic_error_body",
     "has_field",
     "records_with_origin",
     "restore",

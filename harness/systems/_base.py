@@ -23,10 +23,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from harness._wire import Request, Response, VirtualClock
+from harness.systems._descriptor import SystemDescriptor
 
 if TYPE_CHECKING:
     from harness.systems._world import World
@@ -128,6 +129,9 @@ class FakeSystem:
     default_hosts: tuple[str, ...] = ()
     #: record kinds this fake stores
     kinds: tuple[str, ...] = ()
+    #: what engines ask about this system (hosts, ids, errors, idempotency, records);
+    #: ``None``: a generic descriptor named after the fake (see :meth:`describe`)
+    descriptor: ClassVar[SystemDescriptor | None] = None
 
     def __init__(
         self,
@@ -167,6 +171,12 @@ class FakeSystem:
         self._install_routes()
 
     # -- System protocol -----------------------------------------------------
+
+    def describe(self) -> SystemDescriptor:
+        """This system's :class:`SystemDescriptor` (a generic one when the class declares none)."""
+        if self.descriptor is not None:
+            return self.descriptor
+        return SystemDescriptor(name=self.name, hosts=self.default_hosts)
 
     def attach(self, world: World) -> None:
         self.world = world

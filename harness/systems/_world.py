@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from harness._wire import (
     UnfakedHost,
     VirtualClock,
 )
+from harness.systems._descriptor import SystemDescriptor
 
 __all__ = [
     "Call",
@@ -191,6 +193,23 @@ class World:
             if s.name == name:
                 return s
         raise KeyError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
+
+    def descriptor(self, name: str) -> SystemDescriptor:
+        """The :class:`SystemDescriptor` of the system called ``name``.
+
+        A system without a ``describe()`` method (or an unknown name: a refused
+        host) gets a generic descriptor named after it.
+        """
+        for s in self.systems:
+            if s.name == name:
+                describe = getattr(s, "describe", None)
+                if describe is not None:
+                    return describe()
+                break
+        safe = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "system"
+        if not safe[0].isalpha():
+            safe = "s_" + safe
+        return SystemDescriptor(name=safe)
 
     def system_for_request(self, request: Request) -> System | None:
         """The system serving ``request``.
