@@ -280,6 +280,10 @@ class Trigger:
     the webhook delivery); ``example`` is a valid event used to validate the
     declaration; ``make_event(world, object_id, rng)`` builds a real-shaped
     event for an object that exists in a world of fakes (used by scenarios).
+    ``defining`` are the dotted paths of the fields that make the event what it
+    is (its type, the changed property and its new value): an event without
+    them is a different event, so value faults never break them; the trigger's
+    contract exercises them instead.
     """
 
     name: str
@@ -292,6 +296,7 @@ class Trigger:
     event_id_field: str = "eventId"
     attempt_field: str | None = "attemptNumber"
     description: str = ""
+    defining: tuple[str, ...] = ()
 
 
 def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -> Callable[..., Any]:

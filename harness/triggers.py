@@ -127,6 +127,7 @@ register_trigger(
         example=_EXAMPLE,
         make_event=_deal_stage_event("closedwon"),
         objects=_hubspot_objects,
+        defining=("subscriptionType", "propertyName", "propertyValue"),
     )
 )
 
@@ -154,5 +155,6 @@ register_trigger(
         },
         make_event=_deal_creation_event,
         objects=_hubspot_objects,
+        defining=("subscriptionType",),
     )
 )
