@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.chaos._effects import is_primary
-from harness.chaos._faults import endpoint_of
+from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.systems._redact import redact_text, redact_url
@@ -85,14 +85,14 @@ def run_records(
     return records, items
 
 
-def _call_event(seq: int, c: Any, d: DeliveryResult, wall: float) -> EventRecord:
+def _call_event(seq: int, c: Any, d: DeliveryResult, wall: float, world: Any) -> EventRecord:
     return EventRecord(
         seq=seq,
         kind="call",
         at=c.started_at,
         wall_at=wall,
         system=c.system,
-        step=endpoint_of(c.method, c.request.path),
+        step=endpoint_in(world, c.system, c.method, c.request.path),
         fault=c.fault,
         status=c.status,
         outcome=c.outcome,
@@ -130,7 +130,7 @@ def _bare(
         EventRecord(seq=2, kind="attempt", at=d.started_at, wall_at=wall, detail={"number": 1}),
     ]
     for c in calls:
-        events.append(_call_event(len(events) + 1, c, d, wall))
+        events.append(_call_event(len(events) + 1, c, d, wall, run.world))
     error_class = None
     first_error_at = next((c.started_at + c.latency for c in calls if c.outcome != "ok"), None)
     recovered_at = None

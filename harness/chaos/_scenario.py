@@ -9,7 +9,7 @@ steps a person reads in a finding::
 
     world = standard_world(seed=3)
     deliver(deal=2)
-    fault(stripe, "POST /v1/invoices", execute_then_timeout)
+    fault(billing, "POST /v1/invoices", execute_then_timeout)
     deliver(deal=2, duplicate=True)
 """
 
