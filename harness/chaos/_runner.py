@@ -141,7 +141,9 @@ class Target:
         self.flow = flow
         self.seed = seed
         self.handler = flow.handler()
-        self._world_factory = world_factory or _standard_world
+        self._world_factory = world_factory or _flow_world(flow) or _standard_world
+        #: the first line of a printed scenario: which world, from which seed
+        self.world_name = flow.world_name()
         self._references: dict[tuple[int, ...], Reference] = {}
         self._segments: dict[int, str] = {}
         self._pool: dict[str, tuple[World, Any]] = {}
@@ -164,6 +166,8 @@ class Target:
         use.  ``"fresh"`` always builds a new world.
         """
         clock = VirtualClock()
+        if self.flow.reset is not None:
+            self._reset()
         pooled = self._pool.get(role)
         if pooled is not None:
             world, snap = pooled
@@ -178,6 +182,17 @@ class Target:
             with contextlib.suppress(AttributeError, TypeError):
                 self._pool[role] = (world, world.snapshot())
         return world, clock
+
+    def _reset(self) -> None:
+        """The flow's reset hook: state outside HTTP goes back to its start with the world."""
+        assert self.flow.reset is not None
+        try:
+            self.flow.reset()
+        except Exception as exc:
+            raise UsageError(
+                f"flow {self.flow.name!r}: its reset hook raised {type(exc).__name__}: {exc}; "
+                "reset must put the automation's own state back without failing"
+            ) from None
 
     def _objects(self, world: World) -> list[str]:
         trigger = self.flow.trigger
@@ -561,6 +576,33 @@ THREAD_GRACE = 5.0
 def _noun(flow: Flow) -> str:
     parts = flow.trigger.name.split(".")
     return parts[1] if len(parts) > 2 else "obj"
+
+
+def _flow_world(flow: Flow) -> Callable[[int, VirtualClock], World] | None:
+    """The flow's own world factory, adapted to a campaign's clock (``None``: none declared)."""
+    factory = flow.world_factory()
+    if factory is None:
+        return None
+    spec = flow.world_spec() or flow.world_name()
+
+    def build(seed: int, clock: VirtualClock) -> World:
+        try:
+            world = factory(seed)
+        except Exception as exc:
+            raise UsageError(
+                f"world {spec!r}: FACTORY({seed}) raised {type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(world, World):
+            raise UsageError(
+                f"world {spec!r}: FACTORY(seed) must return a harness.systems.World, got "
+                f"{type(world).__name__}; build one with standard_world(seed) and World.add, "
+                "or World([...])"
+            )
+        # the campaign's virtual clock drives every fake of the world
+        world.clock = clock
+        return world
+
+    return build
 
 
 def _standard_world(seed: int, clock: VirtualClock) -> World:

@@ -84,10 +84,8 @@ def transport_faults(space: ScenarioSpace) -> st.SearchStrategy[InjectFault]:
     systems = sorted({s for s, _ in space.endpoints})
     # strategies are built once here, not per draw: building them is what costs
     kind_st = st.sampled_from(kinds)
+    endpoint_st = st.sampled_from(space.endpoints)
     system_st = st.sampled_from(systems)
-    # the system first, then one of its endpoints: a system the automation calls once
-    # (the last step of a flow) is drawn as often as one it calls five times
-    endpoint_st = {s: st.sampled_from([e for e in space.endpoints if e[0] == s]) for s in systems}
     times_st = st.integers(1, 3)
     param_st = {
         k.name: [(name, st.sampled_from(values)) for name, values in sorted(k.params.items())]
@@ -100,7 +98,7 @@ def transport_faults(space: ScenarioSpace) -> st.SearchStrategy[InjectFault]:
         params = tuple((name, draw(values)) for name, values in param_st[kind.name])
         if kind.system_wide:
             return InjectFault(draw(system_st), "*", kind.name, params, 1)
-        system, endpoint = draw(endpoint_st[draw(system_st)])
+        system, endpoint = draw(endpoint_st)
         times = 1 if kind.persistent else draw(times_st)
         return InjectFault(system, endpoint, kind.name, params, times)
 

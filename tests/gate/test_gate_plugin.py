@@ -35,7 +35,7 @@ def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
 def test_marker_is_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.harness(*, flow, examples=None, mode='both'): run a bad-day campaign of*"]
+        ["@pytest.mark.harness(*, flow, examples=None, mode='both', world=None): run a bad-day campaign of*"]
     )
 
 
@@ -120,7 +120,7 @@ MARKER_ERRORS = [
     (
         f"harness(flow={FLOW!r}, exampels=5)",
         "@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
-        "flow, examples, mode",
+        "flow, examples, mode, world",
     ),
     (
         "harness(examples=5)",
