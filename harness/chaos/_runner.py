@@ -28,7 +28,7 @@ from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
 from harness.chaos._strategies import ScenarioSpace
 from harness.chaos._time import virtual_time
 from harness.errors import UsageError
-from harness.flow import Flow
+from harness.flow import Flow, check_declarations
 from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
 
@@ -228,6 +228,8 @@ class Target:
     ) -> tuple[ScenarioSpace, list[str], dict[int, dict[str, str]]]:
         """Deliver each object once without faults to learn what the automation calls and reads."""
         world, clock = self.new_world()
+        # a typo in a declared effect or write contract fails here, before any scenario runs
+        check_declarations(self.flow, world)
         # scenarios draw from the first few objects: enough to interleave deliveries and
         # mix segments, few enough that reference runs are shared between scenarios
         object_ids = self._objects(world)[:MAX_OBJECTS]
