@@ -22,6 +22,7 @@ from typing import Any
 
 import click
 
+from harness._commands._options import flow_name_options, resolve_flow_name
 from harness.errors import UsageError
 
 __all__ = ["COMMANDS"]
@@ -82,7 +83,7 @@ def inbox_group() -> None:
 
 @inbox_group.command("list")
 @_ledger_option
-@click.option("--flow", "flow_name", metavar="NAME", default=None, help="Only this flow's items.")
+@flow_name_options("Only this flow's items.")
 @click.option(
     "--status",
     type=click.Choice(_STATUSES),
@@ -97,12 +98,18 @@ def inbox_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(
-    ledger_url: str | None, flow_name: str | None, status: str, campaigns: bool, as_json: bool
+    ledger_url: str | None,
+    flow_file: str | None,
+    flow_name: str | None,
+    status: str,
+    campaigns: bool,
+    as_json: bool,
 ) -> None:
     """List inbox items, oldest first; '!' marks an open item past its due time, 'c' an item
     of a campaign run (a test, listed with --campaigns)."""
     from harness.ledger import Ledger
 
+    flow_name = resolve_flow_name(flow_file, flow_name)
     wanted = None if status == "all" else status
     with Ledger.open(ledger_url) as ledger:
         items = ledger.inbox(flow=flow_name, status=wanted, campaigns=campaigns)
