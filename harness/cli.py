@@ -36,9 +36,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from harness._commands import check, demo, gate, inbox, ledger, report, simulate
+    from harness._commands import check, demo, gate, inbox, ledger, report, simulate, systems
 
-    for module in (demo, check, report, gate, inbox, ledger, simulate):
+    for module in (demo, check, report, gate, inbox, ledger, simulate, systems):
         for command in module.COMMANDS:
             cli.add_command(command)
 
