@@ -68,7 +68,7 @@ def _fmt(value: Any, *, pct: bool = False, secs: bool = False) -> str:
     return str(value)
 
 
-#: the demo's default seed: at the default 100 examples it shows all six classes of finding the
+#: the demo's default seed: at the default 100 examples it shows every class of finding the
 #: bundled automation has in bare mode, and none under the orchestrator (checked by a test)
 DEMO_SEED = 1
 
