@@ -291,6 +291,8 @@ class Trigger:
     with a new id about the same object (HubSpot).  ``schedule`` makes this a
     schedule trigger (see :func:`harness.triggers.schedule_trigger`): its
     events are ticks and its objects change in the fakes between ticks.
+    ``noun`` names one object in printed scenarios (``deliver(invoice=0)``);
+    by default the second part of ``name`` (``hubspot.deal.closedwon``: deal).
     """
 
     name: str
@@ -306,6 +308,7 @@ class Trigger:
     defining: tuple[str, ...] = ()
     redelivery_keeps_id: bool = False
     schedule: Schedule | None = None
+    noun: str = ""
 
 
 def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -> Callable[..., Any]:

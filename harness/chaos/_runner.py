@@ -577,6 +577,8 @@ THREAD_GRACE = 5.0
 
 
 def _noun(flow: Flow) -> str:
+    if flow.trigger.noun:
+        return flow.trigger.noun
     parts = flow.trigger.name.split(".")
     return parts[1] if len(parts) > 2 else "obj"
 
