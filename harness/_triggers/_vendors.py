@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from harness._triggers._generic import schedule_trigger
+from harness._triggers._generic import _PathKey, schedule_trigger
 from harness.flow import Contract, Field, Trigger
 from harness.triggers import register_trigger
 
@@ -138,16 +138,7 @@ def _subscription_updated(world: Any, object_id: str, rng: random.Random) -> dic
 
 
 def _key(noun: str, path: str) -> Callable[[Mapping[str, Any]], str]:
-    parts = path.split(".")
-
-    def key(event: Mapping[str, Any]) -> str:
-        value: Any = event
-        for part in parts:
-            value = value[part]
-        return f"{noun}:{value}"
-
-    key.__name__ = f"{noun}_key"
-    return key
+    return _PathKey(noun, path)
 
 
 def _stripe_trigger(
@@ -373,10 +364,7 @@ def _hubspot_lister(kind: str) -> Callable[[Any], Sequence[str]]:
 
 
 def _hubspot_key(kind: str) -> Callable[[Mapping[str, Any]], str]:
-    def key(event: Mapping[str, Any]) -> str:
-        return f"{kind}:{event['objectId']}"
-
-    return key
+    return _PathKey(kind, "objectId")
 
 
 for _kind in ("contact", "company"):
