@@ -288,6 +288,7 @@ class Target:
             faults=tuple(faults),
             max_deliveries=max_deliveries,
             max_faults=max_faults,
+            ticks=trigger.schedule is not None,
         )
         return space, object_ids, reads
 

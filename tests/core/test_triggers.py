@@ -254,3 +254,19 @@ def test_check_help_names_the_triggers(capsys: pytest.CaptureFixture[str]) -> No
     main(["check", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "stripe.invoice.paid" in out and "harness triggers" in out
+
+
+def test_a_schedule_scenario_prints_changes_and_ticks_and_round_trips() -> None:
+    steps = (Deliver(0), Deliver(0, "duplicate"), Deliver(1, "redelivery"), Deliver(2, late=True))
+    scenario = Scenario(seed=4, steps=steps, noun="deal", ticks=True)
+    assert scenario.program({0: "hubspot deal 10000000002"}).splitlines() == [
+        "world = standard_world(seed=4)",
+        "change(deal=0)  # deal 0 is hubspot deal 10000000002",
+        "tick(deal=0)",
+        "tick(deal=0, double=True)",
+        "tick(deal=1, overlapping=True)",
+        "change(deal=2)",
+        "tick(deal=2, late=True)",
+    ]
+    assert Scenario.from_json(scenario.to_json()) == scenario
+    assert "ticks" not in Scenario(seed=4, steps=steps).to_dict()
