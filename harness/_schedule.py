@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.errors import FlowDeclarationError
+
 __all__ = ["TICK_FIELDS", "Schedule", "tick_event"]
 
 #: the fields of a tick event, in order
@@ -63,8 +65,6 @@ class Schedule:
     key: Callable[[str], str]
 
     def __post_init__(self) -> None:
-        from harness.errors import FlowDeclarationError
-
         every = self.every
         if isinstance(every, bool) or not isinstance(every, int | float) or not every > 0:
             raise FlowDeclarationError(

@@ -234,6 +234,11 @@ def webhook_trigger(
         _require_path(data, event_id, "'event_id'", where)
     if attempt_field is not None:
         _require_path(data, attempt_field, "'attempt_field'", where)
+        if "." in attempt_field:
+            raise FlowDeclarationError(
+                f"{where}: 'attempt_field' must be a top-level field of the event (a retry "
+                f"increments it), got {attempt_field!r}"
+            )
     defining = tuple(defining)
     for path in defining:
         _require_path(data, path, "'defining' path", where)

@@ -270,3 +270,18 @@ def test_a_schedule_scenario_prints_changes_and_ticks_and_round_trips() -> None:
     ]
     assert Scenario.from_json(scenario.to_json()) == scenario
     assert "ticks" not in Scenario(seed=4, steps=steps).to_dict()
+
+
+def test_an_event_id_on_a_dotted_path_is_read_by_the_orchestrator_and_the_ledger_records() -> None:
+    from harness.orchestrator._run import event_id_of
+
+    example = {"meta": {"delivery": "d-0001"}, "order": {"id": 7}}
+    trigger = webhook_trigger("t.nested.id", example=example, object_key="order.id", event_id="meta.delivery")
+    flow = Flow(name="nested", automation=lambda e: None, trigger=trigger)
+    assert event_id_of(flow, example) == "d-0001"
+    made = trigger.make_event(None, "8", random.Random(2))  # type: ignore[misc]
+    assert made["order"]["id"] == 8 and made["meta"]["delivery"].startswith("d-")
+    assert made["meta"]["delivery"] != "d-0001" and event_id_of(flow, made) == made["meta"]["delivery"]
+    with pytest.raises(FlowDeclarationError, match="'attempt_field' must be a top-level field"):
+        webhook_trigger("t.nested.attempt", example=example, object_key="order.id", event_id=None,
+                        attempt_field="meta.delivery")
