@@ -285,3 +285,22 @@ def test_an_event_id_on_a_dotted_path_is_read_by_the_orchestrator_and_the_ledger
     with pytest.raises(FlowDeclarationError, match="'attempt_field' must be a top-level field"):
         webhook_trigger("t.nested.attempt", example=example, object_key="order.id", event_id=None,
                         attempt_field="meta.delivery")
+
+
+@pytest.mark.parametrize(("every", "seconds"), [(900, 900), ("15m", 900), ("1h", 3600), ("30s", 30), ("1d", 86_400)])
+def test_schedule_trigger_reads_its_period(every: Any, seconds: float) -> None:
+    from harness.triggers import schedule_trigger
+
+    trigger = schedule_trigger("t.every", every=every, objects=lambda w: ["1"], change=lambda w, o, r: None,
+                               key="thing", system="crm")
+    assert trigger.schedule is not None and trigger.schedule.every == seconds
+    assert trigger.schedule.key("1") == "thing:1" and trigger.contract.check(trigger.example) == ()
+
+
+@pytest.mark.parametrize("every", ["soon", 0, -5, "15 minutes"])
+def test_schedule_trigger_refuses_a_period_it_cannot_read(every: Any) -> None:
+    from harness.triggers import schedule_trigger
+
+    with pytest.raises(FlowDeclarationError, match="'every'"):
+        schedule_trigger("t.bad.every", every=every, objects=lambda w: ["1"], change=lambda w, o, r: None,
+                         key="thing", system="crm")
