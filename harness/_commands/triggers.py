@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import sys
 from typing import Any
 
 import click
@@ -67,28 +69,37 @@ def triggers_command(name: str | None, as_json: bool) -> None:
     if not chosen:
         raise UsageError(f"no trigger name starts with {name!r}; known triggers: {', '.join(trigger_names())}")
     described = [describe_trigger(t) for t in chosen]
-    if as_json:
-        click.echo(json.dumps(described, indent=2))
-        return
-    for i, d in enumerate(described):
-        if i:
-            click.echo("")
-        click.echo(f"{d['name']}  ({d['system']}, {d['kind']})")
-        if d["description"]:
-            click.echo(f"  {d['description']}")
-        if d["kind"] == "schedule":
-            click.echo(f"  every:       {d['every_seconds']:g} s")
-        click.echo(f"  object key:  {d['object_key']}")
-        if d["event_id_field"]:
-            keeps = "keeps it" if d["redelivery_keeps_id"] else "gets a new one"
-            click.echo(f"  event id:    {d['event_id_field']} (a redelivery {keeps})")
-        if d["defining"]:
-            click.echo(f"  defining:    {', '.join(d['defining'])}")
-        click.echo("  contract:")
-        width = max(len(f["field"]) for f in d["contract"]) if d["contract"] else 0
-        for f in d["contract"]:
-            meaning = f"  ({f['meaning']})" if f["meaning"] else ""
-            click.echo(f"    {f['field']:<{width}}  {f['rule']}{meaning}")
+    _emit(json.dumps(described, indent=2) if as_json else "\n\n".join(_block(d) for d in described))
+
+
+def _block(d: dict[str, Any]) -> str:
+    lines = [f"{d['name']}  ({d['system']}, {d['kind']})"]
+    if d["description"]:
+        lines.append(f"  {d['description']}")
+    if d["kind"] == "schedule":
+        lines.append(f"  every:       {d['every_seconds']:g} s")
+    lines.append(f"  object key:  {d['object_key']}")
+    if d["event_id_field"]:
+        keeps = "keeps it" if d["redelivery_keeps_id"] else "gets a new one"
+        lines.append(f"  event id:    {d['event_id_field']} (a redelivery {keeps})")
+    if d["defining"]:
+        lines.append(f"  defining:    {', '.join(d['defining'])}")
+    lines.append("  contract:")
+    width = max((len(f["field"]) for f in d["contract"]), default=0)
+    for f in d["contract"]:
+        meaning = f"  ({f['meaning']})" if f["meaning"] else ""
+        lines.append(f"    {f['field']:<{width}}  {f['rule']}{meaning}")
+    return "\n".join(lines)
+
+
+def _emit(text: str) -> None:
+    """Print ``text``; a reader that stops early (``| head``) is not an error."""
+    try:
+        click.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the rest has nowhere to go: send it to /dev/null so the exit flush is quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 COMMANDS: list[click.Command] = [triggers_command]
