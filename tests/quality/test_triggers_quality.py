@@ -52,6 +52,7 @@ CASES = {
     "order_paid": (ORDER_PAID, "duplicate_effect"),
     "order_paid_robust": (ORDER_PAID, None),
     "poll_won_deals": (get_trigger("hubspot.deal.closedwon.poll"), "duplicate_effect"),
+    "poll_won_deals_lenient": (get_trigger("hubspot.deal.closedwon.poll"), "silent_loss"),
     "poll_won_deals_robust": (get_trigger("hubspot.deal.closedwon.poll"), None),
 }
 
