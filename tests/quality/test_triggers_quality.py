@@ -57,10 +57,12 @@ CASES = {
 }
 
 
+def _flow_of(name: str) -> Flow:
+    return Flow(name=name, automation=f"{AUTOMATIONS / name}.py:handle", trigger=CASES[name][0])
+
+
 def _campaign(name: str, seed: int, ledger: Ledger):  # type: ignore[no-untyped-def]
-    trigger, _ = CASES[name]
-    flow = Flow(name=name, automation=f"{AUTOMATIONS / name}.py:handle", trigger=trigger)
-    return run_campaign(flow, ledger=ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False)
+    return run_campaign(_flow_of(name), ledger=ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -79,3 +81,16 @@ def test_robust_automation_started_by_a_new_trigger_gives_no_finding(
     result = _campaign(name, seed, sqlite_ledger)
     assert not result.findings, "\n\n".join(f"{f.oracle}: {f.message}\n{f.program}" for f in result.findings)
     assert sum(result.faults_injected["bare"].values()) > DEFAULT_EXAMPLES, "the campaign injected faults"
+
+
+def test_a_schedule_finding_replays_from_its_scenario_json(sqlite_ledger: Ledger) -> None:
+    from harness.chaos import Scenario, replay
+
+    result = run_campaign(_flow_of("poll_won_deals"), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES,
+                          seed=SEEDS[0], modes=("bare",))
+    finding = next(f for f in result.findings if f.oracle == "duplicate_effect")
+    scenario = Scenario.from_json(finding.scenario_json)
+    assert scenario.ticks
+    assert "double=True" in finding.program or "overlapping=True" in finding.program, finding.program
+    _, hits = replay(_flow_of("poll_won_deals"), scenario, mode="bare")
+    assert "duplicate_effect" in {h.oracle for h in hits}
