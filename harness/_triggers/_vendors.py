@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from harness._triggers._fixtures import example
 from harness._triggers._generic import _PathKey, schedule_trigger
 from harness.flow import Contract, Field, Trigger
 from harness.triggers import register_trigger
@@ -185,12 +186,6 @@ def _stripe_trigger(
     )
 
 
-def _example(name: str) -> Mapping[str, Any]:
-    from harness._triggers._fixtures import example
-
-    return example(name)
-
-
 _stripe_trigger(
     event_type="invoice.paid",
     kind="invoice",
@@ -205,7 +200,7 @@ _stripe_trigger(
         Field("data.object.currency", "str", meaning="three-letter ISO currency code, lower case"),
     ),
     make=_invoice_paid,
-    example=_example("stripe/event_invoice_paid.json"),
+    example=example("stripe/event_invoice_paid.json"),
     defining=("type", "data.object.object", "data.object.status"),
 )
 
@@ -229,7 +224,7 @@ _stripe_trigger(
               meaning="what the session sold"),
     ),
     make=_checkout_completed,
-    example=_example("stripe/event_checkout_session_completed.json"),
+    example=example("stripe/event_checkout_session_completed.json"),
     defining=("type", "data.object.object", "data.object.status"),
 )
 
@@ -252,7 +247,7 @@ _stripe_trigger(
         Field("data.object.items.data.0.price.id", "str", meaning="the first item's price"),
     ),
     make=_subscription_updated,
-    example=_example("stripe/event_customer_subscription_updated.json"),
+    example=example("stripe/event_customer_subscription_updated.json"),
     defining=("type", "data.object.object", "data.previous_attributes", "data.object.status"),
 )
 
@@ -308,7 +303,7 @@ register_trigger(
             )
         ),
         object_key=_key("ticket", "detail.id"),
-        example=_example("zendesk/event_ticket_created.json"),
+        example=example("zendesk/event_ticket_created.json"),
         make_event=_ticket_created,
         objects=_zendesk_ids,
         event_id_field="id",
@@ -382,7 +377,7 @@ for _kind in ("contact", "company"):
                 )
             ),
             object_key=_hubspot_key(_kind),
-            example=_example(f"hubspot/webhook_{_kind}_creation.json"),
+            example=example(f"hubspot/webhook_{_kind}_creation.json"),
             make_event=_hubspot_maker(_kind, "creation"),
             objects=_hubspot_lister(_kind),
             defining=("subscriptionType",),
@@ -405,7 +400,7 @@ for _kind in ("contact", "company"):
                 )
             ),
             object_key=_hubspot_key(_kind),
-            example=_example(f"hubspot/webhook_{_kind}_propertychange.json"),
+            example=example(f"hubspot/webhook_{_kind}_propertychange.json"),
             make_event=_hubspot_maker(_kind, "propertyChange"),
             objects=_hubspot_lister(_kind),
             defining=("subscriptionType", "propertyName", "propertyValue"),
