@@ -17,10 +17,12 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from harness._schedule import Schedule
 from harness.errors import FlowDeclarationError, UsageError, did_you_mean
 from harness.flow import Contract, Field, Trigger
 
 __all__ = [
+    "Schedule",
     "all_triggers",
     "get_trigger",
     "register_trigger",
