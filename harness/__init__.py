@@ -44,7 +44,13 @@ from harness.policy import (
     TimeoutPolicy,
 )
 from harness.systems import HubSpot, RecordStore, Resource, Stripe, World, Zendesk, standard_world
-from harness.triggers import get_trigger, register_trigger, trigger_names
+from harness.triggers import (
+    get_trigger,
+    register_trigger,
+    schedule_trigger,
+    trigger_names,
+    webhook_trigger,
+)
 
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult, Scenario, replay, run_campaign
@@ -131,8 +137,10 @@ __all__ = [
     "register_trigger",
     "replay",
     "run_campaign",
+    "schedule_trigger",
     "standard_world",
     "trigger_names",
+    "webhook_trigger",
     "write_report",
 ]
 

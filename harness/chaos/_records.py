@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
+from harness.flow import _MISSING, lookup
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.systems._redact import redact_text, redact_url
 
@@ -210,8 +211,9 @@ def _bare(
 
 
 def _event_id(d: DeliveryResult, run: ScenarioRun) -> str | None:
-    value = d.event.get(run.flow.trigger.event_id_field)
-    return None if value is None else str(value)
+    field = run.flow.trigger.event_id_field
+    value = lookup(d.event, field) if field else None
+    return None if value is None or value is _MISSING else str(value)
 
 
 def _complete(d: DeliveryResult, run: ScenarioRun, calls: list[Any], escaped: int) -> RunRecord:

@@ -2,7 +2,7 @@
 
 Served paths (``api.hubapi.com`` and any configured base URL):
 
-* ``GET /crm/v3/objects/{deals|contacts}/{id}`` with ``properties=`` (comma list
+* ``GET /crm/v3/objects/{deals|contacts|companies}/{id}`` with ``properties=`` (comma list
   or repeated) and ``associations=``; ``GET /crm/v3/objects/{type}`` (list with
   ``limit``/``after``); ``POST /crm/v3/objects/{type}``; ``PATCH .../{id}``;
 * ``GET /crm/v3/objects/deals/{id}/associations/contacts`` and the v4 form.
@@ -32,9 +32,13 @@ from harness.systems._descriptor import (
 
 __all__ = ["HubSpot"]
 
-_TYPES = {"deals": "deal", "contacts": "contact", "deal": "deal", "contact": "contact"}
-_PLURAL = {"deal": "deals", "contact": "contacts"}
-_MODIFIED = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate"}
+_TYPES = {"deals": "deal", "contacts": "contact", "companies": "company", "deal": "deal",
+          "contact": "contact", "company": "company"}
+_PLURAL = {"deal": "deals", "contact": "contacts", "company": "companies"}
+_MODIFIED = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate",
+             "company": "hs_lastmodifieddate"}
+#: HubSpot's object type ids (``/crm/v3/objects/0-2`` is ``companies``)
+_TYPE_IDS = {"0-3": "deal", "0-1": "contact", "0-2": "company"}
 
 #: properties returned when the request names none (HubSpot's defaults)
 DEFAULT_PROPERTIES = {
@@ -43,6 +47,7 @@ DEFAULT_PROPERTIES = {
         "hs_object_id", "pipeline",
     ),
     "contact": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
+    "company": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
 }
 #: properties defined in the fake portal (requesting one without a value gives null)
 DEFINED_PROPERTIES = {
@@ -57,11 +62,26 @@ DEFINED_PROPERTIES = {
         + ("company", "phone", "jobtitle", "city", "country", "lifecyclestage", "website",
            "hs_email_domain")
     ),
+    "company": frozenset(
+        DEFAULT_PROPERTIES["company"]
+        + ("industry", "city", "country", "phone", "lifecyclestage", "website", "numberofemployees",
+           "annualrevenue", "hubspot_owner_id", "description")
+    ),
 }
 _ALWAYS = {"deal": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
-           "contact": ("createdate", "lastmodifieddate", "hs_object_id")}
-#: association type ids (HUBSPOT_DEFINED) as documented for v4
-ASSOCIATION_TYPE_IDS = {("deal", "contact"): 3, ("contact", "deal"): 4}
+           "contact": ("createdate", "lastmodifieddate", "hs_object_id"),
+           "company": ("createdate", "hs_lastmodifieddate", "hs_object_id")}
+#: association type ids (HUBSPOT_DEFINED, primary where there is one) as documented for v4
+ASSOCIATION_TYPE_IDS = {("deal", "contact"): 3, ("contact", "deal"): 4, ("contact", "company"): 1,
+                        ("company", "contact"): 2, ("deal", "company"): 5, ("company", "deal"): 6}
+#: webhook subscription types this fake can emit -> the app's subscription id
+SUBSCRIPTIONS = {
+    "deal.propertyChange": 2345678, "deal.creation": 2345671, "deal.deletion": 2345672,
+    "contact.propertyChange": 2345688, "contact.creation": 2345681, "contact.deletion": 2345682,
+    "company.propertyChange": 2345698, "company.creation": 2345691, "company.deletion": 2345692,
+}
+#: the property a ``*.propertyChange`` event reports when none is named
+_CHANGED = {"deal": "dealstage", "contact": "lifecyclestage", "company": "lifecyclestage"}
 
 DEAL_STAGES = (
     "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
@@ -137,7 +157,7 @@ DESCRIPTOR = SystemDescriptor(
 
 
 class HubSpot(FakeSystem):
-    """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``.
+    """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``, ``company``.
 
     Records are stored in the API's shape (``id``, ``properties``, ``createdAt``,
     ``updatedAt``, ``archived``); associations live beside them.
@@ -145,7 +165,7 @@ class HubSpot(FakeSystem):
 
     name = "hubspot"
     default_hosts = DESCRIPTOR.hosts
-    kinds = ("deal", "contact")
+    kinds = ("deal", "contact", "company")
     descriptor = DESCRIPTOR
 
     def __init__(
@@ -195,7 +215,7 @@ class HubSpot(FakeSystem):
         object_id: str | None = None,
         created_at: float | None = None,
     ) -> str:
-        """Create a deal or contact without logging a write (seeding); returns its id."""
+        """Create a deal, contact or company without logging a write (seeding); returns its id."""
         kind = self._kind(object_type)
         with self._lock:
             oid = str(object_id) if object_id is not None else str(self._numeric_id())
@@ -234,6 +254,25 @@ class HubSpot(FakeSystem):
     def contact_ids(self) -> list[str]:
         return list(self._store["contact"])
 
+    def company_ids(self) -> list[str]:
+        return list(self._store["company"])
+
+    def update_object(self, object_type: str, object_id: str, properties: Mapping[str, str | None]) -> None:
+        """A change made in HubSpot (by a person or a HubSpot workflow), not by the automation.
+
+        Sets ``properties`` and stamps the last-modified date and ``updatedAt``
+        with the world's clock, as HubSpot does on every change; logs no write.
+        """
+        kind = self._kind(object_type)
+        with self._lock:
+            record = self._existing(kind, object_id)
+            at = iso8601(self.now())
+            props = {**record["properties"],
+                     **{k: None if v is None else str(v) for k, v in properties.items()},
+                     _MODIFIED[kind]: at}
+            self._defined[kind].update(props)
+            self.seed_record(kind, record["id"], {**record, "properties": props, "updatedAt": at})
+
     def associated(self, from_type: str, from_id: str, to_type: str) -> tuple[str, ...]:
         """Ids of the ``to_type`` objects associated with ``from_type`` ``from_id``."""
         return self._links.get((self._kind(from_type), str(from_id), self._kind(to_type)), ())
@@ -269,7 +308,7 @@ class HubSpot(FakeSystem):
 
     def webhook_event(
         self,
-        deal_id: str | int,
+        object_id: str | int,
         *,
         subscription_type: str = "deal.propertyChange",
         property_name: str | None = None,
@@ -280,42 +319,45 @@ class HubSpot(FakeSystem):
         rng: random.Random | None = None,
         apply: bool = True,
     ) -> dict[str, Any]:
-        """One webhook event in HubSpot's shape for a deal that exists in this fake.
+        """One webhook event in HubSpot's shape for an object that exists in this fake.
 
-        ``deal.propertyChange`` defaults to ``dealstage`` and the deal's current
-        value; with ``apply`` (default) the change is made to the deal first, as
-        the event reports a change that happened.  ``deal.creation`` carries no
-        property.  ``occurredAt`` is epoch milliseconds from the world's clock.
-        ``KeyError`` names the deal when it does not exist.
+        ``subscription_type`` is one of :data:`SUBSCRIPTIONS` (``deal.*``,
+        ``contact.*``, ``company.*``): the object is a deal, contact or company.
+        ``*.propertyChange`` defaults to ``dealstage`` (deals) or
+        ``lifecyclestage`` (contacts, companies) and the object's current value;
+        with ``apply`` (default) the change is made first (the last-modified date
+        stamped), as the event reports a change that happened.  ``*.creation``
+        carries no property.  ``occurredAt`` is epoch milliseconds from the
+        world's clock.  ``KeyError`` names the object when it does not exist.
         """
-        if subscription_type not in ("deal.propertyChange", "deal.creation", "deal.deletion"):
+        if subscription_type not in SUBSCRIPTIONS:
             raise ValueError(
                 f"hubspot.webhook_event: unsupported subscription_type {subscription_type!r}; "
-                "expected 'deal.propertyChange', 'deal.creation' or 'deal.deletion'"
+                f"expected one of {', '.join(SUBSCRIPTIONS)}"
             )
+        kind, _, change = subscription_type.partition(".")
         with self._lock:
-            deal = self._existing("deal", str(deal_id))
+            record = self._existing(kind, str(object_id))
             source = rng if rng is not None else self._event_ids
             event: dict[str, Any] = {
                 "eventId": int(event_id) if event_id is not None else source.randrange(10**8, 5 * 10**9),
-                "subscriptionId": {"deal.propertyChange": 2345678, "deal.creation": 2345671,
-                                   "deal.deletion": 2345672}[subscription_type],
+                "subscriptionId": SUBSCRIPTIONS[subscription_type],
                 "portalId": self.portal_id,
                 "appId": self.app_id,
                 "occurredAt": int(occurred_at) if occurred_at is not None else int(self.now() * 1000),
                 "subscriptionType": subscription_type,
                 "attemptNumber": int(attempt_number),
-                "objectId": int(deal["id"]),
+                "objectId": int(record["id"]),
             }
-            if subscription_type == "deal.propertyChange":
-                name = property_name or "dealstage"
-                value = property_value if property_value is not None else deal["properties"].get(name)
-                if apply and deal["properties"].get(name) != value:
-                    self.set_property("deal", deal["id"], name, value)
+            if change == "propertyChange":
+                name = property_name or _CHANGED[kind]
+                value = property_value if property_value is not None else record["properties"].get(name)
+                if apply and record["properties"].get(name) != value:
+                    self.update_object(kind, record["id"], {name: value})
                 event["propertyName"] = name
                 event["propertyValue"] = value
             else:
-                event["changeFlag"] = "CREATED" if subscription_type == "deal.creation" else "DELETED"
+                event["changeFlag"] = "CREATED" if change == "creation" else "DELETED"
             event["changeSource"] = "CRM_UI"
             event["sourceId"] = f"userId:{source.randrange(1_000_000, 99_999_999)}"
             return event
@@ -389,10 +431,11 @@ class HubSpot(FakeSystem):
     # -- routing ---------------------------------------------------------------
 
     def _routes_table(self) -> Iterable[tuple[str, str, Any]]:
-        obj = r"/crm/v3/objects/(deals|contacts|deal|contact|0-3|0-1)"
+        obj = r"/crm/v3/objects/(deals|contacts|companies|deal|contact|company|0-3|0-1|0-2)"
         return (
             ("GET", obj + r"/([^/]+)/associations/([a-z_]+)", self._assoc_v3),
-            ("GET", r"/crm/v4/objects/(deals|contacts|deal|contact|0-3|0-1)/([^/]+)/associations/([a-z_]+)",
+            ("GET", r"/crm/v4/objects/(deals|contacts|companies|deal|contact|company|0-3|0-1|0-2)"
+                    r"/([^/]+)/associations/([a-z_]+)",
              self._assoc_v4),
             ("GET", obj + r"/([^/]+)", self._get),
             ("PATCH", obj + r"/([^/]+)", self._patch),
@@ -425,10 +468,11 @@ class HubSpot(FakeSystem):
         return response
 
     def _kind(self, object_type: str) -> str:
-        kind = _TYPES.get(object_type) or {"0-3": "deal", "0-1": "contact"}.get(object_type)
+        kind = _TYPES.get(object_type) or _TYPE_IDS.get(object_type)
         if kind is None:
             raise KeyError(
-                f"hubspot: unknown object type {object_type!r}; expected 'deal' or 'contact'"
+                f"hubspot: unknown object type {object_type!r}; expected 'deal', 'contact' or "
+                "'company'"
             )
         return kind
 

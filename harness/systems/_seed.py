@@ -1,7 +1,7 @@
 """A standard world of fakes filled by Faker from one seed.
 
 ``standard_world(seed)`` builds HubSpot + Stripe + Zendesk with ``deals`` deals,
-each associated with one contact.  The same seed always gives the same
+each associated with one contact and one company.  The same seed always gives the same
 records and the same ids (Faker, the choices and the fakes' id generators are
 all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
 """
@@ -20,6 +20,8 @@ from harness.systems._zendesk import Zendesk
 
 __all__ = ["SeedDeal", "seed_deals", "standard_world"]
 
+#: the first seeded company's id (HubSpot ids are large numbers; see `standard_world`)
+COMPANY_IDS = 20_000_000_001
 _CURRENCIES = ("USD", "USD", "USD", "EUR", "EUR", "GBP")
 _OPEN_STAGES = ("qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
 _PRODUCTS = ("Platform licence", "Annual subscription", "Onboarding package", "Enterprise plan",
@@ -86,7 +88,7 @@ def seed_deals(seed: int, count: int) -> tuple[SeedDeal, ...]:
 
 
 def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None) -> World:
-    """HubSpot + Stripe + Zendesk with ``deals`` Faker deals, each with one contact.
+    """HubSpot + Stripe + Zendesk with ``deals`` Faker deals, each with one contact and company.
 
     Deals carry ``dealname``, ``amount`` (a string, as HubSpot returns it),
     ``deal_currency_code``, an open ``dealstage``, ``dealtype``
@@ -101,7 +103,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     )
     hubspot: HubSpot = world.system("hubspot")
     created = world.clock.now() - 30 * 86_400
-    for deal in seed_deals(seed, deals):
+    for i, deal in enumerate(seed_deals(seed, deals)):
         contact_id = hubspot.add_object(
             "contact",
             {"email": deal.email, "firstname": deal.firstname, "lastname": deal.lastname,
@@ -117,4 +119,15 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
             created_at=created,
         )
         hubspot.associate("deal", deal_id, "contact", contact_id)
+        # companies take ids from their own range, so deal and contact ids (and the ids of
+        # records automations create) are the same as in worlds seeded before companies
+        company_id = hubspot.add_object(
+            "company",
+            {"name": deal.company, "domain": deal.email.rpartition("@")[2],
+             "lifecyclestage": "opportunity"},
+            object_id=str(COMPANY_IDS + i),
+            created_at=created,
+        )
+        hubspot.associate("contact", contact_id, "company", company_id)
+        hubspot.associate("deal", deal_id, "company", company_id)
     return world
