@@ -158,3 +158,6 @@ register_trigger(
         defining=("subscriptionType",),
     )
 )
+
+# the bundled Shopify and Intercom fakes' webhook triggers register themselves
+from harness import _app_triggers  # noqa: E402, F401

@@ -225,7 +225,4 @@ def first_line(text: str) -> str:
 
 
 def event_id_of(flow: Flow, event: Mapping[str, Any]) -> str | None:
-    field = flow.trigger.event_id_field
-    if isinstance(event, Mapping) and field and event.get(field) is not None:
-        return str(event[field])
-    return None
+    return flow.trigger.event_id(event)
