@@ -96,11 +96,16 @@ def _as_html(text: str) -> str:
 
 
 class Intercom(FakeSystem):
-    """Fake Intercom.  Kinds: ``contact``, ``company``, ``conversation``, ``admin``."""
+    """Fake Intercom.  Kinds: ``contact``, ``company``, ``conversation``, ``reply``, ``admin``.
+
+    A ``reply`` is the conversation part a ``/reply`` call makes (a comment or a
+    note, with its ``conversation_id``): replying twice makes two, as it
+    shows the customer two messages.
+    """
 
     name = "intercom"
     default_hosts = ("api.intercom.io", "api.eu.intercom.io", "api.au.intercom.io")
-    kinds = ("contact", "company", "conversation", "admin")
+    kinds = ("contact", "company", "conversation", "reply", "admin")
     descriptor = SystemDescriptor(
         name="intercom",
         hosts=("api.intercom.io", "api.eu.intercom.io", "api.au.intercom.io"),
@@ -670,9 +675,9 @@ class Intercom(FakeSystem):
             changes = {"waiting_since": at, "open": True, "state": "open"}
         else:
             raise _Fail(400, "parameter_invalid", "type must be admin or user", "type")
-        part = self._part(message_type if message_type != "quick_reply" else "quick_reply",
-                          author, body if isinstance(body, str) else None, at)
-        return self._add_part(conv_id, old, part, changes, "reply")
+        part = self._part(message_type, author, body if isinstance(body, str) else None, at)
+        self._store_record("reply", part["id"], {**part, "conversation_id": conv_id}, "create")
+        return self._add_part(conv_id, old, part, changes, "update")
 
     def _manage(self, request: Request, conv_id: str) -> tuple[int, Any]:
         old = self._conversation(conv_id)

@@ -218,9 +218,9 @@ class Slack(FakeSystem):
             "avatar_hash": "g" + uid.lower()[:11], "display_name": handle,
             "display_name_normalized": handle, "real_name": real_name,
             "real_name_normalized": real_name, "status_emoji": "", "status_text": "",
-            "team": self.team_id, "image_24": f"https://avatars.slack-edge.com/{uid}_24.png",
-            "image_48": f"https://avatars.slack-edge.com/{uid}_48.png",
-            "image_72": f"https://avatars.slack-edge.com/{uid}_72.png",
+            "team": self.team_id,
+            **{f"image_{n}": f"https://avatars.slack-edge.com/{uid}_{n}.png"
+               for n in (24, 32, 48, 72, 192, 512)},
         }
         if email is not None:
             profile["email"] = email
