@@ -5,8 +5,8 @@ Serves ``slack.com`` and every ``*.slack.com`` workspace host under ``/api/``:
 * ``chat.postMessage`` and ``chat.update`` (text, blocks, attachments, threads;
   a channel by id, by name with or without ``#``, or a user id for a DM);
 * ``conversations.list`` (``types``, ``exclude_archived``, ``limit``, cursor pages)
-  and ``conversations.history`` (newest first, ``oldest``/``latest``/``inclusive``,
-  cursor pages);
+  and ``conversations.history`` (a channel id only, as Slack requires; newest
+  first, ``oldest``/``latest``/``inclusive``, cursor pages);
 * ``users.lookupByEmail``, ``users.info`` and ``auth.test``.
 
 As Slack does, every method takes its arguments from the query string, a
@@ -553,7 +553,10 @@ class Slack(FakeSystem):
         return {"channels": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _history(self, args: Mapping[str, Any], actor: str) -> dict[str, Any]:
-        cid = self._resolve_channel(args.get("channel"))
+        # unlike chat.postMessage, conversations.history takes a conversation id only
+        cid = str(args.get("channel") or "")
+        if cid not in self._store["channel"]:
+            raise _Refused("channel_not_found")
         channel = self._store["channel"][cid]
         if actor not in self._members.get(cid, frozenset()):
             if channel.get("is_private"):

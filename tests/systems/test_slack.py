@@ -76,7 +76,7 @@ def test_update_history_list_and_lookup_have_the_documented_shapes(world: World)
         ("chat.postMessage", {"channel": "#general", "blocks": "not json"}, "invalid_blocks"),
         ("chat.update", {"channel": "#general", "ts": "1.000001", "text": "x"}, "message_not_found"),
         ("users.lookupByEmail", {"email": "nobody@acme.example"}, "users_not_found"),
-        ("conversations.history", {"channel": "#random"}, "not_in_channel"),
+        ("conversations.history", {"channel": "#general"}, "channel_not_found"),
         ("conversations.list", {"limit": "5000"}, "invalid_limit"),
         ("conversations.list", {"cursor": "bm9wZQ=="}, "invalid_cursor"),
     ],
@@ -138,8 +138,11 @@ def test_history_pages_newest_first_and_a_dm_opens_for_a_user_id(world: World) -
         world.clock.sleep(1)
     seen: list[str] = []
     cursor = ""
+    sales = world.system("slack").channel_id("sales")
+    assert _post(world, "conversations.history", {"channel": world.system("slack").channel_id(
+        "random")})["error"] == "not_in_channel"
     while True:
-        page = _post(world, "conversations.history", {"channel": "#sales", "limit": 2,
+        page = _post(world, "conversations.history", {"channel": sales, "limit": 2,
                                                       "cursor": cursor}, form=True)
         seen += [m["text"] for m in page["messages"]]
         cursor = page["response_metadata"]["next_cursor"]
