@@ -44,7 +44,10 @@ def _existing(marker):
 
 
 def handle(event):
-    if event.get("topic") != "conversation.user.created":
+    topic = event.get("topic")
+    if not isinstance(topic, str) or not topic:
+        raise ValueError(f"notification {event.get('id')} has no topic")
+    if topic != "conversation.user.created":
         return {"status": "ignored"}
     conversation = (event.get("data") or {}).get("item") or {}
     conv_id = conversation.get("id")

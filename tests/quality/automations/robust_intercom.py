@@ -43,7 +43,10 @@ def _replied(conv_id, admin_id):
 
 
 def handle(event):
-    if event.get("type") != "notification_event" or event.get("topic") != "conversation.user.created":
+    kind, topic = event.get("type"), event.get("topic")
+    if not isinstance(kind, str) or not kind or not isinstance(topic, str) or not topic:
+        raise ValueError(f"not an Intercom notification: {event.get('id')!r}")
+    if kind != "notification_event" or topic != "conversation.user.created":
         return {"status": "ignored"}
     conv_id = ((event.get("data") or {}).get("item") or {}).get("id")
     if not conv_id:

@@ -52,7 +52,10 @@ def _sales_channel():
 
 def handle(event):
     headers = event.get("headers") or {}
-    if headers.get("X-Shopify-Topic") != "orders/create":
+    topic = headers.get("X-Shopify-Topic")
+    if not isinstance(topic, str) or not topic:
+        raise ValueError(f"delivery {headers.get('X-Shopify-Webhook-Id')} has no topic")
+    if topic != "orders/create":
         return {"status": "ignored"}
     order_id = (event.get("body") or {}).get("id")
     if not isinstance(order_id, int):

@@ -31,13 +31,13 @@ def _session():
 SESSION = _session()
 
 
-def _call(method, url, **kwargs):
+def _call(method, url, *, retry_network=True, **kwargs):
     kwargs.setdefault("timeout", 8)
     for attempt in range(4):
         try:
             resp = SESSION.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout):
-            if attempt == 3:
+            if attempt == 3 or not retry_network:
                 raise
             time.sleep(2 ** attempt)
             continue
@@ -75,7 +75,10 @@ def _already_posted(channel, marker):
 
 
 def handle(event):
-    if event.get("propertyName") != "dealstage" or event.get("propertyValue") != "closedwon":
+    name, stage = event.get("propertyName"), event.get("propertyValue")
+    if not isinstance(name, str) or not name or not isinstance(stage, str) or not stage:
+        raise ValueError(f"event without a property change: {event!r}")
+    if name != "dealstage" or stage != "closedwon":
         return {"status": "ignored"}
     deal_id = event.get("objectId")
     if not isinstance(deal_id, int):
@@ -99,7 +102,9 @@ def handle(event):
         if _already_posted(channel, marker):
             return {"status": "ok", "posted": False}
         try:
-            posted = _call("POST", f"{SLACK}/chat.postMessage", json={"channel": channel, "text": text},
+            # not re-sent blindly: a lost answer may hide a posted message (checked above)
+            posted = _call("POST", f"{SLACK}/chat.postMessage", retry_network=False,
+                           json={"channel": channel, "text": text},
                            headers={"Authorization": f"Bearer {TOKEN}"})
         except (requests.ConnectionError, requests.Timeout):
             if attempt == 3:
