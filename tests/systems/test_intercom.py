@@ -183,3 +183,43 @@ def test_conversation_user_created_event_is_intercoms_envelope(world: World) -> 
     author = event["data"]["item"]["source"]["author"]["email"]
     hubspot_emails = {c["properties"]["email"] for c in world.system("hubspot").records()["contact"]}
     assert author in hubspot_emails  # the same customers as the CRM's
+
+
+# -- the official SDK (python-intercom, on httpx) -------------------------------------------------
+
+
+def test_python_intercom_sdk_unmodified(world: World) -> None:
+    sdk = pytest.importorskip("intercom")
+    from intercom.types import (
+        AdminReplyConversationRequest,
+        CreateContactRequestWithEmail,
+        CreateOrUpdateCompanyRequest,
+        SingleFilterSearchRequest,
+        StartingAfterPaging,
+    )
+
+    intercom: Intercom = world.system("intercom")
+    conv_id, admin = intercom.conversation_ids()[0], intercom.admins()[0]["id"]
+    with world.activate():
+        client = sdk.Intercom(token="dG9rOmhhcm5lc3NmYWtlOjE6MA==")
+        made = client.contacts.create(request=CreateContactRequestWithEmail(
+            email="sdk@example.com", name="Sam Dee"))
+        assert made.id and made.email == "sdk@example.com"
+        found = client.contacts.search(
+            query=SingleFilterSearchRequest(field="email", operator="=", value="sdk@example.com"),
+            pagination=StartingAfterPaging(per_page=5))
+        assert [c.id for c in found] == [made.id]
+        assert client.contacts.find(contact_id=made.id).name == "Sam Dee"
+        company = client.companies.create_or_update(request=CreateOrUpdateCompanyRequest(
+            company_id="sdk-co", name="SDK Co"))
+        attached = client.companies.attach_contact(contact_id=made.id, company_id=company.id)
+        assert attached.user_count == 1
+        replied = client.conversations.reply(conversation_id=conv_id, request=AdminReplyConversationRequest(
+            message_type="comment", type="admin", admin_id=admin, body="Hello from the SDK"))
+        assert replied.conversation_parts is not None and replied.conversation_parts.total_count == 1
+        assert [a.id for a in client.admins.list().admins or []] == [a["id"] for a in intercom.admins()]
+        with pytest.raises(Exception) as conflict:
+            client.contacts.create(request=CreateContactRequestWithEmail(email="sdk@example.com"))
+        assert getattr(conflict.value, "status_code", None) == 409
+    assert [(w.kind, w.action) for w in world.writes if w.action == "create"] == [
+        ("contact", "create"), ("company", "create"), ("reply", "create")]
