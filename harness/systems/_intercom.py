@@ -45,13 +45,13 @@ from harness.systems._descriptor import (
     RecordShape,
     SystemDescriptor,
 )
+from harness.systems._intercom_query import check_query, matches
 
 __all__ = ["Intercom"]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _VERSIONS = frozenset({"1.0", "1.1", "1.2", "1.3", "1.4", *(f"2.{i}" for i in range(15)),
                        "Unstable"})
-_OPERATORS = ("=", "!=", "IN", "NIN", ">", "<", "~", "!~", "^", "$")
 _CODES = {400: ("parameter_invalid", "Invalid parameters"),
           401: ("unauthorized", "Access Token Invalid"),
           403: ("forbidden", "You do not have permission to access this resource"),
@@ -464,51 +464,15 @@ class Intercom(FakeSystem):
         self._store_record("contact", cid, contact, "update")
         return 200, contact
 
-    def _match(self, record: Mapping[str, Any], query: Any) -> bool:
-        if not isinstance(query, dict):
-            raise _Fail(400, "parameter_invalid", "query must be an object", "query")
-        operator = query.get("operator")
-        if operator in ("AND", "OR"):
-            parts = query.get("value")
-            if not isinstance(parts, list) or not parts:
-                raise _Fail(400, "parameter_invalid", f"{operator} needs a list of queries", "query")
-            results = [self._match(record, q) for q in parts]
-            return all(results) if operator == "AND" else any(results)
-        field = query.get("field")
-        if not isinstance(field, str) or operator not in _OPERATORS:
-            raise _Fail(400, "parameter_invalid",
-                        f"each query needs a field and one of the operators {', '.join(_OPERATORS)}",
-                        "query")
-        value = query.get("value")
-        actual: Any = record
-        for part in field.split("."):
-            actual = actual.get(part) if isinstance(actual, Mapping) else None
-        if operator in ("IN", "NIN"):
-            if not isinstance(value, list):
-                raise _Fail(400, "parameter_invalid", f"{operator} needs a list value", "query")
-            hit = actual in value
-            return hit if operator == "IN" else not hit
-        if operator in ("=", "!="):
-            equal = (str(actual).lower() == str(value).lower()) if actual is not None and \
-                value is not None else actual == value
-            return equal if operator == "=" else not equal
-        if actual is None or value is None:
-            return operator == "!~"
-        if operator in (">", "<"):
-            try:
-                a, b = float(actual), float(value)
-            except (TypeError, ValueError):
-                return False
-            return a > b if operator == ">" else a < b
-        text, want = str(actual).lower(), str(value).lower()
-        return {"~": want in text, "!~": want not in text, "^": text.startswith(want),
-                "$": text.endswith(want)}[operator]
-
     def _search_contacts(self, request: Request) -> tuple[int, Any]:
         data = self._body(request)
         if "query" not in data:
             raise _Fail(400, "parameter_not_found", "query parameter is required", "query")
-        rows = [c for c in self._store["contact"].values() if self._match(c, data["query"])]
+        try:
+            check_query(data["query"])
+        except ValueError as exc:
+            raise _Fail(400, "parameter_invalid", str(exc), "query") from None
+        rows = [c for c in self._store["contact"].values() if matches(c, data["query"])]
         pagination = data.get("pagination") or {}
         try:
             per_page = int(pagination.get("per_page", 50))
