@@ -170,3 +170,43 @@ def test_orders_create_event_is_a_signed_delivery_keyed_by_event_id(world: World
     other = trigger.make_event(world, oid, random.Random(2))
     assert trigger.event_id(other) != trigger.event_id(event) and other["body"] == event["body"]
     assert_shape(event["body"], load("shopify", "order")["order"])
+
+
+# -- the official SDK (ShopifyAPI on pyactiveresource, urllib) -------------------------------------
+
+
+def test_shopify_api_sdk_unmodified(world: World) -> None:
+    shopify = pytest.importorskip("shopify")
+    from tests.systems._loopback import serve
+
+    # ShopifyAPI speaks urllib, which the harness does not intercept yet: its API site (its own
+    # configuration point) is a loopback server handing each request to the same World
+    with serve(world, "acme-store.myshopify.com") as base:
+        session = shopify.Session("acme-store.myshopify.com", "2024-01",
+                                  "shpat_0123456789abcdef0123456789abcdef")
+        shopify.ShopifyResource.activate_session(session)
+        try:
+            shopify.ShopifyResource.set_site(f"{base}/admin/api/2024-01")
+            orders = shopify.Order.find(status="any")
+            assert [o.name for o in orders] == [f"#{n}" for n in range(1001, 1007)]
+            customer = shopify.Customer()
+            customer.first_name, customer.last_name, customer.email = "Ada", "Lovelace", "ada@example.com"
+            assert customer.save() and customer.id
+            twin = shopify.Customer()
+            twin.email = "ADA@example.com"
+            assert not twin.save() and twin.errors.full_messages() == ["email has already been taken"]
+            order = shopify.Order.find(orders[0].id)
+            order.tags = "synced"
+            assert order.save() and shopify.Order.find(orders[0].id).tags == "synced"
+            product = shopify.Product()
+            product.title = "Linen Hat"
+            assert product.save() and product.handle == "linen-hat"
+            assert shopify.Order.count(status="any") == 6
+            page = shopify.Order.find(status="any", limit=4)
+            # the next page is an absolute link to the shop itself, as Shopify sends it
+            assert len(page) == 4 and page.has_next_page()
+            assert page.next_page_url.startswith("https://acme-store.myshopify.com/admin/api/2024-01/")
+        finally:
+            shopify.ShopifyResource.clear_session()
+    assert [(w.kind, w.action) for w in world.writes] == [
+        ("customer", "create"), ("order", "update"), ("product", "create")]
