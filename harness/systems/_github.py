@@ -111,7 +111,7 @@ class GitHub(FakeSystem):
     descriptor = SystemDescriptor(
         name="github",
         hosts=("api.github.com",),
-        base_url_env="GITHUB_API_URL",
+        base_url_env="GITHUB_API_URL",  # what GitHub Actions sets
         id_shapes=(ID_NUMERIC,),
         encoding="json",
         errors=ErrorShape(body=_error_body, declined=422, invalid=422,

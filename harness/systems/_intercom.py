@@ -109,7 +109,7 @@ class Intercom(FakeSystem):
     descriptor = SystemDescriptor(
         name="intercom",
         hosts=("api.intercom.io", "api.eu.intercom.io", "api.au.intercom.io"),
-        base_url_env="INTERCOM_API_BASE",
+        base_url_env="INTERCOM_BASE_URL",
         id_shapes=(ID_HEX, ID_NUMERIC),
         encoding="json",
         errors=ErrorShape(body=_error_body, declined=400, invalid=400,

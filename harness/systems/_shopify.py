@@ -100,7 +100,7 @@ class Shopify(FakeSystem):
     descriptor = SystemDescriptor(
         name="shopify",
         hosts=("*.myshopify.com",),
-        base_url_env="SHOPIFY_SHOP_URL",
+        base_url_env="SHOPIFY_BASE_URL",
         id_shapes=(ID_NUMERIC,),
         encoding="json",
         errors=ErrorShape(body=_error_body, declined=422, invalid=422,

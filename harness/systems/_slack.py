@@ -112,7 +112,7 @@ class Slack(FakeSystem):
     descriptor = SystemDescriptor(
         name="slack",
         hosts=("slack.com", "*.slack.com"),
-        base_url_env="SLACK_API_URL",
+        base_url_env="SLACK_BASE_URL",
         id_shapes=(),  # Slack's paths carry method names, never ids
         encoding="form",
         errors=ErrorShape(body=_error_body, declined=200, invalid=200,
