@@ -43,7 +43,19 @@ from harness.policy import (
     RetryPolicy,
     TimeoutPolicy,
 )
-from harness.systems import HubSpot, RecordStore, Resource, Stripe, World, Zendesk, standard_world
+from harness.systems import (
+    GitHub,
+    HubSpot,
+    Intercom,
+    RecordStore,
+    Resource,
+    Shopify,
+    Slack,
+    Stripe,
+    World,
+    Zendesk,
+    standard_world,
+)
 from harness.triggers import (
     get_trigger,
     register_trigger,
@@ -99,9 +111,11 @@ __all__ = [
     "FlowDeclarationError",
     "Gate",
     "GateResult",
+    "GitHub",
     "HarnessError",
     "HubSpot",
     "InboxPolicy",
+    "Intercom",
     "Ledger",
     "LedgerError",
     "Metrics",
@@ -115,6 +129,8 @@ __all__ = [
     "RetryPolicy",
     "RunResult",
     "Scenario",
+    "Shopify",
+    "Slack",
     "Stripe",
     "TimeoutPolicy",
     "Trigger",

@@ -214,3 +214,5 @@ def _import_builtins() -> None:
 
 
 _import_builtins()
+# the bundled Shopify and Intercom fakes' webhook triggers register themselves
+from harness import _app_triggers  # noqa: E402, F401

@@ -1,7 +1,8 @@
 """A standard world of fakes filled by Faker from one seed.
 
 ``standard_world(seed)`` builds HubSpot + Stripe + Zendesk with ``deals`` deals,
-each associated with one contact and one company.  The same seed always gives the same
+each associated with one contact and one company, plus Slack, GitHub, Shopify and Intercom
+seeded like a small company's (see :mod:`harness.systems._seed_apps`).  The same seed always gives the same
 records and the same ids (Faker, the choices and the fakes' id generators are
 all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
 """
@@ -88,7 +89,9 @@ def seed_deals(seed: int, count: int) -> tuple[SeedDeal, ...]:
 
 
 def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None) -> World:
-    """HubSpot + Stripe + Zendesk with ``deals`` Faker deals, each with one contact and company.
+    """Every bundled fake: HubSpot with ``deals`` Faker deals (each with one contact and one
+    company), Stripe, Zendesk, and a seeded Slack workspace, GitHub repository, Shopify shop and
+    Intercom inbox.
 
     Deals carry ``dealname``, ``amount`` (a string, as HubSpot returns it),
     ``deal_currency_code``, an open ``dealstage``, ``dealtype``
@@ -97,8 +100,15 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     """
     if not isinstance(deals, int) or deals < 0:
         raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
+    from harness.systems._github import GitHub
+    from harness.systems._intercom import Intercom
+    from harness.systems._seed_apps import seed_apps
+    from harness.systems._shopify import Shopify
+    from harness.systems._slack import Slack
+
+    apps = (Slack(seed=seed), GitHub(seed=seed), Shopify(seed=seed), Intercom(seed=seed))
     world = World(
-        [HubSpot(seed=seed), Stripe(seed=seed), Zendesk(seed=seed)],
+        [HubSpot(seed=seed), Stripe(seed=seed), Zendesk(seed=seed), *apps],
         clock=clock if clock is not None else VirtualClock(),
     )
     hubspot: HubSpot = world.system("hubspot")
@@ -130,4 +140,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
         )
         hubspot.associate("contact", contact_id, "company", company_id)
         hubspot.associate("deal", deal_id, "company", company_id)
+    slack, github, shopify, intercom = apps
+    seed_apps(seed, slack=slack, github=github, shopify=shopify, intercom=intercom,
+              now=world.clock.now())
     return world
