@@ -1,4 +1,4 @@
-"""Fake systems: stateful HubSpot, Stripe, Zendesk and a generic record store.
+"""Fake systems: stateful HubSpot, Stripe, Zendesk, Xero, QuickBooks, Pipedrive and a generic record store.
 
 A :class:`World` routes an unmodified automation's HTTP calls to the fakes
 (``with world.activate(): ...``); the fakes' state is the ground truth the
@@ -35,27 +35,32 @@ from harness.systems._inspect import (
     restore,
     snapshot,
 )
+from harness.systems._pipedrive import Pipedrive
+from harness.systems._quickbooks import QuickBooks
 from harness.systems._recordstore import RecordStore, Resource
 from harness.systems._seed import SeedDeal, seed_deals, standard_world
 from harness.systems._stripe import Stripe
 from harness.systems._world import Call, CallContext, Interceptor, System, World, Write
+from harness.systems._xero import Xero
 from harness.systems._zendesk import Zendesk
 
 __all__ = [
-    "DEFAULT_ID_SHAPES",
-    "ID_HEX",
-    "ID_NUMERIC",
-    "ID_PREFIXED",
-    "ID_UUID",
     "Call",
     "CallContext",
     "Change",
     "CreateGuard",
+    "DEFAULT_ID_SHAPES",
     "ErrorShape",
     "FakeSystem",
     "HubSpot",
+    "ID_HEX",
+    "ID_NUMERIC",
+    "ID_PREFIXED",
+    "ID_UUID",
     "Idempotency",
     "Interceptor",
+    "Pipedrive",
+    "QuickBooks",
     "RecordOrigin",
     "RecordShape",
     "RecordStore",
@@ -68,6 +73,7 @@ __all__ = [
     "SystemDescriptor",
     "World",
     "Write",
+    "Xero",
     "Zendesk",
     "created_by",
     "diff",

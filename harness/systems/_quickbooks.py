@@ -16,7 +16,7 @@ paths ``/v3/company/{realmId}/...`` (the fake's ``realm_id``; another realm is a
   replays the first answer without acting again.
 * Errors are ``{"Fault": {"Error": [{"Message", "Detail", "code", "element"}],
   "type": "ValidationFault"}, "time": ...}``: 2010 unknown property, 2020 required
-  parameter missing, 2500 invalid reference, 6070 ``Amount`` not ``UnitPrice × Qty``,
+  parameter missing, 2500 invalid reference, 6070 ``Amount`` not ``UnitPrice * Qty``,
   6140 duplicate ``DocNumber`` (unless ``include=allowduplicatedocnum``), 6240
   duplicate customer name, 610 object not found.  A missing or malformed token
   is the lower-case ``{"fault": {"error": [...], "type": "AUTHENTICATION"}}`` 401.
@@ -35,7 +35,13 @@ from typing import Any
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record
-from harness.systems._descriptor import ID_NUMERIC, ErrorShape, Idempotency, RecordShape, SystemDescriptor
+from harness.systems._descriptor import (
+    ID_NUMERIC,
+    ErrorShape,
+    Idempotency,
+    RecordShape,
+    SystemDescriptor,
+)
 from harness.systems._quickbooks_query import QueryError, parse_query
 
 __all__ = ["QuickBooks"]

@@ -13,7 +13,7 @@ outside that subset raises :class:`QueryError` (the fake's 400 with code 4000).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +74,7 @@ class Query:
     start: int
     max_results: int
 
-    def select(self, records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    def select(self, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The records that match, ordered and paged (1-based ``STARTPOSITION``)."""
         found = [r for r in records if all(c.test(r) for c in self.where)]
         if self.order_by:

@@ -29,7 +29,7 @@ Served hosts: ``api.xero.com`` (``/api.xro/2.0/...`` and ``/connections``) and
   with ``summarizeErrors=false`` the answer is 200 and each element carries its
   own ``ValidationErrors`` and ``StatusAttributeString``.
 
-Line items: ``LineAmount = Quantity × UnitAmount`` (less ``DiscountRate`` %),
+Line items: ``LineAmount = Quantity * UnitAmount`` (less ``DiscountRate`` %),
 rounded to cents; tax from the line's ``TaxType`` (or its account's default)
 and ``LineAmountTypes`` (``Exclusive``, ``Inclusive``, ``NoTax``).
 Not modelled: payments, credit notes, attachments, the XML format, rate-limit
@@ -48,7 +48,13 @@ from typing import Any
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record
-from harness.systems._descriptor import ID_UUID, ErrorShape, Idempotency, RecordShape, SystemDescriptor
+from harness.systems._descriptor import (
+    ID_UUID,
+    ErrorShape,
+    Idempotency,
+    RecordShape,
+    SystemDescriptor,
+)
 from harness.systems._xero_where import WhereError, compile_where
 
 __all__ = ["Xero"]
@@ -104,7 +110,7 @@ def xero_error_body(status: int, message: str | None) -> Any:
 
 
 def _ms(ts: float) -> str:
-    return f"/Date({int(round(ts * 1000))}+0000)/"
+    return f"/Date({round(ts * 1000)}+0000)/"
 
 
 def _money(value: Decimal) -> float:
@@ -477,11 +483,11 @@ class Xero(FakeSystem):
     def _apply_contact(self, record: Record, fields: Mapping[str, Any]) -> Record:
         problems: list[str] = []
         out = dict(record)
-        for name in ("Name", "FirstName", "LastName", "EmailAddress", "AccountNumber", "ContactNumber",
+        for key in ("Name", "FirstName", "LastName", "EmailAddress", "AccountNumber", "ContactNumber",
                      "TaxNumber", "Addresses", "Phones", "ContactStatus", "DefaultCurrency",
                      "CompanyNumber", "Website"):
-            if name in fields:
-                out[name] = fields[name]
+            if key in fields:
+                out[key] = fields[key]
         name = out.get("Name")
         if not isinstance(name, str) or not name.strip():
             problems.append("The contact name must be specified.")

@@ -145,7 +145,7 @@ class _Parser:
                 self.take("(")
                 self.take(")")
                 fn = str.lower if name == "ToLower" else str.upper
-                transform = lambda v, fn=fn: fn(v) if isinstance(v, str) else v  # noqa: E731
+                transform = _caser(fn)
                 continue
             if name in _METHODS:
                 self.take("(")
@@ -186,7 +186,9 @@ class _Parser:
                     nums.append(int(self.value()))
                 self.take(")")
                 try:
-                    return datetime(*nums, tzinfo=UTC)  # type: ignore[misc]
+                    if len(nums) != 3:
+                        raise ValueError("expected DateTime(year, month, day)")
+                    return datetime(nums[0], nums[1], nums[2], tzinfo=UTC)
                 except (TypeError, ValueError) as exc:
                     raise WhereError(f"DateTime{tuple(nums)} is not a date ({exc})") from None
         raise WhereError(f"expected a value, found {text!r}")
@@ -228,6 +230,10 @@ class _Parser:
             return _apply(op, have, want)
 
         return pred
+
+
+def _caser(fn: Callable[[str], str]) -> Callable[[Any], Any]:
+    return lambda v: fn(v) if isinstance(v, str) else v
 
 
 def _apply(op: str, have: Any, want: Any) -> bool:
