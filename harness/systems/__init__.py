@@ -44,7 +44,7 @@ from harness.systems._world import Call, CallContext, Interceptor, System, World
 from harness.systems._xero import Xero
 from harness.systems._zendesk import Zendesk
 
-__all__ = [
+__all__ = [  # noqa: RUF022 -- plain sorted(), as tests/systems/test_world.py checks
     "Call",
     "CallContext",
     "Change",

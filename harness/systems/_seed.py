@@ -30,6 +30,8 @@ _CURRENCIES = ("USD", "USD", "USD", "EUR", "EUR", "GBP")
 _OPEN_STAGES = ("qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
 _PRODUCTS = ("Platform licence", "Annual subscription", "Onboarding package", "Enterprise plan",
              "Team seats", "Support upgrade")
+#: list prices of the seeded HubSpot products, in the order of ``_PRODUCTS``
+PRODUCT_PRICES = (12000, 4800, 2500, 36000, 600, 1800)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,11 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
         )
         hubspot.associate("deal", deal_id, "contact", contact_id)
     _seed_accounting_and_pipedrive(world, seed, seed_deals(seed, deals), created)
+    # the product catalog comes last so the deals and contacts keep their ids
+    for n, product in enumerate(_PRODUCTS):
+        hubspot.add_object("product", {"name": product, "price": str(PRODUCT_PRICES[n]),
+                                       "hs_sku": f"SKU-{n + 1:03d}", "description": product},
+                           created_at=created)
     return world
 
 
