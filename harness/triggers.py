@@ -158,3 +158,6 @@ register_trigger(
         defining=("subscriptionType",),
     )
 )
+
+# vendor triggers defined beside their fakes' vocabulary register themselves on import
+from harness import _pipedrive_trigger  # noqa: E402, F401

@@ -145,6 +145,8 @@ class Pipedrive(FakeSystem):
         super()._init_state()
         self._ids = {kind: 1 for kind in self.kinds}
         self._events = random.Random(f"pipedrive-events:{self._seed}")
+        # deal id -> the deal before the last change a webhook reported (a repeat reports it again)
+        self._changed_from: dict[str, Record] = {}
 
     def _counter_state(self) -> Any:
         return dict(self._ids)
@@ -153,10 +155,12 @@ class Pipedrive(FakeSystem):
         self._ids = dict(state)
 
     def _extra_state(self) -> Any:
-        return self._events.getstate()
+        return self._events.getstate(), dict(self._changed_from)
 
     def _restore_extra(self, state: Any) -> None:
-        self._events.setstate(state)
+        events, changed = state
+        self._events.setstate(events)
+        self._changed_from = dict(changed)
 
     def _new_id(self, kind: str) -> int:
         value = self._ids[kind]
@@ -194,18 +198,23 @@ class Pipedrive(FakeSystem):
 
         With ``apply`` (default) the change is made to the deal first, as the
         webhook reports a change that happened (no write is logged: it is a
-        Pipedrive-side change).  ``KeyError`` names a deal that does not exist.
+        Pipedrive-side change).  The same change asked again (a redelivery
+        with a new ``timestamp_micro``) reports the same ``previous``.
+        ``KeyError`` names a deal that does not exist.
         """
         with self._lock:
             before = self._store["deal"].get(str(deal_id))
             if before is None:
                 raise KeyError(f"pipedrive: no deal {deal_id!r}")
             change = dict(changes) if changes is not None else {"status": "won"}
-            after = self._build("deal", change, before)
-            if after["status"] == "won" and before["status"] != "won":
-                after = {**after, "won_time": after["update_time"], "close_time": after["update_time"]}
-            if apply:
-                self.seed_record("deal", str(deal_id), after)
+            repeat = str(deal_id) in self._changed_from and all(before.get(k) == v for k, v in change.items())
+            if repeat:
+                after, before = before, self._changed_from[str(deal_id)]
+            else:
+                after = self._build("deal", change, before)
+                if apply:
+                    self.seed_record("deal", str(deal_id), after)
+                    self._changed_from[str(deal_id)] = before
             source = rng if rng is not None else self._events
             now = self.now()
             micro = int(now * 1_000_000) + source.randrange(0, 1_000_000)

@@ -7,7 +7,9 @@ Served hosts: ``api.xero.com`` (``/api.xro/2.0/...`` and ``/connections``) and
   ``grant_type=refresh_token&refresh_token=...`` (client credentials in basic
   auth or the form) answers a new access token and a *rotated* refresh token;
   the old refresh token keeps working for a 30-minute grace period, as Xero
-  documents; any other grant or an unknown token is ``400 {"error": "invalid_grant"}``.
+  documents, and is ``400 {"error": "invalid_grant"}`` after it.  A refresh token
+  the fake has not seen counts as one issued at consent time (the fake cannot
+  know the user's); another grant type is ``unsupported_grant_type``.
   API calls need a ``Bearer`` token (any non-empty token: the fake does not
   expire them) and the ``xero-tenant-id`` header naming the fake's tenant
   (``GET /connections`` lists it).
@@ -378,9 +380,9 @@ class Xero(FakeSystem):
         if form.get("grant_type") != "refresh_token":
             return Response.of_json(400, {"error": "unsupported_grant_type"})
         token = form.get("refresh_token", "")
-        if token not in self._refresh:
+        if not token.strip():
             return Response.of_json(400, {"error": "invalid_grant"})
-        expires = self._refresh[token]
+        expires = self._refresh.get(token)
         now = self.now()
         if expires is not None and now >= expires:
             return Response.of_json(400, {"error": "invalid_grant"})
