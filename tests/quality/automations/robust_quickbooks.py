@@ -71,7 +71,9 @@ def handle(event):
     company = (person.get("company") or "").strip()
     email = (person.get("email") or "").strip()
     title = (deal["properties"].get("dealname") or "").strip()
-    if not amount > 0 or not company or "@" not in email or not title:
+    first = (person.get("firstname") or "").strip()
+    last = (person.get("lastname") or "").strip()
+    if not amount > 0 or not company or "@" not in email or not title or not first or not last:
         raise Rejected(f"deal {deal_id}: incomplete data")
 
     doc = f"HS-{deal_id}"
@@ -82,10 +84,9 @@ def handle(event):
     if customers:
         customer = customers[0]
     else:
-        customer = call(qbo, "POST", "/customer", params={"requestid": f"{doc}-customer"},
-                        json={"DisplayName": company, "CompanyName": company,
-                              "GivenName": person.get("firstname") or "", "FamilyName": person.get("lastname") or "",
-                              "PrimaryEmailAddr": {"Address": email}})["Customer"]
+        body = {"DisplayName": company, "CompanyName": company, "GivenName": first, "FamilyName": last,
+                "PrimaryEmailAddr": {"Address": email}}
+        customer = call(qbo, "POST", "/customer", params={"requestid": f"{doc}-customer"}, json=body)["Customer"]
     invoice = call(qbo, "POST", "/invoice", params={"requestid": f"{doc}-invoice"}, json={
         "CustomerRef": {"value": customer["Id"]}, "DocNumber": doc, "BillEmail": {"Address": email},
         "Line": [{"Amount": amount, "DetailType": "SalesItemLineDetail", "Description": title,

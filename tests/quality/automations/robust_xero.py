@@ -67,7 +67,9 @@ def handle(event):
     email = (person.get("email") or "").strip()
     title = (props.get("dealname") or "").strip()
     currency = (props.get("deal_currency_code") or "").strip().upper()
-    if not amount > 0 or not company or "@" not in email or not title or len(currency) != 3:
+    first = (person.get("firstname") or "").strip()
+    last = (person.get("lastname") or "").strip()
+    if not amount > 0 or not company or "@" not in email or not title or not first or not last or len(currency) != 3:
         raise Rejected(f"deal {deal_id}: incomplete data {props!r} {person!r}")
 
     tenant = call("GET", f"{XERO}/connections")[0]["tenantId"]
@@ -79,8 +81,7 @@ def handle(event):
         return {"status": "ok", "invoice": found["Invoices"][0]["InvoiceNumber"], "existing": True}
     contact = call("POST", f"{XERO}/api.xro/2.0/Contacts", headers={**xh, "Idempotency-Key": f"{reference}-contact"},
                    json={"Contacts": [{"Name": company, "EmailAddress": email,
-                                       "FirstName": person.get("firstname") or "",
-                                       "LastName": person.get("lastname") or ""}]})["Contacts"][0]
+                                       "FirstName": first, "LastName": last}]})["Contacts"][0]
     invoice = call("PUT", f"{XERO}/api.xro/2.0/Invoices", headers={**xh, "Idempotency-Key": f"{reference}-invoice"},
                    json={"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]},
                                        "Status": "AUTHORISED", "Reference": reference, "DueDate": "2026-02-28",
