@@ -44,7 +44,7 @@ import base64
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -452,12 +452,12 @@ class Xero(FakeSystem):
                 results.append((item, None, exc.messages))
         failed = [(item, msgs) for item, _, msgs in results if msgs]
         if summarize and failed:
-            return self._validation([{**item, "ValidationErrors": [{"Message": m} for m in msgs]}
+            return self._validation([{**_echo(key, item), "ValidationErrors": [{"Message": m} for m in msgs]}
                                      for item, msgs in failed])
         out = []
         for item, record, msgs in results:
             if msgs:
-                out.append({**item, "StatusAttributeString": "ERROR", "HasErrors": True,
+                out.append({**_echo(key, item), "StatusAttributeString": "ERROR",
                             "ValidationErrors": [{"Message": m} for m in msgs]})
                 continue
             if summarize:  # validated dry first: now apply for real
@@ -854,6 +854,16 @@ class Xero(FakeSystem):
                                                           "pageCount": pages, "itemCount": len(records)}})
 
 
-def due_in(days: int, now: float) -> str:
-    """``YYYY-MM-DD``, ``days`` after ``now`` (a helper for seeding and examples)."""
-    return (datetime.fromtimestamp(now, tz=UTC) + timedelta(days=days)).date().isoformat()
+_NIL = "00000000-0000-0000-0000-000000000000"
+
+
+def _echo(key: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """A rejected element as Xero echoes it: the sent fields over the element's blank form."""
+    if key == "Contacts":
+        blank: dict[str, Any] = {"ContactID": _NIL, "Name": "", "EmailAddress": "", "Addresses": [],
+                                 "Phones": [], "ContactGroups": [], "ContactPersons": [],
+                                 "HasValidationErrors": True}
+    else:
+        blank = {"Type": "ACCREC", "InvoiceID": _NIL, "Contact": {"ContactID": _NIL}, "LineItems": [],
+                 "HasErrors": True, "HasValidationErrors": True}
+    return {**blank, **item, **{k: v for k, v in blank.items() if k.startswith("Has")}}
