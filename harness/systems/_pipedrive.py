@@ -414,6 +414,7 @@ class Pipedrive(FakeSystem):
                            "visible_to": "3"})
             if kind == "deal":
                 record["creator_user_id"] = USER_ID
+                record["user_id"] = USER_ID
             if kind in ("organization", "person", "deal"):
                 record["owner_id"] = USER_ID
             else:
