@@ -62,7 +62,7 @@ def test_auth_and_errors(pworld: World) -> None:
 
 
 def test_create_with_json_and_form_bodies_and_validation(pworld: World) -> None:
-    org, person, deal = _seed(pworld)
+    org, _person, deal = _seed(pworld)
     made = call(pworld, "POST", f"{API}/activities?{TOKEN}",
                 form=[("subject", "Kick-off"), ("type", "meeting"), ("deal_id", str(deal)), ("done", "0")])
     assert made.status == 201, made.body
