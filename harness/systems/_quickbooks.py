@@ -2,7 +2,11 @@
 
 Served hosts: ``quickbooks.api.intuit.com`` and ``sandbox-quickbooks.api.intuit.com``,
 paths ``/v3/company/{realmId}/...`` (the fake's ``realm_id``; another realm is a
-403 ``ApplicationAuthorizationFailed``):
+403 ``ApplicationAuthorizationFailed``), and Intuit's OAuth 2.0 hosts: the
+discovery document on ``developer.intuit.com/.well-known/openid_configuration/``
+and the token endpoint ``POST oauth.platform.intuit.com/oauth2/v1/tokens/bearer``
+(form-encoded ``grant_type=refresh_token``, client credentials in basic auth;
+a new access token and the refresh token, as Intuit answers):
 
 * ``POST /customer``, ``GET /customer/{id}``; ``POST /invoice``,
   ``GET /invoice/{id}``; ``GET /item/{id}``; ``GET|POST /query`` with
@@ -56,17 +60,23 @@ _CUSTOMER_FIELDS = frozenset({
     "Suffix", "CompanyName", "PrintOnCheckName", "PrimaryEmailAddr", "PrimaryPhone", "Mobile",
     "BillAddr", "ShipAddr", "Notes", "Active", "Taxable", "CurrencyRef", "WebAddr",
     "PreferredDeliveryMethod", "domain", "MetaData", "FullyQualifiedName", "Balance", "BalanceWithJobs",
-    "Job", "BillWithParent", "IsProject",
+    "Job", "BillWithParent", "IsProject", "Level", "OpenBalanceDate", "PrimaryTaxIdentifier", "ResaleNum",
+    "ParentRef", "DefaultTaxCodeRef", "SalesTermRef", "PaymentMethodRef", "AlternatePhone", "Fax",
+    "ARAccountRef", "TaxExemptionReasonId", "SecondaryTaxIdentifier", "BusinessNumber", "GSTIN",
+    "GSTRegistrationType", "CustomerTypeRef", "Source",
 })
 _INVOICE_FIELDS = frozenset({
-    "Id", "SyncToken", "sparse", "Line", "CustomerRef", "DocNumber", "TxnDate", "DueDate",
+    "Id", "SyncToken", "sparse", "Line", "CustomerRef", "DocNumber", "TxnDate", "DueDate", "AllowIPNPayment",
     "BillEmail", "CustomerMemo", "PrivateNote", "CurrencyRef", "SalesTermRef", "BillAddr",
     "ShipAddr", "EmailStatus", "PrintStatus", "AllowOnlinePayment", "AllowOnlineCreditCardPayment",
     "AllowOnlineACHPayment", "CustomField", "TxnTaxDetail", "domain", "MetaData", "TotalAmt",
-    "Balance", "LinkedTxn", "ApplyTaxAfterDiscount", "Deposit", "GlobalTaxCalculation",
+    "Balance", "LinkedTxn", "ApplyTaxAfterDiscount", "Deposit", "GlobalTaxCalculation", "ExchangeRate",
+    "FreeFormAddress", "HomeBalance", "HomeTotalAmt", "InvoiceLink", "ShipDate", "TrackingNum",
+    "ShipMethodRef", "ClassRef", "DepartmentRef", "DepositToAccountRef", "TxnSource", "ShipFromAddr",
+    "RecurDataRef", "TaxExemptionRef", "TransactionLocationType", "ProjectRef", "BillEmailCc", "BillEmailBcc",
 })
 _LINE_FIELDS = frozenset({"Id", "LineNum", "Description", "Amount", "DetailType", "SalesItemLineDetail",
-                          "SubTotalLineDetail", "DiscountLineDetail", "LinkedTxn"})
+                          "SubTotalLineDetail", "DiscountLineDetail", "LinkedTxn", "CustomField"})
 
 
 def _time(ts: float) -> str:
@@ -129,11 +139,13 @@ class QuickBooks(FakeSystem):
     """Fake QuickBooks Online.  Kinds: ``customer``, ``invoice``, ``item``."""
 
     name = "quickbooks"
-    default_hosts = ("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com")
+    default_hosts = ("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com",
+                     "oauth.platform.intuit.com", "developer.intuit.com")
     kinds = ("customer", "invoice", "item")
     descriptor = SystemDescriptor(
         name="quickbooks",
-        hosts=("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com"),
+        hosts=("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com",
+               "oauth.platform.intuit.com", "developer.intuit.com"),
         base_url_env="QUICKBOOKS_BASE_URL",
         id_shapes=(ID_NUMERIC,),
         encoding="json",
@@ -254,6 +266,8 @@ class QuickBooks(FakeSystem):
         )
 
     def _serve(self, request: Request, path: str) -> Response:
+        if request.host in ("oauth.platform.intuit.com", "developer.intuit.com"):
+            return self._oauth(request, path)
         scheme, _, token = (request.header("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return self.error_response(401, message="Token expired or missing: send 'Authorization: Bearer <access token>'")
@@ -285,6 +299,39 @@ class QuickBooks(FakeSystem):
         if request.method == "POST" and request_id and response.status < 500 and not path.endswith("/query"):
             self._request_ids[request_id] = (self.now(), path, response)
         return response
+
+    def _oauth(self, request: Request, path: str) -> Response:
+        """Intuit's OpenID discovery document and refresh-token grant."""
+        if request.method == "GET" and path.rstrip("/") in ("/.well-known/openid_configuration",
+                                                             "/.well-known/openid_sandbox_configuration"):
+            return Response.of_json(200, {
+                "issuer": "https://oauth.platform.intuit.com/op/v1",
+                "authorization_endpoint": "https://appcenter.intuit.com/connect/oauth2",
+                "token_endpoint": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+                "userinfo_endpoint": "https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
+                "revocation_endpoint": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+                "jwks_uri": "https://oauth.platform.intuit.com/op/v1/jwks",
+                "response_types_supported": ["code"], "grant_types_supported": ["authorization_code", "refresh_token"],
+            })
+        if request.method != "POST" or path != "/oauth2/v1/tokens/bearer":
+            return Response.of_json(404, {"error": "not_found", "error_description": f"no {request.method} {path}"})
+        scheme, _, _value = (request.header("Authorization") or "").partition(" ")
+        try:
+            form = dict(request.form())
+        except (ValueError, UnicodeDecodeError):
+            form = {}
+        if scheme.lower() != "basic":
+            return Response.of_json(401, {"error": "invalid_client"})
+        if form.get("grant_type") != "refresh_token":
+            return Response.of_json(400, {"error": "unsupported_grant_type"})
+        if not form.get("refresh_token", "").strip():
+            return Response.of_json(400, {"error": "invalid_grant"})
+        access = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0." + "".join(
+            self._rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=32))
+        # Intuit keeps the refresh token until it rotates it (about once a day)
+        return Response.of_json(200, {"token_type": "bearer", "expires_in": 3600,
+                                      "refresh_token": form["refresh_token"],
+                                      "x_refresh_token_expires_in": 8_726_400, "access_token": access})
 
     def _wrap(self, entity: str, record: Mapping[str, Any]) -> Response:
         return Response.of_json(200, {entity: record, "time": _time(self.now())})
@@ -422,15 +469,21 @@ class QuickBooks(FakeSystem):
                              "Line.SalesItemLineDetail.ItemRef")
             out_detail: dict[str, Any] = {"ItemRef": {"value": item["Id"], "name": item["Name"]},
                                           "TaxCodeRef": detail.get("TaxCodeRef") or {"value": "NON"}}
-            if "UnitPrice" in detail or "Qty" in detail:
-                unit = _money(detail.get("UnitPrice", amount), "Line.SalesItemLineDetail.UnitPrice")
-                qty = _money(detail.get("Qty", 1), "Line.SalesItemLineDetail.Qty")
+            # zeros count as not given: SDKs send UnitPrice 0 / Qty 0 with only an Amount,
+            # which QBO accepts; a supplied pair must multiply to the Amount (6070)
+            if detail.get("UnitPrice") not in (None, 0, "0") or detail.get("Qty") not in (None, 0, "0"):
+                unit = _money(detail["UnitPrice"] if detail.get("UnitPrice") is not None else amount,
+                              "Line.SalesItemLineDetail.UnitPrice")
+                qty = _money(detail["Qty"] if detail.get("Qty") is not None else 1, "Line.SalesItemLineDetail.Qty")
                 if (unit * qty).quantize(_CENT, rounding=ROUND_HALF_UP) != amount:
                     raise _Fault("6070", "Amount is not equal to UnitPrice * Qty",
                                  f"Amount is not equal to UnitPrice * Qty. Supplied value:{float(amount)}",
                                  "Line.Amount")
                 out_detail["UnitPrice"] = float(unit)
                 out_detail["Qty"] = float(qty)
+            else:  # QBO fills in one unit at the line's amount
+                out_detail["UnitPrice"] = float(amount)
+                out_detail["Qty"] = 1
             lines.append({"Id": str(n), "LineNum": n, "Description": line.get("Description"),
                           "Amount": float(amount), "DetailType": "SalesItemLineDetail",
                           "SalesItemLineDetail": out_detail})
@@ -472,7 +525,7 @@ class QuickBooks(FakeSystem):
         txn_date = merged.get("TxnDate") or today.isoformat()
         for name in ("TxnDate", "DueDate"):
             value = merged.get(name)
-            if value is not None:
+            if value:  # "" is how SDKs send an unset date
                 try:
                     datetime.strptime(str(value), "%Y-%m-%d")
                 except ValueError:
