@@ -14,6 +14,18 @@ import pytest
 from harness.systems import Pipedrive, QuickBooks, World, Xero, standard_world
 
 
+def _connection_layer() -> tuple[object, ...]:
+    """The functions an interceptor of urllib3 (or of sockets under it) must replace."""
+    import http.client
+    import socket
+
+    import urllib3.connection
+    import urllib3.connectionpool
+
+    return (socket.create_connection, socket.socket.connect, http.client.HTTPConnection.connect,
+            urllib3.connection.HTTPConnection.connect, urllib3.connectionpool.HTTPConnectionPool.urlopen)
+
+
 @pytest.fixture
 def world() -> World:
     return standard_world(9, deals=3)
@@ -110,7 +122,11 @@ def test_xero_python_token_refresh_contact_and_invoice(world: World) -> None:
 
     fake: Xero = world.system("xero")
     store: dict[str, object] = {}
+    before = _connection_layer()
     with world.activate():
+        # without interception the SDK would resolve Xero's hosts: stop before any lookup
+        if _connection_layer() == before:
+            pytest.fail("urllib3 is not intercepted: xero-python would reach the network")
         api_client = ApiClient(
             Configuration(oauth2_token=OAuth2Token(client_id="client-id", client_secret="client-secret")),
             pool_threads=1,
