@@ -228,6 +228,24 @@ class QuickBooks(FakeSystem):
             self.seed_record("customer", record["Id"], record)
             return str(record["Id"])
 
+    def webhook_event(self, entity: str, object_id: str, *, operation: str = "Create") -> dict[str, Any]:
+        """The body of a QuickBooks webhook (``eventNotifications``) about one entity.
+
+        ``{"eventNotifications": [{"realmId", "dataChangeEvent": {"entities":
+        [{"name", "id", "operation", "lastUpdated"}]}}]}``; ``KeyError`` names a
+        missing record.
+        """
+        kind = entity.lower()
+        if kind not in _ENTITIES or operation not in ("Create", "Update", "Delete", "Merge", "Void"):
+            raise ValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
+        with self._lock:
+            record = self._store[kind].get(str(object_id))
+            if record is None:
+                raise KeyError(f"quickbooks: no {kind} {object_id!r}")
+            updated = datetime.fromtimestamp(self.now(), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            return {"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": [
+                {"name": _ENTITIES[kind], "id": str(object_id), "operation": operation, "lastUpdated": updated}]}}]}
+
     def invoices_for(self, customer_id: str) -> list[Mapping[str, Any]]:
         """Every invoice of the customer, oldest first."""
         return [i for i in self._store["invoice"].values() if i["CustomerRef"]["value"] == str(customer_id)]

@@ -207,12 +207,13 @@ class Xero(FakeSystem):
         # refresh token -> (access token it last produced, time it stops working or None)
         self._refresh: dict[str, float | None] = {}
         self.replays = 0
+        self._event_sequence = 1
 
     def _counter_state(self) -> Any:
-        return self._next_id, self._next_invoice_number, self.replays
+        return self._next_id, self._next_invoice_number, self.replays, self._event_sequence
 
     def _restore_counters(self, state: Any) -> None:
-        self._next_id, self._next_invoice_number, self.replays = state
+        self._next_id, self._next_invoice_number, self.replays, self._event_sequence = state
 
     def _extra_state(self) -> Any:
         return dict(self._keys), dict(self._refresh)
@@ -260,6 +261,37 @@ class Xero(FakeSystem):
             record = self._build_invoice(body, None)
             self.seed_record("invoice", record["InvoiceID"], record)
             return str(record["InvoiceID"])
+
+    def invoice_ids(self, *, status: str | None = None) -> list[str]:
+        """Ids of every invoice (or those with ``status``), oldest first."""
+        return [k for k, i in self._store["invoice"].items() if status is None or i["Status"] == status]
+
+    def webhook_event(self, invoice_id: str, *, event_type: str = "UPDATE",
+                      rng: Any = None) -> dict[str, Any]:
+        """A Xero webhook delivery (one event) about an invoice that exists in this fake.
+
+        The body Xero POSTs: ``{"events": [{"resourceUrl", "resourceId", "eventDateUtc",
+        "eventType", "eventCategory": "INVOICE", "tenantId", "tenantType"}],
+        "firstEventSequence", "lastEventSequence", "entropy"}``; each delivery
+        takes the next sequence number.  ``KeyError`` names a missing invoice.
+        """
+        if event_type not in ("CREATE", "UPDATE"):
+            raise ValueError(f"xero.webhook_event: 'event_type' must be 'CREATE' or 'UPDATE': {event_type!r}")
+        with self._lock:
+            if str(invoice_id) not in self._store["invoice"]:
+                raise KeyError(f"xero: no invoice {invoice_id!r}")
+            source = rng if rng is not None else self._rng
+            sequence = self._event_sequence
+            self._event_sequence += 1
+            at = datetime.fromtimestamp(self.now(), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+            return {
+                "events": [{"resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{invoice_id}",
+                            "resourceId": str(invoice_id), "eventDateUtc": at, "eventType": event_type,
+                            "eventCategory": "INVOICE", "tenantId": self.tenant_id,
+                            "tenantType": "ORGANISATION"}],
+                "firstEventSequence": sequence, "lastEventSequence": sequence,
+                "entropy": "".join(source.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ", k=20)),
+            }
 
     def find_contacts(self, name: str) -> list[Mapping[str, Any]]:
         """Every active contact called ``name`` (case-insensitive), oldest first."""
