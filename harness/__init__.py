@@ -43,7 +43,18 @@ from harness.policy import (
     RetryPolicy,
     TimeoutPolicy,
 )
-from harness.systems import HubSpot, RecordStore, Resource, Stripe, World, Zendesk, standard_world
+from harness.systems import (
+    HubSpot,
+    Pipedrive,
+    QuickBooks,
+    RecordStore,
+    Resource,
+    Stripe,
+    World,
+    Xero,
+    Zendesk,
+    standard_world,
+)
 from harness.triggers import get_trigger, register_trigger, trigger_names
 
 if TYPE_CHECKING:
@@ -101,7 +112,9 @@ __all__ = [
     "Metrics",
     "Orchestrator",
     "Pilot",
+    "Pipedrive",
     "Policy",
+    "QuickBooks",
     "RecordStore",
     "Request",
     "Resource",
@@ -119,6 +132,7 @@ __all__ = [
     "WallClock",
     "World",
     "WriteContract",
+    "Xero",
     "Zendesk",
     "classify",
     "compute_metrics",
