@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.triggers import trigger_names
+
 __all__ = ["ROWS", "Row"]
 
 
@@ -206,7 +208,7 @@ ROWS: tuple[Row, ...] = (
            f"unknown fault 'timeout'; known faults: {FAULTS}"),
     _check("trigger_typo", ("{d}/auto.py:handle", "--trigger", "hubspot.deal.closedwonn"),
            "unknown trigger 'hubspot.deal.closedwonn' (did you mean 'hubspot.deal.closedwon'?); "
-           "known triggers: hubspot.deal.closedwon, hubspot.deal.creation"),
+           f"known triggers: {', '.join(trigger_names())}"),
     _check("mode_typo", ("{d}/auto.py:handle", "--mode", "bar"),
            "Invalid value for '--mode': 'bar' is not one of 'bare', 'both', 'orchestrated'. "
            "(see 'harness check --help')"),
