@@ -215,4 +215,9 @@ def _import_builtins() -> None:
 
 _import_builtins()
 # the bundled Shopify and Intercom fakes' webhook triggers register themselves
-from harness import _app_triggers  # noqa: E402, F401
+# vendor triggers defined beside their fakes' vocabulary register themselves on import
+from harness import (  # noqa: E402, F401
+    _accounting_triggers,
+    _app_triggers,
+    _pipedrive_trigger,
+)
