@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from _report_cdp import Browser, available
-from conftest import T0
+from _report_records import T0
 
 from harness.ledger import Ledger
 from harness.ledger.simulate import simulate_history

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from _report_cdp import Browser, available
-from conftest import T0
+from _report_records import T0
 
 from harness.chaos import run_campaign
 from harness.flow import Flow

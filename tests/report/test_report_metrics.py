@@ -58,7 +58,7 @@ def test_failures_per_system_and_step(ledger: Any) -> None:
 
 
 def test_filters_by_mode_campaign_and_window(ledger: Any) -> None:
-    from conftest import T0
+    from _report_records import T0
 
     bare = compute_metrics(ledger, flow="deal_won", mode="bare")
     assert bare.accepted_runs == 1 and bare.runs_failed == 1

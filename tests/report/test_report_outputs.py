@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import T0
+from _report_records import T0
 
 from harness.cli import main
 from harness.errors import UsageError

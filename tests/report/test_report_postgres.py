@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import T0, populate
+from _report_records import T0, populate
 
 from harness.ledger import Ledger
 from harness.ledger.simulate import simulate_history
