@@ -310,6 +310,17 @@ class Trigger:
     schedule: Schedule | None = None
     noun: str = ""
 
+    def event_id(self, event: Any) -> str | None:
+        """The vendor's id of this delivery: the value at the dotted ``event_id_field``.
+
+        A dotted path reaches a header kept beside the body
+        (``"headers.X-Shopify-Event-Id"``); ``None`` when the event has none.
+        """
+        if not self.event_id_field or not isinstance(event, Mapping):
+            return None
+        value = lookup(event, self.event_id_field)
+        return None if value is _MISSING or value is None else str(value)
+
 
 def callable_spec(fn: Callable[..., Any]) -> str | None:
     """``"path/to/file.py:name"`` or ``"package.module:name"`` for a named module-level callable."""

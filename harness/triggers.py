@@ -214,3 +214,10 @@ def _import_builtins() -> None:
 
 
 _import_builtins()
+# the bundled Shopify and Intercom fakes' webhook triggers register themselves
+# vendor triggers defined beside their fakes' vocabulary register themselves on import
+from harness import (  # noqa: E402, F401
+    _accounting_triggers,
+    _app_triggers,
+    _pipedrive_trigger,
+)

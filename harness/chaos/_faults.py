@@ -253,7 +253,7 @@ for _kind in (
         "redelivery",
         "trigger",
         "the same object delivered again under a new event id (the same id where the sender's "
-        "retries keep it; an overlapping tick for a schedule)",
+        "retries keep it (Trigger.redelivery_keeps_id); an overlapping tick for a schedule)",
     ),
     FaultKind("out_of_order", "trigger", "an event that happened earlier arrives after a later one"),
     FaultKind(

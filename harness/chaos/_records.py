@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
-from harness.flow import _MISSING, lookup
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.systems._redact import redact_text, redact_url
 
@@ -211,9 +210,7 @@ def _bare(
 
 
 def _event_id(d: DeliveryResult, run: ScenarioRun) -> str | None:
-    field = run.flow.trigger.event_id_field
-    value = lookup(d.event, field) if field else None
-    return None if value is None or value is _MISSING else str(value)
+    return run.flow.trigger.event_id(d.event)
 
 
 def _complete(d: DeliveryResult, run: ScenarioRun, calls: list[Any], escaped: int) -> RunRecord:

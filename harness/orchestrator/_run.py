@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness._wire import real_time
-from harness.flow import _MISSING, Flow, Violation, lookup
+from harness.flow import _MISSING, Flow, Violation
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.orchestrator._inbox import redact_data, redact_message
 from harness.systems._redact import redact_text
@@ -223,11 +223,4 @@ def first_line(text: str) -> str:
 
 
 def event_id_of(flow: Flow, event: Mapping[str, Any]) -> str | None:
-    """The event's id at the trigger's ``event_id_field`` (a dotted path); ``None`` when absent."""
-    field = flow.trigger.event_id_field
-    if not isinstance(event, Mapping) or not field:
-        return None
-    value = lookup(event, field)
-    if value is None or value is _MISSING:
-        return None
-    return str(value)
+    return flow.trigger.event_id(event)

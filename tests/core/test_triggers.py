@@ -43,6 +43,10 @@ def test_the_issue_s_triggers_are_registered() -> None:
         assert name in trigger_names()
 
 
+#: triggers whose vendor sends no id for a delivery
+NO_EVENT_ID = frozenset({"quickbooks.customer.updated"})
+
+
 @pytest.mark.parametrize("name", BUILTIN)
 def test_contract_accepts_the_example_and_the_declaration_is_complete(name: str) -> None:
     trigger = get_trigger(name)
@@ -51,7 +55,10 @@ def test_contract_accepts_the_example_and_the_declaration_is_complete(name: str)
     assert trigger.defining, "every trigger says which fields make it what it is"
     for path in trigger.defining:
         assert not _missing(trigger.example, path), path
-    assert trigger.event_id_field and not _missing(trigger.example, trigger.event_id_field)
+    # a vendor that sends no delivery id (QuickBooks) declares none; any other names where it is
+    assert trigger.event_id_field or name in NO_EVENT_ID
+    if trigger.event_id_field:
+        assert not _missing(trigger.example, trigger.event_id_field)
     assert trigger.redelivery_keeps_id is (name in KEEPS_ID)
 
 
@@ -61,7 +68,8 @@ def test_make_event_builds_valid_events_about_the_world_s_objects(name: str) -> 
     assert trigger.objects is not None and trigger.make_event is not None
     world = standard_world(5)
     objects = list(trigger.objects(world))
-    assert len(objects) >= 5
+    # enough objects for scenarios to interleave (Xero holds only the existing customers)
+    assert len(objects) >= 3
     events = [trigger.make_event(world, oid, random.Random(i)) for i, oid in enumerate(objects[:3])]
     for oid, event in zip(objects, events, strict=False):
         assert trigger.contract.check(event) == (), (oid, event)
@@ -135,9 +143,9 @@ def _delivered(name: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
 def test_a_redelivery_keeps_the_event_id_only_where_the_vendor_does(name: str) -> None:
     trigger = get_trigger(name)
     first, dup, redelivered = _delivered(name, ("original", "duplicate", "redelivery"))
-    field = trigger.event_id_field
-    assert dup[field] == first[field]
-    assert (redelivered[field] == first[field]) is trigger.redelivery_keeps_id
+    if trigger.event_id_field:
+        assert trigger.event_id(dup) == trigger.event_id(first) is not None
+        assert (trigger.event_id(redelivered) == trigger.event_id(first)) is trigger.redelivery_keeps_id
     assert trigger.object_key(redelivered) == trigger.object_key(first)
 
 
