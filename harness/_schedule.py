@@ -57,12 +57,15 @@ class Schedule:
     makes one object change in the fakes (a deal moved to won, an invoice
     paid) the way a person or another system would, logging no automation
     write; ``key(object_id)`` is the business object's key (``"deal:123"``),
-    the unit the oracles judge.
+    the unit the oracles judge.  ``changed`` names the record fields the
+    change sets (``dealstage``): they make the change what it is, so value
+    faults never break them (a deal without its stage is not a won deal).
     """
 
     every: float
     change: Callable[[Any, str, random.Random], None]
     key: Callable[[str], str]
+    changed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         every = self.every

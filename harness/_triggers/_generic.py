@@ -325,6 +325,7 @@ def schedule_trigger(
     change: Callable[[Any, str, random.Random], None],
     key: Callable[[str], str] | str,
     system: str,
+    changed: Sequence[str] = (),
     description: str = "",
     noun: str | None = None,
 ) -> Trigger:
@@ -338,6 +339,8 @@ def schedule_trigger(
     another system did it), and ``key`` names the business object of an id
     (a callable, or a prefix: ``"deal"`` gives ``"deal:<id>"``).  The oracles
     judge per changed object: the changes of a tick are the work it must do.
+    ``changed`` names the record fields ``change`` sets (``("dealstage",)``):
+    value faults leave them alone, as they do a webhook's defining fields.
     """
     where = f"schedule_trigger {name!r}"
     _check_name(name, where)
@@ -350,7 +353,7 @@ def schedule_trigger(
         key_fn = key
     else:
         raise FlowDeclarationError(f"{where}: 'key' must be a callable or a prefix such as 'deal'")
-    schedule = Schedule(every=parse_every(every, where), change=change, key=key_fn)
+    schedule = Schedule(every=parse_every(every, where), change=change, key=key_fn, changed=tuple(changed))
     word = noun or (key if isinstance(key, str) else "obj")
     return Trigger(
         name=name,

@@ -423,6 +423,7 @@ register_trigger(
         change=_win_deal,
         key="deal",
         system="hubspot",
+        changed=("dealstage",),
         description="every 15 minutes: the HubSpot deals moved to 'closedwon' since the last tick "
         "(a poller: list the deals, keep those won in the tick's window)",
     )

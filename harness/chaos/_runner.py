@@ -268,6 +268,8 @@ class Target:
                     for kind, rid, name, val in record_fields(descriptor, endpoint, call.response):
                         if (call.system, rid) in made:
                             continue
+                        if ticker is not None and not ticker.breakable(i, rid, name):
+                            continue
                         target = f"{call.system}.{kind}"
                         # the first record of a kind read for this object is the one broken
                         if reads.setdefault(i, {}).setdefault(target, rid) != rid:
@@ -436,6 +438,9 @@ class Target:
                     if ticker
                     else self._event_for(world, step, canonical, last, made)
                 )
+                # a broken event still belongs to the object it was made for, also when the
+                # broken field is the object key itself
+                okey = self.object_key(event, step.obj)
                 for brk in event_breaks.get(step.obj, ()):
                     # a nested field is broken where it lives, never as a top-level "a.b" key
                     break_path(event, brk.name, brk.how)
@@ -452,7 +457,7 @@ class Target:
                 results.append(
                     self._deliver(
                         segments, world, clock, step, tag, event, kind, is_dup, orchestrator,
-                        campaign_id=campaign_id, example=example, index=len(results),
+                        campaign_id=campaign_id, example=example, index=len(results), okey=okey,
                     )
                 )
         return ScenarioRun(
@@ -563,8 +568,8 @@ class Target:
         campaign_id: str | None,
         example: int | None,
         index: int,
+        okey: str,
     ) -> DeliveryResult:
-        okey = self.object_key(event, step.obj)
         result = DeliveryResult(
             index=index, step=step, tag=tag, object_key=okey, event=copy.deepcopy(event),
             delivery_kind=kind, is_duplicate=is_dup, segment=segments.get(step.obj, "unknown"),

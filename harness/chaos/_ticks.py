@@ -48,6 +48,17 @@ class Ticker:
         self.last: dict[int, tuple[dict[str, Any], float]] = {}
         self.overlaps = 0
 
+    def breakable(self, obj: int, record_id: str, name: str) -> bool:
+        """Whether a value fault may break field ``name`` of a record read for object ``obj``'s tick.
+
+        A poller reads many records per tick: only the changed object's own
+        record belongs to it, and the fields the change set (the schedule's
+        ``changed``) make the change what it is, like a webhook's defining fields.
+        """
+        if record_id != self.object_ids[obj]:
+            return False
+        return not any(name == c or name.startswith(c + ".") for c in self.schedule.changed)
+
     def _next_slot(self) -> float:
         every = self.schedule.every
         k = math.floor((self.clock.now() - self.origin) / every) + 1

@@ -191,6 +191,15 @@ DESCRIPTOR = SystemDescriptor(
                 endpoint=f"GET /v1/{kind}/search", kind=kind, at="data[]", system_fields=SYSTEM_FIELDS
             ),
         )
+    )
+    # objects made by payments: read-only over HTTP (retrieve and list)
+    + tuple(
+        shape
+        for path, kind in (("checkout/sessions", "checkout_sessions"), ("subscriptions", "subscriptions"))
+        for shape in (
+            RecordShape(endpoint=f"GET /v1/{path}/{{id}}", kind=kind, system_fields=SYSTEM_FIELDS),
+            RecordShape(endpoint=f"GET /v1/{path}", kind=kind, at="data[]", system_fields=SYSTEM_FIELDS),
+        )
     ),
     docs="https://docs.stripe.com/api",
 )

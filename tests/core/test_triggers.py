@@ -212,7 +212,11 @@ def test_webhook_trigger_derives_events_per_object() -> None:
     assert trigger.redelivery_keeps_id and trigger.event_id_field == "id"
 
 
-def test_webhook_trigger_from_a_json_file_and_register_twice(tmp_path: Path) -> None:
+def test_webhook_trigger_from_a_json_file_and_register_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.triggers
+
+    # a registry of this test's own: the trigger must not outlive it (other tests list the names)
+    monkeypatch.setattr(harness.triggers, "_REGISTRY", dict(harness.triggers._REGISTRY))
     path = tmp_path / "order.json"
     path.write_text(json.dumps(ORDER))
     declare = dict(example=str(path), object_key="data.item.id",

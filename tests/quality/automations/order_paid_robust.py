@@ -39,7 +39,7 @@ def _call(method, url, *, retries=4, **kwargs):
 def handle(event):
     order = (event.get("data") or {}).get("item") or {}
     email, total, currency = order.get("email"), order.get("total"), order.get("currency")
-    if not order.get("id") or not isinstance(email, str) or "@" not in email:
+    if type(order.get("id")) is not int or order["id"] <= 0 or not isinstance(email, str) or "@" not in email:
         raise Permanent(f"order event without an order id or email: {event!r}")
     try:
         amount = float(total)
