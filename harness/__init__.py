@@ -47,16 +47,25 @@ from harness.systems import (
     GitHub,
     HubSpot,
     Intercom,
+    Pipedrive,
+    QuickBooks,
     RecordStore,
     Resource,
     Shopify,
     Slack,
     Stripe,
     World,
+    Xero,
     Zendesk,
     standard_world,
 )
-from harness.triggers import get_trigger, register_trigger, trigger_names
+from harness.triggers import (
+    get_trigger,
+    register_trigger,
+    schedule_trigger,
+    trigger_names,
+    webhook_trigger,
+)
 
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult, Scenario, replay, run_campaign
@@ -115,7 +124,9 @@ __all__ = [
     "Metrics",
     "Orchestrator",
     "Pilot",
+    "Pipedrive",
     "Policy",
+    "QuickBooks",
     "RecordStore",
     "Request",
     "Resource",
@@ -135,6 +146,7 @@ __all__ = [
     "WallClock",
     "World",
     "WriteContract",
+    "Xero",
     "Zendesk",
     "classify",
     "compute_metrics",
@@ -147,8 +159,10 @@ __all__ = [
     "register_trigger",
     "replay",
     "run_campaign",
+    "schedule_trigger",
     "standard_world",
     "trigger_names",
+    "webhook_trigger",
     "write_report",
 ]
 

@@ -38,7 +38,11 @@ _BEFORE = {0: "eaaee31e0c42b9425eacdbd07df7a440646bbe32462e8a58abf1cd0121480840"
 @pytest.mark.parametrize("seed", sorted(_BEFORE))
 def test_existing_seeds_find_the_same_hubspot_stripe_zendesk_records(seed: int) -> None:
     world = standard_world(seed)
-    data = {s.name: s.records() for s in world.systems if s.name in ("hubspot", "stripe", "zendesk")}
+    # the kinds these three fakes stored before the other fakes (and their new kinds) joined
+    kinds = {"hubspot": ("deal", "contact"), "stripe": ("customer", "invoiceitem", "invoice"),
+             "zendesk": ("ticket", "user")}
+    data = {s.name: {k: v for k, v in s.records().items() if k in kinds[s.name]}
+            for s in world.systems if s.name in kinds}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     assert digest == _BEFORE[seed]
 
