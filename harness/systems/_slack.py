@@ -120,12 +120,12 @@ class Slack(FakeSystem):
         idempotency=None,
         records=(
             RecordShape(endpoint="POST /api/chat.postMessage", kind="message", at="message",
-                        system_fields=frozenset({"ts", "type", "user", "bot_id", "app_id",
+                        id_field="ts", system_fields=frozenset({"ts", "type", "user", "bot_id", "app_id",
                                                  "team", "bot_profile", "subtype"})),
             RecordShape(endpoint="POST /api/chat.update", kind="message", at="message",
-                        system_fields=frozenset({"ts", "type", "user", "bot_id", "edited"})),
+                        id_field="ts", system_fields=frozenset({"ts", "type", "user", "bot_id", "edited"})),
             *(RecordShape(endpoint=f"{m} /api/conversations.history", kind="message",
-                          at="messages[]", system_fields=frozenset({"ts", "type", "user",
+                          at="messages[]", id_field="ts", system_fields=frozenset({"ts", "type", "user",
                                                                     "bot_id", "team"}))
               for m in ("GET", "POST")),
             *(RecordShape(endpoint=f"{m} /api/conversations.list", kind="channel",
