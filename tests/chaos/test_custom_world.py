@@ -1,0 +1,225 @@
+"""A flow's own world: declared systems the harness does not bundle, used by check, replay and the engines."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness._wire import Request, Response
+from harness.chaos._scenario import Deliver, InjectFault, Scenario
+from harness.chaos._values import RecordBreak, RecordBreaker, break_path
+from harness.cli import main
+from harness.flow import Flow
+from harness.systems import (
+    Idempotency,
+    RecordStore,
+    Resource,
+    SystemDescriptor,
+    World,
+    standard_world,
+)
+from harness.systems._world import CallContext
+from harness.triggers import get_trigger
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "scenarios" / "invoice_sync"
+AUTOMATION = f"{EXAMPLE / 'automation.py'}:handle"
+WORLD = f"{EXAMPLE / 'books.py'}:books_world"
+
+
+def _reproduce_lines(out: str) -> list[str]:
+    return [line.split("reproduce: ", 1)[1].strip() for line in out.splitlines() if "reproduce: harness replay" in line]
+
+
+@pytest.mark.parametrize("how", ["--world", "--flow"])
+def test_replay_of_a_finding_made_in_a_custom_world_reproduces_it(
+    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    target = (
+        [AUTOMATION, "--world", WORLD] if how == "--world" else ["--flow", str(EXAMPLE / "flow.py")]
+    )
+    code = main(["check", *target, "--examples", "40", "--seed", "3", "--mode", "bare", "--ledger", ledger])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    # the printed scenario names the world the campaign ran in
+    assert "world = books_world(seed=3)" in out
+    lines = _reproduce_lines(out)
+    assert lines, out
+    for line in lines:
+        argv = shlex.split(line)
+        assert argv[0] == "harness"
+        assert main(argv[1:]) == 1, capsys.readouterr().out
+        replayed = capsys.readouterr().out
+        assert "still fails" in replayed and "world = books_world(seed=3)" in replayed
+
+
+def _books_flow(world: object) -> Flow:
+    return Flow(name="books", automation=AUTOMATION, trigger=get_trigger("hubspot.deal.closedwon"), world=world)
+
+
+def test_injected_errors_take_the_declared_systems_shape() -> None:
+    from harness.chaos import replay
+
+    flow = _books_flow(WORLD)
+    scenario = Scenario(
+        seed=3,
+        steps=(InjectFault("books", "POST /api/2.0/Invoices", "client_error", (("kind", "rejected"),), 1),
+               Deliver(0, "original", False)),
+    )
+    run, hits = replay(flow, scenario, mode="bare")
+    refused = [c for c in run.world.calls if c.system == "books" and c.fault == "client_error"]
+    assert refused and refused[0].status == 422  # the store's declared 'declined' status
+    assert json.loads(refused[0].response.body)["error"]["code"] == "validation_failed"
+    assert "logical_retry" in {h.oracle for h in hits}
+
+
+def _keyed_world(idempotency: Idempotency) -> object:
+    def factory(seed: int) -> World:
+        world = standard_world(seed)
+        books = SystemDescriptor(name="books", hosts=("books.example.internal",), idempotency=idempotency)
+        from scenarios_books import INVOICES  # type: ignore[import-not-found]
+
+        world.add(RecordStore("books", [INVOICES], descriptor=books, seed=seed))
+        return world
+
+    return factory
+
+
+@pytest.mark.parametrize(
+    "idempotency", [Idempotency(header="Idempotency-Key"), Idempotency(query_param="requestid")],
+    ids=["header", "query"],
+)
+def test_the_orchestrator_sends_keys_to_every_system_declaring_idempotency(
+    idempotency: Idempotency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from harness.chaos import replay
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    sys.modules.setdefault("scenarios_books", __import__("books"))
+    flow = _books_flow(_keyed_world(idempotency))
+    run, _ = replay(flow, Scenario(seed=3, steps=(Deliver(0, "original", False),)), mode="orchestrated")
+    posts = [c for c in run.world.calls if c.system == "books" and c.method == "POST"]
+    assert posts, [c.url for c in run.world.calls]
+    for c in posts:
+        if idempotency.header:
+            assert (c.request.header("Idempotency-Key") or "").startswith("harness-")
+        else:
+            assert "requestid=harness-" in c.url
+
+
+def test_a_record_store_speaks_form_where_envelopes_and_nested_routes() -> None:
+    import requests
+
+    store = RecordStore(
+        "ship",
+        [Resource("shipment", "/v1/customers/{customer_id}/shipments", envelope="Shipments",
+                  required=("reference",), fields={"reference": "str", "weight": "float", "express": "bool"})],
+        extra_hosts=("ship.example.internal",),
+    )
+    world = World([store])
+    base = "https://ship.example.internal/v1/customers/c1/shipments"
+    with world.activate():
+        made = requests.post(base, data={"reference": "deal-1", "weight": "2.5", "express": "true"}, timeout=5)
+        assert made.status_code == 201, made.text
+        assert made.json()["weight"] == 2.5 and made.json()["express"] is True
+        assert made.json()["customer_id"] == "c1"
+        requests.post(base.replace("c1", "c2"), data={"reference": "deal-2"}, timeout=5)
+        found = requests.get(base, params={"where": 'reference=="deal-1" AND express==true'}, timeout=5).json()
+        assert [s["reference"] for s in found["Shipments"]] == ["deal-1"]
+        assert requests.get(base, params={"where": 'reference=="deal-2"'}, timeout=5).json()["Shipments"] == []
+        other = f"{base}/{made.json()['id']}".replace("c1", "c2")
+        assert requests.get(other, timeout=5).status_code == 404
+        bad = requests.get(base, params={"where": "reference ~ 1"}, timeout=5)
+        assert bad.status_code == 400 and "expected FIELD==" in bad.json()["error"]["message"]
+    described = store.describe()
+    assert described.endpoint("GET", "/v1/customers/shi_1/shipments/shi_1").endswith("/{id}")
+    assert described.rejected_field({"error": {"details": [{"field": "reference"}]}}) == "reference"
+
+
+_JSON = st.recursive(
+    st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.none()),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3),
+        st.dictionaries(st.text("abcxyz", min_size=1, max_size=3), inner, min_size=1, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(node: object, prefix: str = "") -> list[str]:
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = f"{prefix}.{k}" if prefix else k
+            out += [p, *_paths(v, p)]
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            p = f"{prefix}.{i}" if prefix else str(i)
+            out += [p, *_paths(v, p)]
+    return out
+
+
+def _without(node: object, path: list[str]) -> object:
+    """``node`` with the field at ``path`` replaced by a marker (to compare everything else)."""
+    import copy
+
+    copied = copy.deepcopy(node)
+    cur: object = copied
+    for part in path[:-1]:
+        cur = cur[int(part)] if isinstance(cur, list) else cur[part]  # type: ignore[index]
+    last = path[-1]
+    if isinstance(cur, list):
+        cur[int(last)] = "<field>"
+    else:
+        cur[last] = "<field>"  # type: ignore[index]
+    return copied
+
+
+@given(
+    st.dictionaries(st.text("abcxyz", min_size=1, max_size=3), _JSON, min_size=1, max_size=4),
+    st.data(),
+    st.sampled_from(["null", "empty", "zero", "wrong_type", "absent"]),
+)
+def test_a_bad_value_on_a_dotted_path_changes_exactly_that_nested_field(event: dict, data: st.DataObject, how: str) -> None:
+    import copy
+
+    paths = _paths(event)
+    path = data.draw(st.sampled_from(paths))
+    broken = copy.deepcopy(event)
+    assert break_path(broken, path, how)
+    parts = path.split(".")
+    # no top-level key named after the dotted path appears
+    assert path not in broken or "." not in path
+    if how == "absent":
+        expected = copy.deepcopy(event)
+        parent: object = expected
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent[part]  # type: ignore[index]
+        if isinstance(parent, list):
+            parent[int(parts[-1])] = None  # a list keeps its length
+        else:
+            del parent[parts[-1]]  # type: ignore[attr-defined]
+        assert broken == expected
+        return
+    assert _without(event, parts) == _without(broken, parts)
+
+
+def test_a_bad_value_reaches_a_field_inside_a_list_of_a_record() -> None:
+    descriptor = RecordStore(
+        "books", [Resource("invoice", "/api/invoices", fields={"lines": "list"})], extra_hosts=("b.internal",)
+    ).describe()
+    breaker = RecordBreaker(lambda _s: descriptor, lambda _s, m, p: descriptor.endpoint(m, p))
+    breaker.arm(RecordBreak(system="books", kind="invoice", record_id="inv_1", name="lines.0.price", how="null"))
+    body = {"id": "inv_1", "lines": [{"price": 10, "sku": "a"}, {"price": 20, "sku": "b"}]}
+    request = Request("GET", "https://b.internal/api/invoices/inv_1")
+    answer = breaker(request, CallContext(system="books", tag=None, started_at=0.0),
+                     lambda _r: Response.of_json(200, body))
+    assert answer.json()["lines"] == [{"price": None, "sku": "a"}, {"price": 20, "sku": "b"}]
