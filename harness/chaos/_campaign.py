@@ -32,7 +32,7 @@ from harness.chaos._strategies import scenarios
 from harness.errors import BaselineFailure, LedgerError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
-from harness.oracles import ORACLE_CLASSES, Finding, Hit, judge, timeline_of
+from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
 
 __all__ = ["DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"]
 
@@ -187,7 +187,7 @@ def run_campaign(
         status = "failed"
         try:
             _explore(target, strategy, mode, examples, seed, cid, ledger, state, progress)
-            for oracle in ORACLE_CLASSES:
+            for oracle in oracle_names():
                 if oracle not in state.first:
                     continue
                 scenario, example, _hit = state.first[oracle]

@@ -223,3 +223,47 @@ def test_a_bad_value_reaches_a_field_inside_a_list_of_a_record() -> None:
     answer = breaker(request, CallContext(system="books", tag=None, started_at=0.0),
                      lambda _r: Response.of_json(200, body))
     assert answer.json()["lines"] == [{"price": None, "sku": "a"}, {"price": 20, "sku": "b"}]
+
+
+def _unlabelled_invoices(run: object) -> list[tuple[str, str]]:
+    """A flow's own oracle: every Books invoice must carry a contact name (only for its flow)."""
+    if getattr(getattr(run, "flow", None), "name", "") != "books-oracle":
+        return []
+    world = run.world  # type: ignore[attr-defined]
+    return [
+        (f"invoice:{r['id']}", f"invoice {r['id']} has no contact name")
+        for r in world.system("books").records()["invoice"]
+        if not r.get("ContactName")
+    ]
+
+
+def test_a_registered_oracle_is_judged_and_known_to_the_gate(tmp_path: Path) -> None:
+    from harness import register_oracle
+    from harness.chaos import replay
+    from harness.errors import UsageError
+    from harness.gate import parse_gate
+    from harness.oracles import oracle_names
+
+    register_oracle("unlabelled_invoice", _unlabelled_invoices, description="an invoice without a name")
+    register_oracle("unlabelled_invoice", _unlabelled_invoices)  # the same one again: harmless
+    with pytest.raises(UsageError, match="already registered"):
+        register_oracle("unlabelled_invoice", lambda run: [])
+    with pytest.raises(UsageError, match="a built-in one"):
+        register_oracle("silent_loss", lambda run: [])
+    assert oracle_names()[-1] == "unlabelled_invoice"
+    flow = Flow(name="books-oracle", automation=AUTOMATION, trigger=get_trigger("hubspot.deal.closedwon"),
+                world=WORLD)
+    scenario = Scenario(seed=3, steps=(Deliver(0, "original", False),))
+    _, hits = replay(flow, scenario, mode="bare")
+    # the seeded contacts all have names: the oracle stays quiet on a correct run
+    assert "unlabelled_invoice" not in {h.oracle for h in hits}
+    broken = Scenario(seed=3, steps=(Deliver(0, "original", False),))
+    run, _ = replay(flow, broken, mode="bare")
+    books = run.world.system("books")
+    record = books.records()["invoice"][0]
+    books.seed_record("invoice", record["id"], {**record, "ContactName": ""})
+    from harness.oracles import judge
+
+    assert [h.oracle for h in judge(run) if h.oracle == "unlabelled_invoice"] == ["unlabelled_invoice"]
+    gate = parse_gate({"flows": {"books-oracle": {"max_findings": {"unlabelled_invoice": 0}}}})
+    assert gate.flow("books-oracle").max_findings == {"unlabelled_invoice": 0}
