@@ -267,3 +267,18 @@ def test_a_registered_oracle_is_judged_and_known_to_the_gate(tmp_path: Path) -> 
     assert [h.oracle for h in judge(run) if h.oracle == "unlabelled_invoice"] == ["unlabelled_invoice"]
     gate = parse_gate({"flows": {"books-oracle": {"max_findings": {"unlabelled_invoice": 0}}}})
     assert gate.flow("books-oracle").max_findings == {"unlabelled_invoice": 0}
+
+
+def test_the_readme_declaration_of_an_unbundled_system_runs_as_printed() -> None:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("the whole declaration:")
+    block = text[text.index("```python\n", start) + len("```python\n") : text.index("```\n", start + 30)]
+    assert len([line for line in block.splitlines() if line.strip()]) <= 30
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    world = namespace["books_world"](3)  # type: ignore[operator]
+    assert isinstance(world, World)
+    described = world.descriptor("books")
+    assert described.idempotency is not None and described.idempotency.header == "Idempotency-Key"
+    assert described.serves("books.example.internal")
+    assert described.endpoint("GET", "/api/2.0/Invoices/INV-7") == "GET /api/2.0/Invoices/{id}"
