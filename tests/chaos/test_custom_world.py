@@ -282,3 +282,78 @@ def test_the_readme_declaration_of_an_unbundled_system_runs_as_printed() -> None
     assert described.idempotency is not None and described.idempotency.header == "Idempotency-Key"
     assert described.serves("books.example.internal")
     assert described.endpoint("GET", "/api/2.0/Invoices/INV-7") == "GET /api/2.0/Invoices/{id}"
+
+
+GUARDED_AUTOMATION = '''
+import requests
+
+def handle(event):
+    resp = requests.post("https://books.example.internal/api/2.0/Invoices", timeout=5,
+                         json={"Reference": f"deal-{event['objectId']}", "ContactEmail": "a@b.co",
+                               "Total": 10.0, "CurrencyCode": "USD"})
+    resp.raise_for_status()
+    return {"status": "ok", "invoice": resp.json()["id"]}
+'''
+
+
+def test_the_orchestrator_applies_a_declared_systems_create_guard(tmp_path: Path) -> None:
+    from harness.chaos import replay
+    from harness.systems import CreateGuard
+
+    guard = CreateGuard(
+        endpoint="POST /api/2.0/Invoices",
+        key_field="Reference",
+        search='/api/2.0/Invoices?where=Reference=="{key}"',
+        found_at="Invoices[]",
+    )
+    descriptor = SystemDescriptor(name="books", hosts=("books.example.internal",), guards=(guard,))
+
+    def world(seed: int) -> World:
+        w = standard_world(seed)
+        w.add(RecordStore("books", [Resource(
+            "invoice", "/api/2.0/Invoices", envelope="Invoices",
+            fields={"Reference": "str", "ContactEmail": "email", "Total": "float", "CurrencyCode": "str"},
+        )], descriptor=descriptor, seed=seed))
+        return w
+
+    auto = tmp_path / "guarded.py"
+    auto.write_text(GUARDED_AUTOMATION)
+    flow = Flow(name="guarded", automation=f"{auto}:handle", trigger=get_trigger("hubspot.deal.closedwon"),
+                world=world)
+    scenario = Scenario(seed=3, steps=(
+        InjectFault("books", "POST /api/2.0/Invoices", "execute_then_timeout", (), 1),
+        Deliver(0, "original", False),
+    ))
+    bare, _ = replay(flow, scenario, mode="bare")
+    assert len(bare.world.system("books").records()["invoice"]) == 1  # the lost answer: it acted
+    run, hits = replay(flow, scenario, mode="orchestrated")
+    searches = [c for c in run.world.calls if c.system == "books" and c.method == "GET"]
+    assert searches and "where=" in searches[0].url  # the guard's search, before the create is re-sent
+    assert len(run.world.system("books").records()["invoice"]) == 1
+    assert run.deliveries[0].end_state == "succeeded"
+    assert "duplicate_effect" not in {h.oracle for h in hits}
+
+
+def test_value_faults_never_target_a_triggers_defining_fields() -> None:
+    from harness.chaos._runner import Target
+
+    trigger = get_trigger("hubspot.deal.closedwon")
+    flow = Flow(name="books", automation=AUTOMATION, trigger=trigger, world=WORLD)
+    target = Target(flow, seed=3)
+    event_fields = {name for where, name in target.space.value_targets if where == "event"}
+    assert event_fields and not event_fields & set(trigger.defining)
+    # records the automation reads are targets too, named system.kind
+    assert {where for where, _ in target.space.value_targets} >= {"hubspot.deals", "hubspot.contacts"}
+
+
+def test_hosts_map_to_systems_through_descriptors_and_base_url_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.orchestrator import system_for_host
+
+    books = SystemDescriptor(name="books", hosts=("*.books.example",), base_url_env="BOOKS_BASE_URL")
+    monkeypatch.setenv("BOOKS_BASE_URL", "https://gw.internal:8443/books")
+    assert system_for_host("eu.books.example", None, [books]) == "books"
+    assert system_for_host("gw.internal", None, [books]) == "books"
+    assert system_for_host("elsewhere.example", None, [books]) == "elsewhere.example"
+    # the bundled fakes are known without a world, through their descriptors
+    assert system_for_host("api.stripe.com") == "stripe"
+    assert system_for_host("acme.zendesk.com") == "zendesk"
