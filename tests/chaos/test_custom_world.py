@@ -237,13 +237,17 @@ def _unlabelled_invoices(run: object) -> list[tuple[str, str]]:
     ]
 
 
-def test_a_registered_oracle_is_judged_and_known_to_the_gate(tmp_path: Path) -> None:
-    from harness import register_oracle
+def test_a_registered_oracle_is_judged_and_known_to_the_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness import _oracle_registry, register_oracle
     from harness.chaos import replay
     from harness.errors import UsageError
     from harness.gate import parse_gate
     from harness.oracles import oracle_names
 
+    # the registry is per process: this test's oracle leaves with the test
+    monkeypatch.setattr(_oracle_registry, "_REGISTRY", dict(_oracle_registry._REGISTRY))
     register_oracle("unlabelled_invoice", _unlabelled_invoices, description="an invoice without a name")
     register_oracle("unlabelled_invoice", _unlabelled_invoices)  # the same one again: harmless
     with pytest.raises(UsageError, match="already registered"):
