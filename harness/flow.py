@@ -579,3 +579,37 @@ class Flow:
         from harness.orchestrator import orchestrator_for
 
         return orchestrator_for(self).handle(event)
+
+
+def check_declarations(flow: Flow, world: Any) -> None:
+    """Check ``flow``'s effects and write contracts against what ``world``'s systems declare.
+
+    Raises :class:`FlowDeclarationError` (exit status 2) before any scenario
+    runs when an :class:`Effect` or a :class:`WriteContract` names a system
+    the world does not have, or an effect names a record kind its system does
+    not store, with the closest name and the valid choices: a typo such as
+    ``Effect("stripe", "invoices")`` would otherwise become a permanent
+    "found 0 stripe invoices" finding.
+    """
+    systems = {str(s.name): s for s in getattr(world, "systems", ())}
+
+    def system_of(what: str, name: str) -> Any:
+        if name not in systems:
+            raise FlowDeclarationError(
+                f"flow {flow.name!r}: {what} names system {name!r}, which this flow's world does "
+                f"not have{did_you_mean(name, systems)}; its systems: "
+                f"{', '.join(sorted(systems)) or 'none'} (declare a fake for it in the flow's world)"
+            )
+        return systems[name]
+
+    for effect in flow.effects:
+        what = f"Effect({effect.system!r}, {effect.kind!r})"
+        system = system_of(what, effect.system)
+        kinds = tuple(str(k) for k in getattr(system, "kinds", ()) or ())
+        if kinds and effect.kind not in kinds:
+            raise FlowDeclarationError(
+                f"flow {flow.name!r}: {what}: {effect.system} stores no record kind "
+                f"{effect.kind!r}{did_you_mean(effect.kind, kinds)}; its kinds: {', '.join(kinds)}"
+            )
+    for wc in flow.write_contracts:
+        system_of(f"WriteContract({wc.system!r}, {wc.method!r}, {wc.path!r})", wc.system)

@@ -126,6 +126,11 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
 @click.option("--json", "json_path", metavar="FILE", help="Write findings and metrics as JSON.")
 @click.option("--report", "report_path", metavar="FILE", help="Write a report (.html, .json, .csv, .xml).")
 @click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
+@click.option(
+    "--progress/--no-progress", "show_progress", default=None,
+    help="Show progress on stderr: a bar on a terminal, a line per tenth of each mode "
+    "otherwise (CI logs). Default: on.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
@@ -138,6 +143,7 @@ def check_command(
     json_path: str | None,
     report_path: str | None,
     ledger_url: str | None,
+    show_progress: bool | None,
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
@@ -168,7 +174,8 @@ def check_command(
     err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
-            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err
+            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
+            show_progress is not False,
         )
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -236,13 +243,16 @@ def _run_with_progress(
     faults: Sequence[str],
     flow_ref: str,
     err: Any,
+    show: bool = True,
 ) -> Any:
     kwargs = dict(
         ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
         faults=faults, flow_ref=flow_ref,
     )
-    if not err.is_terminal:
+    if not show:
         return run_campaign(flow, **kwargs)
+    if not err.is_terminal:
+        return run_campaign(flow, progress=_progress_lines(flow.name, err), **kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -255,6 +265,33 @@ def _run_with_progress(
             bar.update(tasks[m], completed=done, total=total)
 
         return run_campaign(flow, progress=progress, **kwargs)
+
+
+def _progress_lines(name: str, err: Any) -> Any:
+    """Progress for a log, not a terminal: one line per mode at each tenth of its scenarios.
+
+    A CI log shows nothing for minutes otherwise; a line per scenario would drown it.
+    """
+    import time
+
+    started: dict[str, float] = {}
+    shown: dict[str, int] = {}
+
+    def progress(mode: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        started.setdefault(mode, now)
+        tenth = (10 * done) // total if total else 10
+        if tenth <= shown.get(mode, 0) and done != total:
+            return
+        if shown.get(mode) == 10:
+            return
+        shown[mode] = tenth
+        err.print(
+            f"harness check {name}: {mode} {done}/{total} scenarios ({now - started[mode]:.1f} s)",
+            markup=False,
+        )
+
+    return progress
 
 
 def _flow_from_ref(ref: str, world: str | None = None) -> Any:

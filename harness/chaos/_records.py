@@ -11,6 +11,7 @@ import dataclasses
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
@@ -83,6 +84,13 @@ def run_records(
         else:
             records.append(_bare(d, run, calls, escaped[d.tag], campaign_id, example))
     return records, items
+
+
+def _endpoint(world: Any, system: str | None, detail: Mapping[str, Any]) -> str | None:
+    url, method = detail.get("url"), detail.get("method")
+    if not isinstance(url, str) or not isinstance(method, str):
+        return None
+    return endpoint_in(world, system or "", method, urlsplit(url).path or "/")
 
 
 def _call_event(seq: int, c: Any, d: DeliveryResult, wall: float, world: Any) -> EventRecord:
@@ -222,7 +230,9 @@ def _complete(d: DeliveryResult, run: ScenarioRun, calls: list[Any], escaped: in
                 "is_duplicate": d.is_duplicate,
                 "delivery_kind": d.delivery_kind,
             }
-            ev = dataclasses.replace(ev, detail=detail)
+            # the endpoint, as bare runs record it, so coverage counts both modes alike
+            step = ev.step or _endpoint(run.world, ev.system, detail)
+            ev = dataclasses.replace(ev, detail=detail, step=step)
         events.append(ev)
     return dataclasses.replace(
         record,

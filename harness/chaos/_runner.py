@@ -33,7 +33,7 @@ from harness.chaos._values import (
     record_fields,
 )
 from harness.errors import UsageError
-from harness.flow import Flow
+from harness.flow import Flow, check_declarations
 from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
 
@@ -230,6 +230,8 @@ class Target:
     ) -> tuple[ScenarioSpace, list[str], dict[int, dict[str, str]]]:
         """Deliver each object once without faults to learn what the automation calls and reads."""
         world, clock = self.new_world()
+        # a typo in a declared effect or write contract fails here, before any scenario runs
+        check_declarations(self.flow, world)
         # scenarios draw from the first few objects: enough to interleave deliveries and
         # mix segments, few enough that reference runs are shared between scenarios
         object_ids = self._objects(world)[:MAX_OBJECTS]

@@ -91,7 +91,7 @@ def test_bad_gate_file_names_file_key_and_choices(pytester: pytest.Pytester) -> 
         "ERROR: gate.toml: flows.deal_won.min_duplicate_prevention_sucess: unknown threshold "
         "(did you mean 'min_duplicate_prevention_success'?); valid: mode, min_examples, "
         "min_duplicate_prevention_success, max_duplicate_effects_escaped, "
-        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings"
+        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_failed_run_rate, max_findings"
     )
 
 
