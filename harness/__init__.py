@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from harness._oracle_registry import register_oracle
 from harness._wire import Request, Response, VirtualClock, WallClock
 from harness.errors import (
     ConfigError,
@@ -156,6 +157,7 @@ __all__ = [
     "load_flow",
     "load_gate",
     "load_pilot",
+    "register_oracle",
     "register_trigger",
     "replay",
     "run_campaign",

@@ -16,6 +16,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "BaselineFailure",
     "ConfigError",
     "FlowDeclarationError",
     "HarnessError",
@@ -69,6 +70,16 @@ class ConfigError(UsageError):
 
 class FlowDeclarationError(UsageError):
     """A :class:`~harness.Flow` was declared wrongly (raised at declaration)."""
+
+
+class BaselineFailure(UsageError):
+    """The automation fails without any fault, or calls a host no fake serves.
+
+    A campaign measured against a failing reference run would find nothing
+    (or blame the faults); ``harness check`` exits 2 naming the failing calls
+    or the unfaked hosts, how many runs failed, and how to declare the
+    missing fake.
+    """
 
 
 class LedgerError(HarnessError):

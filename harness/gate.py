@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness._oracle_registry import BUILTIN_ORACLES, oracle_names
 from harness.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -68,17 +69,8 @@ __all__ = [
 #: the modes a gate can judge
 GATE_MODES: tuple[str, ...] = ("bare", "orchestrated")
 
-#: the oracles' finding classes (``harness.oracles.ORACLE_CLASSES``, repeated here so that
-#: loading a gate file does not import the chaos room; a test keeps the two equal)
-FINDING_CLASSES: tuple[str, ...] = (
-    "duplicate_effect",
-    "silent_loss",
-    "bad_value",
-    "unbounded_wait",
-    "logical_retry",
-    "transient_unrecovered",
-    "effect",
-)
+#: the built-in finding classes; every registered one (``register_oracle``) is valid too
+FINDING_CLASSES: tuple[str, ...] = BUILTIN_ORACLES
 
 #: a ``max_findings`` key counting every finding of the flow, whatever its class
 _TOTAL = "total"
@@ -236,10 +228,11 @@ def _parse_flow(name: str, table: Any, *, path: str) -> FlowGate:
         )
     for cls, limit in raw.items():
         key = f"{prefix}.max_findings.{cls}"
-        if not (cls in FINDING_CLASSES or cls == _TOTAL):
+        classes = oracle_names()
+        if not (cls in classes or cls == _TOTAL):
             raise ConfigError(
-                f"unknown finding class{did_you_mean(cls, (*FINDING_CLASSES, _TOTAL))}; "
-                f"valid: {', '.join(FINDING_CLASSES)} (an effect the flow declares), "
+                f"unknown finding class{did_you_mean(cls, (*classes, _TOTAL))}; "
+                f"valid: {', '.join(classes)} (an effect the flow declares), "
                 f"{_TOTAL} (every class)",
                 path=path,
                 key=key,

@@ -42,9 +42,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness import _wire
+from harness._oracle_registry import (
+    BUILTIN_ORACLES,
+    oracle_names,
+    register_oracle,
+    registered_oracles,
+)
 from harness.chaos._effects import count_creates, is_primary
 from harness.chaos._faults import endpoint_in, get_fault
 from harness.chaos._scenario import SetValue
+from harness.errors import UsageError
 from harness.flow import Contract
 from harness.systems._redact import redact_text, redact_url
 
@@ -58,19 +65,14 @@ __all__ = [
     "Hit",
     "TimelineEntry",
     "judge",
+    "oracle_names",
+    "register_oracle",
     "timeline_of",
 ]
 
-#: every oracle class, in the order findings are reported
-ORACLE_CLASSES: tuple[str, ...] = (
-    "duplicate_effect",
-    "silent_loss",
-    "bad_value",
-    "unbounded_wait",
-    "logical_retry",
-    "transient_unrecovered",
-    "effect",
-)
+#: the built-in oracle classes, in the order findings are reported (every registered
+#: one: :func:`harness.oracles.oracle_names`)
+ORACLE_CLASSES: tuple[str, ...] = BUILTIN_ORACLES
 
 # 4xx answers a client may retry: timeout, conflict in flight, too early, rate limit
 _RETRYABLE_4XX = frozenset({408, 409, 425, 429})
@@ -292,6 +294,29 @@ def _is_transient_fault(name: str | None) -> bool:
 # -- the oracles ------------------------------------------------------------------------
 
 
+def _registered(run: ScenarioRun) -> list[Hit]:
+    """The hits of the oracles registered with :func:`register_oracle`."""
+    hits: list[Hit] = []
+    for oracle in registered_oracles():
+        if oracle.check is None:
+            continue
+        try:
+            found = list(oracle.check(run) or ())
+        except Exception as exc:
+            raise UsageError(
+                f"oracle {oracle.name!r} raised {type(exc).__name__}: {exc}; an oracle must "
+                "return its violations, never raise"
+            ) from None
+        for item in found:
+            if isinstance(item, Hit):
+                hits.append(item if item.oracle == oracle.name else Hit(oracle.name, item.object_key, item.message))
+            elif isinstance(item, tuple) and len(item) == 2:
+                hits.append(Hit(oracle.name, str(item[0]), str(item[1])))
+            else:
+                hits.append(Hit(oracle.name, "", str(item)))
+    return hits
+
+
 def judge(run: ScenarioRun) -> list[Hit]:
     """Every oracle violation in ``run``, in :data:`ORACLE_CLASSES` order."""
     by_tag = run.delivery_by_tag()
@@ -331,7 +356,8 @@ def judge(run: ScenarioRun) -> list[Hit]:
         hits += _transient_unrecovered(run, d, calls.get(d.tag, []))
     for okey, ds in objects.items():
         hits += _declared_effects(run, okey, ds, _all_creates(writes[okey]), flagged)
-    order = {name: i for i, name in enumerate(ORACLE_CLASSES)}
+    hits += _registered(run)
+    order = {name: i for i, name in enumerate(oracle_names())}
     return sorted(hits, key=lambda h: order.get(h.oracle, len(order)))
 
 

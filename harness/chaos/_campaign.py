@@ -29,10 +29,10 @@ from harness.chaos._records import run_records
 from harness.chaos._runner import ScenarioRun, Target, wall_now
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import scenarios
-from harness.errors import LedgerError, UsageError
+from harness.errors import BaselineFailure, LedgerError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
-from harness.oracles import ORACLE_CLASSES, Finding, Hit, judge, timeline_of
+from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
 
 __all__ = ["DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"]
 
@@ -162,6 +162,10 @@ def run_campaign(
     # sys.modules grows during a test, which cost a fifth of a second per campaign
     import harness.orchestrator  # noqa: F401
     target = Target(flow, seed=seed, faults=faults, world_factory=world_factory)
+    # a failing reference (or a host nothing fakes) is refused before anything is recorded
+    baseline = _baseline_error(target)
+    if baseline is not None:
+        raise BaselineFailure(baseline)
     space = target.space
     strategy = scenarios(space)
     ref = flow_ref or _flow_ref(flow)
@@ -183,7 +187,7 @@ def run_campaign(
         status = "failed"
         try:
             _explore(target, strategy, mode, examples, seed, cid, ledger, state, progress)
-            for oracle in ORACLE_CLASSES:
+            for oracle in oracle_names():
                 if oracle not in state.first:
                     continue
                 scenario, example, _hit = state.first[oracle]
@@ -248,6 +252,10 @@ def _explore(
         state.examples += 1
         try:
             run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
+            if target.note_refused(run.world.calls):
+                # a call no fake could serve: not a fault, not a transient error, not an inbox
+                # item; the run is left out of the ledger and the campaign ends in a usage error
+                return
             records, items = run_records(run, campaign_id=cid, example=example)
             # one transaction per scenario: its runs and the inbox items they left
             ledger.write_runs(records, inbox=items)
@@ -268,6 +276,46 @@ def _explore(
     explore()
     if state.ledger_error is not None:
         raise state.ledger_error
+    refused = _baseline_error(target)
+    if refused is not None:
+        raise BaselineFailure(refused)
+
+
+def _baseline_error(target: Target) -> str | None:
+    """Why a campaign of ``target`` would measure nothing: unfaked hosts, failing reference runs."""
+    noun, total = target.noun, len(target.object_ids)
+    fix_host = (
+        "declare a fake for each: a SystemDescriptor(name=..., hosts=(HOST,)) on a fake (a "
+        "RecordStore serves a REST API in a few lines), add it to a world "
+        "(FACTORY(seed) -> World: standard_world(seed) plus World.add) and pass "
+        "--world PATH.py:FACTORY or Flow(world=FACTORY); see README \"Check your own automation\""
+    )
+    if target.refused:
+        hosts = "; ".join(
+            f"{host} ({n} call{'s' if n != 1 else ''}, first {first})"
+            for host, (n, first) in sorted(target.refused.items())
+        )
+        failed = len(target.baseline_failures)
+        runs = (
+            f"without any fault it failed for {failed} of {total} {noun}s"
+            if failed else "some scenarios reached them"
+        )
+        return (
+            f"the automation called hosts no fake serves: {hosts}; the harness refused those "
+            f"calls (nothing left the machine) and {runs}, so no finding could be trusted; "
+            f"{fix_host}"
+        )
+    if target.baseline_failures:
+        n = len(target.baseline_failures)
+        first = min(target.baseline_failures)
+        return (
+            f"without any fault the automation failed for {n} of {total} {noun}s in the "
+            f"reference runs ({noun} {first}, {target.object_ids[first]}: "
+            f"{target.baseline_failures[first]}); findings need a reference run that succeeds: "
+            "fix the automation, or the world's seed data (a record or property it expects), "
+            "or tell the flow how to read its result (Flow(result=...))"
+        )
+    return None
 
 
 def _classes(target: Target, scenario: Scenario, mode: str) -> frozenset[str]:

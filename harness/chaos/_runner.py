@@ -16,7 +16,7 @@ import copy
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
 
 #: how many of the world's objects scenarios deliver
 MAX_OBJECTS = 5
+#: the label the world puts on a call to a host no fake serves
+UNFAKED = "unfaked_host"
 
 
 
@@ -154,6 +156,8 @@ class Target:
         self.baseline_failures: dict[int, str] = {}
         #: threads the automation left running after a delivery (name -> warning)
         self.thread_warnings: dict[str, str] = {}
+        #: hosts no fake serves that the automation called (host -> calls, first call)
+        self.refused: dict[str, tuple[int, str]] = {}
         self.space, self.object_ids, self.reads = self._discover(faults, max_deliveries, max_faults)
 
     # -- worlds and events -------------------------------------------------------
@@ -183,6 +187,17 @@ class Target:
             with contextlib.suppress(AttributeError, TypeError):
                 self._pool[role] = (world, world.snapshot())
         return world, clock
+
+    def note_refused(self, calls: Iterable[Call]) -> int:
+        """Remember the calls the world refused (no fake serves their host); how many there were."""
+        n = 0
+        for call in calls:
+            if call.fault != UNFAKED:
+                continue
+            n += 1
+            count, first = self.refused.get(call.system, (0, f"{call.method} {call.url}"))
+            self.refused[call.system] = (count + 1, first)
+        return n
 
     def _reset(self) -> None:
         """The flow's reset hook: state outside HTTP goes back to its start with the world."""
@@ -257,8 +272,9 @@ class Target:
                 # records the automation made itself are not the world's: their ids differ
                 # from one scenario to the next, so only records it read are targets
                 made = {(w.system, w.object_id) for w in world.writes if w.action == "create"}
+                self.note_refused(c for c in world.calls if c.tag == tag)
                 for call in world.calls:
-                    if call.tag != tag:
+                    if call.tag != tag or call.fault == UNFAKED:
                         continue
                     endpoint = endpoint_in(world, call.system, call.method, call.request.path)
                     endpoints[(call.system, endpoint)] = None

@@ -33,19 +33,36 @@ Errors are ``{"error": {"code", "message", "details": [{"field", "problem"}]}}``
 422 ``validation_failed`` (missing required field, wrong type, unknown field),
 400 ``invalid_json``, 404 ``not_found``, 409 ``conflict`` (a ``unique`` field
 already used), 401 ``unauthorized`` when ``require_auth`` and no
-``Authorization`` header.  With ``idempotency=True`` a POST's first 2xx answer
-is stored per ``Idempotency-Key`` and replayed (``Idempotent-Replayed: true``).
+``Authorization`` header.  With ``idempotency=True`` (or a descriptor declaring
+an idempotency header) a POST's first 2xx answer is stored per key and
+replayed (``Idempotent-Replayed: true``).
+
+Beyond plain JSON: form-encoded bodies (``a[b]`` keys nested, text read as each
+field's type), ``where=Field=="value" AND ...`` filters on lists, list and
+record envelopes (``{"Invoices": [...]}``, ``{"invoice": {...}}``) and nested
+routes (``/customers/{customer_id}/orders``).  ``describe()`` answers the
+store's :class:`~harness.systems.SystemDescriptor` (given or built from the
+resources), so the engines find its ids, errors, records and idempotency.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record
+from harness.systems._descriptor import (
+    DEFAULT_ID_SHAPES,
+    ErrorShape,
+    Idempotency,
+    RecordShape,
+    SystemDescriptor,
+)
 
 __all__ = ["FIELD_TYPES", "RecordStore", "Resource"]
 
@@ -64,6 +81,13 @@ class Resource:
     create and replace; ``unique`` fields may not repeat; unknown fields are a
     validation error unless ``allow_unknown``.  Ids are ``id_prefix`` plus a
     counter (default: the first three letters of ``name`` and ``_``).
+
+    ``path`` may nest under a parent (``/customers/{customer_id}/orders``):
+    each ``{name}`` segment is stored on the records created there and
+    restricts lists and reads to them.  ``envelope`` is the key of a list's
+    records (``"data"``; ``"Invoices"`` for ``{"Invoices": [...]}``) and
+    ``wrap`` the key a single record comes under (``None``: the record itself;
+    ``"invoice"`` for ``{"invoice": {...}}``), for requests and answers alike.
     """
 
     name: str
@@ -73,6 +97,8 @@ class Resource:
     unique: tuple[str, ...] = ()
     allow_unknown: bool = False
     id_prefix: str | None = None
+    envelope: str = "data"
+    wrap: str | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -99,6 +125,16 @@ class Resource:
     def prefix(self) -> str:
         return self.id_prefix if self.id_prefix is not None else self.name[:3] + "_"
 
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The names of the ``{name}`` segments of :attr:`path`, in order."""
+        return tuple(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", self.path))
+
+    def pattern(self) -> str:
+        """:attr:`path` as a regular expression, each ``{name}`` one captured segment."""
+        parts = re.split(r"\{[A-Za-z_][A-Za-z0-9_]*\}", self.path)
+        return "([^/]+)".join(re.escape(p) for p in parts)
+
 
 class RecordStore(FakeSystem):
     """A generic JSON REST fake: see the module docstring for the example and errors."""
@@ -113,9 +149,14 @@ class RecordStore(FakeSystem):
         idempotency: bool = False,
         rate_limit: tuple[int, float] | None = None,
         seed: int = 0,
+        descriptor: SystemDescriptor | None = None,
     ) -> None:
+        if descriptor is not None and not isinstance(descriptor, SystemDescriptor):
+            raise TypeError(f"RecordStore {name!r}: 'descriptor' must be a SystemDescriptor, got {descriptor!r}")
         if not resources:
             raise ValueError(f"RecordStore {name!r}: declare at least one Resource")
+        if descriptor is not None and not extra_hosts:
+            extra_hosts = descriptor.hosts
         if not extra_hosts:
             raise ValueError(
                 f"RecordStore {name!r}: give the hosts it serves, e.g. "
@@ -128,8 +169,54 @@ class RecordStore(FakeSystem):
         self.kinds = tuple(names)
         self.resources = tuple(resources)
         self.require_auth = require_auth
-        self.idempotency = idempotency
+        declared = descriptor.idempotency if descriptor is not None else None
+        self.idempotency = idempotency or (declared is not None and declared.header is not None)
+        self._key_header = declared.header if declared is not None and declared.header else "Idempotency-Key"
+        self._descriptor = descriptor
         super().__init__(extra_hosts, rate_limit=rate_limit, seed=seed)
+
+    def describe(self) -> SystemDescriptor:
+        """The store's descriptor: the one it was given, completed from its resources.
+
+        What the given descriptor leaves at its default is filled in: the
+        store's hosts, its ids (each resource's prefix and a counter), its
+        error body and the field a 422 blames, its ``Idempotency-Key`` (with
+        ``idempotency=True``) and where its records are (single reads and
+        lists, by resource).
+        """
+        cached: SystemDescriptor | None = self.__dict__.get("_built_descriptor")
+        if cached is not None:
+            return cached
+        shapes: list[RecordShape] = []
+        for res in self.resources:
+            path = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "{id}", res.path)
+            skip = frozenset({"id", "created_at", "updated_at", *res.parents})
+            shapes.append(RecordShape(endpoint=f"GET {path}/{{id}}", kind=res.name, at=res.wrap or "",
+                                      system_fields=skip))
+            shapes.append(RecordShape(endpoint=f"GET {path}", kind=res.name, at=f"{res.envelope}[]",
+                                      system_fields=skip))
+        built = SystemDescriptor(
+            name=self.name if re.fullmatch(r"[a-z][a-z0-9_]*", self.name) else "store",
+            hosts=tuple(r.host for r in self.host_rules),
+            id_shapes=(*(re.escape(r.prefix) + r"\d+" for r in self.resources), *DEFAULT_ID_SHAPES),
+            errors=ErrorShape(body=_store_error_body, declined=422, invalid=422,
+                              rejected_field=_store_rejected_field),
+            idempotency=Idempotency(header=self._key_header, replay_header="Idempotent-Replayed")
+            if self.idempotency else None,
+            records=tuple(shapes),
+        )
+        given = self._descriptor
+        if given is not None:
+            built = dataclasses.replace(
+                given,
+                hosts=given.hosts or built.hosts,
+                id_shapes=built.id_shapes if given.id_shapes == DEFAULT_ID_SHAPES else given.id_shapes,
+                errors=built.errors if given.errors == ErrorShape() else given.errors,
+                idempotency=given.idempotency or built.idempotency,
+                records=given.records or built.records,
+            )
+        self.__dict__["_built_descriptor"] = built
+        return built
 
     def _init_state(self) -> None:
         super()._init_state()
@@ -174,7 +261,7 @@ class RecordStore(FakeSystem):
     def _routes_table(self) -> Iterable[tuple[str, str, Any]]:
         table: list[tuple[str, str, Any]] = []
         for res in self.resources:
-            base = re.escape(res.path)
+            base = res.pattern()
             table += [
                 ("POST", base, (res, "create")),
                 ("GET", base, (res, "list")),
@@ -198,7 +285,7 @@ class RecordStore(FakeSystem):
         if failure is not None:
             return failure
         (res, op), match = found
-        key = request.header("Idempotency-Key") if self.idempotency and op == "create" else None
+        key = request.header(self._key_header) if self.idempotency and op == "create" else None
         if key is not None and key in self._keys:
             stored_path, stored_body, stored = self._keys[key]
             if stored_path != path or stored_body != request.body:
@@ -208,22 +295,54 @@ class RecordStore(FakeSystem):
                 )
             return Response(stored.status, (*stored.headers, ("Idempotent-Replayed", "true")),
                             stored.body)
-        response = getattr(self, "_" + op)(res, request, *match.groups())
+        groups = match.groups()
+        parents = dict(zip(res.parents, groups[: len(res.parents)], strict=True))
+        response = getattr(self, "_" + op)(res, request, parents, *groups[len(res.parents) :])
         if key is not None and 200 <= response.status < 300:
             self._keys[key] = (path, request.body, response)
         return response
 
     # -- validation ---------------------------------------------------------------
 
-    def _body(self, request: Request) -> dict[str, Any] | Response:
+    def _body(self, request: Request, res: Resource) -> dict[str, Any] | Response:
+        """The request's record: JSON (unwrapped from ``res.wrap``) or form fields.
+
+        A form body (``application/x-www-form-urlencoded``) nests ``a[b]`` keys
+        and reads each declared field's text as its type (``"12.5"`` for a float).
+        """
+        ctype = (request.header("Content-Type") or "").lower()
+        if "x-www-form-urlencoded" in ctype:
+            return self._form(request, res)
         try:
             body = request.json()
         except (ValueError, UnicodeDecodeError) as exc:
             return self._err(400, "invalid_json", f"the body is not valid JSON: {exc}")
+        if res.wrap and isinstance(body, dict) and set(body) == {res.wrap}:
+            body = body[res.wrap]
         if not isinstance(body, dict):
             return self._err(400, "invalid_json",
                              f"the body must be a JSON object, got {type(body).__name__}")
         return body
+
+    def _form(self, request: Request, res: Resource) -> dict[str, Any] | Response:
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return self._err(400, "bad_request", f"the form body is not UTF-8: {exc}")
+        body: dict[str, Any] = {}
+        for key, value in parse_qsl(text, keep_blank_values=True):
+            parts = [p for p in re.split(r"[\[\]]+", key) if p] or [key]
+            node = body
+            for part in parts[:-1]:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            node[parts[-1]] = _from_text(res.fields.get(parts[0], "str") if len(parts) == 1 else "str", value)
+        return body
+
+    def _out(self, res: Resource, record: Mapping[str, Any]) -> Any:
+        return {res.wrap: dict(record)} if res.wrap else dict(record)
 
     def _check(self, res: Resource, body: Mapping[str, Any], *, full: bool,
                current_id: str | None = None) -> Response | None:
@@ -265,8 +384,8 @@ class RecordStore(FakeSystem):
 
     # -- operations ---------------------------------------------------------------
 
-    def _create(self, res: Resource, request: Request) -> Response:
-        body = self._body(request)
+    def _create(self, res: Resource, request: Request, parents: Mapping[str, str]) -> Response:
+        body = self._body(request, res)
         if isinstance(body, Response):
             return body
         problem = self._check(res, body, full=True)
@@ -275,50 +394,71 @@ class RecordStore(FakeSystem):
         self._counters[res.name] += 1
         oid = f"{res.prefix}{self._counters[res.name]}"
         now = self.now()
-        record: Record = {"id": oid, **body, "created_at": now, "updated_at": now}
+        record: Record = {"id": oid, **body, **parents, "created_at": now, "updated_at": now}
         self._store_record(res.name, oid, record, "create")
-        return Response.of_json(201, record, {"Location": f"{res.path}/{oid}"})
+        location = request.path.rstrip("/") + f"/{oid}"
+        return Response.of_json(201, self._out(res, record), {"Location": location})
 
-    def _list(self, res: Resource, request: Request) -> Response:
+    def _mine(self, res: Resource, parents: Mapping[str, str], oid: str) -> Record | None:
+        record = self._store[res.name].get(oid)
+        if record is None or any(_as_text(record.get(k)) != v for k, v in parents.items()):
+            return None
+        return record
+
+    def _list(self, res: Resource, request: Request, parents: Mapping[str, str]) -> Response:
         query = dict(request.query)
         try:
             limit = int(query.pop("limit", "100"))
             offset = int(query.pop("offset", "0"))
         except ValueError:
             return self._err(400, "bad_request", "'limit' and 'offset' must be integers")
+        conditions = list(parents.items())
+        where = query.pop("where", None)
+        if where is not None:
+            parsed = _parse_where(where)
+            if isinstance(parsed, str):
+                return self._err(400, "bad_request", f"where={where!r}: {parsed}")
+            conditions += parsed
+        conditions += list(query.items())
         rows = list(self._store[res.name].values())
-        for name, value in query.items():
-            if name not in res.fields and name != "id":
+        for name, value in conditions:
+            if name not in res.fields and name != "id" and name not in res.parents:
                 return self._err(400, "bad_request", f"cannot filter {res.name} by {name!r}")
             rows = [r for r in rows if name in r and _as_text(r[name]) == value]
         page = rows[offset : offset + max(0, limit)]
-        return Response.of_json(200, {"data": page, "has_more": offset + len(page) < len(rows)})
+        return Response.of_json(
+            200, {res.envelope: page, "has_more": offset + len(page) < len(rows)}
+        )
 
-    def _read(self, res: Resource, request: Request, oid: str) -> Response:
-        record = self._store[res.name].get(oid)
+    def _read(self, res: Resource, request: Request, parents: Mapping[str, str], oid: str) -> Response:
+        record = self._mine(res, parents, oid)
         if record is None:
             return self._err(404, "not_found", f"{res.name} {oid!r} not found")
-        return Response.of_json(200, record)
+        return Response.of_json(200, self._out(res, record))
 
-    def _update(self, res: Resource, request: Request, oid: str, *, full: bool = False) -> Response:
-        old = self._store[res.name].get(oid)
+    def _update(
+        self, res: Resource, request: Request, parents: Mapping[str, str], oid: str, *, full: bool = False
+    ) -> Response:
+        old = self._mine(res, parents, oid)
         if old is None:
             return self._err(404, "not_found", f"{res.name} {oid!r} not found")
-        body = self._body(request)
+        body = self._body(request, res)
         if isinstance(body, Response):
             return body
         problem = self._check(res, body, full=full, current_id=oid)
         if problem is not None:
             return problem
-        base = {"id": oid, "created_at": old["created_at"]} if full else dict(old)
+        base = {"id": oid, "created_at": old["created_at"], **parents} if full else dict(old)
         record = {**base, **body, "updated_at": self.now()}
         self._store_record(res.name, oid, record, "replace" if full else "update")
-        return Response.of_json(200, record)
+        return Response.of_json(200, self._out(res, record))
 
-    def _replace(self, res: Resource, request: Request, oid: str) -> Response:
-        return self._update(res, request, oid, full=True)
+    def _replace(self, res: Resource, request: Request, parents: Mapping[str, str], oid: str) -> Response:
+        return self._update(res, request, parents, oid, full=True)
 
-    def _delete(self, res: Resource, request: Request, oid: str) -> Response:
+    def _delete(self, res: Resource, request: Request, parents: Mapping[str, str], oid: str) -> Response:
+        if self._mine(res, parents, oid) is None:
+            return self._err(404, "not_found", f"{res.name} {oid!r} not found")
         old = self._store[res.name].pop(oid, None)
         if old is None:
             return self._err(404, "not_found", f"{res.name} {oid!r} not found")
@@ -343,6 +483,56 @@ def _type_ok(ftype: str, value: Any) -> bool:
     if ftype == "list":
         return isinstance(value, list)
     return isinstance(value, dict)
+
+
+def _from_text(ftype: str, value: str) -> Any:
+    """A form field's text read as its declared type (left as text when it does not parse)."""
+    try:
+        if ftype == "int":
+            return int(value)
+        if ftype == "float":
+            return float(value)
+    except ValueError:
+        return value
+    if ftype == "bool" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+_CONDITION = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+))\s*$""")
+
+
+def _parse_where(text: str) -> list[tuple[str, str]] | str:
+    """``Status=="PAID" AND Total==12.5`` (``&&`` too) -> ``[("Status", "PAID"), ("Total", "12.5")]``;
+    a string saying what is wrong otherwise."""
+    out = []
+    for part in re.split(r"\s+AND\s+|\s*&&\s*", text.strip(), flags=re.IGNORECASE):
+        m = _CONDITION.match(part)
+        if m is None:
+            return f"cannot read {part!r}; expected FIELD==\"value\" joined by AND"
+        value = next(g for g in m.groups()[1:] if g is not None)
+        if value.lower() in ("true", "false"):
+            value = value.lower()
+        out.append((m.group(1), value))
+    return out
+
+
+def _store_error_body(status: int, message: str | None) -> dict[str, Any]:
+    """The store's error body: ``{"error": {"code", "message"}}``."""
+    codes = {400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict",
+             422: "validation_failed", 429: "rate_limited", 503: "unavailable"}
+    text = message or ("internal error" if status >= 500 else "request failed")
+    return {"error": {"code": codes.get(status, "internal_error"), "message": text}}
+
+
+def _store_rejected_field(body: Any) -> str | None:
+    """The fields a 422 ``validation_failed`` lists under ``error.details[].field``."""
+    err = body.get("error") if isinstance(body, Mapping) else None
+    details = err.get("details") if isinstance(err, Mapping) else None
+    if isinstance(details, list):
+        names = sorted({str(d["field"]) for d in details if isinstance(d, Mapping) and d.get("field")})
+        return ", ".join(names) or None
+    return None
 
 
 def _as_text(value: Any) -> str:

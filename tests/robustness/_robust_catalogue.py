@@ -370,10 +370,12 @@ class AutomationRow:
 
 
 UNFAKED = (
-    "warning: without any fault the automation already failed for 5 of 5 deals (for example deal "
-    "0, 10000000002: ConnectionError: harness refused a call to 'api.example.org': no fake system "
-    "serves this host (GET https://api.example.org/v1/thing); add a fake for it or point the "
-    "automation's base URL at a faked host); those deals cannot show what faults do"
+    "harness: error: the automation called hosts no fake serves: api.example.org (5 calls, first GET "
+    "https://api.example.org/v1/thing); the harness refused those calls (nothing left the machine) and "
+    "without any fault it failed for 5 of 5 deals, so no finding could be trusted; declare a fake for "
+    "each: a SystemDescriptor(name=..., hosts=(HOST,)) on a fake (a RecordStore serves a REST API in a "
+    "few lines), add it to a world (FACTORY(seed) -> World: standard_world(seed) plus World.add) and "
+    'pass --world PATH.py:FACTORY or Flow(world=FACTORY); see README "Check your own automation"'
 )
 
 AUTOMATION_ROWS: tuple[AutomationRow, ...] = (
@@ -381,7 +383,7 @@ AUTOMATION_ROWS: tuple[AutomationRow, ...] = (
         "calls_an_unfaked_host",
         "import requests\n\ndef handle(event):\n"
         "    requests.get('https://api.example.org/v1/thing', timeout=5).raise_for_status()\n",
-        (0, 1), UNFAKED,
+        (2,), UNFAKED,
     ),
     AutomationRow(
         "returns_unserialisable_values",

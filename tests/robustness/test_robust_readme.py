@@ -40,7 +40,8 @@ Figures from its own tests (`tests/robustness/`), rendered by
   leave every file as it was (no ledger, report or half-written file appears). Secrets in a
   ledger URL are shown as `***`. {len(AUTOMATION_ROWS)} automations at fault (a call to a host no fake
   serves, values that cannot be serialised, httpx instead of requests, a thread left running)
-  are survived and reported, except where a known gap is listed; none reaches the network.{gaps}
+  are survived and reported (the unfaked host as exit status 2 naming it, before anything is
+  recorded), except where a known gap is listed; none reaches the network.{gaps}
 - **Fuzzing, {len(fuzzed) * figures.FUZZ_EXAMPLES} generated inputs.** {len(fuzzed)} Hypothesis properties x
   {figures.FUZZ_EXAMPLES} examples over the scenario, gate and pilot loaders and the trigger's data
   contract: every input parses or gives one `ConfigError` naming the file and key.

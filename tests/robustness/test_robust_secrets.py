@@ -46,7 +46,11 @@ def handle(event):
     )
     customer.raise_for_status()
     missing = requests.get(f"{HUBSPOT}/crm/v3/objects/deals/404404", params={"hapikey": TOKEN}, timeout=5)
-    missing.raise_for_status()  # HTTPError: ... for url: ...?hapikey=<token>
+    try:
+        missing.raise_for_status()  # HTTPError: ... for url: ...?hapikey=<token>
+    except requests.HTTPError as exc:
+        # the error message, token and all, comes back in the result the harness records
+        return {"status": "ok", "lookup": str(exc)}
     return {"status": "ok"}
 '''
 
