@@ -333,7 +333,7 @@ class Xero(FakeSystem):
     def _routes_table(self) -> Iterable[tuple[str, str, Any]]:
         return (
             ("POST", r"/connect/token", self._token),
-            ("GET", r"/connections", self._connections),
+            ("GET", r"(?i)/connections", self._connections),
             ("GET", rf"(?i){API}/Contacts", self._list_contacts),
             ("PUT", rf"(?i){API}/Contacts", self._put_contacts),
             ("POST", rf"(?i){API}/Contacts", self._post_contacts),
