@@ -46,19 +46,19 @@ from harness.systems._world import Call, CallContext, Interceptor, System, World
 from harness.systems._xero import Xero
 from harness.systems._zendesk import Zendesk
 
-__all__ = [  # noqa: RUF022 -- plain sorted(), as tests/systems/test_world.py checks
-    "Call",
-    "CallContext",
-    "Change",
-    "CreateGuard",
+__all__ = [
     "DEFAULT_ID_SHAPES",
-    "ErrorShape",
-    "FakeSystem",
-    "HubSpot",
     "ID_HEX",
     "ID_NUMERIC",
     "ID_PREFIXED",
     "ID_UUID",
+    "Call",
+    "CallContext",
+    "Change",
+    "CreateGuard",
+    "ErrorShape",
+    "FakeSystem",
+    "HubSpot",
     "Idempotency",
     "Interceptor",
     "Pipedrive",
