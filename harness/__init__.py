@@ -44,18 +44,28 @@ from harness.policy import (
     TimeoutPolicy,
 )
 from harness.systems import (
+    GitHub,
     HubSpot,
+    Intercom,
     Pipedrive,
     QuickBooks,
     RecordStore,
     Resource,
+    Shopify,
+    Slack,
     Stripe,
     World,
     Xero,
     Zendesk,
     standard_world,
 )
-from harness.triggers import get_trigger, register_trigger, trigger_names
+from harness.triggers import (
+    get_trigger,
+    register_trigger,
+    schedule_trigger,
+    trigger_names,
+    webhook_trigger,
+)
 
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult, Scenario, replay, run_campaign
@@ -104,9 +114,11 @@ __all__ = [
     "FlowDeclarationError",
     "Gate",
     "GateResult",
+    "GitHub",
     "HarnessError",
     "HubSpot",
     "InboxPolicy",
+    "Intercom",
     "Ledger",
     "LedgerError",
     "Metrics",
@@ -122,6 +134,8 @@ __all__ = [
     "RetryPolicy",
     "RunResult",
     "Scenario",
+    "Shopify",
+    "Slack",
     "Stripe",
     "TimeoutPolicy",
     "Trigger",
@@ -145,8 +159,10 @@ __all__ = [
     "register_trigger",
     "replay",
     "run_campaign",
+    "schedule_trigger",
     "standard_world",
     "trigger_names",
+    "webhook_trigger",
     "write_report",
 ]
 

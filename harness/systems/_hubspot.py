@@ -66,6 +66,8 @@ _PLURAL = {"deal": "deals", "contact": "contacts", "company": "companies", "prod
 _MODIFIED = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate", "company": "hs_lastmodifieddate",
              "product": "hs_lastmodifieddate", "line_item": "hs_lastmodifieddate"}
 _OBJ = r"(deals|contacts|companies|products|line_items|deal|contact|company|product|line_item|0-[12378])"
+#: HubSpot's object type ids (``/crm/v3/objects/0-2`` is ``companies``)
+_TYPE_IDS = {type_id: kind for kind, type_id in OBJECT_TYPE_IDS.items()}
 
 #: properties returned when the request names none (HubSpot's defaults)
 DEFAULT_PROPERTIES = {
@@ -110,6 +112,14 @@ DEFINED_PROPERTIES = {
 _ALWAYS = {kind: ("createdate", _MODIFIED[kind], "hs_object_id") for kind in _MODIFIED}
 #: calculated properties a request may not set
 _READ_ONLY = {"line_item": frozenset({"amount"})}
+#: webhook subscription types this fake can emit -> the app's subscription id
+SUBSCRIPTIONS = {
+    "deal.propertyChange": 2345678, "deal.creation": 2345671, "deal.deletion": 2345672,
+    "contact.propertyChange": 2345688, "contact.creation": 2345681, "contact.deletion": 2345682,
+    "company.propertyChange": 2345698, "company.creation": 2345691, "company.deletion": 2345692,
+}
+#: the property a ``*.propertyChange`` event reports when none is named
+_CHANGED = {"deal": "dealstage", "contact": "lifecyclestage", "company": "lifecyclestage"}
 
 DEAL_STAGES = (
     "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
@@ -297,6 +307,25 @@ class HubSpot(FakeSystem):
     def contact_ids(self) -> list[str]:
         return list(self._store["contact"])
 
+    def company_ids(self) -> list[str]:
+        return list(self._store["company"])
+
+    def update_object(self, object_type: str, object_id: str, properties: Mapping[str, str | None]) -> None:
+        """A change made in HubSpot (by a person or a HubSpot workflow), not by the automation.
+
+        Sets ``properties`` and stamps the last-modified date and ``updatedAt``
+        with the world's clock, as HubSpot does on every change; logs no write.
+        """
+        kind = self._kind(object_type)
+        with self._lock:
+            record = self._existing(kind, object_id)
+            at = iso8601(self.now())
+            props = {**record["properties"],
+                     **{k: None if v is None else str(v) for k, v in properties.items()},
+                     _MODIFIED[kind]: at}
+            self._defined[kind].update(props)
+            self.seed_record(kind, record["id"], {**record, "properties": props, "updatedAt": at})
+
     def associated(self, from_type: str, from_id: str, to_type: str) -> tuple[str, ...]:
         """Ids of the ``to_type`` objects associated with ``from_type`` ``from_id``."""
         return self._links.get((self._kind(from_type), str(from_id), self._kind(to_type)), ())
@@ -332,7 +361,7 @@ class HubSpot(FakeSystem):
 
     def webhook_event(
         self,
-        deal_id: str | int,
+        object_id: str | int,
         *,
         subscription_type: str = "deal.propertyChange",
         property_name: str | None = None,
@@ -343,42 +372,45 @@ class HubSpot(FakeSystem):
         rng: random.Random | None = None,
         apply: bool = True,
     ) -> dict[str, Any]:
-        """One webhook event in HubSpot's shape for a deal that exists in this fake.
+        """One webhook event in HubSpot's shape for an object that exists in this fake.
 
-        ``deal.propertyChange`` defaults to ``dealstage`` and the deal's current
-        value; with ``apply`` (default) the change is made to the deal first, as
-        the event reports a change that happened.  ``deal.creation`` carries no
-        property.  ``occurredAt`` is epoch milliseconds from the world's clock.
-        ``KeyError`` names the deal when it does not exist.
+        ``subscription_type`` is one of :data:`SUBSCRIPTIONS` (``deal.*``,
+        ``contact.*``, ``company.*``): the object is a deal, contact or company.
+        ``*.propertyChange`` defaults to ``dealstage`` (deals) or
+        ``lifecyclestage`` (contacts, companies) and the object's current value;
+        with ``apply`` (default) the change is made first (the last-modified date
+        stamped), as the event reports a change that happened.  ``*.creation``
+        carries no property.  ``occurredAt`` is epoch milliseconds from the
+        world's clock.  ``KeyError`` names the object when it does not exist.
         """
-        if subscription_type not in ("deal.propertyChange", "deal.creation", "deal.deletion"):
+        if subscription_type not in SUBSCRIPTIONS:
             raise ValueError(
                 f"hubspot.webhook_event: unsupported subscription_type {subscription_type!r}; "
-                "expected 'deal.propertyChange', 'deal.creation' or 'deal.deletion'"
+                f"expected one of {', '.join(SUBSCRIPTIONS)}"
             )
+        kind, _, change = subscription_type.partition(".")
         with self._lock:
-            deal = self._existing("deal", str(deal_id))
+            record = self._existing(kind, str(object_id))
             source = rng if rng is not None else self._event_ids
             event: dict[str, Any] = {
                 "eventId": int(event_id) if event_id is not None else source.randrange(10**8, 5 * 10**9),
-                "subscriptionId": {"deal.propertyChange": 2345678, "deal.creation": 2345671,
-                                   "deal.deletion": 2345672}[subscription_type],
+                "subscriptionId": SUBSCRIPTIONS[subscription_type],
                 "portalId": self.portal_id,
                 "appId": self.app_id,
                 "occurredAt": int(occurred_at) if occurred_at is not None else int(self.now() * 1000),
                 "subscriptionType": subscription_type,
                 "attemptNumber": int(attempt_number),
-                "objectId": int(deal["id"]),
+                "objectId": int(record["id"]),
             }
-            if subscription_type == "deal.propertyChange":
-                name = property_name or "dealstage"
-                value = property_value if property_value is not None else deal["properties"].get(name)
-                if apply and deal["properties"].get(name) != value:
-                    self.set_property("deal", deal["id"], name, value)
+            if change == "propertyChange":
+                name = property_name or _CHANGED[kind]
+                value = property_value if property_value is not None else record["properties"].get(name)
+                if apply and record["properties"].get(name) != value:
+                    self.update_object(kind, record["id"], {name: value})
                 event["propertyName"] = name
                 event["propertyValue"] = value
             else:
-                event["changeFlag"] = "CREATED" if subscription_type == "deal.creation" else "DELETED"
+                event["changeFlag"] = "CREATED" if change == "creation" else "DELETED"
             event["changeSource"] = "CRM_UI"
             event["sourceId"] = f"userId:{source.randrange(1_000_000, 99_999_999)}"
             return event

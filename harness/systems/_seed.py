@@ -1,10 +1,11 @@
 """A standard world of fakes filled by Faker from one seed.
 
-``standard_world(seed)`` builds HubSpot + Stripe + Zendesk + Xero + QuickBooks
-Online + Pipedrive with ``deals`` deals, each associated with one contact in
-HubSpot and mirrored in Pipedrive (organization, person, open deal); the
-existing customers (``dealtype=existingbusiness``) are already Xero contacts
-(with one authorised invoice) and QuickBooks customers.  The same seed always gives the same
+``standard_world(seed)`` builds HubSpot + Stripe + Zendesk with ``deals`` deals,
+each associated with one contact and one company, mirrored in Pipedrive
+(organization, person, open deal); the existing customers
+(``dealtype=existingbusiness``) are already Xero contacts (with one authorised
+invoice) and QuickBooks customers; Slack, GitHub, Shopify and Intercom are
+seeded like a small company's (see :mod:`harness.systems._seed_apps`).  The same seed always gives the same
 records and the same ids (Faker, the choices and the fakes' id generators are
 all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
 """
@@ -26,6 +27,8 @@ from harness.systems._zendesk import Zendesk
 
 __all__ = ["SeedDeal", "seed_deals", "standard_world"]
 
+#: the first seeded company's id (HubSpot ids are large numbers; see `standard_world`)
+COMPANY_IDS = 20_000_000_001
 _CURRENCIES = ("USD", "USD", "USD", "EUR", "EUR", "GBP")
 _OPEN_STAGES = ("qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
 _PRODUCTS = ("Platform licence", "Annual subscription", "Onboarding package", "Enterprise plan",
@@ -94,7 +97,7 @@ def seed_deals(seed: int, count: int) -> tuple[SeedDeal, ...]:
 
 
 def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None) -> World:
-    """Every bundled fake, with ``deals`` Faker deals, each with one contact.
+    """Every bundled fake, with ``deals`` Faker deals, each with one contact and one company.
 
     HubSpot, Stripe and Zendesk are seeded exactly as before the other fakes
     existed (same records, same ids for a seed).  Deals carry ``dealname``,
@@ -105,14 +108,21 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     """
     if not isinstance(deals, int) or deals < 0:
         raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
+    from harness.systems._github import GitHub
+    from harness.systems._intercom import Intercom
+    from harness.systems._seed_apps import seed_apps
+    from harness.systems._shopify import Shopify
+    from harness.systems._slack import Slack
+
+    apps = (Slack(seed=seed), GitHub(seed=seed), Shopify(seed=seed), Intercom(seed=seed))
     world = World(
         [HubSpot(seed=seed), Stripe(seed=seed), Zendesk(seed=seed), Xero(seed=seed),
-         QuickBooks(seed=seed), Pipedrive(seed=seed)],
+         QuickBooks(seed=seed), Pipedrive(seed=seed), *apps],
         clock=clock if clock is not None else VirtualClock(),
     )
     hubspot: HubSpot = world.system("hubspot")
     created = world.clock.now() - 30 * 86_400
-    for deal in seed_deals(seed, deals):
+    for i, deal in enumerate(seed_deals(seed, deals)):
         contact_id = hubspot.add_object(
             "contact",
             {"email": deal.email, "firstname": deal.firstname, "lastname": deal.lastname,
@@ -128,6 +138,20 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
             created_at=created,
         )
         hubspot.associate("deal", deal_id, "contact", contact_id)
+        # companies take ids from their own range, so deal and contact ids (and the ids of
+        # records automations create) are the same as in worlds seeded before companies
+        company_id = hubspot.add_object(
+            "company",
+            {"name": deal.company, "domain": deal.email.rpartition("@")[2],
+             "lifecyclestage": "opportunity"},
+            object_id=str(COMPANY_IDS + i),
+            created_at=created,
+        )
+        hubspot.associate("contact", contact_id, "company", company_id)
+        hubspot.associate("deal", deal_id, "company", company_id)
+    slack, github, shopify, intercom = apps
+    seed_apps(seed, slack=slack, github=github, shopify=shopify, intercom=intercom,
+              now=world.clock.now())
     _seed_accounting_and_pipedrive(world, seed, seed_deals(seed, deals), created)
     # the product catalog comes last so the deals and contacts keep their ids
     for n, product in enumerate(_PRODUCTS):
