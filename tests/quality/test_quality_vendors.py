@@ -55,3 +55,15 @@ def test_each_robust_vendor_automation_yields_no_finding(name: str, seed: int, s
                           seed=seed, modes=("bare",), shrink=False)
     assert not result.findings, "\n\n".join(f"{f.oracle}: {f.message}\n{f.program}" for f in result.findings)
     assert sum(result.faults_injected["bare"].values()) > DEFAULT_EXAMPLES, "the campaign injected faults"
+
+
+def test_harness_check_on_a_xero_automation_needs_no_declaration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    code = main(["check", f"{AUTOMATIONS / 'fragile_xero_duplicate.py'}:handle", "--mode", "bare",
+                 "--examples", "30", "--seed", "1", "--ledger", f"sqlite:///{tmp_path / 'ledger.db'}"])
+    out, err = capsys.readouterr()
+    assert code == 1, err  # findings, not a usage error: Xero is in the default world
+    assert "xero invoice records created" in out and "Traceback" not in out + err

@@ -2,12 +2,14 @@
 
 python-quickbooks (with intuit-oauth) and pipedrive-python-lib speak through
 ``requests`` and run against the fakes today.  xero-python is generated on
-urllib3, which the harness does not intercept yet: its test is a strict xfail
-until urllib3 interception lands (a pass then turns the xfail into a failure,
-so the marker cannot outlive the gap).
+urllib3: its test is a strict xfail while the harness does not intercept
+urllib3, and an ordinary test once it does (it passes against the fake with
+urllib3 interception in place).
 """
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 
@@ -111,8 +113,16 @@ def test_pipedrive_python_lib_deals_persons_activities_search(world: World) -> N
     assert [a["subject"] for a in fake.activities_for(deal["id"])] == ["Onboarding call"]
 
 
-@pytest.mark.xfail(strict=True, reason="xero-python speaks urllib3 directly; the harness intercepts requests "
-                   "and httpx only until urllib3 interception (branch 'clients') lands")
+def _urllib3_intercepted() -> bool:
+    """Whether an active world replaces urllib3's (or the sockets') connection layer."""
+    before = _connection_layer()
+    with World().activate():
+        return _connection_layer() != before
+
+
+@pytest.mark.xfail(not _urllib3_intercepted(), strict=True,
+                   reason="xero-python speaks urllib3 directly; the harness intercepts requests and httpx "
+                   "only, until urllib3 interception (branch 'clients') lands")
 def test_xero_python_token_refresh_contact_and_invoice(world: World) -> None:
     from xero_python.accounting import AccountingApi, Contact, Contacts, Invoice, Invoices, LineItem
     from xero_python.api_client import ApiClient
@@ -150,7 +160,7 @@ def test_xero_python_token_refresh_contact_and_invoice(world: World) -> None:
             tenant, Contacts(contacts=[Contact(name="Harness Widgets Ltd", email_address="ap@widgets.example")]))
         contact_id = contacts.contacts[0].contact_id
         invoice = Invoice(type="ACCREC", contact=Contact(contact_id=contact_id), status="AUTHORISED",
-                          due_date="2026-02-01", reference="deal-512",
+                          due_date=datetime.date(2026, 2, 1), reference="deal-512",
                           line_items=[LineItem(description="Licence", quantity=1, unit_amount=1500,
                                                account_code="200", tax_type="NONE")])
         made = accounting.create_invoices(tenant, Invoices(invoices=[invoice]), idempotency_key="deal-512")
