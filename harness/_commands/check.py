@@ -110,6 +110,11 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
 @click.option("--json", "json_path", metavar="FILE", help="Write findings and metrics as JSON.")
 @click.option("--report", "report_path", metavar="FILE", help="Write a report (.html, .json, .csv, .xml).")
 @click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
+@click.option(
+    "--passthrough", "passthrough", multiple=True, metavar="HOST:PORT",
+    help="Let the automation reach this endpoint for real (a local test database); repeatable. "
+    "Every other connection is refused and reported.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
@@ -121,6 +126,7 @@ def check_command(
     json_path: str | None,
     report_path: str | None,
     ledger_url: str | None,
+    passthrough: tuple[str, ...] = (),
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
@@ -134,6 +140,10 @@ def check_command(
     if seed is not None and seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {seed}")
     faults = _parse_faults(faults_text)
+    from harness.systems._intercept import parse_passthrough
+
+    for spec in passthrough:
+        parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs
     flow, flow_ref = _build_flow(target, flow_path, trigger)
     if seed is None:
         import secrets
@@ -143,6 +153,7 @@ def check_command(
     command = "harness check " + " ".join(
         [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
         + ([f"--faults {','.join(faults)}"] if faults else [])
+        + [f"--passthrough {p}" for p in passthrough]
     )
     from rich.markup import escape
 
@@ -151,7 +162,8 @@ def check_command(
     err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
-            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err
+            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
+            passthrough,
         )
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -219,10 +231,11 @@ def _run_with_progress(
     faults: Sequence[str],
     flow_ref: str,
     err: Any,
+    passthrough: Sequence[str] = (),
 ) -> Any:
     kwargs = dict(
         ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
-        faults=faults, flow_ref=flow_ref,
+        faults=faults, flow_ref=flow_ref, passthrough=tuple(passthrough),
     )
     if not err.is_terminal:
         return run_campaign(flow, **kwargs)
