@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import http.client
 import io
 import ipaddress
@@ -68,7 +69,24 @@ from harness.systems._wirebytes import RequestParser, response_bytes, to_request
 if TYPE_CHECKING:
     from harness.systems._world import World
 
-__all__ = ["FakeSocket", "Passthrough", "intercept", "parse_passthrough"]
+__all__ = ["FakeSocket", "Passthrough", "intercept", "parse_passthrough", "real_network"]
+
+#: set by :func:`real_network`: the harness's own traffic (alert sinks), never the automation's
+_REAL: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_real_network", default=False)
+
+
+@contextlib.contextmanager
+def real_network() -> Iterator[None]:
+    """Let the calls made in this context (this thread or task) use the real network.
+
+    For the harness's own traffic while a world is active (the orchestrator's
+    alert sinks); an automation never runs inside it.
+    """
+    token = _REAL.set(True)
+    try:
+        yield
+    finally:
+        _REAL.reset(token)
 
 
 # -- passthrough --------------------------------------------------------------------
@@ -113,11 +131,11 @@ class _Net:
 
     def passes(self, host: str, port: int | None) -> bool:
         if not self.passthrough or port is None:
-            return False
+            return _REAL.get()
         host = host.lower().strip("[]")
         if (host, port) in self.passthrough:
             return True
-        return port in self._loopback_ports and _is_loopback(host)
+        return (port in self._loopback_ports and _is_loopback(host)) or _REAL.get()
 
     def refuse_socket(self, address: Any) -> OSError:
         """Record a refused raw connection and return the error to raise."""
