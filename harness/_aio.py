@@ -26,6 +26,10 @@ from harness._wire import Clock, VirtualClock
 __all__ = ["call", "run"]
 
 
+#: where a virtual loop's ``loop.time()`` starts
+_LOOP_ORIGIN = 1000.0
+
+
 class _VirtualSelector:
     """A selector that turns "wait ``timeout`` seconds" into "advance the clock"."""
 
@@ -52,7 +56,15 @@ def _loop_factory(clock: Clock) -> Callable[[], asyncio.AbstractEventLoop]:
         loop = asyncio.SelectorEventLoop()
         if isinstance(clock, VirtualClock):
             loop._selector = _VirtualSelector(loop._selector, clock)  # type: ignore[attr-defined]
-            loop.time = clock.now  # type: ignore[method-assign]
+            origin = clock.now()
+
+            # small numbers: at epoch magnitude, `when + resolution` rounds back to `when`
+            # and a timer due exactly now would never fire
+            def time() -> float:
+                return _LOOP_ORIGIN + (clock.now() - origin)
+
+            loop.time = time  # type: ignore[method-assign]
+            loop._clock_resolution = 1e-6  # type: ignore[attr-defined]
         return loop
 
     return factory
