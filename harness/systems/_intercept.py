@@ -57,7 +57,7 @@ import ipaddress
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -148,6 +148,26 @@ class _Net:
         except UnfakedHost as fault:
             return ConnectionRefusedError(111, str(fault))
         return ConnectionRefusedError(111, f"harness refused a connection to {host}:{port}")
+
+
+#: the activations in force, innermost last (the patches are process-wide, so is this)
+_ACTIVE: list[_Net] = []
+
+_STALE = (
+    "connection reset: it was opened to a fake system inside a World.activate() block that "
+    "has ended (a pooled keep-alive connection reused outside the campaign)"
+)
+
+
+def _current(opened_by: _Net) -> _Net | None:
+    """The world a fake connection talks to now: the innermost active one.
+
+    A pooled keep-alive connection outlives the scenario that opened it (a
+    module-level ``requests.Session`` is reused by the next scenario, as in
+    production by the next event), so it serves whatever world is active when
+    it is used; outside every activation it is reset, never sent anywhere.
+    """
+    return _ACTIVE[-1] if _ACTIVE else None
 
 
 # -- the fake socket (http.client, urllib3) --------------------------------------------
@@ -253,8 +273,12 @@ class FakeSocket:
             timeout=self._timeout,
             client=self._client,
         )
+        net = _current(self._net)
+        if net is None:
+            self.closed = True
+            return _FailingReader(ConnectionResetError(104, _STALE))
         try:
-            response = self._net.world.dispatch(request)
+            response = net.world.dispatch(request)
         except TransportFault as fault:
             self.closed = True
             return _FailingReader(_socket_error(fault))
@@ -265,6 +289,7 @@ class FakeSocket:
 
 
 _MISSING = object()
+_CALL = object()
 
 
 class _Patches:
@@ -277,10 +302,15 @@ class _Patches:
         self._saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
         setattr(owner, name, value)
 
+    def on_restore(self, fn: Callable[[], None]) -> None:
+        self._saved.append((fn, "", _CALL))
+
     def restore(self) -> None:
         while self._saved:
             owner, name, old = self._saved.pop()
-            if old is _MISSING:
+            if old is _CALL:
+                owner()
+            elif old is _MISSING:
                 with contextlib.suppress(AttributeError):
                     delattr(owner, name)
             else:
@@ -349,7 +379,7 @@ def _patch_urllib3(p: _Patches, net: _Net) -> None:
     def connected(self: Any) -> bool:
         sock = self.sock
         if isinstance(sock, FakeSocket):
-            return not sock.closed
+            return not sock.closed and bool(_ACTIVE)
         return bool(is_connected.fget(self))  # type: ignore[attr-defined]
 
     p.set(u3.HTTPConnection, "_new_conn", _new_conn)
@@ -536,8 +566,13 @@ class _AioTransport(asyncio.Transport):
             parsed, scheme=self._scheme, host=self._host, port=self._port,
             timeout=self._timeout(), client="aiohttp",
         )
+        net = _current(self._net)
+        if net is None:
+            self._closing = True
+            self._loop.call_soon(self._protocol.connection_lost, ConnectionResetError(104, _STALE))
+            return
         try:
-            response = self._net.world.dispatch(request)
+            response = net.world.dispatch(request)
         except TransportFault as fault:
             self._closing = True
             self._loop.call_soon(self._fail, fault)
@@ -681,6 +716,8 @@ def intercept(world: World, *, passthrough: Sequence[Passthrough] = ()) -> Itera
     """
     net = _Net(world, passthrough)
     patches = _Patches()
+    _ACTIVE.append(net)
+    patches.on_restore(lambda: _ACTIVE.remove(net))
     try:
         _patch_http_client(patches, net)
         _patch_urllib3(patches, net)
