@@ -14,6 +14,8 @@ Where each client is intercepted, and why there:
   ``urllib3.exceptions.ReadTimeoutError`` → ``requests.ReadTimeout``), so a
   ``Retry`` that allows POST re-sends after the server acted, as it would in
   production.  An HTTPS connection to a faked host does no TLS and no DNS.
+  The default SSL context ``http.client.HTTPSConnection`` builds in its
+  constructor is built once per process while a world is active.
 * **httpx** (sync and async): at the transport (``HTTPTransport.handle_request``),
   the approach respx takes: httpx has no retries above the transport, and the
   one retry below it (``HTTPTransport(retries=N)``, connect failures only) is
@@ -56,6 +58,7 @@ import io
 import ipaddress
 import os
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -346,6 +349,22 @@ def _patch_http_client(p: _Patches, net: _Net) -> None:
 
     p.set(http.client.HTTPConnection, "connect", connect)
     p.set(http.client.HTTPSConnection, "connect", connect_tls)
+
+    # An HTTPSConnection builds the default context (loading the CA bundle: most of the
+    # cost of a urllib.request call) in __init__, before any connect: build it once.
+    # Only the stock factory is cached; a context the user configured is left alone.
+    if ssl._create_default_https_context is ssl.create_default_context:
+
+        def default_https_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+            if args or kwargs:
+                return ssl.create_default_context(*args, **kwargs)
+            with _SSL_LOCK:
+                ctx = _SSL_CONTEXTS.get("http.client")
+                if ctx is None:
+                    ctx = _SSL_CONTEXTS["http.client"] = ssl.create_default_context()
+            return ctx
+
+        p.set(ssl, "_create_default_https_context", default_https_context)
 
 
 def _patch_urllib3(p: _Patches, net: _Net) -> None:
