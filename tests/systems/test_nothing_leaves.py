@@ -257,3 +257,30 @@ def test_everything_is_restored_after_the_block() -> None:
         urllib3.connection.HTTPConnection._new_conn, httpx.HTTPTransport.handle_request,
     )
     assert before == after
+
+
+def test_a_pooled_connection_serves_the_world_active_when_it_is_used() -> None:
+    """A module-level Session keeps its keep-alive connection across scenarios."""
+    session = requests.Session()
+    url = "https://api.stripe.com/v1/customers"
+    auth = {"Authorization": "Bearer sk_test_pool"}
+    first, second = standard_world(1), standard_world(1)
+    with first.activate():
+        session.post(url, headers=auth, data={"email": "a@b.co"}, timeout=5)
+    with second.activate():
+        listed = session.get(url, headers=auth, timeout=5).json()
+    assert len(first.calls) == 1 and len(second.calls) == 1
+    assert listed["data"] == []  # the second world's state, not the first's
+
+
+def test_a_pooled_fake_connection_reused_after_the_block_is_reset_never_sent(
+    server: LoopbackServer,
+) -> None:
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", server.port, maxsize=1, retries=False)
+    with World().activate(), pytest.raises(urllib3.exceptions.ProtocolError):
+        pool.request("GET", "/x")
+    conn = pool._get_conn()
+    # outside any world the fake connection reports itself dropped, so the pool reconnects
+    assert not conn.is_connected
+    pool._put_conn(conn)
+    assert server.finish() == []
