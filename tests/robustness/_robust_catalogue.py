@@ -365,11 +365,14 @@ class AutomationRow:
     xfail: str | None = None
 
 
+# requests words the refusal itself now that it meets it at the connection (issue 14): the
+# harness's explanation is the ConnectionRefusedError inside
 UNFAKED = (
     "warning: without any fault the automation already failed for 5 of 5 deals (for example deal "
-    "0, 10000000002: ConnectionError: harness refused a call to 'api.example.org': no fake system "
+    "0, 10000000002: ConnectionError: ('Connection aborted.', ConnectionRefusedError(111, "
+    "\"harness refused a call to 'api.example.org': no fake system "
     "serves this host (GET https://api.example.org/v1/thing); add a fake for it or point the "
-    "automation's base URL at a faked host); those deals cannot show what faults do"
+    "automation's base URL at a faked host\"))); those deals cannot show what faults do"
 )
 
 AUTOMATION_ROWS: tuple[AutomationRow, ...] = (
