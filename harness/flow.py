@@ -482,6 +482,9 @@ class Flow:
     description: str = ""
     world: Callable[[int], Any] | str | None = None
     reset: Callable[[], Any] | None = None
+    #: ``"HOST:PORT"`` endpoints the automation may reach for real in a campaign (a local
+    #: test database); every other connection is refused and reported
+    passthrough: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", self.name):
@@ -519,6 +522,15 @@ class Flow:
             )
         object.__setattr__(self, "effects", tuple(self.effects))
         object.__setattr__(self, "write_contracts", tuple(self.write_contracts))
+        if isinstance(self.passthrough, str):
+            object.__setattr__(self, "passthrough", (self.passthrough,))
+        object.__setattr__(self, "passthrough", tuple(self.passthrough))
+        for spec in self.passthrough:
+            if not isinstance(spec, str) or not re.fullmatch(r"\[?[^\s\[\]]+\]?:\d{1,5}", spec):
+                raise FlowDeclarationError(
+                    f"{where}: 'passthrough' entries must be 'HOST:PORT' (for example "
+                    f"'127.0.0.1:5432'), got {spec!r}"
+                )
         if self.dedupe_key is not None:
             if not (callable(self.dedupe_key) or isinstance(self.dedupe_key, str)):
                 raise FlowDeclarationError(

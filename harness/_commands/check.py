@@ -139,6 +139,11 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
     help="Show progress on stderr: a bar on a terminal, a line per tenth of each mode "
     "otherwise (CI logs). Default: on.",
 )
+@click.option(
+    "--passthrough", "passthrough", multiple=True, metavar="HOST:PORT",
+    help="Let the automation reach this endpoint for real (a local test database); repeatable. "
+    "Every other connection is refused and reported.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
@@ -152,6 +157,7 @@ def check_command(
     report_path: str | None,
     ledger_url: str | None,
     show_progress: bool | None,
+    passthrough: tuple[str, ...] = (),
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
@@ -165,6 +171,10 @@ def check_command(
     if seed is not None and seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {seed}")
     faults = _parse_faults(faults_text)
+    from harness.systems._intercept import parse_passthrough
+
+    for spec in passthrough:
+        parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs
     flow, flow_ref = _build_flow(target, flow_path, trigger, world)
     if seed is None:
         import secrets
@@ -174,6 +184,7 @@ def check_command(
     command = "harness check " + " ".join(
         [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
         + ([f"--faults {','.join(faults)}"] if faults else [])
+        + [f"--passthrough {p}" for p in passthrough]
     )
     from rich.markup import escape
 
@@ -183,7 +194,7 @@ def check_command(
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
             run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
-            show_progress is not False,
+            show_progress is not False, passthrough,
         )
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -252,10 +263,11 @@ def _run_with_progress(
     flow_ref: str,
     err: Any,
     show: bool = True,
+    passthrough: Sequence[str] = (),
 ) -> Any:
     kwargs = dict(
         ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
-        faults=faults, flow_ref=flow_ref,
+        faults=faults, flow_ref=flow_ref, passthrough=tuple(passthrough),
     )
     if not show:
         return run_campaign(flow, **kwargs)

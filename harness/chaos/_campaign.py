@@ -144,13 +144,16 @@ def run_campaign(
     flow_ref: str | None = None,
     shrink: bool = True,
     world_factory: Any = None,
+    passthrough: Sequence[str] = (),
 ) -> CampaignResult:
     """Run ``examples`` scenarios of ``flow`` per mode; judge, shrink, record in ``ledger``.
 
     ``seed`` (drawn and returned when ``None``) reproduces the whole campaign;
     ``faults`` restricts the fault kinds by name; ``flow_ref`` is how a
     reproduce line names the flow (a ``--flow`` file or ``path.py:function``;
-    found from the flow's module when omitted).  ``progress(mode, done,
+    found from the flow's module when omitted).  ``passthrough`` names
+    ``HOST:PORT`` endpoints the automation may reach for real, besides the
+    flow's own.  ``progress(mode, done,
     total)`` is called after each scenario.  A ``KeyboardInterrupt`` marks the
     campaigns ``interrupted`` in the ledger and propagates.
     """
@@ -161,7 +164,9 @@ def run_campaign(
     # failures with it): Hypothesis rescans every module for constants whenever
     # sys.modules grows during a test, which cost a fifth of a second per campaign
     import harness.orchestrator  # noqa: F401
-    target = Target(flow, seed=seed, faults=faults, world_factory=world_factory)
+    target = Target(
+        flow, seed=seed, faults=faults, world_factory=world_factory, passthrough=passthrough
+    )
     # a failing reference (or a host nothing fakes) is refused before anything is recorded
     baseline = _baseline_error(target)
     if baseline is not None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness._aio import call as call_automation
 from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
@@ -140,9 +141,11 @@ class Target:
         faults: Sequence[str] = (),
         max_deliveries: int = 3,
         max_faults: int = 3,
+        passthrough: Sequence[str] = (),
     ) -> None:
         self.flow = flow
         self.seed = seed
+        self._passthrough = (*flow.passthrough, *passthrough)
         self.handler = flow.handler()
         self._world_factory = world_factory or _flow_world(flow) or _standard_world
         #: the first line of a printed scenario: which world, from which seed
@@ -182,6 +185,10 @@ class Target:
             world.tag = None
             return world, clock
         world = self._world_factory(self.seed, clock)
+        if self._passthrough:
+            from harness.systems._world import _parse_passthrough
+
+            world.passthrough = (*world.passthrough, *_parse_passthrough(self._passthrough))
         if role != "fresh":
             # a world with systems that cannot be restored is built anew each time
             with contextlib.suppress(AttributeError, TypeError):
@@ -264,7 +271,7 @@ class Target:
                 tag = f"discover{i}"
                 with world.tagged(tag):
                     try:
-                        value = self._invoke(copy.deepcopy(event), tag)
+                        value = self._invoke(copy.deepcopy(event), tag, clock)
                         if not self.flow.result(value):
                             self.baseline_failures[i] = redact_text(f"returned {value!r}")[:300]
                     except Exception as exc:
@@ -353,7 +360,7 @@ class Target:
                 keys[tag] = okey
                 with world.tagged(tag):
                     try:
-                        value = self._invoke(copy.deepcopy(event), tag)
+                        value = self._invoke(copy.deepcopy(event), tag, clock)
                         ok[okey] = bool(self.flow.result(value))
                     except Exception:
                         ok[okey] = False
@@ -541,11 +548,11 @@ class Target:
             systems=[world.descriptor(s.name) for s in world.systems],
         )
 
-    def _invoke(self, event: dict[str, Any], tag: str) -> Any:
+    def _invoke(self, event: dict[str, Any], tag: str, clock: VirtualClock) -> Any:
         """Call the automation outside a delivery (discovery, reference runs), reaping its threads."""
         before = set(threading.enumerate())
         try:
-            return self.handler(event)
+            return call_automation(self.handler, event, clock)
         finally:
             self._reap_threads(before, tag)
 
@@ -595,7 +602,7 @@ class Target:
         with world.tagged(tag):
             if orchestrator is None:
                 try:
-                    result.value = self.handler(event)
+                    result.value = call_automation(self.handler, event, clock)
                     result.ok = bool(self.flow.result(result.value))
                     result.end_state = "succeeded" if result.ok else "failed"
                 except (Exception, SystemExit) as exc:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from harness._wire import Clock, WallClock
 from harness.policy import AlertPolicy
+from harness.systems._intercept import real_network
 from harness.systems._redact import redact_text, redact_url
 
 __all__ = ["Alert", "AlertOutcome", "Alerter", "sink_for"]
@@ -96,7 +97,8 @@ def _webhook_sink(url: str) -> Sink:
         req = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(req, timeout=SINK_TIMEOUT) as resp:
+        # the harness's own traffic: it passes a world's interception (the automation's never does)
+        with real_network(), urllib.request.urlopen(req, timeout=SINK_TIMEOUT) as resp:
             if not 200 <= resp.status < 300:
                 raise OSError(f"webhook answered HTTP {resp.status}")
 
@@ -118,7 +120,7 @@ def _smtp_sink(spec: str) -> Sink:
         msg["From"] = sender
         msg["To"] = to
         msg.set_content(alert.text + "\n\n" + json.dumps(alert.payload(), indent=2))
-        with smtplib.SMTP(host, port, timeout=SINK_TIMEOUT) as smtp:
+        with real_network(), smtplib.SMTP(host, port, timeout=SINK_TIMEOUT) as smtp:
             smtp.send_message(msg)
 
     return send

@@ -21,7 +21,6 @@ the run is recorded.  Every transition is also one log line on the
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import random
@@ -32,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from harness._aio import run as run_awaitable
 from harness._wire import Clock, Response, VirtualClock, WallClock, real_time
 from harness.flow import Flow
 from harness.ledger.records import InboxItem, RunRecord
@@ -63,7 +63,6 @@ from harness.orchestrator._run import (
     RunResult,
     RunState,
     Sink,
-    await_value,
     error_message,
     event_id_of,
     first_line,
@@ -362,7 +361,8 @@ class Orchestrator:
             try:
                 value = handler(event)
                 if inspect.isawaitable(value):
-                    value = asyncio.run(await_value(value))
+                    # in the run's clock: virtual sleeps and timeouts in a campaign
+                    value = run_awaitable(value, clock)
                 if hook.raised is not None:
                     # the automation caught the hook's own error and carried on: the
                     # write it wanted never happened, so this attempt did not succeed

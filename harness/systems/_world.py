@@ -163,8 +163,12 @@ class World:
         systems: Sequence[System] = (),
         *,
         clock: Clock | None = None,
+        passthrough: Sequence[str] = (),
     ) -> None:
         self.clock: Clock = clock if clock is not None else VirtualClock()
+        #: ``(host, port)`` endpoints the automation may reach for real inside
+        #: :meth:`activate` (a local test database): named, never implied
+        self.passthrough: tuple[tuple[str, int], ...] = _parse_passthrough(passthrough)
         self.systems: list[System] = []
         self.interceptors: list[Interceptor] = []
         self.calls: list[Call] = []
@@ -333,6 +337,26 @@ class World:
         finally:
             self._log_call(request, ctx, response, error)
 
+    def dispatch_refused(self, request: Request) -> None:
+        """Record ``request`` as refused (a raw connection to an unfaked endpoint) and raise.
+
+        Always raises :class:`~harness._wire.UnfakedHost`; the call is logged
+        with fault ``unfaked_host`` like a refused HTTP call.
+        """
+        ctx = CallContext(
+            system=request.host, tag=self.tag, started_at=self.clock.now(), fault="unfaked_host"
+        )
+        error = UnfakedHost(
+            f"harness refused a connection to {request.host}:{request.parts.port}: no fake "
+            "system serves it and it is not a named passthrough (nothing was sent); name it "
+            "with passthrough=['HOST:PORT'] (or --passthrough HOST:PORT) if it is a local "
+            "service the automation needs"
+        )
+        try:
+            raise error
+        finally:
+            self._log_call(request, ctx, None, error)
+
     def _chain(self, system: System, index: int) -> Callable[[Request, CallContext], Response]:
         if index >= len(self.interceptors):
 
@@ -395,17 +419,31 @@ class World:
     # -- interception ------------------------------------------------------
 
     @contextlib.contextmanager
-    def activate(self) -> Iterator[World]:
-        """Route ``requests`` and ``httpx`` calls to this world inside the block.
+    def activate(self, *, passthrough: Sequence[str] = ()) -> Iterator[World]:
+        """Route every HTTP client of the process to this world inside the block.
 
-        Nothing leaves the process: calls to unfaked hosts are refused with the
-        client's connection error.  Everything patched is restored on exit,
-        also when the block raises (``KeyboardInterrupt`` included).
+        requests, urllib3, ``urllib.request``/``http.client``, httpx (sync and
+        async) and aiohttp are served at the connection layer, under their own
+        retries, pools and timeouts (see ``harness.systems._intercept``).
+        Nothing leaves the process: a call to a host no fake serves, and a raw
+        socket connection to any internet address, is refused and recorded,
+        except the ``HOST:PORT`` endpoints named in :attr:`passthrough` or in
+        ``passthrough`` here.  Everything patched is restored on exit, also
+        when the block raises (``KeyboardInterrupt`` included).
         """
         from harness.systems._intercept import intercept
 
-        with intercept(self):
+        allowed = (*self.passthrough, *_parse_passthrough(passthrough))
+        with intercept(self, passthrough=allowed):
             yield self
+
+
+def _parse_passthrough(specs: Sequence[str] | str) -> tuple[tuple[str, int], ...]:
+    from harness.systems._intercept import parse_passthrough
+
+    if isinstance(specs, str):
+        specs = [specs]
+    return tuple(parse_passthrough(s) for s in specs)
 
 
 def _redact_url(url: str) -> str:

@@ -34,6 +34,17 @@ FRAGILE = {
 }
 ROBUST = ("robust_backoff", "robust_session", "robust_search")
 
+#: one fragile and one robust automation per client the harness intercepts at the
+#: connection layer; each judged at three seeds (issue 14)
+CLIENT_FRAGILE = {
+    "fragile_async_httpx": "duplicate_effect",  # retries every POST, no idempotency keys
+    "fragile_aiohttp": "unbounded_wait",  # ClientTimeout(total=None)
+    "fragile_urllib3": "transient_unrecovered",  # no retry of a 5xx or a timeout
+    "fragile_requests_retry": "duplicate_effect",  # Retry(allowed_methods=None) without keys
+}
+CLIENT_ROBUST = ("robust_async_httpx", "robust_aiohttp", "robust_urllib3", "robust_session")
+CLIENT_SEEDS = (SEED, 7, 424242)
+
 
 def _flow(name: str) -> Flow:
     return Flow(
@@ -72,3 +83,52 @@ def test_a_finding_shrinks_to_the_fewest_deliveries_and_faults(sqlite_ledger: Le
     # one delivery and the one stall on a call without timeout explain it
     assert scenario.size() == (1, 1), finding.program
     assert "stall" in finding.program or "execute_then_timeout" in finding.program
+
+
+@pytest.mark.parametrize("seed", CLIENT_SEEDS)
+@pytest.mark.parametrize(("name", "oracle"), sorted(CLIENT_FRAGILE.items()))
+def test_each_fragile_client_automation_is_caught_with_its_class_at_three_seeds(
+    name: str, oracle: str, seed: int, sqlite_ledger: Ledger
+) -> None:
+    result = run_campaign(
+        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False
+    )
+    found = {f.oracle for f in result.findings}
+    assert oracle in found, f"{name} at seed {seed}: expected {oracle}, found {sorted(found)}"
+
+
+@pytest.mark.parametrize("seed", CLIENT_SEEDS)
+@pytest.mark.parametrize("name", CLIENT_ROBUST)
+def test_each_robust_client_automation_is_clean_at_three_seeds(
+    name: str, seed: int, sqlite_ledger: Ledger
+) -> None:
+    result = run_campaign(
+        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False
+    )
+    assert not result.findings, "\n\n".join(f"{f.oracle}: {f.message}\n{f.program}" for f in result.findings)
+    injected = result.faults_injected["bare"]
+    assert injected.get("execute_then_timeout", 0) and injected.get("connection_reset", 0), injected
+
+
+def test_a_retry_allowing_post_is_reported_for_the_duplicate_it_makes(sqlite_ledger: Ledger) -> None:
+    """urllib3 re-sends a POST after execute-then-timeout: a duplicate inside one delivery."""
+    result = run_campaign(
+        _flow("fragile_requests_retry"), ledger=sqlite_ledger, examples=30, seed=SEED, modes=("bare",),
+        faults=("execute_then_timeout",),
+    )
+    dup = next(f for f in result.findings if f.oracle == "duplicate_effect")
+    assert "by a retry inside one delivery" in dup.message, dup.message
+    assert "execute_then_timeout" in dup.program
+
+
+@pytest.mark.parametrize("name", ["robust_async_httpx", "robust_aiohttp"])
+def test_an_async_automation_is_awaited_in_both_modes_and_clean(name: str, sqlite_ledger: Ledger) -> None:
+    result = run_campaign(
+        _flow(name), ledger=sqlite_ledger, examples=40, seed=SEED, modes=("bare", "orchestrated"), shrink=False
+    )
+    assert not result.findings, "\n\n".join(
+        f"{f.mode} {f.oracle}: {f.message}\n{f.program}" for f in result.findings
+    )
+    assert not result.warnings, result.warnings
+    for mode in ("bare", "orchestrated"):
+        assert sum(result.faults_injected[mode].values()) > 0

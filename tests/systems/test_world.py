@@ -46,7 +46,7 @@ def test_requests_and_httpx_share_one_state(world: World) -> None:
                 return len(resp.json()["data"])
 
         assert asyncio.run(fetch()) == 1
-    assert [c.request.client for c in world.calls] == ["requests", "httpx", "httpx"]
+    assert [c.request.client for c in world.calls] == ["urllib3", "httpx", "httpx"]
     assert world.calls[0].timeout == 7.0
     assert "Basic" not in world.calls[0].url
 

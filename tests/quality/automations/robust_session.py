@@ -1,9 +1,11 @@
 """Deal won -> Stripe invoice -> Zendesk ticket through one requests Session.
 
 The session's adapter retries 429 and 5xx answers (urllib3 Retry, honouring
-Retry-After, for every method: Stripe writes carry idempotency keys, and the
-ticket create carries an external_id checked first).  Network errors are
-retried by `_send` with the same request.
+Retry-After, for every method: Stripe writes carry idempotency keys).  The
+ticket create goes through a second session whose Retry never re-sends after
+a read error or a 5xx: the ticket carries an external_id that is searched for
+before each create instead.  Network errors are retried by `_send` with the
+same request.
 """
 
 import os
@@ -37,11 +39,25 @@ def _session():
 SESSION = _session()
 
 
+def _create_session():
+    # connect failures only (nothing was sent); a lost answer is found by the next search
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=Retry(total=3, connect=3, read=False, status=0, other=0,
+                                            backoff_factor=1.0))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+CREATE_SESSION = _create_session()
+
+
 def _send(method, url, *, retry_network=True, **kwargs):
     kwargs.setdefault("timeout", 8)
+    session = SESSION if retry_network else CREATE_SESSION
     for attempt in range(4):
         try:
-            resp = SESSION.request(method, url, **kwargs)
+            resp = session.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout):
             if not retry_network or attempt == 3:
                 raise
@@ -73,10 +89,12 @@ def _ticket(payload):
             return _send("POST", ZENDESK + "/api/v2/tickets.json", retry_network=False, json=payload, auth=auth)[
                 "ticket"
             ]
-        except (requests.ConnectionError, requests.Timeout):
-            if attempt == 3:
+        except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if attempt == 3 or (status is not None and status not in (429, 500, 502, 503, 504)):
                 raise
-            time.sleep(2**attempt)
+            retry_after = exc.response.headers.get("Retry-After") if exc.response is not None else None
+            time.sleep(float(retry_after or 2 ** (attempt + 1)))
     raise RuntimeError("unreachable")
 
 
