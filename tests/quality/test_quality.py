@@ -3,9 +3,12 @@
 Like Hypothesis's own ``tests/quality``: each automation in ``automations/``
 is written the way teams write them (nothing in it names its defect).  Each
 fragile one must be caught, in bare mode, with its oracle class within the
-default example budget; each robust one (explicit timeouts and backoff; a
-requests Session with urllib3 Retry; idempotency keys and search-before-create)
-must yield no finding at all.  One fixed seed makes the suite deterministic.
+default example budget, at each of three seeds; each robust one, in six
+styles (ignores events outside its trigger; validates before writing;
+idempotency keys; search-before-create; a requests Session with urllib3 Retry;
+explicit timeouts and backoff; and async with explicit timeouts, an expected
+failure until async automations are awaited in bare mode) must yield no
+finding at all at the same seeds.  Fixed seeds make the suite deterministic.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 AUTOMATIONS = Path(__file__).resolve().parent / "automations"
 SEED = 20260101
+SEEDS = (SEED, 1, 2)
 
 FRAGILE = {
     "fragile_duplicate": "duplicate_effect",
@@ -32,7 +36,22 @@ FRAGILE = {
     "fragile_retry_all": "logical_retry",
     "fragile_no_retry": "transient_unrecovered",
 }
-ROBUST = ("robust_backoff", "robust_session", "robust_search")
+ROBUST = (
+    "robust_backoff",
+    "robust_session",
+    "robust_search",
+    "robust_ignores",
+    "robust_validates",
+    "robust_idempotency",
+    pytest.param(
+        "robust_async",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="gap: bare mode does not await an async automation yet (branch clients, issue 14); "
+            "the campaign sees no call at all",
+        ),
+    ),
+)
 
 
 def _flow(name: str) -> Flow:
@@ -43,24 +62,28 @@ def _flow(name: str) -> Flow:
     )
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("name", "oracle"), sorted(FRAGILE.items()))
 def test_each_fragile_automation_is_caught_with_its_class(
-    name: str, oracle: str, sqlite_ledger: Ledger
+    name: str, oracle: str, seed: int, sqlite_ledger: Ledger
 ) -> None:
     result = run_campaign(
-        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=SEED, modes=("bare",), shrink=False
+        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False
     )
     found = {f.oracle for f in result.findings}
     assert oracle in found, f"{name}: expected {oracle}, found {sorted(found)}"
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", ROBUST)
-def test_each_robust_automation_yields_no_finding(name: str, sqlite_ledger: Ledger) -> None:
+def test_each_robust_automation_yields_no_finding(name: str, seed: int, sqlite_ledger: Ledger) -> None:
     result = run_campaign(
-        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=SEED, modes=("bare",), shrink=False
+        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False
     )
     assert not result.findings, "\n\n".join(f"{f.oracle}: {f.message}\n{f.program}" for f in result.findings)
     assert sum(result.faults_injected["bare"].values()) > DEFAULT_EXAMPLES, "the campaign injected faults"
+    transport = result.coverage["bare"]["totals"]["transport"]
+    assert transport["possible"] > 0 and transport["tried"] == transport["possible"], transport
 
 
 def test_a_finding_shrinks_to_the_fewest_deliveries_and_faults(sqlite_ledger: Ledger) -> None:
