@@ -22,11 +22,18 @@ original untouched.  Inside a run, in this order:
    ``external_id`` that was sent before in this run without an answer is
    preceded by a search for that ``external_id``; a ticket found answers it;
 6. **idempotency key**: a POST to a system that honours ``Idempotency-Key``
-   (Stripe) without one gets a key derived from the run's dedupe key, the
-   request (method, URL, body) and its occurrence in the attempt;
-7. **circuit breaker**: while the system's circuit is open the call waits
+   (Stripe) without one gets a key derived from the run's dedupe key and the
+   request (method, URL, body): the automation's own retry of an identical
+   request reuses the key (only a different body gets a new one);
+7. **unknown outcome**: a POST that got no answer after it was sent, on a
+   system with neither idempotency keys nor a search-before-create guard, is
+   never sent again in the run: an identical POST raises
+   :class:`~harness.orchestrator.AmbiguousWrite` (logical: the run goes to
+   the inbox with that write named), and the orchestrator does not retry an
+   attempt that left one;
+8. **circuit breaker**: while the system's circuit is open the call waits
    (a ``waiting`` event) and then probes;
-8. the call is made; its outcome is recorded (a ``call`` event, with the
+9. the call is made; its outcome is recorded (a ``call`` event, with the
    fault the chaos boundary injected when there is one) and fed to the
    breaker.
 
@@ -59,6 +66,7 @@ from harness.flow import WriteContract
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
     TRANSIENT_STATUSES,
+    AmbiguousWrite,
     AttemptDeadlineExceeded,
     CircuitOpen,
     ContractViolation,
@@ -197,6 +205,8 @@ class RunHook:
         self.failed_writes: dict[str, CallRecord] = {}
         #: calls answered with a logical error (4xx) in this run, by journal key
         self.rejected: dict[str, Response] = {}
+        #: POSTs of this run with no answer after sending, on a system that cannot dedupe them
+        self.unsafe: dict[str, CallRecord] = {}
         self._cursor: dict[str, int] = {}
         self._lock = threading.RLock()
 
@@ -269,6 +279,10 @@ class RunHook:
                 # the same request was refused as a logical error in this run: sending it
                 # again cannot help (the automation's own retry loop would hammer)
                 return _Plan(system, key, 0, (), None, rejected, now, request)
+            unsafe = self.unsafe.get(key)
+            if unsafe is not None:
+                # it may have happened: sending it again may do it twice (a blind retry)
+                raise self._fail(AmbiguousWrite(_describe(unsafe)))
             occurrence = self._cursor.get(key, 0)
             journaled = self.journal.get(key, [])
             if self.policy.journal and occurrence < len(journaled):
@@ -293,9 +307,9 @@ class RunHook:
             and system in IDEMPOTENT_SYSTEMS
             and request.header("Idempotency-Key") is None
         ):
-            digest = hashlib.sha256(
-                f"{self.idempotency_base}\n{key}\n{occurrence}".encode()
-            ).hexdigest()[:40]
+            # no occurrence counter: an identical request is the same operation, so the
+            # automation's own retry of it must be answered by the vendor, not made twice
+            digest = hashlib.sha256(f"{self.idempotency_base}\n{key}".encode()).hexdigest()[:40]
             headers.append(("Idempotency-Key", f"harness-{digest}"))
 
         timeout = request.timeout
@@ -451,13 +465,25 @@ class RunHook:
                     self.journal[plan.key] = [plan.replay]
                     self._cursor[plan.key] = plan.occurrence + 1
                 self.ambiguous.discard(plan.key)
+                self.unsafe.pop(plan.key, None)
                 self.failed_writes.pop(plan.key, None)
+                if is_write:
+                    # a later success of the same operation (same system, method, path
+                    # template) makes an earlier failed write good, even with another body
+                    done = (plan.system, method, _template(plan.request.path))
+                    for k, failed in list(self.failed_writes.items()):
+                        if (failed.system, failed.method, _template(failed.request.path)) == done:
+                            del self.failed_writes[k]
             elif error_class == "logical" and response is not None and not replayed:
                 self.rejected[plan.key] = response
+                if is_write and response.status != 409:  # 409: it exists already
+                    self.failed_writes[plan.key] = record
             elif is_write and error_class == "transient":
                 self.failed_writes[plan.key] = record
                 if response is None:
                     self.ambiguous.add(plan.key)
+                    if self._cannot_dedupe(plan, error):
+                        self.unsafe[plan.key] = record
         detail: dict[str, Any] = {
             "method": method,
             "url": redact_url(plan.request.url),
@@ -490,6 +516,39 @@ class RunHook:
         change = breaker.record(now, transient_failure=error_class == "transient")
         if change is not None:
             self.on_breaker(change)
+
+
+    def _cannot_dedupe(self, plan: _Plan, error: BaseException | None) -> bool:
+        """Whether a write with no answer could not be sent again safely (see point 7)."""
+        if plan.request.method.upper() != "POST" or plan.replay is not None:
+            return False
+        if error is not None and type(error).__name__ in ("ConnectError", "ConnectTimeout"):
+            return False  # no connection was made: nothing was sent
+        if plan.request.header("Idempotency-Key") is not None:
+            return False
+        return not _guarded(plan.system, plan.request)
+
+
+_ID_SEGMENT = re.compile(r"^(?:\d+|[A-Za-z]{2,6}_[A-Za-z0-9]{6,}|[0-9a-fA-F-]{16,})(?:\.json)?$")
+
+
+def _template(path: str) -> str:
+    """``/v1/invoices/in_123/finalize`` -> ``/v1/invoices/{id}/finalize``."""
+    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+
+
+def _guarded(system: str, request: Request) -> bool:
+    """Whether a create has a search-before-create guard here (a Zendesk ticket with ``external_id``)."""
+    if system != "zendesk" or not re.search(r"/api/v2/tickets(\.json)?$", request.path):
+        return False
+    try:
+        return bool(request.json()["ticket"]["external_id"])
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def _describe(record: CallRecord) -> str:
+    return f"{record.method} {record.system} {redact_url(record.request.path)}"
 
 
 def _redact_message(text: str) -> str:
