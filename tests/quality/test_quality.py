@@ -95,3 +95,34 @@ def test_a_finding_shrinks_to_the_fewest_deliveries_and_faults(sqlite_ledger: Le
     # one delivery and the one stall on a call without timeout explain it
     assert scenario.size() == (1, 1), finding.program
     assert "stall" in finding.program or "execute_then_timeout" in finding.program
+
+
+#: what the orchestrator cannot recover without a flow file, and why
+_NEEDS_A_FLOW_FILE = {
+    "fragile_defaults": "a CRM amount of 0 or a missing email is only invalid by the flow's write "
+    "contracts; with no flow file nothing says so (scenarios/deal_won/flow.py recovers it)",
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("name", "oracle"),
+    [
+        pytest.param(name, oracle, marks=pytest.mark.xfail(strict=True, reason=_NEEDS_A_FLOW_FILE[name]))
+        if name in _NEEDS_A_FLOW_FILE
+        else (name, oracle)
+        for name, oracle in sorted(FRAGILE.items())
+    ],
+)
+def test_the_orchestrator_recovers_each_fragile_class_without_a_flow_file(
+    name: str, oracle: str, seed: int, sqlite_ledger: Ledger
+) -> None:
+    # exactly what `harness check PATH.py:handle --mode orchestrated` runs: no dedupe key,
+    # no effects, no write contracts declared
+    flow = _flow(name)
+    assert flow.dedupe_key is None and not flow.effects and not flow.write_contracts
+    result = run_campaign(
+        flow, ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("orchestrated",), shrink=False
+    )
+    found = {f.oracle: f for f in result.findings}
+    assert oracle not in found, f"{name}: {found[oracle].message}\n{found[oracle].program}" if oracle in found else ""
