@@ -222,6 +222,7 @@ def check_command(
                 ledger, Path(report_path), flow=flow.name,
                 campaign_ids=list(result.campaign_ids.values()),
                 title=f"harness check {flow.name}",
+                coverage=result.coverage,
             )
             out.print(f"wrote {written}")
     return 1 if result.findings else 0

@@ -96,6 +96,8 @@ class ReportData:
     finding_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     findings: tuple[Mapping[str, Any], ...] = ()
     faults: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: per mode, what a campaign tried of every possible fault (``CampaignResult.coverage``)
+    coverage: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     delivery_kinds: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     examples: Mapping[str, int] = field(default_factory=dict)
     contract: tuple[Mapping[str, Any], ...] = ()
@@ -151,6 +153,7 @@ def build_report(
     owners: Sequence[tuple[str, str]] | None = None,
     wall_now: float | None = None,
     limit_runs: int = 100,
+    coverage: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ReportData:
     """Collect the report's data; a :class:`UsageError` for an unknown flow or campaign.
 
@@ -374,6 +377,7 @@ def build_report(
         finding_counts=finding_counts,
         findings=findings,
         faults=faults,
+        coverage=_scrubbed_coverage(coverage or {}),
         delivery_kinds=delivery_kinds,
         examples=examples,
         contract=_contract(ledger, flt, contract),
@@ -644,3 +648,17 @@ def _aging(ledger: Any, flt: RunFilter) -> tuple[dict[str, Any], ...]:
             }
         )
     return tuple(out)
+
+
+def _scrubbed_coverage(coverage: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Fault coverage per mode with every name scrubbed (endpoint paths can carry ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    for mode, cov in coverage.items():
+        out[str(mode)] = {
+            "enumerated": int(cov.get("enumerated", 0)),
+            "totals": {str(b): dict(v) for b, v in cov.get("totals", {}).items()},
+            "per_endpoint": {scrub(str(k)): dict(v) for k, v in cov.get("per_endpoint", {}).items()},
+            "per_kind": {scrub(str(k)): dict(v) for k, v in cov.get("per_kind", {}).items()},
+            "untried": {str(b): [scrub(str(u)) for u in us] for b, us in cov.get("untried", {}).items()},
+        }
+    return out

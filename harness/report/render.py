@@ -247,7 +247,7 @@ def render_json(data: ReportData) -> str:
             {k: v for k, v in f.items() if k != "timeline"} | {"timeline": list(f["timeline"])}
             for f in data.findings
         ]},
-        "generation": {"faults": data.faults, "delivery_kinds": data.delivery_kinds,
+        "generation": {"faults": data.faults, "coverage": data.coverage, "delivery_kinds": data.delivery_kinds,
                        "examples": data.examples},
         "contract": [dict(r) for r in data.contract],
         "owners": [dict(r) for r in data.owners],
