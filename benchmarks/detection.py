@@ -6,10 +6,13 @@ the number of examples the campaign had played when the class first showed
 (1 = the first scenario), its median over the seeds, and the seeds that did
 not find it within the budget.
 
-    python -m benchmarks.detection [--examples 100] [--seeds 1,2,3,4,5] [--json FILE]
+    python -m benchmarks.detection [--examples 100] [--seeds 1,2,3] [--json FILE] [--compare BEFORE.json]
 
 Run it on two commits to compare them (``before`` and ``after`` in the JSON
-``label``): the numbers are deterministic for a given commit and seed.
+``label``; ``--compare`` prints both side by side): the numbers are
+deterministic for a given commit and seed.  ``benchmarks/results/`` keeps the
+measurement of issue 16 (``detection_before.json`` on the main of that day,
+``detection_after.json`` with coverage first).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +42,7 @@ FRAGILE: dict[str, str] = {
     "fragile_retry_all": "logical_retry",
     "fragile_no_retry": "transient_unrecovered",
 }
-DEFAULT_SEEDS = (1, 2, 3, 4, 5)
+DEFAULT_SEEDS = (1, 2, 3)
 
 
 def first_detection(name: str, oracle: str, *, seed: int, examples: int, ledger: Any) -> int | None:
@@ -94,12 +98,36 @@ def render(data: dict[str, Any], label: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Median examples to first detection per class, before and after, as a Markdown table."""
+    def cell(row: Mapping[str, Any] | None) -> str:
+        if row is None:
+            return "n/a"
+        median = "-" if row["median"] is None else f"{row['median']:g}"
+        missed = f" (missed at seed {', '.join(str(s) for s in row['missed'])})" if row["missed"] else ""
+        return median + missed
+
+    lines = [
+        f"median examples to first detection (budget {after['examples']}, seeds "
+        f"{', '.join(str(s) for s in after['seeds'])}; 1 = the first scenario)",
+        "",
+        f"| class | automation | {before.get('label') or 'before'} | {after.get('label') or 'after'} |",
+        "| --- | --- | --- | --- |",
+    ]
+    for oracle, row in after["classes"].items():
+        lines.append(
+            f"| {oracle} | {row['automation']} | {cell(before['classes'].get(oracle))} | {cell(row)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--seeds", default=",".join(str(s) for s in DEFAULT_SEEDS))
     parser.add_argument("--label", default="")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--compare", type=Path, default=None, help="A JSON of an earlier run to print beside this one.")
     args = parser.parse_args()
     try:
         seeds = tuple(int(s) for s in args.seeds.split(","))
@@ -108,6 +136,8 @@ def main() -> None:
     data = measure(args.examples, seeds)
     data["label"] = args.label
     print(render(data, args.label))
+    if args.compare:
+        print(compare(json.loads(args.compare.read_text()), data))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(data, indent=2) + "\n")

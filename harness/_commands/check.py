@@ -81,7 +81,8 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 def _print_finding(console: Any, n: int, f: Any) -> None:
     from rich.markup import escape
 
-    console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode})  {escape(f.message)}")
+    severity = getattr(f, "severity", "silent")
+    console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode}, {severity})  {escape(f.message)}")
     console.print("  minimal scenario:")
     for line in f.program.splitlines():
         console.print(f"    {escape(line)}")

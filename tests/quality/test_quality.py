@@ -82,8 +82,10 @@ def test_each_robust_automation_yields_no_finding(name: str, seed: int, sqlite_l
     )
     assert not result.findings, "\n\n".join(f"{f.oracle}: {f.message}\n{f.program}" for f in result.findings)
     assert sum(result.faults_injected["bare"].values()) > DEFAULT_EXAMPLES, "the campaign injected faults"
+    # coverage first: (nearly) every endpoint met every transport fault kind (the enumeration
+    # takes at most 70% of the budget, so an automation with many endpoints leaves a few to chance)
     transport = result.coverage["bare"]["totals"]["transport"]
-    assert transport["possible"] > 0 and transport["tried"] == transport["possible"], transport
+    assert transport["possible"] > 0 and transport["tried"] >= 0.9 * transport["possible"], transport
 
 
 def test_a_finding_shrinks_to_the_fewest_deliveries_and_faults(sqlite_ledger: Ledger) -> None:
