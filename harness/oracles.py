@@ -652,7 +652,10 @@ def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_call
         return out
 
     ref_found = {v for c in ref_calls for v in violations(c)}
-    return [v for c in calls for v in violations(c) if v not in ref_found]
+    # a write the vendor refused never carried its value into the system: that refusal is
+    # judged on its own (a bad value only if the automation then reported success)
+    accepted = [c for c in calls if c.status is None or not 400 <= c.status < 500]
+    return [v for c in accepted for v in violations(c) if v not in ref_found]
 
 
 def _contract_violations(contract: Contract, request: Any) -> tuple[Any, ...]:
