@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import _wire
 from harness.chaos._effects import count_creates, is_primary
-from harness.chaos._faults import endpoint_of, get_fault
+from harness.chaos._faults import endpoint_in, get_fault
 from harness.chaos._scenario import SetValue
 from harness.flow import Contract
 from harness.systems._redact import redact_text, redact_url
@@ -354,7 +354,7 @@ def judge(run: ScenarioRun) -> list[Hit]:
             calls.setdefault(c.tag, []).append(c)
     hits: list[Hit] = []
     flagged: set[tuple[str, str, str]] = set()
-    # records some systems create once per world (Zendesk's agent user on the first
+    # records some systems create once per world (a support desk's agent user on the first
     # ticket) land on whichever object comes first: compare totals too, so a record
     # that merely moved from one object to another is neither a duplicate nor a loss
     total_got = _creates([w for ws in writes.values() for w in ws])
@@ -510,10 +510,10 @@ def _bad_value(
             continue
         if c.status is not None and 400 <= c.status < 500:
             continue  # refused: the value never reached the system (judged as a rejection below)
-        endpoint = endpoint_of(c.method, c.request.path)
+        endpoint = endpoint_in(run.world, c.system, c.method, c.request.path)
         idx = position.get((c.system, endpoint), 0)
         position[(c.system, endpoint)] = idx + 1
-        match = _same_write(c, endpoint, idx, ref_writes, used)
+        match = _same_write(run, c, endpoint, idx, ref_writes, used)
         if match is None:
             continue
         used.add(id(match))
@@ -534,18 +534,18 @@ def _bad_value(
                     f"{endpoint} on {c.system} sent {name} = {_show(value)} (reference: {_show(ref_value)})"
                 )
     ref_rejected = {
-        (c.system, endpoint_of(c.method, c.request.path))
+        (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         for c in ref_calls
         if c.status in (400, 422) and c.fault is None
     }
     rejections: list[str] = []
     for c in calls:
-        endpoint = endpoint_of(c.method, c.request.path)
+        endpoint = endpoint_in(run.world, c.system, c.method, c.request.path)
         if (
             c.fault is None
             and c.status in (400, 422)
             and (c.system, endpoint) not in ref_rejected
-            and _rejected_field(c) is not None
+            and _rejected_field(run, c) is not None
         ):
             reason = _error_text(c)
             rejections.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
@@ -574,7 +574,7 @@ def _bad_value(
 
 
 def _same_write(
-    call: Call, endpoint: str, idx: int, ref_writes: Sequence[Call], used: set[int]
+    run: ScenarioRun, call: Call, endpoint: str, idx: int, ref_writes: Sequence[Call], used: set[int]
 ) -> Call | None:
     """The reference's write that means what ``call`` means, or ``None``.
 
@@ -589,7 +589,7 @@ def _same_write(
     best: tuple[tuple[int, float, int, int], Call] | None = None
     n = 0
     for ref in ref_writes:
-        if ref.system != call.system or endpoint_of(ref.method, ref.request.path) != endpoint:
+        if ref.system != call.system or endpoint_in(run.world, ref.system, ref.method, ref.request.path) != endpoint:
             continue
         ref_keys = set(_body_fields(ref.request))
         union = keys | ref_keys
@@ -604,13 +604,12 @@ def _same_write(
     return best[1] if best is not None else None
 
 
-def _rejected_field(call: Call) -> str | None:
-    """The field a vendor's validation error names, or ``None`` for other refusals.
+def _rejected_field(run: ScenarioRun, call: Call) -> str | None:
+    """The field the system's validation error names, or ``None`` for other refusals.
 
-    Stripe names it in ``error.param`` (``None`` for a state conflict such as
-    re-finalizing an invoice; ``Idempotency-Key`` for a reused key, which guards
-    against a duplicate rather than a bad value); Zendesk lists fields under
-    ``details``; HubSpot under ``errors[].context``.
+    Read through the system's descriptor (``ErrorShape.rejected_field``): a
+    refusal that blames no field (a state conflict, a reused idempotency key)
+    is not a bad value.
     """
     if call.response is None:
         return None
@@ -618,21 +617,7 @@ def _rejected_field(call: Call) -> str | None:
         data = call.response.json()
     except ValueError:
         return None
-    if not isinstance(data, Mapping):
-        return None
-    err = data.get("error")
-    if isinstance(err, Mapping):
-        param = err.get("param")
-        if err.get("type") == "idempotency_error" or not param:
-            return None
-        return str(param)
-    details = data.get("details")
-    if isinstance(details, Mapping) and details:
-        return ", ".join(sorted(str(k) for k in details))
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        return "properties"
-    return None
+    return run.world.descriptor(call.system).rejected_field(data)
 
 
 def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:
@@ -741,7 +726,7 @@ def _transient_unrecovered(run: ScenarioRun, d: Any, calls: Sequence[Call]) -> l
     longest: dict[tuple[str, str], int] = {}
     streak: dict[tuple[str, str], int] = {}
     for c in calls:
-        key = (c.system, endpoint_of(c.method, c.request.path))
+        key = (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         streak[key] = streak.get(key, 0) + 1 if c.fault is not None else 0
         longest[key] = max(longest.get(key, 0), streak[key])
     if max(longest.values(), default=0) > 2:

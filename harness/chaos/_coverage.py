@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.chaos._faults import FaultKind, endpoint_of
+from harness.chaos._faults import FaultKind, endpoint_in
 from harness.chaos._scenario import VALUE_HOWS, Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import ScenarioSpace
 
@@ -157,7 +157,7 @@ class Coverage:
             if c.fault == "outage":
                 key = (c.system, "*", "outage")
             else:
-                key = (c.system, endpoint_of(c.method, c.request.path), c.fault)
+                key = (c.system, endpoint_in(run.world, c.system, c.method, c.request.path), c.fault)
             self.tried[key] = self.tried.get(key, 0) + 1
         delivered = {d.obj for d in scenario.deliveries}
         for step in scenario.steps:

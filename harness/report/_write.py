@@ -28,7 +28,6 @@ def write_report(
     owners: Sequence[tuple[str, str]] | None = None,
     wall_now: float | None = None,
     limit_runs: int = 100,
-    coverage: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write the report over ``ledger``'s runs to ``out``; return its path.
 
@@ -42,8 +41,6 @@ def write_report(
     sentences (from a Flow's contract) shown beside the violations seen;
     ``owners`` an optional list of ``(owner, runbook)``.  ``limit_runs`` caps
     the run list so a million-run ledger still gives a file of a few MB.
-    ``coverage`` (``CampaignResult.coverage``) adds what the campaign tried of
-    every (endpoint x fault kind) and (value target x how).
 
     An unknown flow or campaign, a bad pilot file or an unknown suffix raises
     :class:`~harness.errors.UsageError` before anything is written; an empty
@@ -71,6 +68,5 @@ def write_report(
         owners=owners,
         wall_now=wall_now,
         limit_runs=limit_runs,
-        coverage=coverage,
     )
     return render(data, path)

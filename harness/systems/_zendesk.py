@@ -29,6 +29,13 @@ from urllib.parse import urlencode
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
+from harness.systems._descriptor import (
+    ID_NUMERIC,
+    CreateGuard,
+    ErrorShape,
+    RecordShape,
+    SystemDescriptor,
+)
 from harness.systems._zendesk_query import bounded, like, parse_query, user_object
 
 __all__ = ["Zendesk"]
@@ -58,12 +65,78 @@ def _bounded(raw: str, name: str, *, maximum: int = 100) -> int:
         raise _detail(name, str(exc)) from None
 
 
+def _error_body(status: int, message: str | None) -> dict[str, Any]:
+    """Zendesk's error body: ``{"error": NAME, "description": TEXT}`` (422 with ``details``)."""
+    if status == 422:
+        return {
+            "error": "RecordInvalid",
+            "description": message or "Record validation errors",
+            "details": {"base": [{"description": "The record could not be saved"}]},
+        }
+    if status == 429:
+        return {"error": "APIRateLimitExceeded",
+                "description": message or "Number of allowed API requests per minute exceeded"}
+    if status >= 500:
+        return {"error": "ServiceUnavailable",
+                "description": message or "Zendesk is temporarily unavailable"}
+    names = {400: "BadRequest", 401: "Couldn't authenticate you", 403: "Forbidden",
+             404: "RecordNotFound", 409: "Conflict"}
+    return {"error": names.get(status, "InvalidEndpoint"),
+            "description": message or f"Zendesk answered {status}"}
+
+
+def _rejected_field(body: Any) -> str | None:
+    """The fields a Zendesk ``RecordInvalid`` lists under ``details``."""
+    details = body.get("details") if isinstance(body, Mapping) else None
+    if isinstance(details, Mapping) and details:
+        return ", ".join(sorted(str(k) for k in details))
+    return None
+
+
+#: fields Zendesk sets itself on tickets and users
+SYSTEM_FIELDS = frozenset(
+    {"id", "url", "created_at", "updated_at", "generated_timestamp", "encoded_id", "via",
+     "submitter_id", "brand_id", "custom_status_id", "last_login_at", "iana_time_zone",
+     "locale_id", "result_type"}
+)
+
+DESCRIPTOR = SystemDescriptor(
+    name="zendesk",
+    hosts=("*.zendesk.com",),
+    base_url_env="ZENDESK_BASE_URL",
+    id_shapes=(ID_NUMERIC,),
+    errors=ErrorShape(body=_error_body, declined=422, invalid=422, rejected_field=_rejected_field),
+    records=(
+        RecordShape(endpoint="GET /api/v2/tickets/{id}.json", kind="tickets", at="ticket",
+                    system_fields=SYSTEM_FIELDS),
+        RecordShape(endpoint="GET /api/v2/tickets.json", kind="tickets", at="tickets[]",
+                    system_fields=SYSTEM_FIELDS),
+        RecordShape(endpoint="GET /api/v2/users/{id}.json", kind="users", at="user",
+                    system_fields=SYSTEM_FIELDS),
+        RecordShape(endpoint="GET /api/v2/search.json", kind="results", at="results[]",
+                    system_fields=SYSTEM_FIELDS),
+    ),
+    # a ticket create carrying an external_id can be looked up after a lost answer
+    guards=(
+        CreateGuard(
+            endpoint="POST /api/v2/tickets.json",
+            key_field="ticket.external_id",
+            search="/api/v2/tickets.json?external_id={key}",
+            found_at="tickets[]",
+            wrap="ticket",
+        ),
+    ),
+    docs="https://developer.zendesk.com/api-reference/ticketing/introduction/",
+)
+
+
 class Zendesk(FakeSystem):
     """Fake Zendesk Support.  Kinds: ``ticket``, ``user``."""
 
     name = "zendesk"
-    default_hosts = ("*.zendesk.com",)
+    default_hosts = DESCRIPTOR.hosts
     kinds = ("ticket", "user")
+    descriptor = DESCRIPTOR
 
     def __init__(
         self,
@@ -125,6 +198,111 @@ class Zendesk(FakeSystem):
     def comments(self, ticket_id: int | str) -> tuple[Mapping[str, Any], ...]:
         """The comments of a ticket, oldest first."""
         return self._comments.get(str(ticket_id), ())
+
+    # -- tickets made by customers (seeding and triggers; no write is logged) --------
+
+    def add_ticket(
+        self,
+        *,
+        ticket_id: int,
+        subject: str,
+        description: str,
+        requester_email: str,
+        requester_name: str,
+        priority: str | None = "normal",
+        ticket_type: str | None = "question",
+        tags: Sequence[str] = (),
+        channel: str = "web",
+        host: str = "acme.zendesk.com",
+    ) -> Record:
+        """A ticket a customer opened (``status: new``), with its requester; returns it.
+
+        The requester is found by email or created; the ticket keeps
+        ``ticket_id`` (pick ids apart from the ones the fake hands out from 101).
+        """
+        with self._lock:
+            user = self._find_user(email=requester_email)
+            if user is None:
+                uid = self._next_user
+                self._next_user += 1
+                user = user_object(uid=uid, host=host, now=iso8601(self.now(), millis=False),
+                                   name=requester_name, email=requester_email.lower(),
+                                   external_id=None, role="end-user")
+                self.seed_record("user", str(uid), user)
+                self._index_user(str(uid), user)
+            now = iso8601(self.now(), millis=False)
+            ticket: Record = {
+                "url": f"https://{host}/api/v2/tickets/{ticket_id}.json", "id": ticket_id,
+                "external_id": None,
+                "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
+                "created_at": now, "updated_at": now, "generated_timestamp": int(self.now()),
+                "type": ticket_type, "subject": subject, "raw_subject": subject,
+                "description": description, "priority": priority, "status": "new",
+                "recipient": None, "requester_id": user["id"], "submitter_id": user["id"],
+                "assignee_id": None, "organization_id": None, "group_id": None,
+                "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
+                "forum_topic_id": None, "problem_id": None, "has_incidents": False,
+                "is_public": True, "due_at": None, "tags": list(tags), "custom_fields": [],
+                "satisfaction_rating": None, "sharing_agreement_ids": [], "custom_status_id": 1,
+                "encoded_id": f"FAKE-{ticket_id}", "fields": [], "followup_ids": [],
+                "ticket_form_id": None, "brand_id": 1, "allow_channelback": False,
+                "allow_attachments": True, "from_messaging_channel": False,
+            }
+            self.seed_record("ticket", str(ticket_id), ticket)
+            self._comments[str(ticket_id)] = (
+                self._comment(ticket_id, int(user["id"]), description, True, now),
+            )
+            return ticket
+
+    def webhook_event(self, ticket_id: int | str, *, event_id: str, account_id: int = 12514403) -> Record:
+        """The ``zen:event-type:ticket.created`` webhook payload for a ticket of this fake.
+
+        The shape of Zendesk's event webhooks: ``type``, ``account_id``, ``id``,
+        ``time``, ``zendesk_event_version``, ``subject`` (``zen:ticket:ID``), the
+        ticket in ``detail`` (ids as strings, enums upper case, as documented)
+        and ``event``.  ``KeyError`` names the ticket when it does not exist.
+        """
+        ticket = self._store["ticket"].get(str(ticket_id))
+        if ticket is None:
+            raise KeyError(f"zendesk: no ticket {ticket_id!r}")
+
+        def sid(value: Any) -> str | None:
+            return None if value is None else str(value)
+
+        detail = {
+            "actor_id": sid(ticket["submitter_id"]),
+            "assignee_id": sid(ticket["assignee_id"]),
+            "brand_id": sid(ticket["brand_id"]),
+            "created_at": ticket["created_at"],
+            "custom_status": sid(ticket["custom_status_id"]),
+            "description": ticket["description"],
+            "external_id": ticket["external_id"],
+            "form_id": sid(ticket["ticket_form_id"]),
+            "group_id": sid(ticket["group_id"]),
+            "id": str(ticket["id"]),
+            "is_public": ticket["is_public"],
+            "organization_id": sid(ticket["organization_id"]),
+            "priority": (ticket["priority"] or "").upper() or None,
+            "requester_id": sid(ticket["requester_id"]),
+            "status": str(ticket["status"]).upper(),
+            "subject": ticket["subject"],
+            "submitter_id": sid(ticket["submitter_id"]),
+            "tags": list(ticket["tags"]),
+            "type": (ticket["type"] or "").upper() or None,
+            "updated_at": ticket["updated_at"],
+            "via": {"channel": ticket["via"]["channel"]},
+        }
+        return {
+            "account_id": account_id,
+            "detail": detail,
+            "event": {"meta": {"sequence": {"id": event_id.replace("-", "")[:32].upper(),
+                                            "position": 1, "total": 1}}},
+            "id": event_id,
+            "subject": f"zen:ticket:{ticket['id']}",
+            "time": iso8601(self.now(), millis=False),
+            "type": "zen:event-type:ticket.created",
+            "zendesk_event_version": "2022-11-06",
+        }
 
     # -- errors ----------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.triggers import trigger_names
+
 __all__ = ["ROWS", "Row"]
 
 
@@ -50,6 +52,8 @@ STEP_HELP = (
     "expected step 'deliver' (obj, kind, late), 'fault' (system, endpoint, fault, params, times) "
     "or 'bad_value' (obj, target, name, how)"
 )
+# every registered trigger: the list grows as fakes bring their triggers
+TRIGGERS = ", ".join(trigger_names())
 FAULTS = (
     "bad_value, client_error, connection_reset, duplicate, execute_then_timeout, out_of_order, "
     "outage, rate_limited, redelivery, server_error, slow, stall"
@@ -206,7 +210,7 @@ ROWS: tuple[Row, ...] = (
            f"unknown fault 'timeout'; known faults: {FAULTS}"),
     _check("trigger_typo", ("{d}/auto.py:handle", "--trigger", "hubspot.deal.closedwonn"),
            "unknown trigger 'hubspot.deal.closedwonn' (did you mean 'hubspot.deal.closedwon'?); "
-           "known triggers: hubspot.deal.closedwon, hubspot.deal.creation"),
+           f"known triggers: {TRIGGERS}"),
     _check("mode_typo", ("{d}/auto.py:handle", "--mode", "bar"),
            "Invalid value for '--mode': 'bar' is not one of 'bare', 'both', 'orchestrated'. "
            "(see 'harness check --help')"),
@@ -302,7 +306,7 @@ ROWS: tuple[Row, ...] = (
     _gate("gate_threshold_typo", "[flows.deal_won]\nmin_exampels = 50\n",
           "flows.deal_won.min_exampels: unknown threshold (did you mean 'min_examples'?); valid: "
           "mode, min_examples, min_duplicate_prevention_success, max_duplicate_effects_escaped, "
-          "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings"),
+          "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_failed_run_rate, max_findings"),
     _gate("gate_wrong_type", "[flows.deal_won]\nmin_examples = '50'\n",
           "flows.deal_won.min_examples: expected a whole number >= 0, got string '50'"),
     _gate("gate_fraction_percent", "[flows.deal_won]\nmin_duplicate_prevention_success = 99\n",
