@@ -5,11 +5,13 @@ Runs ``harness.chaos.run_campaign`` on each fragile automation of
 one seed, and prints (or writes) a Markdown table of findings by class and
 the runs the orchestrator handed to a person instead.
 
-    python -m benchmarks.findings_table [--examples 100] [--seed 20260101] [--markdown FILE]
+    python -m benchmarks.findings_table [--examples 100] [--seed 20260101] [--no-flow-file] [--markdown FILE]
 
 Each fragile automation is declared the way a user would declare it: a dedupe
 key on the deal and the same write contracts as ``scenarios/deal_won/flow.py``
-(a missing CRM value must never reach Stripe or Zendesk).
+(a missing CRM value must never reach Stripe or Zendesk).  With
+``--no-flow-file`` every automation, deal_won's included, is checked as
+``harness check PATH.py:handle`` would: the trigger only, nothing declared.
 """
 
 from __future__ import annotations
@@ -38,8 +40,13 @@ FRAGILE = (
 )
 
 
-def flows() -> list[Flow]:
+def flows(*, flow_files: bool = True) -> list[Flow]:
     deal_won = load_flow(str(ROOT / "scenarios" / "deal_won" / "flow.py"))
+    trigger = get_trigger("hubspot.deal.closedwon")
+    if not flow_files:
+        bare = [("deal_won", ROOT / "scenarios" / "deal_won" / "automation.py")]
+        bare += [(name, AUTOMATIONS / f"{name}.py") for name in FRAGILE]
+        return [Flow(name=name, automation=f"{path}:handle", trigger=trigger) for name, path in bare]
     out = [deal_won]
     for name in FRAGILE:
         out.append(
@@ -54,12 +61,12 @@ def flows() -> list[Flow]:
     return out
 
 
-def measure(examples: int, seed: int) -> str:
+def measure(examples: int, seed: int, *, flow_files: bool = True) -> str:
     rows = []
     classes: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger.open(f"sqlite:///{tmp}/findings.db")
-        for flow in flows():
+        for flow in flows(flow_files=flow_files):
             started = time.perf_counter()
             result = run_campaign(flow, ledger=ledger, examples=examples, seed=seed)
             per_mode = {m: Counter(f.oracle for f in result.findings_for(m)) for m in result.campaign_ids}
@@ -74,7 +81,8 @@ def measure(examples: int, seed: int) -> str:
         ledger.close()
     ordered = sorted(classes)
     lines = [
-        f"Measured by `python -m benchmarks.findings_table --examples {examples} --seed {seed}` "
+        f"Measured by `python -m benchmarks.findings_table --examples {examples} --seed {seed}"
+        f"{'' if flow_files else ' --no-flow-file'}` "
         f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: findings by class (each class is "
         "reported once per campaign, shrunk), bare → orchestrated.",
         "",
@@ -98,9 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--no-flow-file", action="store_true", help="Declare nothing: PATH.py:handle and the trigger.")
     parser.add_argument("--markdown", type=Path, default=None)
     args = parser.parse_args()
-    table = measure(args.examples, args.seed)
+    table = measure(args.examples, args.seed, flow_files=not args.no_flow_file)
     print(table)
     if args.markdown:
         args.markdown.write_text(table)

@@ -19,6 +19,7 @@ BUILTIN_ORACLES: tuple[str, ...] = (
     "duplicate_effect",
     "silent_loss",
     "bad_value",
+    "partial_effect",
     "unbounded_wait",
     "logical_retry",
     "transient_unrecovered",

@@ -16,8 +16,12 @@ A gate file is TOML.  Each ``[flows.NAME]`` table names a flow (its
     duplicate_effect = 0
     silent_loss = 0
 
-Every threshold is optional; a flow table with none of them only requires
-that the flow ran.  :func:`load_gate` parses the file into a frozen
+Every threshold is optional; a flow table with none of them requires that
+the flow ran and that it has no finding of a silent class (``duplicate_effect``,
+``silent_loss``, ``bad_value``: harm nobody sees when it happens); a
+``max_findings`` entry for such a class (or for ``total``) replaces that
+default.  ``partial_effect`` (a loud failure that left effects behind) and the
+other loud classes are judged only when named.  :func:`load_gate` parses the file into a frozen
 :class:`Gate` and rejects a typo or a wrong type with a
 :class:`~harness.errors.ConfigError` naming the file, the key, the bad value
 and the valid choices.  :func:`evaluate` is pure: it takes what was measured
@@ -71,6 +75,10 @@ GATE_MODES: tuple[str, ...] = ("bare", "orchestrated")
 
 #: the built-in finding classes; every registered one (``register_oracle``) is valid too
 FINDING_CLASSES: tuple[str, ...] = BUILTIN_ORACLES
+
+#: classes whose harm goes unseen (``harness.oracles.SILENT_CLASSES``): a flow table that
+#: names neither the class nor ``total`` under ``max_findings`` allows none of them
+SILENT_DEFAULTS: tuple[str, ...] = ("duplicate_effect", "silent_loss", "bad_value")
 
 #: a ``max_findings`` key counting every finding of the flow, whatever its class
 _TOTAL = "total"
@@ -538,7 +546,13 @@ def evaluate(
                 Check(name, spec.key, spec.label, float(limit), measured, ok, spec.unit, note)
             )
         judged = [f for f in findings_by_flow.get(name, ()) if f.mode == fg.mode]
-        for cls, limit in fg.max_findings.items():
+        limits = dict(fg.max_findings)
+        if _TOTAL not in limits:
+            # silent harm fails a gate unless the file allows it (shown only when it fails)
+            for cls in SILENT_DEFAULTS:
+                if cls not in limits and any(f.oracle == cls for f in judged):
+                    limits[cls] = 0
+        for cls, limit in limits.items():
             counted = judged if cls == _TOTAL else [f for f in judged if f.oracle == cls]
             ok = len(counted) <= limit
             checks.append(

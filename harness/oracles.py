@@ -12,11 +12,21 @@ with a reference run of the same objects without faults, per business object
     every delivery of an object returned success (or was suppressed) yet
     effects of the reference run are missing: nothing, or part (an invoice
     without its ticket).  A run that raised, reported failure or went to the
-    inbox with its context is not silent;
+    inbox with its context is not silent; nor is an object whose event lost a
+    field that makes it the trigger's event (``Trigger.defining``: ignoring
+    an event that is no longer a won deal is right);
 ``bad_value``
     a write carries ``None``/``"None"``/``"null"``/``""``/NaN/0 where the
-    reference wrote a real value, a fake rejected a write the reference got
-    through (vendor validation), or a write breaks a declared write contract;
+    reference's write *of the same meaning* (system, method, path template,
+    target record, body keys; nested objects and arrays compared element by
+    element) carried a real value, a fake rejected a write the reference got
+    through while the automation reported success, or a write breaks a
+    declared write contract;
+``partial_effect``
+    a vendor rejected a bad value, the automation failed loudly (raised or
+    reported failure, not handed to a person with its context), and the
+    effects it made before the rejection stay (a customer and an empty draft
+    invoice): loud, so weighted below the silent classes;
 ``unbounded_wait``
     a call without an effective timeout met a stall, or a run passed the
     flow's run deadline;
@@ -60,7 +70,10 @@ if TYPE_CHECKING:
     from harness.systems._world import Call, Write
 
 __all__ = [
+    "CLASS_SEVERITY",
+    "CLASS_WEIGHT",
     "ORACLE_CLASSES",
+    "SILENT_CLASSES",
     "Finding",
     "Hit",
     "TimelineEntry",
@@ -73,6 +86,21 @@ __all__ = [
 #: the built-in oracle classes, in the order findings are reported (every registered
 #: one: :func:`harness.oracles.oracle_names`)
 ORACLE_CLASSES: tuple[str, ...] = BUILTIN_ORACLES
+
+#: classes whose harm nobody sees when it happens: they fail a gate by default
+SILENT_CLASSES: tuple[str, ...] = ("duplicate_effect", "silent_loss", "bad_value")
+
+#: ``silent`` (the harm goes unseen) or ``loud`` (the run failed visibly) per class
+CLASS_SEVERITY: Mapping[str, str] = {
+    name: ("silent" if name in SILENT_CLASSES or name == "effect" else "loud") for name in ORACLE_CLASSES
+}
+
+#: how much one finding of a class weighs in a score (silent 1.0; a loud failure that left
+#: partial effects, which someone sees and can clean up, weighs least)
+CLASS_WEIGHT: Mapping[str, float] = {
+    name: {"partial_effect": 0.25}.get(name, 1.0 if CLASS_SEVERITY[name] == "silent" else 0.5)
+    for name in ORACLE_CLASSES
+}
 
 # 4xx answers a client may retry: timeout, conflict in flight, too early, rate limit
 _RETRYABLE_4XX = frozenset({408, 409, 425, 429})
@@ -156,11 +184,17 @@ class Finding:
     flow: str = ""
     campaign_id: str | None = None
 
+    @property
+    def severity(self) -> str:
+        """``silent`` or ``loud`` (:data:`CLASS_SEVERITY`)."""
+        return CLASS_SEVERITY.get(self.oracle, "silent")
+
     def to_json(self) -> dict[str, Any]:
-        """The JSON shape of ``harness check --json``: ``class``, ``mode``, ``scenario``, ``reproduce`` ..."""
+        """The JSON shape of ``harness check --json``: ``class``, ``severity``, ``mode``, ``scenario`` ..."""
         return {
             "id": self.id,
             "class": self.oracle,
+            "severity": self.severity,
             "mode": self.mode,
             "flow": self.flow,
             "message": self.message,
@@ -178,14 +212,22 @@ class Finding:
 
 
 def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Leaf values by dotted path; array elements by index (``lines.0.price``)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, name + "."))
-        elif not isinstance(value, list | tuple):
-            out[name] = value
+        _flatten_into(out, f"{prefix}{key}", value)
     return out
+
+
+def _flatten_into(out: dict[str, Any], name: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _flatten_into(out, f"{name}.{key}", inner)
+    elif isinstance(value, list | tuple):
+        for i, inner in enumerate(value):
+            _flatten_into(out, f"{name}.{i}", inner)
+    else:
+        out[name] = value
 
 
 def _number(value: Any) -> float | None:
@@ -252,6 +294,8 @@ def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         if "json" in content_type:
             data = request.json()
+            if isinstance(data, list):
+                return {"$": data}  # a top-level array: its elements are compared by index
             return data if isinstance(data, dict) else {}
         out: dict[str, Any] = {}
         for key, value in request.form():
@@ -349,7 +393,7 @@ def judge(run: ScenarioRun) -> list[Hit]:
         fewer = {k for k, n in total_ref.items() if total_got.get(k, 0) < n}
         hits += _duplicate_effect(okey, ds, got, ref_creates, flagged, more, writes[okey])
         hits += _silent_loss(run, okey, ds, got, ref_creates, flagged, fewer)
-        hits += _bad_value(run, okey, writes[okey], [c for d in ds for c in calls.get(d.tag, [])])
+        hits += _bad_value(run, okey, ds, writes[okey], [c for d in ds for c in calls.get(d.tag, [])])
     for d in run.deliveries:
         hits += _unbounded_wait(run, d, calls.get(d.tag, []))
         hits += _logical_retry(d, calls.get(d.tag, []))
@@ -425,6 +469,8 @@ def _silent_loss(
         return []
     if any(d.explicit_failure or d.end_state == "manual" for d in ds):
         return []
+    if _defining_broken(run, ds):
+        return []  # no longer the trigger's event: ignoring it is what a robust automation does
     lost = [
         (system, kind, n)
         for (system, kind), n in sorted(ref.items())
@@ -447,39 +493,62 @@ def _silent_loss(
     ]
 
 
+def _defining_broken(run: ScenarioRun, ds: Sequence[Any]) -> bool:
+    """Whether a value fault broke a field of these deliveries' event that makes it the trigger's event."""
+    defining = tuple(run.flow.trigger.defining)
+    if not defining:
+        return False
+    objs = {d.step.obj for d in ds}
+    for step in run.scenario.steps:
+        if not isinstance(step, SetValue) or step.target != "event" or step.obj not in objs:
+            continue
+        name = step.name
+        if any(name == f or name.startswith(f + ".") or f.startswith(name + ".") for f in defining):
+            return True
+    return False
+
+
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: how alike two bodies' keys must be (shared / all) for two writes to mean the same thing
+_SAME_KEYS = 0.6
 
 
-def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequence[Call]) -> list[Hit]:
+def _bad_value(
+    run: ScenarioRun, okey: str, ds: Sequence[Any], writes: Sequence[Write], calls: Sequence[Call]
+) -> list[Hit]:
     """Writes whose payload lost a real value, or that the vendor's validation refused.
 
-    Payloads are compared field by field with the reference run's request to
-    the same endpoint (same occurrence, or its last): what the automation
-    *sent*, not what the fake derived from it.
+    Each write is compared with the reference run's write of the same meaning
+    (:func:`_same_write`): what the automation *sent*, not what the fake
+    derived from it.  A refusal by the vendor's validation is a bad value only
+    when the automation went on to report success; when it failed loudly, the
+    refusal did its job, and what is left to say is ``partial_effect`` (the
+    effects made before it), unless the run was handed to a person.
     """
     ref_calls = run.reference.calls.get(okey, ())
-    ref_by_endpoint: dict[tuple[str, str], list[Call]] = {}
-    for c in ref_calls:
-        if c.method in _WRITE_METHODS:
-            ref_by_endpoint.setdefault((c.system, endpoint_in(run.world, c.system, c.method, c.request.path)), []).append(c)
+    ref_writes = [c for c in ref_calls if c.method in _WRITE_METHODS]
     problems: list[str] = []
-    seen: dict[tuple[str, str], int] = {}
+    used: set[int] = set()
+    position: dict[tuple[str, str], int] = {}
     for c in calls:
         if c.method not in _WRITE_METHODS:
             continue
-        key = (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
-        idx = seen.get(key, 0)
-        seen[key] = idx + 1
-        same = ref_by_endpoint.get(key)
-        if not same:
+        if c.status is not None and 400 <= c.status < 500:
+            continue  # refused: the value never reached the system (judged as a rejection below)
+        endpoint = endpoint_in(run.world, c.system, c.method, c.request.path)
+        idx = position.get((c.system, endpoint), 0)
+        position[(c.system, endpoint)] = idx + 1
+        match = _same_write(run, c, endpoint, idx, ref_writes, used)
+        if match is None:
             continue
-        ref_fields = _body_fields(same[min(idx, len(same) - 1)].request)
+        used.add(id(match))
+        ref_fields = _body_fields(match.request)
         fields = _body_fields(c.request)
         for name, ref_value in ref_fields.items():
             if not _is_real(ref_value):
                 continue
             if name not in fields:
-                problems.append(f"{key[1]} on {c.system} sent no {name} (reference: {_show(ref_value)})")
+                problems.append(f"{endpoint} on {c.system} sent no {name} (reference: {_show(ref_value)})")
                 continue
             value = fields[name]
             bad = _is_bad(value, ref_value)
@@ -487,13 +556,14 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
                 bad = bool(_BAD_WORD.search(value)) and not _BAD_WORD.search(ref_value)
             if bad:
                 problems.append(
-                    f"{key[1]} on {c.system} sent {name} = {_show(value)} (reference: {_show(ref_value)})"
+                    f"{endpoint} on {c.system} sent {name} = {_show(value)} (reference: {_show(ref_value)})"
                 )
     ref_rejected = {
         (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         for c in ref_calls
         if c.status in (400, 422) and c.fault is None
     }
+    rejections: list[str] = []
     for c in calls:
         endpoint = endpoint_in(run.world, c.system, c.method, c.request.path)
         if (
@@ -503,13 +573,60 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
             and _rejected_field(run, c) is not None
         ):
             reason = _error_text(c)
-            problems.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
+            rejections.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
     problems += _write_contract_violations(run, calls, ref_calls)
-    if not problems:
-        return []
-    unique = list(dict.fromkeys(problems))
-    more = f" (and {len(unique) - 3} more)" if len(unique) > 3 else ""
-    return [Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}")]
+    hits: list[Hit] = []
+    loud = any(d.explicit_failure for d in ds)
+    handed_over = any(d.end_state == "manual" for d in ds)
+    if rejections and not loud and not handed_over:
+        problems += rejections  # the vendor refused, yet the automation reported success
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        more = f" (and {len(unique) - 3} more)" if len(unique) > 3 else ""
+        hits.append(Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}"))
+    elif rejections and loud and not handed_over:
+        made = sorted({f"{w.system} {w.kind}" for w in writes if w.action == "create" and is_primary(w)})
+        if made:
+            hits.append(
+                Hit(
+                    "partial_effect",
+                    okey,
+                    f"{okey}: {rejections[0]}; the automation failed loudly but left "
+                    f"{', '.join(made)} behind, for someone to find and clean up",
+                )
+            )
+    return hits
+
+
+def _same_write(
+    run: ScenarioRun, call: Call, endpoint: str, idx: int, ref_writes: Sequence[Call], used: set[int]
+) -> Call | None:
+    """The reference's write that means what ``call`` means, or ``None``.
+
+    Candidates are the reference's writes to the same system, method and path
+    template whose body keys are alike (at least :data:`_SAME_KEYS` shared);
+    the best is the one on the same record (the same concrete path), then
+    with the most keys in common, then not yet matched, then nearest in
+    order.  A write with another purpose on the same endpoint (an error
+    report against a success update) is never compared.
+    """
+    keys = set(_body_fields(call.request))
+    best: tuple[tuple[int, float, int, int], Call] | None = None
+    n = 0
+    for ref in ref_writes:
+        if ref.system != call.system or endpoint_in(run.world, ref.system, ref.method, ref.request.path) != endpoint:
+            continue
+        ref_keys = set(_body_fields(ref.request))
+        union = keys | ref_keys
+        alike = len(keys & ref_keys) / len(union) if union else 1.0
+        if alike < _SAME_KEYS:
+            n += 1
+            continue
+        score = (int(ref.request.path == call.request.path), alike, int(id(ref) not in used), -abs(n - idx))
+        if best is None or score > best[0]:
+            best = (score, ref)
+        n += 1
+    return best[1] if best is not None else None
 
 
 def _rejected_field(run: ScenarioRun, call: Call) -> str | None:
@@ -545,7 +662,10 @@ def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_call
         return out
 
     ref_found = {v for c in ref_calls for v in violations(c)}
-    return [v for c in calls for v in violations(c) if v not in ref_found]
+    # a write the vendor refused never carried its value into the system: that refusal is
+    # judged on its own (a bad value only if the automation then reported success)
+    accepted = [c for c in calls if c.status is None or not 400 <= c.status < 500]
+    return [v for c in accepted for v in violations(c) if v not in ref_found]
 
 
 def _contract_violations(contract: Contract, request: Any) -> tuple[Any, ...]:

@@ -100,7 +100,8 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 def _print_finding(console: Any, n: int, f: Any) -> None:
     from rich.markup import escape
 
-    console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode})  {escape(f.message)}")
+    severity = getattr(f, "severity", "silent")
+    console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode}, {severity})  {escape(f.message)}")
     console.print("  minimal scenario:")
     for line in f.program.splitlines():
         console.print(f"    {escape(line)}")
@@ -110,6 +111,21 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
     if len(f.timeline) > 40:
         console.print(f"    ... {len(f.timeline) - 40} more")
     console.print(f"  reproduce: [bold]{escape(f.reproduce)}[/]")
+
+
+def _coverage_line(coverage: Any) -> str:
+    """``faults tried: transport 52/52, values 67/80, trigger 3/3 (70 enumerated first); never: ...``."""
+    parts = []
+    for boundary, label in (("transport", "transport"), ("value", "values"), ("trigger", "trigger")):
+        total = coverage["totals"].get(boundary)
+        if total and total["possible"]:
+            parts.append(f"{label} {total['tried']}/{total['possible']}")
+    line = f"faults tried: {', '.join(parts) or 'none possible'} ({coverage['enumerated']} enumerated first)"
+    untried = [u for b in ("transport", "value", "trigger") for u in coverage["untried"].get(b, ())]
+    if untried:
+        more = f" and {len(untried) - 3} more" if len(untried) > 3 else ""
+        line += f"; never tried: {', '.join(untried[:3])}{more}"
+    return line
 
 
 @click.command("check")
@@ -210,6 +226,9 @@ def check_command(
                 f"{m}: {result.examples.get(m, 0)} scenarios, {injected} faults injected, "
                 f"{len(found)} finding{'s' if len(found) != 1 else ''} ({classes})"
             )
+            coverage = result.coverage.get(m)
+            if coverage:
+                out.print("  " + _coverage_line(coverage))
             mm = metrics.get(m)
             if mm:
                 out.print(
@@ -233,6 +252,7 @@ def check_command(
                 "command": command,
                 "campaign_ids": dict(result.campaign_ids),
                 "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
+                "coverage": {m: dict(v) for m, v in result.coverage.items()},
                 "warnings": list(result.warnings),
                 "findings": [f.to_json() for f in result.findings],
                 "metrics": metrics,

@@ -24,6 +24,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from harness.chaos._coverage import ENUMERATION_SHARE, Coverage, enumerated
 from harness.chaos._faults import get_fault
 from harness.chaos._records import run_records
 from harness.chaos._runner import ScenarioRun, Target, wall_now
@@ -51,6 +52,8 @@ class CampaignResult:
     ``examples`` is the number of scenarios run per mode; ``campaign_ids`` maps
     each mode to its campaign in the ledger; ``faults_injected`` counts the
     faults injected per mode and kind (trigger faults included);
+    ``coverage`` what each mode tried of every (endpoint x fault kind),
+    (value target x how) and trigger fault (:meth:`Coverage.to_dict`);
     ``warnings`` says what the findings cannot show (objects the automation
     fails for even without faults).
     """
@@ -63,6 +66,7 @@ class CampaignResult:
     command: str = ""
     flow: str = ""
     warnings: tuple[str, ...] = ()
+    coverage: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def findings_for(self, mode: str) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.mode == mode)
@@ -74,6 +78,7 @@ class _ModeState:
     injected: dict[str, int] = field(default_factory=dict)
     examples: int = 0
     ledger_error: LedgerError | None = None
+    coverage: Coverage | None = None
 
 
 def _validate(examples: Any, seed: Any, modes: Sequence[str]) -> tuple[int, int, tuple[str, ...]]:
@@ -218,6 +223,7 @@ def run_campaign(
         command=command,
         flow=flow.name,
         warnings=_warnings(target),
+        coverage={m: c.to_dict() for m in modes if (c := states[m].coverage) is not None},
     )
 
 
@@ -247,10 +253,9 @@ def _explore(
     state: _ModeState,
     progress: Progress | None,
 ) -> None:
-    @_explore_settings(examples)
-    @hypothesis_seed(seed)
-    @given(strategy)
-    def explore(scenario: Scenario) -> None:
+    coverage = state.coverage = Coverage.of(target.space)
+
+    def play(scenario: Scenario) -> None:
         if state.ledger_error is not None:
             return  # the ledger failed: stop recording (raised once Hypothesis returns)
         example = state.examples
@@ -272,11 +277,30 @@ def _explore(
         for kind, n in run.injected.items():
             state.injected[kind] = state.injected.get(kind, 0) + n
         _count_trigger_faults(scenario, state.injected)
+        coverage.record(scenario, run)
         for hit in judge(run):
             if hit.oracle not in state.first:
                 state.first[hit.oracle] = (scenario, example, hit)
         if progress is not None:
             progress(mode, state.examples, examples)
+
+    # coverage first: every (endpoint x fault kind) and (value target x how) once, as far
+    # as the budget allows; then chance, with what is left
+    phase = enumerated(target.space, int(examples * ENUMERATION_SHARE))
+    coverage.enumerated = len(phase)
+    for scenario in phase:
+        play(scenario)
+    if state.ledger_error is not None:
+        raise state.ledger_error
+    remaining = examples - len(phase)
+    if remaining <= 0:
+        return
+
+    @_explore_settings(remaining)
+    @hypothesis_seed(seed)
+    @given(strategy)
+    def explore(scenario: Scenario) -> None:
+        play(scenario)
 
     explore()
     if state.ledger_error is not None:

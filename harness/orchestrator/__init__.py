@@ -39,6 +39,7 @@ import logging
 from harness.orchestrator._alerts import Alert, Alerter, AlertOutcome, sink_for
 from harness.orchestrator._breaker import Breaker, BreakerChange, Breakers
 from harness.orchestrator._classify import (
+    AmbiguousWrite,
     AttemptDeadlineExceeded,
     AutomationReportedFailure,
     CircuitOpen,
@@ -61,6 +62,7 @@ __all__ = [
     "Alert",
     "AlertOutcome",
     "Alerter",
+    "AmbiguousWrite",
     "AttemptDeadlineExceeded",
     "AutomationReportedFailure",
     "Breaker",

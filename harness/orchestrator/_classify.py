@@ -31,6 +31,7 @@ from harness.flow import Violation
 from harness.policy import Policy
 
 __all__ = [
+    "AmbiguousWrite",
     "AttemptDeadlineExceeded",
     "AutomationReportedFailure",
     "CircuitOpen",
@@ -89,6 +90,23 @@ class SwallowedFailure(HarnessError):
         self.error_class = error_class
         super().__init__(
             f"the automation returned normally but swallowed a failed write: {description}"
+        )
+
+
+class AmbiguousWrite(HarnessError):
+    """A write whose outcome is unknown (no answer after sending) on a system that cannot dedupe it.
+
+    The system has neither idempotency keys nor a search-before-create guard,
+    so sending the write again may do it twice: the run goes to a person with
+    that write named (logical: never retried blindly).
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        super().__init__(
+            f"the outcome of {description} is unknown (no answer after it was sent) and the system "
+            "has neither idempotency keys nor a search-before-create guard: not sent again; "
+            "check whether it happened"
         )
 
 
@@ -154,7 +172,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def _builtin_class(exc: BaseException) -> str | None:
     """The default taxonomy for one exception, ignoring its cause chain."""
-    if isinstance(exc, ContractViolation | AutomationReportedFailure):
+    if isinstance(exc, ContractViolation | AutomationReportedFailure | AmbiguousWrite):
         return "logical"
     if isinstance(exc, CircuitOpen | AttemptDeadlineExceeded | TransportFault):
         return "transient"

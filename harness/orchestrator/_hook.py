@@ -25,11 +25,18 @@ original untouched.  Inside a run, in this order:
 6. **idempotency key**: a write to a system whose descriptor declares an
    :class:`~harness.systems.Idempotency` mechanism (a header such as
    ``Idempotency-Key``, or a query parameter), sent without a key, gets one
-   derived from the run's dedupe key, the request (method, URL, body) and its
-   occurrence in the attempt;
-7. **circuit breaker**: while the system's circuit is open the call waits
+   derived from the run's dedupe key and the request (method, URL, body): the
+   automation's own retry of an identical request reuses the key (only a
+   different body gets a new one);
+7. **unknown outcome**: a POST that got no answer after it was sent, on a
+   system with neither idempotency keys nor a search-before-create guard, is
+   never sent again in the run: an identical POST raises
+   :class:`~harness.orchestrator.AmbiguousWrite` (logical: the run goes to
+   the inbox with that write named), and the orchestrator does not retry an
+   attempt that left one;
+8. **circuit breaker**: while the system's circuit is open the call waits
    (a ``waiting`` event) and then probes;
-8. the call is made; its outcome is recorded (a ``call`` event, with the
+9. the call is made; its outcome is recorded (a ``call`` event, with the
    fault the chaos boundary injected when there is one) and fed to the
    breaker.
 
@@ -62,6 +69,7 @@ from harness.flow import WriteContract
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
     TRANSIENT_STATUSES,
+    AmbiguousWrite,
     AttemptDeadlineExceeded,
     CircuitOpen,
     ContractViolation,
@@ -186,6 +194,8 @@ class RunHook:
         self.failed_writes: dict[str, CallRecord] = {}
         #: calls answered with a logical error (4xx) in this run, by journal key
         self.rejected: dict[str, Response] = {}
+        #: POSTs of this run with no answer after sending, on a system that cannot dedupe them
+        self.unsafe: dict[str, CallRecord] = {}
         self._cursor: dict[str, int] = {}
         self._lock = threading.RLock()
 
@@ -258,6 +268,10 @@ class RunHook:
                 # the same request was refused as a logical error in this run: sending it
                 # again cannot help (the automation's own retry loop would hammer)
                 return _Plan(system, key, 0, (), None, rejected, now, request)
+            unsafe = self.unsafe.get(key)
+            if unsafe is not None:
+                # it may have happened: sending it again may do it twice (a blind retry)
+                raise self._fail(AmbiguousWrite(_describe(unsafe)))
             occurrence = self._cursor.get(key, 0)
             journaled = self.journal.get(key, [])
             if self.policy.journal and occurrence < len(journaled):
@@ -276,9 +290,9 @@ class RunHook:
         idem = descriptor.idempotency
         key_value = ""
         if self.policy.idempotency_keys and idem is not None and method in idem.methods:
-            digest = hashlib.sha256(
-                f"{self.idempotency_base}\n{key}\n{occurrence}".encode()
-            ).hexdigest()[:40]
+            # no occurrence counter: an identical request is the same operation, so the
+            # automation's own retry of it must be answered by the vendor, not made twice
+            digest = hashlib.sha256(f"{self.idempotency_base}\n{key}".encode()).hexdigest()[:40]
             key_value = f"harness-{digest}"
         if key_value and idem is not None and idem.header and request.header(idem.header) is None:
             headers.append((idem.header, key_value))
@@ -461,13 +475,24 @@ class RunHook:
                     self.journal[plan.key] = [plan.replay]
                     self._cursor[plan.key] = plan.occurrence + 1
                 self.ambiguous.discard(plan.key)
+                self.unsafe.pop(plan.key, None)
                 self.failed_writes.pop(plan.key, None)
+                if is_write:
+                    # a later success of the same operation (same system, method, path
+                    # template) makes an earlier failed write good, even with another body
+                    for k, failed in list(self.failed_writes.items()):
+                        if self._same_operation(plan, failed):
+                            del self.failed_writes[k]
             elif error_class == "logical" and response is not None and not replayed:
                 self.rejected[plan.key] = response
+                if is_write and response.status != 409:  # 409: it exists already
+                    self.failed_writes[plan.key] = record
             elif is_write and error_class == "transient":
                 self.failed_writes[plan.key] = record
                 if response is None:
                     self.ambiguous.add(plan.key)
+                    if self._cannot_dedupe(plan, error):
+                        self.unsafe[plan.key] = record
         detail: dict[str, Any] = {
             "method": method,
             "url": redact_url(plan.request.url),
@@ -500,6 +525,56 @@ class RunHook:
         change = breaker.record(now, transient_failure=error_class == "transient")
         if change is not None:
             self.on_breaker(change)
+
+
+    def _cannot_dedupe(self, plan: _Plan, error: BaseException | None) -> bool:
+        """Whether a write with no answer could not be sent again safely (see point 7).
+
+        Safe: it carried an idempotency key the system honours (the descriptor's
+        header or query parameter), or the system declares a search-before-create
+        guard for it and the request carries the guard's lookup key.
+        """
+        request = plan.request
+        if request.method.upper() != "POST" or plan.replay is not None:
+            return False
+        if error is not None and type(error).__name__ in ("ConnectError", "ConnectTimeout"):
+            return False  # no connection was made: nothing was sent
+        descriptor = self.descriptor_of(plan.system)
+        idem = descriptor.idempotency
+        if idem is not None:
+            if idem.header and request.header(idem.header) is not None:
+                return False
+            if idem.query_param and idem.query_param in dict(parse_qsl(urlsplit(request.url).query)):
+                return False
+        guard = descriptor.guard_for(request.method.upper(), request.path)
+        return guard is None or _lookup_key(guard, request) is None
+
+    def _same_operation(self, a: CallRecord | _Plan, b: CallRecord) -> bool:
+        """Same system, method and path template (ids templated by the system's id shapes)."""
+        ra = a.request
+        return (
+            a.system == b.system
+            and ra.method.upper() == b.method
+            and self.descriptor_of(a.system).endpoint(ra.method, ra.path)
+            == self.descriptor_of(b.system).endpoint(b.method, b.request.path)
+        )
+
+
+def _lookup_key(guard: CreateGuard, request: Request) -> str | None:
+    """The value of ``guard``'s lookup key in ``request``'s JSON body, or ``None``."""
+    try:
+        value: Any = request.json()
+        for part in guard.key_field.split("."):
+            value = value[part]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def _describe(record: CallRecord) -> str:
+    return f"{record.method} {record.system} {redact_url(record.request.path)}"
 
 
 def _redact_message(text: str) -> str:

@@ -165,6 +165,31 @@ def partial_effects(calls: Sequence[CallRecord]) -> list[dict[str, Any]]:
     return effects
 
 
+def unknown_effects(calls: Sequence[CallRecord]) -> list[dict[str, Any]]:
+    """Writes that got no answer after they were sent and were not made good later: they may have happened."""
+    done = {journal_key(c.method, c.url, c.request.body) for c in calls if c.is_write and c.outcome == "ok"}
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for call in calls:
+        if not call.is_write or call.outcome != "unknown":
+            continue
+        key = journal_key(call.method, call.url, call.request.body)
+        if key in done or key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "system": call.system,
+                "method": call.method,
+                "url": redact_url(call.url),
+                "attempt": call.attempt,
+                "error": call.error,
+                "request_body": _redact_body(call.request.body, call.request.header("Content-Type")),
+            }
+        )
+    return out
+
+
 def journal_from_context(context: Mapping[str, Any]) -> dict[str, list[Response]]:
     """The journal entries stored with an item's partial effects (for ``inbox retry``)."""
     journal: dict[str, list[Response]] = {}

@@ -55,6 +55,7 @@ from harness.orchestrator._inbox import (
     redact_data,
     redact_request,
     redact_response,
+    unknown_effects,
 )
 from harness.orchestrator._retry import backoff_delay
 from harness.orchestrator._run import (
@@ -70,6 +71,7 @@ from harness.orchestrator._run import (
 )
 from harness.systems._descriptor import SystemDescriptor
 from harness.systems._known import known_descriptor, known_descriptors
+from harness.systems._redact import redact_url
 
 if TYPE_CHECKING:
     from harness.ledger import Ledger
@@ -281,6 +283,9 @@ class Orchestrator:
             else:
                 try:
                     dedupe_key = flow.key_for(event)
+                    if dedupe_key is None and flow.dedupe_key is None and object_key:
+                        # no key declared: the trigger's business object is the default
+                        dedupe_key = f"{flow.trigger.name}:{object_key}"
                 except Exception as exc:
                     state.fail(exc, "logical", clock.now())
                     state.reason = f"the flow's dedupe key raised on this event: {error_message(exc)}"
@@ -421,6 +426,18 @@ class Orchestrator:
             run.emit("error", system=system, error_class=error_class, status=status, detail=detail)
             if not is_retryable(error_class, policy):
                 state.reason = f"{error_class} error, not retried: {detail['message']}"
+                state.end = "manual"
+                return hook
+            if hook.unsafe:
+                # a write that may have happened and cannot be deduped: a retry would
+                # send it again blindly, so a person checks instead
+                unsafe = next(iter(hook.unsafe.values()))
+                state.reason = (
+                    f"not retried: the outcome of {unsafe.method} {unsafe.system} "
+                    f"{redact_url(unsafe.request.path)} is unknown (no answer after it was sent) and "
+                    f"{unsafe.system} has neither idempotency keys nor a search-before-create guard; "
+                    f"check whether it happened ({detail['message']})"
+                )
                 state.end = "manual"
                 return hook
             if number >= max_attempts:
@@ -688,6 +705,8 @@ class Orchestrator:
                 else None
             ),
             "partial_effects": partial_effects(calls),
+            # writes that may have happened (no answer after sending): a person checks these
+            "unknown_effects": unknown_effects(calls),
             "runbook": flow.runbook,
             "criticality": flow.criticality,
         }

@@ -106,3 +106,21 @@ def test_a_replay_of_an_unknown_finding_says_where_it_looked(tmp_path: Path, cap
 def test_a_replay_against_a_missing_ledger_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "c-x-bad-value", "--ledger", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
     assert "no ledger file" in capsys.readouterr().err
+
+
+def test_check_shows_fault_coverage_in_the_summary_the_json_and_the_html_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    data_path, html = tmp_path / "check.json", tmp_path / "check.html"
+    main(["check", NO_RETRY, "--examples", "100", "--seed", "5", "--mode", "bare",
+          "--ledger", ledger, "--json", str(data_path), "--report", str(html)])
+    out = capsys.readouterr().out
+    cov = json.loads(data_path.read_text())["coverage"]["bare"]
+    transport = cov["totals"]["transport"]
+    assert transport["tried"] == transport["possible"] > 0
+    assert f"faults tried: transport {transport['tried']}/{transport['possible']}" in out
+    assert f"({cov['enumerated']} enumerated first)" in out
+    assert "stripe POST /v1/invoices" in cov["per_endpoint"] or any(k.startswith("stripe POST") for k in cov["per_endpoint"])
+    page = html.read_text()
+    assert "endpoint × fault pairs tried" in page  # the report's coverage section, from the ledger

@@ -137,7 +137,7 @@ def test_fraction_out_of_range(tmp_path: Path) -> None:
 def test_unknown_finding_class(tmp_path: Path) -> None:
     assert error_of(tmp_path, "[flows.deal_won.max_findings]\nsilent_los = 0\n") == (
         "gate.toml: flows.deal_won.max_findings.silent_los: unknown finding class (did you mean "
-        "'silent_loss'?); valid: duplicate_effect, silent_loss, bad_value, unbounded_wait, "
+        "'silent_loss'?); valid: duplicate_effect, silent_loss, bad_value, partial_effect, unbounded_wait, "
         "logical_retry, transient_unrecovered, effect (an effect the flow declares), total "
         "(every class)"
     )
@@ -321,6 +321,23 @@ def test_finding_classes_are_the_oracles_classes() -> None:
     from harness.oracles import ORACLE_CLASSES
 
     assert FINDING_CLASSES == ORACLE_CLASSES
+
+
+def test_silent_classes_fail_by_default_and_a_loud_partial_effect_only_when_named() -> None:
+    findings = [
+        F("bad_value", "orchestrated", "amount 0", "harness replay b"),
+        F("partial_effect", "orchestrated", "customer left", "harness replay c"),
+    ]
+    result = evaluate(_gate(min_examples=1), {"deal_won": [M()]}, {"deal_won": findings}, {"deal_won": 12})
+    assert [c.threshold for c in result.broken] == ["max_findings.bad_value"]
+    # the file may allow a silent class, and threshold the loud one
+    allowed = evaluate(
+        _gate(max_findings={"bad_value": 1, "partial_effect": 0}),
+        {"deal_won": [M()]}, {"deal_won": findings}, {"deal_won": 12},
+    )
+    assert [c.threshold for c in allowed.broken] == ["max_findings.partial_effect"]
+    loud_only = evaluate(_gate(), {"deal_won": [M()]}, {"deal_won": findings[1:]}, {"deal_won": 12})
+    assert loud_only.passed
 
 
 def test_a_gate_fails_when_every_run_failed() -> None:

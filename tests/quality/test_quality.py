@@ -3,9 +3,12 @@
 Like Hypothesis's own ``tests/quality``: each automation in ``automations/``
 is written the way teams write them (nothing in it names its defect).  Each
 fragile one must be caught, in bare mode, with its oracle class within the
-default example budget; each robust one (explicit timeouts and backoff; a
-requests Session with urllib3 Retry; idempotency keys and search-before-create)
-must yield no finding at all.  One fixed seed makes the suite deterministic.
+default example budget, at each of three seeds; each robust one, in six
+styles (ignores events outside its trigger; validates before writing;
+idempotency keys; search-before-create; a requests Session with urllib3 Retry;
+explicit timeouts and backoff; and async with explicit timeouts, an expected
+failure until async automations are awaited in bare mode) must yield no
+finding at all at the same seeds.  Fixed seeds make the suite deterministic.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 AUTOMATIONS = Path(__file__).resolve().parent / "automations"
 SEED = 2
+SEEDS = (20260101, 1, SEED)
 
 FRAGILE = {
     "fragile_duplicate": "duplicate_effect",
@@ -32,7 +36,15 @@ FRAGILE = {
     "fragile_retry_all": "logical_retry",
     "fragile_no_retry": "transient_unrecovered",
 }
-ROBUST = ("robust_backoff", "robust_session", "robust_search")
+ROBUST = (
+    "robust_backoff",
+    "robust_session",
+    "robust_search",
+    "robust_ignores",
+    "robust_validates",
+    "robust_idempotency",
+    "robust_async",
+)
 
 #: one fragile and one robust automation per client the harness intercepts at the
 #: connection layer; each judged at three seeds (issue 14)
@@ -54,24 +66,30 @@ def _flow(name: str) -> Flow:
     )
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("name", "oracle"), sorted(FRAGILE.items()))
 def test_each_fragile_automation_is_caught_with_its_class(
-    name: str, oracle: str, sqlite_ledger: Ledger
+    name: str, oracle: str, seed: int, sqlite_ledger: Ledger
 ) -> None:
     result = run_campaign(
-        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=SEED, modes=("bare",), shrink=False
+        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False
     )
     found = {f.oracle for f in result.findings}
     assert oracle in found, f"{name}: expected {oracle}, found {sorted(found)}"
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", ROBUST)
-def test_each_robust_automation_yields_no_finding(name: str, sqlite_ledger: Ledger) -> None:
+def test_each_robust_automation_yields_no_finding(name: str, seed: int, sqlite_ledger: Ledger) -> None:
     result = run_campaign(
-        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=SEED, modes=("bare",), shrink=False
+        _flow(name), ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False
     )
     assert not result.findings, "\n\n".join(f"{f.oracle}: {f.message}\n{f.program}" for f in result.findings)
     assert sum(result.faults_injected["bare"].values()) > DEFAULT_EXAMPLES, "the campaign injected faults"
+    # coverage first: (nearly) every endpoint met every transport fault kind (the enumeration
+    # takes at most 70% of the budget, so an automation with many endpoints leaves a few to chance)
+    transport = result.coverage["bare"]["totals"]["transport"]
+    assert transport["possible"] > 0 and transport["tried"] >= 0.9 * transport["possible"], transport
 
 
 def test_a_finding_shrinks_to_the_fewest_deliveries_and_faults(sqlite_ledger: Ledger) -> None:
@@ -132,3 +150,32 @@ def test_an_async_automation_is_awaited_in_both_modes_and_clean(name: str, sqlit
     assert not result.warnings, result.warnings
     for mode in ("bare", "orchestrated"):
         assert sum(result.faults_injected[mode].values()) > 0
+#: what the orchestrator cannot recover without a flow file, and why
+_NEEDS_A_FLOW_FILE = {
+    "fragile_defaults": "a CRM amount of 0 or a missing email is only invalid by the flow's write "
+    "contracts; with no flow file nothing says so (scenarios/deal_won/flow.py recovers it)",
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("name", "oracle"),
+    [
+        pytest.param(name, oracle, marks=pytest.mark.xfail(strict=True, reason=_NEEDS_A_FLOW_FILE[name]))
+        if name in _NEEDS_A_FLOW_FILE
+        else (name, oracle)
+        for name, oracle in sorted(FRAGILE.items())
+    ],
+)
+def test_the_orchestrator_recovers_each_fragile_class_without_a_flow_file(
+    name: str, oracle: str, seed: int, sqlite_ledger: Ledger
+) -> None:
+    # exactly what `harness check PATH.py:handle --mode orchestrated` runs: no dedupe key,
+    # no effects, no write contracts declared
+    flow = _flow(name)
+    assert flow.dedupe_key is None and not flow.effects and not flow.write_contracts
+    result = run_campaign(
+        flow, ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("orchestrated",), shrink=False
+    )
+    found = {f.oracle: f for f in result.findings}
+    assert oracle not in found, f"{name}: {found[oracle].message}\n{found[oracle].program}" if oracle in found else ""

@@ -317,7 +317,7 @@ ROWS: tuple[Row, ...] = (
           "(did you mean 'orchestrated'?)"),
     _gate("gate_finding_class_typo", "[flows.deal_won.max_findings]\nsilent_los = 0\n",
           "flows.deal_won.max_findings.silent_los: unknown finding class (did you mean "
-          "'silent_loss'?); valid: duplicate_effect, silent_loss, bad_value, unbounded_wait, "
+          "'silent_loss'?); valid: duplicate_effect, silent_loss, bad_value, partial_effect, unbounded_wait, "
           "logical_retry, transient_unrecovered, effect (an effect the flow declares), total "
           "(every class)"),
     _gate("gate_negative_count", "[flows.deal_won]\nmax_runs_failed = -1\n",
