@@ -51,6 +51,7 @@ from harness.orchestrator._classify import (
 )
 from harness.orchestrator._clients import install
 from harness.orchestrator._dedupe import DedupeStore, LedgerDedupe, MemoryDedupe
+from harness.orchestrator._durable import DurableOrchestrator, RunAccepted, Workers
 from harness.orchestrator._hook import CallRecord, system_for_host
 from harness.orchestrator._inbox import redact_data
 from harness.orchestrator._retry import backoff_cap, backoff_delay
@@ -71,12 +72,15 @@ __all__ = [
     "ContractViolation",
     "DedupeStore",
     "DeliveryInfo",
+    "DurableOrchestrator",
     "LedgerDedupe",
     "MemoryDedupe",
     "Orchestrator",
+    "RunAccepted",
     "RunResult",
     "Sink",
     "SwallowedFailure",
+    "Workers",
     "backoff_cap",
     "backoff_delay",
     "classify",
