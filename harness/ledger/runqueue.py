@@ -436,6 +436,21 @@ class RunQueue:
         with self.ledger._read("counting the run queue") as conn:
             return {str(s): int(n) for s, n in conn.execute(select(q.state, func.count()).group_by(q.state))}
 
+    def census(self) -> dict[tuple[str, str], int]:
+        """Queue rows per ``(flow, state)``, and open inbox items per ``(flow, "inbox_open")``."""
+        q = self._q.c
+        i = schema.inbox_items.c
+        with self.ledger._read("counting the run queue") as conn:
+            found = {
+                (str(f), str(s)): int(n)
+                for f, s, n in conn.execute(select(q.flow, q.state, func.count()).group_by(q.flow, q.state))
+            }
+            for f, n in conn.execute(
+                select(i.flow, func.count()).where(i.status == "open").group_by(i.flow)
+            ):
+                found[(str(f), "inbox_open")] = int(n)
+        return found
+
     def next_due(self, *, flows: Sequence[str] | None = None) -> float | None:
         """The earliest ``next_wall`` (or lease expiry of a running run) among unfinished runs."""
         q = self._q.c

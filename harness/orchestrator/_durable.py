@@ -605,6 +605,10 @@ class Workers:
         for t in list(self._workers):
             t.join(timeout)
 
+    def alive(self) -> int:
+        """The number of worker threads running."""
+        return sum(1 for t in self._workers if t.is_alive())
+
     def wake_all(self) -> None:
         with self._wake:
             self._pending = True
