@@ -421,6 +421,15 @@ class DurableOrchestrator(Orchestrator):
         if self.on_pending is not None:
             self.on_pending()
 
+    def retry_item(self, item: InboxItem) -> RunResult:
+        """Re-run an inbox item's event now (``harness inbox retry``), as a plain orchestrator
+        does: a person is waiting for the answer, and the item is its record."""
+        plain = Orchestrator(
+            self.flow, ledger=self.ledger, clock=self.clock, mode="production",
+            breakers=self.breakers, hosts=self.hosts,
+        )
+        return plain.retry_item(item)
+
     # -- resume ---------------------------------------------------------------
 
     def resume(self, row: QueuedRun) -> RunResult | RunAccepted:
