@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from harness.errors import LedgerError
 from harness.ledger import _codec, schema
@@ -131,6 +130,21 @@ class RunQueue:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._q = schema.run_queue
+        placeholder = "?" if ledger.backend == "sqlite" else "%s"
+        quote = ledger.engine.dialect.identifier_preparer.quote
+
+        def insert(table: str, columns: tuple[str, ...], tail: str = "") -> str:
+            return (
+                f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+                f"VALUES ({', '.join([placeholder] * len(columns))}){tail}"
+            )
+
+        self._claim_sql = insert(
+            schema.dedupe_keys.name,
+            ("flow", "key", "run_id", "claimed_wall", "expires_wall"),
+            " ON CONFLICT DO NOTHING",
+        )
+        self._accept_sql = insert(schema.run_queue.name, _COLUMNS)
 
     # ------------------------------------------------------------------ accept
     def accept(
@@ -189,24 +203,25 @@ class RunQueue:
             progress: dict[str, Any] = {}
             if took_over is not None:
                 progress["took_over"] = took_over
-            conn.execute(
-                q.insert().values(
-                    id=run_id,
-                    flow=flow,
-                    state="accepted",
-                    dedupe_key=dedupe_key,
-                    attached_to=holder,
-                    event=event_text,
-                    attempts=0,
-                    deliveries=1,
-                    next_wall=wall_now,
-                    lease_owner=lease_owner,
-                    lease_expires=wall_now + lease_for if lease_owner is not None else None,
-                    recoveries=0,
-                    progress=_codec.dumps(progress),
-                    wall_accepted=wall_now,
-                    wall_updated=wall_now,
-                )
+            conn.exec_driver_sql(
+                self._accept_sql,
+                (
+                    run_id,
+                    flow,
+                    "accepted",
+                    dedupe_key,
+                    holder,
+                    event_text,
+                    0,
+                    1,
+                    wall_now,
+                    lease_owner,
+                    wall_now + lease_for if lease_owner is not None else None,
+                    0,
+                    _codec.dumps(progress),
+                    wall_now,
+                    wall_now,
+                ),
             )
         return Acceptance(run_id=run_id, holder=holder, holder_state=holder_state, took_over=took_over)
 
@@ -221,17 +236,12 @@ class RunQueue:
     ) -> str | None:
         k = schema.dedupe_keys.c
         expires = None if ttl is None else wall_now + ttl
-        try:
-            # a savepoint: on PostgreSQL a failed INSERT would abort the whole transaction
-            with conn.begin_nested():
-                conn.execute(
-                    schema.dedupe_keys.insert().values(
-                        flow=flow, key=key, run_id=run_id, claimed_wall=wall_now, expires_wall=expires
-                    )
-                )
+        # ON CONFLICT DO NOTHING (SQLite and PostgreSQL): the primary key arbitrates without
+        # an error that would abort a PostgreSQL transaction; a prepared statement because
+        # building a Core statement per delivery cost more than the database's work
+        inserted = conn.exec_driver_sql(self._claim_sql, (flow, key, run_id, wall_now, expires)).rowcount
+        if inserted:
             return None
-        except IntegrityError:
-            pass
         taken = conn.execute(
             schema.dedupe_keys.update()
             .where(
@@ -245,12 +255,8 @@ class RunQueue:
         if taken:
             return None
         holder = conn.execute(select(k.run_id).where(k.flow == flow, k.key == key)).scalar()
-        if holder is None:  # released between our INSERT and our read (same transaction on PG)
-            conn.execute(
-                schema.dedupe_keys.insert().values(
-                    flow=flow, key=key, run_id=run_id, claimed_wall=wall_now, expires_wall=expires
-                )
-            )
+        if holder is None:  # released between our INSERT and our read
+            conn.exec_driver_sql(self._claim_sql, (flow, key, run_id, wall_now, expires))
             return None
         return None if holder == run_id else str(holder)
 
