@@ -47,6 +47,8 @@ from harness.systems._stripe import Stripe
 HERE = Path(__file__).resolve().parent
 SECRET = "crash-test-secret"
 TARGETS = ("accepted", "inflight", "waiting")
+CI_KILLS = 10  # the test CI runs
+SOAK_KILLS = 100  # the soak behind HARNESS_CRASH_SOAK
 VENDOR_LATENCY = 0.1  # seconds per call: a real API is not instant, and it keeps states observable
 
 
