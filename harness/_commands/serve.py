@@ -30,6 +30,9 @@ __all__ = ["COMMANDS"]
 @click.option("--lease", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="Seconds a run's lease lasts without a heartbeat; a dead worker's runs are "
                    "resumed after it.")
+@click.option("--rate-limit", "rate_limits", metavar="SYSTEM=CALLS/SECONDS", multiple=True,
+              help="Pace calls to a system, shared by all workers (default: hubspot=100/10, "
+                   "stripe=25/1); repeat for more systems.")
 def serve(
     flow_specs: tuple[str, ...],
     host: str,
@@ -38,6 +41,7 @@ def serve(
     ledger_url: str | None,
     public_url: str | None,
     lease: float,
+    rate_limits: tuple[str, ...],
 ) -> int:
     """Serve the flows' webhooks: verify signatures, store each delivery, run it durably."""
     import uvicorn
@@ -45,15 +49,20 @@ def serve(
     from harness.errors import UsageError
     from harness.flow import load_flow
     from harness.ledger import Ledger
+    from harness.orchestrator._ratelimit import DEFAULT_RATE_LIMITS, parse_rate_limit
     from harness.serve import create_app
     from harness.serve._app import check_secrets
 
+    limits = dict(DEFAULT_RATE_LIMITS)
+    limits.update(parse_rate_limit(text) for text in rate_limits)
     flows = [load_flow(spec) for spec in flow_specs]
     missing = check_secrets(flows)
     if missing:
         raise UsageError(missing)
     ledger = Ledger.open(ledger_url)
-    app = create_app(flows, ledger=ledger, workers=workers, public_url=public_url, lease=lease)
+    app = create_app(
+        flows, ledger=ledger, workers=workers, public_url=public_url, lease=lease, rate_limits=limits
+    )
     click.echo(
         f"harness serve: {', '.join(f'/hooks/{f.name}' for f in flows)} on http://{host}:{port} "
         f"(ledger {ledger.url}, {workers} workers)",

@@ -48,6 +48,7 @@ from harness.flow import Flow
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.ledger.runqueue import LeaseLost, QueuedRun, RunQueue
 from harness.orchestrator._hook import RunHook, _Plan
+from harness.orchestrator._ratelimit import RateLimiter
 from harness.orchestrator._run import Resume, RunLog, RunParked, RunResult, RunState, error_message
 from harness.orchestrator._runner import Orchestrator
 
@@ -270,6 +271,18 @@ class DurableHook(RunHook):
         search: Callable[[str], Response] | None = None,
     ) -> _Plan:
         plan = super().before(request, search=search)
+        limiter = self.progress.orch.rate_limiter
+        if plan.replay is None and limiter is not None:
+            wait = limiter.reserve(plan.system)
+            if wait > 0:
+                # the system's limit is shared by every worker of this process: wait for
+                # this call's slot rather than add to a 429 storm
+                self.emit(
+                    "waiting",
+                    system=plan.system,
+                    detail={"system": plan.system, "seconds": round(wait, 3), "reason": "rate limit"},
+                )
+                self.clock.sleep(wait)
         if plan.replay is None and plan.request.method.upper() not in _READS:
             # written before the write is sent: if the process dies now, the resumed
             # run knows this write's outcome is unknown
@@ -297,7 +310,9 @@ class DurableOrchestrator(Orchestrator):
     ``ledger`` is required (the queue lives there); ``owner`` names this
     process's leases (default: host, pid and a random suffix); ``lease`` is how
     long a lease lasts without a heartbeat; ``budget`` is how long
-    :meth:`handle` may spend on a run (0: return right after the acceptance).
+    :meth:`handle` may spend on a run (0: return right after the acceptance);
+    ``rate_limiter`` paces the calls per system (share one between the
+    orchestrators of a process).
     The other arguments are :class:`~harness.orchestrator.Orchestrator`'s.
     """
 
@@ -310,6 +325,7 @@ class DurableOrchestrator(Orchestrator):
         lease: float = DEFAULT_LEASE,
         budget: float = DEFAULT_BUDGET,
         leases: _Leases | None = None,
+        rate_limiter: RateLimiter | None = None,
         **kwargs: Any,
     ) -> None:
         self._claims = _AcceptedClaims()
@@ -326,6 +342,7 @@ class DurableOrchestrator(Orchestrator):
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.budget = budget
+        self.rate_limiter = rate_limiter
         self.leases = leases if leases is not None else _Leases(self.queue, self.owner, lease)
         self._local = threading.local()
         self._progress: dict[str, _Progress] = {}
@@ -680,7 +697,7 @@ class Workers:
 
 # -- the embedded default of flow.handle: one owner, heartbeat and worker pool per process ----
 
-_EMBEDDED: dict[str, tuple[_Leases, Workers | None]] = {}
+_EMBEDDED: dict[str, tuple[_Leases, Workers | None, RateLimiter]] = {}
 _EMBEDDED_LOCK = threading.Lock()
 
 
@@ -695,14 +712,16 @@ def embedded_orchestrator(flow: Flow, ledger: Ledger) -> DurableOrchestrator:
         entry = _EMBEDDED.get(ledger.url)
         if entry is None:
             owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-            entry = (_Leases(RunQueue(ledger), owner, DEFAULT_LEASE), None)
-        leases, workers = entry
-        orch = DurableOrchestrator(flow, ledger=ledger, owner=leases.owner, leases=leases)
+            entry = (_Leases(RunQueue(ledger), owner, DEFAULT_LEASE), None, RateLimiter())
+        leases, workers, limiter = entry
+        orch = DurableOrchestrator(
+            flow, ledger=ledger, owner=leases.owner, leases=leases, rate_limiter=limiter
+        )
         if workers is None:
             workers = Workers([orch], idle_exit=True)
         else:
             workers.add(orch)
-        _EMBEDDED[ledger.url] = (leases, workers)
+        _EMBEDDED[ledger.url] = (leases, workers, limiter)
     if orch.queue.next_due(flows=[flow.name]) is not None:
         workers.wake()
     return orch

@@ -41,6 +41,7 @@ from harness.errors import UsageError
 from harness.flow import Flow
 from harness.ledger import Ledger
 from harness.orchestrator._durable import DEFAULT_LEASE, DurableOrchestrator, Workers
+from harness.orchestrator._ratelimit import RateLimit, RateLimiter
 from harness.serve._signatures import Scheme, SignedRequest, scheme_for_system
 
 __all__ = ["Server", "create_app"]
@@ -87,6 +88,7 @@ class Server:
         public_url: str | None = None,
         lease: float = DEFAULT_LEASE,
         poll: float = 0.5,
+        rate_limits: Mapping[str, RateLimit] | None = None,
     ) -> None:
         if not flows:
             raise UsageError("harness serve: give at least one flow (--flow FILE)")
@@ -100,11 +102,15 @@ class Server:
             seen[flow.name] = flow
         self.ledger = ledger
         self.public_url = public_url.rstrip("/") if public_url else None
-        first = DurableOrchestrator(flows[0], ledger=ledger, lease=lease, budget=0.0)
+        self.rate_limiter = RateLimiter(rate_limits)  # one for every flow and worker of the app
+        first = DurableOrchestrator(
+            flows[0], ledger=ledger, lease=lease, budget=0.0, rate_limiter=self.rate_limiter
+        )
         self.orchestrators = {flows[0].name: first}
         for flow in flows[1:]:
             self.orchestrators[flow.name] = DurableOrchestrator(
-                flow, ledger=ledger, lease=lease, budget=0.0, owner=first.owner, leases=first.leases
+                flow, ledger=ledger, lease=lease, budget=0.0, owner=first.owner,
+                leases=first.leases, rate_limiter=self.rate_limiter,
             )
         self.flows = {name: o.flow for name, o in self.orchestrators.items()}
         self.queue = first.queue
@@ -199,6 +205,7 @@ def create_app(
     public_url: str | None = None,
     lease: float = DEFAULT_LEASE,
     poll: float = 0.5,
+    rate_limits: Mapping[str, RateLimit] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``flows`` (see the module's description); ``app.state.harness`` is
     its :class:`Server`.
@@ -206,7 +213,9 @@ def create_app(
     ``ledger`` defaults to ``Ledger.open()`` (``$HARNESS_LEDGER_URL``); ``secrets``
     maps the schemes' variables (``HUBSPOT_CLIENT_SECRET``…) to secrets,
     default: the environment; ``public_url`` is the URL the vendor calls up to
-    the mount point (HubSpot signs it; default: the URL of the request).
+    the mount point (HubSpot signs it; default: the URL of the request);
+    ``rate_limits`` maps system names to :class:`~harness.orchestrator.RateLimit`
+    (default: HubSpot 100 per 10 s, Stripe 25 per second), shared by every worker.
     """
     server = Server(
         flows,
@@ -216,6 +225,7 @@ def create_app(
         public_url=public_url,
         lease=lease,
         poll=poll,
+        rate_limits=rate_limits,
     )
 
     async def hook(request: Request) -> Response:

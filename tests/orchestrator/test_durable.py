@@ -198,3 +198,29 @@ def test_flow_handle_with_no_wait_returns_at_acceptance_and_embedded_workers_fin
         wait_for("the embedded worker to finish the run", lambda: queue.get(accepted.run_id).state == "succeeded")
         assert ledger.run(accepted.run_id).end_state == "succeeded"
     assert len(invoices(world)) == 1
+
+
+@pytest.mark.postgres
+def test_two_worker_pools_sharing_a_postgresql_ledger_run_each_delivery_once(pg_url: str, world: World) -> None:
+    """Two processes' worth of workers (two owners, two pools) drain one queue: no run is made
+    twice, none is left, every order is billed once."""
+    flow = make_flow("bill")
+    with Ledger.open(pg_url) as ledger:
+        a = DurableOrchestrator(flow, ledger=ledger, owner="host-a", budget=0)
+        b = DurableOrchestrator(flow, ledger=ledger, owner="host-b", budget=0)
+        ids = [a.handle(order(n, event_id=n)).run_id for n in range(12)]  # type: ignore[union-attr]
+        ids += [b.handle(order(n, event_id=100 + n)).run_id for n in range(0, 12, 3)]  # redeliveries
+        pools = [Workers([a], threads=2, poll=0.05), Workers([b], threads=2, poll=0.05)]
+        for pool in pools:
+            pool.start()
+        queue = RunQueue(ledger)
+        try:
+            wait_for("every delivery to end", lambda: not queue.runs(states=["accepted", "running", "waiting"]), 120)
+        finally:
+            for pool in pools:
+                pool.stop()
+        states = [queue.get(i).state for i in ids]
+        assert states.count("succeeded") == 12 and states.count("suppressed") == 4
+        runs = ledger.runs(flow="orders")
+        assert sorted(r.id for r in runs) == sorted(ids)  # each run recorded once
+    assert len(invoices(world)) == 12
