@@ -44,12 +44,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness._wire import Request, Response, WallClock, real_time
+from harness.errors import UsageError
 from harness.flow import Flow
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.ledger.runqueue import LeaseLost, QueuedRun, RunQueue
 from harness.orchestrator._hook import RunHook, _Plan
 from harness.orchestrator._ratelimit import RateLimiter
-from harness.orchestrator._run import Resume, RunLog, RunParked, RunResult, RunState, error_message
+from harness.orchestrator._run import (
+    DeliveryInfo,
+    Resume,
+    RunLog,
+    RunParked,
+    RunResult,
+    RunState,
+    error_message,
+)
 from harness.orchestrator._runner import Orchestrator
 
 if TYPE_CHECKING:
@@ -72,8 +81,9 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 class RunAccepted:
     """A delivery stored durably whose run has not ended yet (it will, in a worker).
 
-    ``state`` is ``accepted`` (not started), ``running`` or ``waiting``
-    (``next_wall``: epoch seconds of its next attempt).  ``attached_to`` names
+    ``state`` is ``accepted`` (not started), ``running``, ``waiting``
+    (``next_wall``: epoch seconds of its next attempt) or ``lost`` (this
+    process lost the run's lease: another worker owns and finishes it).  ``attached_to`` names
     the unfinished run this delivery's dedupe key belongs to.
     """
 
@@ -390,13 +400,24 @@ class DurableOrchestrator(Orchestrator):
         return run_id, acceptance.holder
 
     def handle(  # type: ignore[override]
-        self, event: Mapping[str, Any], *, wait: float | None = None, **_: Any
+        self,
+        event: Mapping[str, Any],
+        *,
+        delivery: DeliveryInfo | None = None,
+        wait: float | None = None,
     ) -> RunResult | RunAccepted:
         """Accept ``event`` durably, then run it for at most ``wait`` seconds (default: ``budget``).
 
         Returns the :class:`RunResult` when the run ended within the budget,
         else a :class:`RunAccepted` (the run is stored; a worker finishes it).
+        ``delivery`` must be ``None``: a campaign's deliveries run in virtual
+        time under a plain :class:`~harness.orchestrator.Orchestrator`.
         """
+        if delivery is not None:
+            raise UsageError(
+                "DurableOrchestrator.handle: runs production deliveries only; a campaign's "
+                "delivery (DeliveryInfo) runs under harness.Orchestrator in virtual time"
+            )
         budget = self.budget if wait is None else max(0.0, float(wait))
         run_id, holder = self.accept(event, lease=budget > 0)
         if budget <= 0:
