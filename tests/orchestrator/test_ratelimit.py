@@ -65,10 +65,13 @@ def test_parse_rate_limit_gives_the_fix_on_bad_input() -> None:
 
 def test_a_run_waits_for_its_slot_and_says_so(sqlite_ledger: Ledger) -> None:
     world = World([Stripe(), Desk()], clock=WallClock())
-    limiter = RateLimiter({"stripe": RateLimit(calls=1, per=0.05)})
+    # a clock that never moves: the bucket never refills, so every Stripe call after the
+    # first must wait for its slot however slow the machine is
+    limiter = RateLimiter({"stripe": RateLimit(calls=1, per=0.05)}, now=FakeTime())
     orch = DurableOrchestrator(make_flow("bill"), ledger=sqlite_ledger, rate_limiter=limiter)
     with world.activate():
         result = orch.handle(order(1))
     assert result.end_state == "succeeded"
     paced = [e for e in result.run.events if e.kind == "waiting" and e.detail.get("reason") == "rate limit"]
-    assert paced and {e.system for e in paced} == {"stripe"}  # 3 Stripe calls, a burst of 1
+    assert len(paced) == 2 and {e.system for e in paced} == {"stripe"}  # 3 Stripe calls, a burst of 1
+    assert [e.detail["seconds"] for e in paced] == [0.05, 0.1]
