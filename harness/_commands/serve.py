@@ -49,11 +49,11 @@ def serve(
     from harness.errors import UsageError
     from harness.flow import load_flow
     from harness.ledger import Ledger
-    from harness.orchestrator._ratelimit import DEFAULT_RATE_LIMITS, parse_rate_limit
+    from harness.orchestrator._ratelimit import default_rate_limits, parse_rate_limit
     from harness.serve import create_app
     from harness.serve._app import check_secrets
 
-    limits = dict(DEFAULT_RATE_LIMITS)
+    limits = default_rate_limits()
     limits.update(parse_rate_limit(text) for text in rate_limits)
     flows = [load_flow(spec) for spec in flow_specs]
     missing = check_secrets(flows)

@@ -4,13 +4,13 @@ A :class:`RateLimiter` keeps one token bucket per system name: ``calls``
 tokens refilled evenly over ``per`` seconds, a burst of at most ``calls``.
 A worker about to send a call (never a call answered from the journal) takes
 a token, waiting for one when the bucket is empty.  The defaults are the
-vendors' documented limits: HubSpot 100 requests per 10 seconds (an app per
-account; Professional and Enterprise accounts get 190), Stripe 25 per second
-(its sandbox and per-endpoint limit; live mode allows 100).
+limits the systems' descriptors document (``SystemDescriptor.rate_limit``;
+for the bundled fakes, HubSpot's 100 requests per 10 seconds and Stripe's 25
+per second).
 
 Limit (documented, not hidden): the buckets live in one process; several
 ``harness serve`` processes on one ledger each keep their own, so give each
-its share (``--rate-limit stripe=50/1`` on each of two).
+its share (half the calls on each of two).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from harness.errors import UsageError
 
-__all__ = ["DEFAULT_RATE_LIMITS", "RateLimit", "RateLimiter", "parse_rate_limit"]
+__all__ = ["RateLimit", "RateLimiter", "default_rate_limits", "parse_rate_limit"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,18 +38,24 @@ class RateLimit:
             raise UsageError(f"RateLimit: calls must be >= 1 and per > 0, got {self.calls}/{self.per}")
 
 
-DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = {
-    "hubspot": RateLimit(calls=100, per=10.0),
-    "stripe": RateLimit(calls=25, per=1.0),
-}
+def default_rate_limits() -> dict[str, RateLimit]:
+    """The limits the known systems' descriptors document, by system name."""
+    from harness.systems import known_descriptors
+
+    return {
+        d.name: RateLimit(calls=int(d.rate_limit[0]), per=float(d.rate_limit[1]))
+        for d in known_descriptors()
+        if d.rate_limit is not None
+    }
 
 
 def parse_rate_limit(text: str) -> tuple[str, RateLimit]:
-    """``"stripe=25/1"`` -> ``("stripe", RateLimit(calls=25, per=1.0))``; UsageError otherwise."""
+    """``"crm=100/10"`` -> ``("crm", RateLimit(calls=100, per=10.0))``; UsageError otherwise."""
     m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*=\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*", text)
     if m is None or int(m.group(2)) < 1 or float(m.group(3)) <= 0:
         raise UsageError(
-            f"rate limit {text!r}: expected SYSTEM=CALLS/SECONDS such as stripe=25/1 or hubspot=100/10"
+            f"rate limit {text!r}: expected SYSTEM=CALLS/SECONDS such as crm=100/10 (100 calls "
+            "per 10 seconds)"
         )
     return m.group(1), RateLimit(calls=int(m.group(2)), per=float(m.group(3)))
 
@@ -63,7 +69,7 @@ class RateLimiter:
         *,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limits = dict(DEFAULT_RATE_LIMITS if limits is None else limits)
+        self.limits = dict(default_rate_limits() if limits is None else limits)
         self._now = now
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}

@@ -12,7 +12,7 @@ from harness import WallClock
 from harness.errors import UsageError
 from harness.ledger import Ledger
 from harness.orchestrator import DurableOrchestrator, RateLimit, RateLimiter
-from harness.orchestrator._ratelimit import parse_rate_limit
+from harness.orchestrator._ratelimit import default_rate_limits, parse_rate_limit
 from harness.systems import World
 from harness.systems._stripe import Stripe
 
@@ -59,6 +59,7 @@ def test_threads_share_one_bucket() -> None:
 
 def test_parse_rate_limit_gives_the_fix_on_bad_input() -> None:
     assert parse_rate_limit("hubspot=100/10") == ("hubspot", RateLimit(calls=100, per=10.0))
+    assert default_rate_limits() == {"hubspot": RateLimit(calls=100, per=10.0), "stripe": RateLimit(calls=25, per=1.0)}
     with pytest.raises(UsageError, match="SYSTEM=CALLS/SECONDS"):
         parse_rate_limit("stripe:25")
 

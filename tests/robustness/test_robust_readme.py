@@ -20,7 +20,7 @@ import test_robust_xdist as xd
 from _robust_catalogue import AUTOMATION_ROWS, ROWS, AutomationRow, Row
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
-import _crash  # noqa: E402  -- the serve crash campaign's own figures
+import _crash  # the serve crash campaign's own figures
 
 SECTION = Path(__file__).with_name("README_SECTION.md")
 
