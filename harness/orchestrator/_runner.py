@@ -758,7 +758,7 @@ def orchestrator_for(flow: Flow) -> Orchestrator:
         if entry is not None and entry[0]() is flow:
             return entry[1]
         from harness.ledger import Ledger
-        from harness.orchestrator._durable import embedded_orchestrator
+        from harness.orchestrator._workers import embedded_orchestrator
 
         orch = embedded_orchestrator(flow, Ledger.open())
 
