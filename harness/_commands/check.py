@@ -25,6 +25,13 @@ from harness.errors import ConfigError, UsageError
 
 __all__ = ["COMMANDS"]
 
+def _trigger_choices() -> str:
+    from harness.triggers import trigger_names
+
+    return ", ".join(trigger_names())
+
+
+_TRIGGER_CHOICES = _trigger_choices()
 _MODES = {"bare": ("bare",), "orchestrated": ("orchestrated",), "both": ("bare", "orchestrated")}
 
 
@@ -110,7 +117,8 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
 @click.option("--flow", "flow_path", metavar="FILE", help="Check the Flow declared in FILE (attribute 'flow').")
 @click.option(
     "--trigger", default="hubspot.deal.closedwon", show_default=True,
-    help="The trigger that starts the automation (with PATH.py:FUNCTION).",
+    help="The trigger that starts the automation (with PATH.py:FUNCTION): "
+    + _TRIGGER_CHOICES + ". `harness triggers` shows their contracts.",
 )
 @click.option(
     "--world", "world", metavar="PATH.py:FACTORY",
