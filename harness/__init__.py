@@ -73,8 +73,9 @@ if TYPE_CHECKING:
     from harness.gate import Gate, GateResult, evaluate_ledger, load_gate
     from harness.ledger import Ledger
     from harness.oracles import Finding
-    from harness.orchestrator import DeliveryInfo, Orchestrator, RunResult, classify
+    from harness.orchestrator import DeliveryInfo, Orchestrator, RunAccepted, RunResult, classify
     from harness.report import Metrics, Pilot, Verdict, compute_metrics, load_pilot, write_report
+    from harness.serve import create_app
 
 #: name -> module, for the names imported on first use
 _LAZY: dict[str, str] = {
@@ -87,11 +88,13 @@ _LAZY: dict[str, str] = {
     "Metrics": "harness.report",
     "Orchestrator": "harness.orchestrator",
     "Pilot": "harness.report",
+    "RunAccepted": "harness.orchestrator",
     "RunResult": "harness.orchestrator",
     "Scenario": "harness.chaos",
     "Verdict": "harness.report",
     "classify": "harness.orchestrator",
     "compute_metrics": "harness.report",
+    "create_app": "harness.serve",
     "evaluate_ledger": "harness.gate",
     "load_gate": "harness.gate",
     "load_pilot": "harness.report",
@@ -133,6 +136,7 @@ __all__ = [
     "Resource",
     "Response",
     "RetryPolicy",
+    "RunAccepted",
     "RunResult",
     "Scenario",
     "Shopify",
@@ -151,6 +155,7 @@ __all__ = [
     "Zendesk",
     "classify",
     "compute_metrics",
+    "create_app",
     "evaluate_ledger",
     "get_trigger",
     "load_callable",

@@ -1,4 +1,4 @@
-"""The ``harness`` command: check | replay | demo | report | gate | inbox | ledger | simulate | triggers.
+"""The ``harness`` command: check | replay | demo | report | gate | inbox | ledger | simulate | triggers | serve.
 
 Each subcommand lives in ``harness/_commands/<name>.py`` as a click command and
 is registered here.  This module owns the error policy of the whole CLI:
@@ -43,12 +43,13 @@ def _register() -> None:
         inbox,
         ledger,
         report,
+        serve,
         simulate,
         systems,
         triggers,
     )
 
-    for module in (demo, check, report, gate, inbox, ledger, simulate, systems, triggers):
+    for module in (demo, check, report, gate, inbox, ledger, simulate, systems, triggers, serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

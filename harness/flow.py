@@ -601,19 +601,25 @@ class Flow:
         """Violations of the trigger's data contract by ``event``."""
         return self.trigger.contract.check(event)
 
-    def handle(self, event: Event) -> Any:
+    def handle(self, event: Event, *, wait: float | None = None) -> Any:
         """Run the automation on ``event`` through the built-in orchestrator (production use).
 
         Call this from your web handler instead of the bare function: real
         HTTP, the wall clock, the ledger at ``$HARNESS_LEDGER_URL`` (default
         ``.harness/ledger.db``).  One orchestrator per flow is created on first
-        use and shared; thread-safe.  Returns a
+        use and shared; thread-safe.  The delivery is stored in the ledger
+        before the automation makes any call; then the run goes on here for at
+        most ``wait`` seconds (default 10; 0 returns at once).  Returns a
         :class:`harness.orchestrator.RunResult` (``.end_state``, ``.value``,
-        ``.inbox_item``).
+        ``.inbox_item``) when the run ended within that time, else a
+        :class:`harness.orchestrator.RunAccepted` (``.end_state`` is
+        ``accepted``, ``running`` or ``waiting``): the process's worker
+        threads finish it, and a run left by a process that died is resumed
+        by the next one.
         """
         from harness.orchestrator import orchestrator_for
 
-        return orchestrator_for(self).handle(event)
+        return orchestrator_for(self).handle(event, wait=wait)  # type: ignore[call-arg]
 
 
 def check_declarations(flow: Flow, world: Any) -> None:

@@ -13,6 +13,9 @@ History:
   effects were not measured) and no ``flow_changes`` table.
 * **2**: adds ``runs.duplicate_effects`` (NULL for old runs: no ground truth)
   and ``flow_changes``; adds the ``ix_runs_wall`` index for window reads.
+* **3**: adds ``run_queue``, the write-ahead record of production runs
+  (accepted, running under a lease, waiting for their next attempt); older
+  runs were written only when they finished, so nothing needs converting.
 """
 
 from __future__ import annotations
@@ -36,8 +39,12 @@ def _v1_to_v2(conn: Connection) -> None:
     schema.flow_changes.create(conn, checkfirst=True)
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    schema.run_queue.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[v]`` upgrades a ledger from version ``v`` to ``v + 1``
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def read_version(conn: Connection) -> int | None:

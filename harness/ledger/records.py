@@ -52,6 +52,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "inbox_action",  # a person acted on the run's inbox item (detail: action, by, note)
     "alert",  # an alert was sent (detail: sink, kind, throttled)
     "timeout_defaulted",  # a call had no timeout and got the default (detail: url)
+    "resumed",  # a stored run continued in a worker (detail: next attempt, recovered after a crash)
     "end",  # the run ended (detail: end state)
 )
 

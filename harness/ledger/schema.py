@@ -6,7 +6,8 @@ that aggregate SQL stays portable; JSON detail is stored as text.
 
 Change the schema only by bumping :data:`SCHEMA_VERSION` and adding a
 migration step in ``harness.ledger.migrations``.  Version 1 lacked
-``runs.duplicate_effects`` and ``flow_changes``.
+``runs.duplicate_effects`` and ``flow_changes``; version 2 lacked
+``run_queue`` (the write-ahead record of production runs in progress).
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ __all__ = [
     "inbox_items",
     "meta",
     "metadata",
+    "run_queue",
     "runs",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -186,3 +188,30 @@ flow_changes = Table(
     Column("description", Text, nullable=False),
     Column("by", String(200), nullable=False, default=""),
 )
+
+# The write-ahead record of production deliveries (``harness.ledger.runqueue``):
+# a row is written, with the event as delivered and the dedupe claim, before the
+# automation makes any call; it carries the run's progress (events, call journal,
+# calls in flight) while the run is accepted, running (under a lease) or waiting
+# (due again at ``next_wall``), and keeps the end state once the run is in ``runs``.
+run_queue = Table(
+    "run_queue",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("flow", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("dedupe_key", String(500)),
+    Column("attached_to", String(64)),
+    Column("event", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("deliveries", Integer, nullable=False, default=1),
+    Column("next_wall", Float, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires", Float),
+    Column("recoveries", Integer, nullable=False, default=0),
+    Column("progress", Text, nullable=False, default="{}"),
+    Column("wall_accepted", Float, nullable=False),
+    Column("wall_updated", Float, nullable=False),
+)
+Index("ix_run_queue_state_next", run_queue.c.state, run_queue.c.next_wall)
+Index("ix_run_queue_flow_state", run_queue.c.flow, run_queue.c.state)

@@ -52,11 +52,14 @@ from harness.orchestrator._classify import (
 )
 from harness.orchestrator._clients import install
 from harness.orchestrator._dedupe import DedupeStore, LedgerDedupe, MemoryDedupe
+from harness.orchestrator._durable import DurableOrchestrator, RunAccepted
 from harness.orchestrator._hook import CallRecord, system_for_host
 from harness.orchestrator._inbox import redact_data
+from harness.orchestrator._ratelimit import RateLimit, RateLimiter
 from harness.orchestrator._retry import backoff_cap, backoff_delay
 from harness.orchestrator._run import DeliveryInfo, RunResult, Sink
 from harness.orchestrator._runner import Orchestrator, orchestrator_for
+from harness.orchestrator._workers import Workers
 
 __all__ = [
     "Alert",
@@ -73,12 +76,17 @@ __all__ = [
     "ContractViolation",
     "DedupeStore",
     "DeliveryInfo",
+    "DurableOrchestrator",
     "LedgerDedupe",
     "MemoryDedupe",
     "Orchestrator",
+    "RateLimit",
+    "RateLimiter",
+    "RunAccepted",
     "RunResult",
     "Sink",
     "SwallowedFailure",
+    "Workers",
     "backoff_cap",
     "backoff_delay",
     "classify",

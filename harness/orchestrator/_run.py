@@ -19,7 +19,16 @@ from harness.systems._redact import redact_text
 if TYPE_CHECKING:
     from harness.orchestrator._runner import Orchestrator
 
-__all__ = ["DeliveryInfo", "RunLog", "RunResult", "RunState", "Sink", "error_message"]
+__all__ = [
+    "DeliveryInfo",
+    "Resume",
+    "RunLog",
+    "RunParked",
+    "RunResult",
+    "RunState",
+    "Sink",
+    "error_message",
+]
 
 log = logging.getLogger("harness.orchestrator")
 
@@ -68,6 +77,41 @@ class RunResult:
         return self.end_state in ("succeeded", "suppressed")
 
 
+class RunParked(BaseException):
+    """The run leaves this thread without an end state: it is stored and resumes later.
+
+    A ``BaseException`` so that neither the automation's ``except Exception``
+    nor the attempt loop mistakes it for a failure of the run.  Raised by the
+    durable orchestrator when a run waits for its next attempt past the
+    caller's budget, or when its lease passed to another worker.
+    """
+
+    def __init__(self, run_id: str, state: str, next_wall: float | None = None) -> None:
+        super().__init__(f"run {run_id} {state}")
+        self.run_id = run_id
+        self.state = state
+        self.next_wall = next_wall
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resume:
+    """Where a stored run picks up: its id, its events and outcome so far, its journal.
+
+    ``next_attempt`` is the number of the attempt to make; ``end``/``reason``
+    end the run at once instead (a run whose process died too often).
+    """
+
+    run_id: str
+    started: float
+    wall_started: float
+    events: tuple[EventRecord, ...] = ()
+    next_attempt: int = 1
+    state: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    end: str | None = None
+    reason: str = ""
+    error: BaseException | None = None
+
+
 class RunLog:
     """Events and counters of one run in progress."""
 
@@ -80,6 +124,12 @@ class RunLog:
         self.attempt = 0
         self.error_class: str | None = None
         self.first_error_at: float | None = None
+
+    def restore(self, events: tuple[EventRecord, ...]) -> None:
+        """Continue after ``events`` (a stored run resumed): their seq numbers go on."""
+        with self._lock:
+            self.events = list(events)
+            self._seq = itertools.count(max((e.seq for e in events), default=0) + 1)
 
     def emit(
         self,
@@ -179,6 +229,10 @@ def error_message(exc: BaseException) -> str:
     return redact_message(f"{type(exc).__name__}: {exc}")[:500]
 
 
+class RecoveredError(Exception):
+    """An error of an earlier attempt of a stored run, as its message was stored."""
+
+
 class RunState:
     """The outcome of a run as it is decided."""
 
@@ -195,6 +249,35 @@ class RunState:
         self.reason = ""
         self.violations: tuple[Violation, ...] = ()
         self.attempt_log: list[dict[str, Any]] = []
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as JSON-safe data (stored with a durable run between its attempts)."""
+        return {
+            "error": error_message(self.error) if self.error is not None else None,
+            "error_class": self.error_class,
+            "classes": sorted(self.classes),
+            "errors": self.errors,
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "first_error_at": self.first_error_at,
+            "reason": self.reason,
+            "attempt_log": self.attempt_log,
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Take up a :meth:`snapshot` (the error comes back as :class:`RecoveredError`)."""
+        if not data:
+            return
+        message = data.get("error")
+        self.error = RecoveredError(str(message)) if message else None
+        self.error_class = data.get("error_class")
+        self.classes = set(data.get("classes") or ())
+        self.errors = int(data.get("errors") or 0)
+        self.attempts = int(data.get("attempts") or 0)
+        self.retries = int(data.get("retries") or 0)
+        self.first_error_at = data.get("first_error_at")
+        self.reason = str(data.get("reason") or "")
+        self.attempt_log = [dict(a) for a in data.get("attempt_log") or ()]
 
     def fail(self, error: BaseException, error_class: str, at: float) -> None:
         self.error = error

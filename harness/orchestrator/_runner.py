@@ -60,7 +60,9 @@ from harness.orchestrator._inbox import (
 from harness.orchestrator._retry import backoff_delay
 from harness.orchestrator._run import (
     DeliveryInfo,
+    Resume,
     RunLog,
+    RunParked,
     RunResult,
     RunState,
     Sink,
@@ -232,14 +234,18 @@ class Orchestrator:
         delivery: DeliveryInfo | None,
         retry_of: InboxItem | None = None,
         journal: Mapping[str, list[Response]] | None = None,
+        run_id: str | None = None,
+        resume: Resume | None = None,
     ) -> RunResult:
+        """One run; ``run_id`` names it (a durable acceptance chose it); ``resume``
+        continues a stored run (no contract check or claim again: both were done)."""
         flow = self.flow
         policy = self.policy
         clock = self.clock
-        run_id = uuid.uuid4().hex
+        run_id = resume.run_id if resume is not None else (run_id or uuid.uuid4().hex)
         run = RunLog(self, run_id)
-        started = clock.now()
-        wall_started = real_time()
+        started = resume.started if resume is not None else clock.now()
+        wall_started = resume.wall_started if resume is not None else real_time()
         info = delivery or DeliveryInfo()
         mode = self.mode or ("orchestrated" if delivery is not None else "production")
 
@@ -256,14 +262,23 @@ class Orchestrator:
         }
         if retry_of is not None:
             delivery_detail.update(retry_of=retry_of.run_id, inbox_item=retry_of.id)
-        run.emit("delivery", detail=delivery_detail)
-
         state = RunState()
+        if resume is None:
+            run.emit("delivery", detail=delivery_detail)
+        else:
+            run.restore(resume.events)
+            state.restore(resume.state)
+            if resume.end is not None:
+                state.end = resume.end
+                state.reason = resume.reason
+                if resume.error is not None:
+                    state.fail(resume.error, "unknown", clock.now())
+
         hook: RunHook | None = None
         dedupe_key: str | None = None
         claimed = False
         try:
-            violations = flow.check_event(event)
+            violations = flow.check_event(event) if resume is None else ()
             if violations:
                 for v in violations:
                     run.emit(
@@ -312,7 +327,10 @@ class Orchestrator:
                 else:
                     claimed = True
             if state.end is None:
-                hook = self._attempts(run, event, dedupe_key, started, state, journal)
+                first = resume.next_attempt if resume is not None else 1
+                hook = self._attempts(run, event, dedupe_key, started, state, journal, first=first)
+        except RunParked:
+            raise  # stored, not ended: it resumes later
         except BaseException as exc:
             # an interruption: record what happened, then let it propagate
             state.end = "failed"
@@ -333,11 +351,15 @@ class Orchestrator:
         started: float,
         state: RunState,
         journal: Mapping[str, list[Response]] | None,
+        *,
+        first: int = 1,
     ) -> RunHook:
         policy = self.policy
         clock = self.clock
         run_deadline = started + min(policy.retry.deadline, policy.timeouts.run)
-        hook = RunHook(
+        hook = self._new_hook(
+            run,
+            state,
             run_id=run.id,
             idempotency_base=f"{self.flow.name}\n{dedupe_key or run.id}",
             policy=policy,
@@ -354,7 +376,7 @@ class Orchestrator:
             hook.seed_journal(journal)
         handler = self.handler()
         max_attempts = policy.retry.max_attempts
-        for number in range(1, max_attempts + 1):
+        for number in range(first, max_attempts + 1):
             run.attempt = number
             state.attempts = number
             hook.start_attempt(number)
@@ -462,8 +484,18 @@ class Orchestrator:
                 retry_detail["retry_after"] = wait_hint
             state.retries += 1
             run.emit("retry_scheduled", error_class=error_class, detail=retry_detail)
-            clock.sleep(delay)
+            self._pause(run, state, hook, number, delay)
         raise AssertionError("unreachable: the attempt loop always returns")  # pragma: no cover
+
+    # -- what a durable orchestrator overrides ----------------------------------
+
+    def _new_hook(self, run: RunLog, state: RunState, **kwargs: Any) -> RunHook:
+        """The hook of one run (a durable orchestrator's also persists its journal)."""
+        return RunHook(**kwargs)
+
+    def _pause(self, run: RunLog, state: RunState, hook: RunHook, attempt: int, delay: float) -> None:
+        """Wait ``delay`` before the next attempt (a durable orchestrator may park the run)."""
+        self.clock.sleep(delay)
 
     def _breaker_changed(self, run: RunLog, change: BreakerChange) -> None:
         run.emit(
@@ -733,15 +765,21 @@ _CACHE_LOCK = threading.RLock()  # re-entrant: a weakref callback may run under 
 
 
 def orchestrator_for(flow: Flow) -> Orchestrator:
-    """The process's orchestrator for ``flow`` (wall clock, ``Ledger.open()``), created once."""
+    """The process's orchestrator for ``flow`` (wall clock, ``Ledger.open()``), created once.
+
+    It is durable (:class:`~harness.orchestrator.DurableOrchestrator`): each
+    delivery is stored before it runs, and the process's embedded workers
+    finish the runs that wait past ``flow.handle``'s budget or that a dead
+    process left behind.
+    """
     with _CACHE_LOCK:
         entry = _CACHE.get(id(flow))
         if entry is not None and entry[0]() is flow:
             return entry[1]
         from harness.ledger import Ledger
+        from harness.orchestrator._workers import embedded_orchestrator
 
-        ledger = Ledger.open()
-        orch = Orchestrator(flow, ledger=ledger, clock=WallClock(), mode="production")
+        orch = embedded_orchestrator(flow, Ledger.open())
 
         def forget(_: object, key: int = id(flow)) -> None:
             with _CACHE_LOCK:

@@ -181,7 +181,9 @@ class SystemDescriptor:
     faults land per endpoint, not per object.  ``encoding`` is how writes
     send their bodies.  ``records`` say where records are in responses;
     ``guards`` list search-before-create guards; ``idempotency`` is the
-    mechanism the system honours (``None``: none).
+    mechanism the system honours (``None``: none).  ``rate_limit`` is the
+    documented request limit as ``(calls, seconds)`` (``None``: none known);
+    production workers pace their calls to it.
     """
 
     name: str
@@ -194,6 +196,7 @@ class SystemDescriptor:
     records: tuple[RecordShape, ...] = ()
     guards: tuple[CreateGuard, ...] = ()
     docs: str = ""
+    rate_limit: tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):

@@ -186,6 +186,8 @@ _OBJECTS = RecordShape(
 DESCRIPTOR = SystemDescriptor(
     name="hubspot",
     hosts=("api.hubapi.com", "api.hubspot.com"),
+    # 100 requests per 10 seconds per app and account (190 on Professional and Enterprise)
+    rate_limit=(100, 10.0),
     base_url_env="HUBSPOT_BASE_URL",
     id_shapes=(ID_NUMERIC,),
     errors=ErrorShape(body=_error_body, declined=400, invalid=400, rejected_field=_rejected_field),

@@ -168,6 +168,8 @@ SYSTEM_FIELDS = frozenset(
 DESCRIPTOR = SystemDescriptor(
     name="stripe",
     hosts=("api.stripe.com",),
+    # 25 requests per second in a sandbox and per endpoint (live mode allows 100 overall)
+    rate_limit=(25, 1.0),
     base_url_env="STRIPE_BASE_URL",
     id_shapes=(ID_PREFIXED,),
     encoding="form",

@@ -31,10 +31,10 @@ def test_simulate_then_info_prune_and_export(
 
     code, out, _ = cli(capsys, "ledger", "info", "--ledger", sqlite_url)
     assert code == 0
-    assert "schema version   2" in out and "runs             600" in out and "flows            refund" in out
+    assert "schema version   3" in out and "runs             600" in out and "flows            refund" in out
     code, out, _ = cli(capsys, "ledger", "info", "--json", "--ledger", sqlite_url)
     info = json.loads(out)
-    assert (info["runs"], info["schema_version"], info["flows"]) == (600, 2, ["refund"])
+    assert (info["runs"], info["schema_version"], info["flows"]) == (600, 3, ["refund"])
     assert info["last_wall"] - info["first_wall"] > 19 * DAY
 
     code, out, _ = cli(capsys, "ledger", "prune", "--older-than", "10d", "--ledger", sqlite_url)
@@ -104,9 +104,9 @@ def test_a_newer_ledger_exits_2(capsys: pytest.CaptureFixture[str], sqlite_url: 
 
     Ledger.open(sqlite_url).close()
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
-        conn.execute("UPDATE harness_meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("UPDATE harness_meta SET value = '4' WHERE key = 'schema_version'")
     code, _, err = cli(capsys, "ledger", "info", "--ledger", sqlite_url)
-    assert code == 2 and "has schema version 3, newer than this harness understands (2)" in err
+    assert code == 2 and "has schema version 4, newer than this harness understands (3)" in err
 
 
 @pytest.mark.parametrize(

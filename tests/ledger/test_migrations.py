@@ -12,11 +12,12 @@ from _ledger_records import T0, run
 from make_v1_ledger import FIXTURE, create_v1
 
 from harness.ledger import SCHEMA_VERSION, FlowChange, Ledger
+from harness.ledger.runqueue import RunQueue
 
 
 def _check_upgraded(ledger: Ledger) -> None:
     info = ledger.info()
-    assert info.schema_version == SCHEMA_VERSION == 2
+    assert info.schema_version == SCHEMA_VERSION == 3
     assert (info.runs, info.events, info.campaigns, info.inbox_open) == (2, 4, 1, 1)
     old = ledger.run("v1-run-1")
     assert old.duplicate_effects is None  # v1 did not measure it: no ground truth
@@ -30,6 +31,14 @@ def _check_upgraded(ledger: Ledger) -> None:
     assert ledger.run("v2-run").duplicate_effects == 1
     ledger.record_change(FlowChange(flow="deal_won", wall_at=T0, kind="config", description="dedupe on"))
     assert len(ledger.changes()) == 1
+    # what version 3 added: the write-ahead run queue, which respects the old dedupe claims
+    queue = RunQueue(ledger)
+    taken = queue.accept(
+        run_id="v3-run", flow="deal_won", event={"objectId": 1}, dedupe_key="deal_won:1",
+        wall_now=T0, ttl=None,
+    )
+    assert (taken.holder, taken.holder_state) == ("v1-run-1", "finished")
+    assert queue.get("v3-run").state == "accepted"
 
 
 def test_the_v1_fixture_is_really_version_1() -> None:

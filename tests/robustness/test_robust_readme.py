@@ -9,6 +9,7 @@ the tests themselves, so the text cannot drift from them.  Regenerate with
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +18,9 @@ import test_robust_fuzz
 import test_robust_isolation
 import test_robust_xdist as xd
 from _robust_catalogue import AUTOMATION_ROWS, ROWS, AutomationRow, Row
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
+import _crash  # the serve crash campaign's own figures
 
 SECTION = Path(__file__).with_name("README_SECTION.md")
 
@@ -49,7 +53,15 @@ Figures from its own tests (`tests/robustness/`), rendered by
   times at random moments (starting, recording the campaign, writing runs); after every
   kill SQLite's integrity check passes, every run whose commit returned is there with all
   its events and every manual run has its inbox item. The same ledger then completes a
-  campaign, and `harness gate --campaign` reports a killed campaign as incomplete.
+  campaign, and `harness gate --campaign` reports a killed campaign as incomplete. This
+  holds for runs once written; production runs are written before they start (next item).
+- **`harness serve` SIGKILLed {_crash.CI_KILLS} times, 0 accepted deliveries lost.** The serving process is
+  killed at states read from the ledger (a delivery accepted but not started, a write in
+  flight, a run waiting in backoff) while signed deliveries, duplicates and redeliveries
+  arrive and a loopback Stripe fails transiently; after the restarts every delivery that got
+  its 202 ends succeeded, suppressed as a true duplicate or in the inbox, and every order has
+  exactly one customer and one invoice item (`tests/serve/test_crash.py`; a
+  {_crash.SOAK_KILLS}-kill soak runs with `HARNESS_CRASH_SOAK=1`).
 - **Concurrent writers, {xd.TESTS * figures.WRITER_THREADS * xd.RUNS_EACH} runs, 0 lost.** Two pytest-xdist workers run {xd.TESTS} tests,
   each with {figures.WRITER_THREADS} threads writing runs into one SQLite ledger and racing for {xd.KEYS} dedupe
   keys: every run is stored with all its events and every key has exactly one owner.

@@ -1,0 +1,174 @@
+"""Ack latency of ``harness serve`` under concurrent signed deliveries on loopback.
+
+``python -m benchmarks.serve_ack [--rate 200] [--seconds 10] [--workers 2] [--json PATH]``
+starts ``harness serve`` (uvicorn, one process, a SQLite ledger in a temporary
+directory) with a flow whose automation makes no call, then sends signed
+generic-webhook deliveries open-loop at ``--rate`` per second (each send is
+scheduled at its time whether or not earlier ones were answered, as vendors
+do) and measures, per delivery, the time from sending to the 202: the
+signature check, the durable acceptance (one SQLite transaction) and the
+answer.  It also reports how fast the embedded workers finished the runs.
+
+The goal of issue 17 is p99 under 50 ms at 200 deliveries per second on a
+2-core machine; the figures depend on what else runs on the machine, so the
+JSON records the load average next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.ledger import Ledger
+from harness.ledger.runqueue import RunQueue
+from harness.serve import sign
+
+SECRET = "bench-secret"
+FLOW = '''
+from harness import Contract, Field, Flow
+from harness.flow import Trigger
+
+TRIGGER = Trigger(
+    name="bench.order",
+    system="shop",
+    contract=Contract((Field("eventId", "int"), Field("id", "int"))),
+    object_key=lambda e: f"order:{e['id']}",
+    example={"eventId": 1, "id": 1},
+)
+
+
+def noop(event):
+    return {"status": "ok"}
+
+
+flow = Flow(name="bench", automation=noop, trigger=TRIGGER, dedupe_key="order:{id}")
+'''
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _load(port: int, rate: float, seconds: float) -> tuple[list[float], int]:
+    url = f"http://127.0.0.1:{port}/hooks/bench"
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def one(n: int) -> None:
+            nonlocal failures
+            body = json.dumps({"eventId": n, "id": n}).encode()
+            headers = {"Content-Type": "application/json", **sign("generic", SECRET, body=body)}
+            started = time.perf_counter()
+            try:
+                resp = await client.post(url, content=body, headers=headers)
+            except httpx.HTTPError:
+                failures += 1
+                return
+            if resp.status_code == 202:
+                latencies.append(time.perf_counter() - started)
+            else:
+                failures += 1
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for n in range(total):
+            due = start + n / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n + 1)))
+        await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+def run(rate: float, seconds: float, workers: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        flow_file = Path(tmp) / "bench_flow.py"
+        flow_file.write_text(FLOW)
+        ledger_url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
+        port = _port()
+        env = {**os.environ, "HARNESS_WEBHOOK_SECRET": SECRET, "HARNESS_LEDGER_URL": ledger_url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "serve", "--flow", str(flow_file), "--port", str(port),
+             "--workers", str(workers)],
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("harness serve did not start")
+                time.sleep(0.05)
+            began = time.perf_counter()
+            latencies, failures = asyncio.run(_load(port, rate, seconds))
+            sent_for = time.perf_counter() - began
+            with Ledger.open(ledger_url) as ledger:
+                queue = RunQueue(ledger)
+                while queue.runs(states=["accepted", "running", "waiting"]):
+                    time.sleep(0.05)
+                drained = time.perf_counter() - began
+                done = sum(queue.counts().get(s, 0) for s in ("succeeded", "suppressed", "manual", "failed"))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "workers": workers,
+        "deliveries": int(rate * seconds),
+        "acked": len(latencies),
+        "failures": failures,
+        "ack_p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
+        "ack_p99_ms": round(_percentile(latencies, 0.99) * 1000, 2) if latencies else None,
+        "ack_max_ms": round(max(latencies) * 1000, 2) if latencies else None,
+        "sent_for_s": round(sent_for, 2),
+        "runs_finished": done,
+        "runs_per_s": round(done / drained, 1) if drained else None,
+        "loadavg": os.getloadavg(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_ack", description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second (default 200)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long to send (default 10)")
+    parser.add_argument("--workers", type=int, default=2, help="worker threads of harness serve (default 2)")
+    parser.add_argument("--json", type=Path, default=None, help="write the result here too")
+    args = parser.parse_args(argv)
+    result = run(args.rate, args.seconds, args.workers)
+    print(json.dumps(result, indent=2))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

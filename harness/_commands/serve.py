@@ -1,0 +1,75 @@
+"""``harness serve``: receive the flows' signed webhooks and run them durably.
+
+``harness serve --flow flows/deal_won.py [--flow …] [--host 127.0.0.1]
+[--port 8000] [--workers 2] [--ledger URL] [--public-url URL]`` serves
+``POST /hooks/<flow name>`` (signature checked, delivery stored, then 202),
+``GET /healthz`` and ``GET /metrics`` with uvicorn.  Worker threads in the
+same process run the flows; runs that a previous process left unfinished are
+resumed at start.  A missing webhook secret is a usage error naming the
+variable to set.
+"""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["COMMANDS"]
+
+
+@click.command("serve")
+@click.option("--flow", "flow_specs", metavar="FILE", multiple=True, required=True,
+              help="A flow file (path.py or path.py:name); repeat for more flows.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker threads running the flows.")
+@click.option("--ledger", "ledger_url", metavar="URL", default=None,
+              help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
+@click.option("--public-url", metavar="URL", default=None,
+              help="The URL vendors call, up to /hooks (HubSpot signs it; needed behind a proxy).")
+@click.option("--lease", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds a run's lease lasts without a heartbeat; a dead worker's runs are "
+                   "resumed after it.")
+@click.option("--rate-limit", "rate_limits", metavar="SYSTEM=CALLS/SECONDS", multiple=True,
+              help="Pace calls to a system, shared by all workers (default: hubspot=100/10, "
+                   "stripe=25/1); repeat for more systems.")
+def serve(
+    flow_specs: tuple[str, ...],
+    host: str,
+    port: int,
+    workers: int,
+    ledger_url: str | None,
+    public_url: str | None,
+    lease: float,
+    rate_limits: tuple[str, ...],
+) -> int:
+    """Serve the flows' webhooks: verify signatures, store each delivery, run it durably."""
+    import uvicorn
+
+    from harness.errors import UsageError
+    from harness.flow import load_flow
+    from harness.ledger import Ledger
+    from harness.orchestrator._ratelimit import default_rate_limits, parse_rate_limit
+    from harness.serve import create_app
+    from harness.serve._app import check_secrets
+
+    limits = default_rate_limits()
+    limits.update(parse_rate_limit(text) for text in rate_limits)
+    flows = [load_flow(spec) for spec in flow_specs]
+    missing = check_secrets(flows)
+    if missing:
+        raise UsageError(missing)
+    ledger = Ledger.open(ledger_url)
+    app = create_app(
+        flows, ledger=ledger, workers=workers, public_url=public_url, lease=lease, rate_limits=limits
+    )
+    click.echo(
+        f"harness serve: {', '.join(f'/hooks/{f.name}' for f in flows)} on http://{host}:{port} "
+        f"(ledger {ledger.url}, {workers} workers)",
+        err=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    return 0
+
+
+COMMANDS = [serve]

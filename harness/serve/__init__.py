@@ -1,0 +1,14 @@
+"""The production path: ``harness serve`` receives signed webhooks and runs flows durably.
+
+``create_app(flows)`` is an ASGI app (Starlette): ``POST /hooks/<flow name>``
+verifies the vendor's signature, stores each delivery in the ledger before
+answering 2xx, and worker threads in the same process run the flows
+(:class:`harness.orchestrator.DurableOrchestrator`); ``GET /healthz`` and
+``GET /metrics`` (Prometheus) watch it.  ``sign`` makes the headers a vendor
+would send, for tests and load tools.
+"""
+
+from harness.serve._app import Server, create_app
+from harness.serve._signatures import SCHEMES, Scheme, SignedRequest, scheme_for_system, sign
+
+__all__ = ["SCHEMES", "Scheme", "Server", "SignedRequest", "create_app", "scheme_for_system", "sign"]

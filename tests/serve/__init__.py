@@ -1,0 +1,1 @@
+"""Tests of harness serve: signatures, the app, the crash campaign."""
