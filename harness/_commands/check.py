@@ -21,11 +21,28 @@ from typing import Any
 
 import click
 
+from harness._commands._outputs import check_outputs, write_text
 from harness.errors import ConfigError, UsageError
 
 __all__ = ["COMMANDS"]
 
+#: the largest --examples: more scenarios than a day of CPU; beyond it a typo, not a budget
+MAX_EXAMPLES = 1_000_000
+#: the largest --seed: a ledger stores seeds as signed 64-bit integers
+MAX_SEED = 2**63 - 1
+
 _MODES = {"bare": ("bare",), "orchestrated": ("orchestrated",), "both": ("bare", "orchestrated")}
+
+
+def _check_report_suffix(report_path: str) -> None:
+    from harness.report.render import FORMATS
+
+    suffix = Path(report_path).suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(
+            f"--report {report_path!r}: unknown report format {suffix or '(no suffix)'!r}; "
+            f"expected a file ending in {', '.join(sorted(FORMATS))}"
+        )
 
 
 def _build_flow(target: str | None, flow_path: str | None, trigger: str) -> tuple[Any, str]:
@@ -129,10 +146,14 @@ def check_command(
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
-    if examples < 1:
-        raise UsageError(f"--examples must be an integer >= 1, got {examples}")
-    if seed is not None and seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {seed}")
+    if not 1 <= examples <= MAX_EXAMPLES:
+        raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
+    if report_path:
+        _check_report_suffix(report_path)
+    # every output path is checked before anything runs or the ledger is opened
+    check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
     faults = _parse_faults(faults_text)
     flow, flow_ref = _build_flow(target, flow_path, trigger)
     if seed is None:
@@ -194,8 +215,8 @@ def check_command(
                 "findings": [f.to_json() for f in result.findings],
                 "metrics": metrics,
             }
-            Path(json_path).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-            out.print(f"wrote {json_path}")
+            write_text(json_path, json.dumps(payload, indent=2, sort_keys=True) + "\n", option="--json")
+            out.print(f"wrote {escape(json_path)}")
         if report_path:
             from harness.report import write_report
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import secrets
+import shlex
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -402,7 +403,9 @@ def _ledger_arg(ledger: Any) -> str:
             return ""
     except Exception:
         pass
-    return f" --ledger {url}" if url and "***" not in url else ""
+    if not url or "***" in url or "[redacted]" in url:
+        return ""  # a hidden password cannot be pasted back; the user passes --ledger again
+    return f" --ledger {shlex.quote(url)}"
 
 
 def _finding(

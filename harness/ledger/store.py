@@ -194,10 +194,15 @@ class Ledger:
     def _error(self, what: str, exc: BaseException, *, usage: bool) -> LedgerError:
         orig = getattr(exc, "orig", None) or exc
         message = _one_line(str(orig))
-        password = self.engine.url.password
-        if password:
+        from harness._redact import is_secret_param, redact_text
+
+        url = self.engine.url
+        secrets = [str(url.password)] if url.password else []
+        secrets += [str(v) for k, v in url.query.items() if is_secret_param(k) and isinstance(v, str)]
+        for secret in secrets:
             # drivers do not echo passwords today; make sure no message ever does
-            message = message.replace(str(password), "***")
+            message = message.replace(secret, "***")
+        message = redact_text(message)
         hint = ""
         lowered = message.lower()
         if "unable to open database file" in lowered:
@@ -861,7 +866,11 @@ class Ledger:
         """Write one ``<table>.csv`` per table (header row first) into ``directory``.
 
         Rows are streamed, so the export of a large ledger needs little memory.
-        Returns the files written, in dependency order of the tables.
+        Every text cell is redacted (the rules of :mod:`harness._redact`) and
+        defused: a cell a spreadsheet would run as a formula (``=``, ``+``,
+        ``-``, ``@``, tab, carriage return first) gets a leading ``'``.  Each
+        file is written beside its name and renamed when whole; a failure
+        leaves no partial file.  Returns the files written, in dependency order.
         """
         directory = Path(directory)
         try:
@@ -874,14 +883,41 @@ class Ledger:
         with self._read("exporting") as conn:
             for table in schema.metadata.sorted_tables:
                 path = directory / f"{table.name}.csv"
+                partial = directory / f".{table.name}.csv.partial"
                 order = list(table.primary_key.columns)
                 result = conn.execution_options(yield_per=10000).execute(
                     select(table).order_by(*order)
                 )
-                with path.open("w", newline="", encoding="utf-8") as fh:
-                    writer = csv.writer(fh)
-                    writer.writerow([column.name for column in table.columns])
-                    for part in result.partitions():
-                        writer.writerows(part)
+                try:
+                    with partial.open("w", newline="", encoding="utf-8") as fh:
+                        writer = csv.writer(fh)
+                        writer.writerow([column.name for column in table.columns])
+                        for part in result.partitions():
+                            writer.writerows([_csv_cell(v) for v in row] for row in part)
+                    partial.replace(path)
+                except OSError as exc:
+                    partial.unlink(missing_ok=True)
+                    raise LedgerError(
+                        f"cannot write {str(path)!r}: {exc.strerror or exc}", usage=False
+                    ) from None
+                except BaseException:
+                    partial.unlink(missing_ok=True)
+                    raise
                 written.append(path)
         return written
+
+
+#: first characters that make a spreadsheet evaluate a cell (OWASP "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell as exported: text redacted, and defused when a spreadsheet would run it."""
+    if not isinstance(value, str):
+        return value
+    from harness._redact import redact_text
+
+    value = redact_text(value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
