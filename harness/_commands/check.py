@@ -13,6 +13,7 @@ scenario exactly and says whether it still fails (exit 1) or not (exit 0).
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from typing import Any
 import click
 
 from harness._commands._outputs import check_outputs, write_text
+from harness._watchdog import DEFAULT_CAMPAIGN_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from harness.errors import ConfigError, UsageError
 
 __all__ = ["COMMANDS"]
@@ -127,6 +129,14 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
 @click.option("--json", "json_path", metavar="FILE", help="Write findings and metrics as JSON.")
 @click.option("--report", "report_path", metavar="FILE", help="Write a report (.html, .json, .csv, .xml).")
 @click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
+@click.option(
+    "--run-timeout", type=click.FloatRange(min=0), default=DEFAULT_RUN_TIMEOUT, show_default=True,
+    metavar="SECONDS", help="Wall-clock limit on one call of the automation (0: none); past it, exit 3.",
+)
+@click.option(
+    "--campaign-timeout", type=click.FloatRange(min=0), default=DEFAULT_CAMPAIGN_TIMEOUT,
+    show_default=True, metavar="SECONDS", help="Wall-clock limit on the whole campaign (0: none); past it, exit 3.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
@@ -138,10 +148,14 @@ def check_command(
     json_path: str | None,
     report_path: str | None,
     ledger_url: str | None,
+    run_timeout: float,
+    campaign_timeout: float,
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
-    Exit 0: no findings; 1: findings; 2: bad input.
+    Exit 0: the campaign completed with no findings; 1: findings; 2: bad input
+    (checked before anything runs); 3: the automation or the environment broke
+    the run (it hung past a limit, exited the process, the disk filled).
     """
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
@@ -172,7 +186,8 @@ def check_command(
     err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
-            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err
+            functools.partial(run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout),
+            flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
         )
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {escape(warning)}")

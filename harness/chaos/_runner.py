@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness._watchdog import run_limit
 from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_of, get_fault
@@ -495,7 +496,8 @@ class Target:
         """Call the automation outside a delivery (discovery, reference runs), reaping its threads."""
         before = set(threading.enumerate())
         try:
-            return self.handler(event)
+            with run_limit(f"the automation (delivery {tag})"):
+                return self.handler(event)
         finally:
             self._reap_threads(before, tag)
 
@@ -542,7 +544,7 @@ class Target:
             started_at=clock.now(), ended_at=clock.now(), wall_started=wall_now(), wall_ended=0.0,
         )
         before = set(threading.enumerate())
-        with world.tagged(tag):
+        with world.tagged(tag), run_limit(f"the automation (delivery {tag})"):
             if orchestrator is None:
                 try:
                     result.value = self.handler(event)

@@ -71,6 +71,7 @@ def hide_password(url: str | URL) -> str:
         return _hide_query(parsed).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
     except (ArgumentError, ValueError):
         # Not parseable: hide anything between ':' and '@' of the netloc.
+        url = str(url)
         if "@" in url and "://" in url:
             scheme, rest = url.split("://", 1)
             creds, host = rest.rsplit("@", 1)
