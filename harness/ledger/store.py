@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, String, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from harness.errors import LedgerError
@@ -103,6 +103,8 @@ class Ledger:
         placeholder = "?" if self.backend == "sqlite" else "%s"
         quote = engine.dialect.identifier_preparer.quote
         self._insert_sql: dict[str, str] = {}
+        #: per insert column: its length (String), None (Text) or False (not text)
+        self._limits: dict[str, tuple[int | bool | None, ...]] = {}
         self._campaign_probe_sql: dict[int, str] = {}
         for table, columns in (
             (schema.runs, _codec.RUN_COLUMNS),
@@ -117,6 +119,7 @@ class Ledger:
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                 f"VALUES ({', '.join([placeholder] * len(columns))})"
             )
+            self._limits[table.name] = tuple(_text_limit(table.c[c]) for c in columns)
 
     def _make_locks(self) -> None:
         if self.backend == "sqlite":
@@ -269,7 +272,10 @@ class Ledger:
         # exec_driver_sql goes straight to the driver's executemany: no
         # per-row dictionaries, no compilation; this is what makes ingest fast.
         if rows:
-            conn.exec_driver_sql(self._insert_sql[table], list(rows))
+            # whatever an event held (NUL, a lone surrogate, a 2,000-character key)
+            # is encoded to fit its column, never a reason to lose the run
+            limits = self._limits[table]
+            conn.exec_driver_sql(self._insert_sql[table], [_codec.storable_row(r, limits) for r in rows])
 
     def _missing_campaigns(self, conn: Connection, ids: set[str]) -> list[str]:
         # plain SQL, like the inserts: a campaign write checks its campaign once per
@@ -571,6 +577,7 @@ class Ledger:
         """
         expires = None if ttl is None else wall_now + ttl
         k = schema.dedupe_keys.c
+        key = _codec.storable(key, _DEDUPE_KEY_LENGTH)
         # The loop only repeats when the holder released the key between our
         # failed INSERT and our read; a handful of rounds is plenty.
         for _ in range(20):
@@ -607,6 +614,7 @@ class Ledger:
     def release_dedupe(self, flow: str, key: str, run_id: str) -> None:
         """Release ``key`` if ``run_id`` holds it (so a failed run can be retried)."""
         k = schema.dedupe_keys.c
+        key = _codec.storable(key, _DEDUPE_KEY_LENGTH)
         with self._write("releasing a dedupe key") as conn:
             conn.execute(
                 schema.dedupe_keys.delete().where(
@@ -921,3 +929,13 @@ def _csv_cell(value: Any) -> Any:
     if value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+_DEDUPE_KEY_LENGTH: int | None = getattr(schema.dedupe_keys.c.key.type, "length", None)
+
+
+def _text_limit(column: Any) -> int | bool | None:
+    """The length of a text column (``None``: unbounded); ``False`` for any other type."""
+    if isinstance(column.type, String):
+        return column.type.length
+    return False

@@ -22,6 +22,7 @@ the run is recorded.  Every transition is also one log line on the
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import logging
 import random
@@ -200,6 +201,9 @@ class Orchestrator:
         retry_of: InboxItem | None = None,
         journal: Mapping[str, list[Response]] | None = None,
     ) -> RunResult:
+        # the event as delivered, kept apart from the automation: one that changes its
+        # event (event.pop("objectId")) must not change what is retried or stored
+        event = _delivered(event)
         flow = self.flow
         policy = self.policy
         clock = self.clock
@@ -327,7 +331,7 @@ class Orchestrator:
             value: Any = None
             token = activate(hook)
             try:
-                value = handler(event)
+                value = handler(_delivered(event))  # each attempt gets the event as delivered
                 if inspect.isawaitable(value):
                     value = asyncio.run(await_value(value))
                 if hook.raised is not None:
@@ -697,3 +701,11 @@ def orchestrator_for(flow: Flow) -> Orchestrator:
 
         _CACHE[id(flow)] = (weakref.ref(flow, forget), orch)
         return orch
+
+
+def _delivered(event: Mapping[str, Any]) -> Any:
+    """A deep copy of ``event``; the event itself when it holds something that cannot be copied."""
+    try:
+        return copy.deepcopy(event)
+    except Exception:  # a lock, a socket, a generator: nothing the harness can copy
+        return event
