@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import click
 
+from harness._terminal import safe_line
 from harness.errors import EXIT_BROKEN, HarnessError
 
 __all__ = ["main"]
@@ -56,7 +57,9 @@ _register()
 
 
 def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    # messages quote what the user, the automation or a server gave: show, never obey,
+    # its control characters
+    return safe_line(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from harness._commands._outputs import check_outputs, write_text
+from harness._terminal import safe_line
 from harness._watchdog import DEFAULT_CAMPAIGN_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from harness.errors import ConfigError, UsageError
 
@@ -34,6 +35,22 @@ MAX_EXAMPLES = 1_000_000
 MAX_SEED = 2**63 - 1
 
 _MODES = {"bare": ("bare",), "orchestrated": ("orchestrated",), "both": ("bare", "orchestrated")}
+
+
+def _flow_name(function: str) -> str:
+    """A flow name for an automation given as PATH.py:FUNCTION.
+
+    A flow name is ASCII (``[A-Za-z0-9_.-]``: it goes into ledger keys, file
+    names and shell lines) but Python allows any letter in a function name:
+    ``händle`` is checked as flow ``handle`` (accents dropped, anything else
+    ``_``), never refused for a name the user did not give.
+    """
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", function).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", ascii_name)[:100].strip("_") or "automation"
+    return name
 
 
 def _check_report_suffix(report_path: str) -> None:
@@ -65,7 +82,7 @@ def _build_flow(target: str | None, flow_path: str | None, trigger: str) -> tupl
     assert target is not None
     trig = get_trigger(trigger)
     load_callable(target)
-    name = target.rpartition(":")[2]
+    name = _flow_name(target.rpartition(":")[2])
     return (
         Flow(name=name, automation=target, trigger=trig),
         f"{shlex.quote(target)} --trigger {shlex.quote(trigger)}",
@@ -98,7 +115,12 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 
 
 def _print_finding(console: Any, n: int, f: Any) -> None:
-    from rich.markup import escape
+    from rich.markup import escape as rich_escape
+
+    from harness._terminal import safe
+
+    def escape(text: str) -> str:
+        return str(rich_escape(safe(text)))
 
     console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode})  {escape(f.message)}")
     console.print("  minimal scenario:")
@@ -190,7 +212,7 @@ def check_command(
             flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
         )
         for warning in result.warnings:
-            err.print(f"[yellow]warning:[/] {escape(warning)}")
+            err.print(f"[yellow]warning:[/] {escape(safe_line(warning))}")
         metrics = {m: _metrics(ledger, cid) for m, cid in result.campaign_ids.items()}
         for n, f in enumerate(result.findings, 1):
             _print_finding(out, n, f)

@@ -178,6 +178,8 @@ class Target:
         self.values: dict[tuple[int, str, str], Any] = {}
         #: objects the automation fails for without any fault (object index -> why)
         self.baseline_failures: dict[int, str] = {}
+        #: alerts the orchestrator raised in campaigns: (sink spec, alert), recorded, never sent
+        self.alerts_sent: list[tuple[str, Any]] = []
         #: threads the automation left running after a delivery (name -> warning)
         self.thread_warnings: dict[str, str] = {}
         self.space, self.object_ids, self.reads = self._discover(faults, max_deliveries, max_faults)
@@ -483,6 +485,14 @@ class Target:
         def sink(run: Any, item: Any) -> None:
             inbox.append((run, item))
 
+        from harness.orchestrator._alerts import Alerter, recorded_sinks
+
+        # a campaign runs on fake data: its alerts go to a recorded sink, never to the
+        # policy's real webhook or mail server
+        alerts = Alerter(
+            self.flow.policy.alerts, clock=clock,
+            sinks=recorded_sinks(self.flow.policy.alerts, into=self.alerts_sent),
+        )
         return Orchestrator(
             self.flow,
             ledger=ledger,
@@ -490,6 +500,7 @@ class Target:
             rng=random.Random(self.seed),
             dedupe=MemoryDedupe(),
             sink=sink,
+            alerts=alerts,
         )
 
     def _invoke(self, event: dict[str, Any], tag: str) -> Any:

@@ -17,6 +17,7 @@ import csv
 import os
 import re
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, Engine, String, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from harness.errors import LedgerError
-from harness.ledger import _codec, migrations, schema
+from harness.ledger import _codec, _stranded, migrations, schema
 from harness.ledger._engine import (
     DEFAULT_URL,
     hide_password,
@@ -661,6 +662,13 @@ class Ledger:
             raise LedgerError(f"ledger {self.url}: no inbox item with id {item_id!r}", usage=True)
         return _codec.inbox_from_row(row)
 
+    def inbox_item_actionable(self, item: InboxItem) -> bool:
+        """Whether ``item`` can be retried, resolved or discarded: open, or its retry died."""
+        if item.status == "open":
+            return True
+        with self._read("reading an inbox item") as conn:
+            return _stranded.stranded(conn, item, wall_now=time.time())
+
     def act_on_inbox_item(
         self, item_id: str, *, action: str, by: str, note: str, at: float, wall_at: float
     ) -> InboxItem:
@@ -689,7 +697,9 @@ class Ledger:
                     f"ledger {self.url}: no inbox item with id {item_id!r}", usage=True
                 )
             item = _codec.inbox_from_row(row)
-            if item.status != "open":
+            # a retry killed before it wrote its run leaves the item actionable
+            was = "retried" if _stranded.stranded(conn, item, wall_now=wall_at) else "open"
+            if item.status != was:
                 raise LedgerError(
                     f"inbox item {item_id!r} is already {item.status} "
                     f"(by {item.resolved_by or 'unknown'}); only open items can be acted on",
@@ -697,7 +707,7 @@ class Ledger:
                 )
             updated = conn.execute(
                 schema.inbox_items.update()
-                .where(i.id == item_id, i.status == "open")
+                .where(i.id == item_id, i.status == was)
                 .values(
                     status=INBOX_ACTIONS[action],
                     resolved_at=at,
@@ -724,7 +734,11 @@ class Ledger:
                 wall_at=wall_at,
                 error_class=item.error_class,
                 outcome=INBOX_ACTIONS[action],
-                detail={"action": action, "by": by, "note": note, "item_id": item_id},
+                detail={
+                    "action": action, "by": by, "note": note, "item_id": item_id,
+                    **(_stranded.claim_detail(wall_at) if action == "retry" else {}),
+                    **({"after_interrupted_retry": True} if was == "retried" else {}),
+                },
             )
             self._insert_many(conn, "events", [_codec.event_row(item.run_id, event)])
             row = conn.execute(self._select_inbox().where(i.id == item_id)).first()
