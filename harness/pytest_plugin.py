@@ -502,7 +502,9 @@ def harness_run(
                 campaign_timeout=DEFAULT_CAMPAIGN_TIMEOUT if campaign_timeout is None else campaign_timeout,
             )
         except HarnessError as exc:
-            _fail(f"harness: {exc}")
+            # the limits are this plugin's options here, not harness check's
+            text = str(exc).replace("(--run-timeout)", "(--harness-run-timeout)")
+            _fail("harness: " + text.replace("(--campaign-timeout)", "(--harness-campaign-timeout)"))
         state.record(result)
         _attach(request.node, loaded.name, result)
         return result
