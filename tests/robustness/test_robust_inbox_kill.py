@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Flow, VirtualClock, get_trigger
+from harness import Flow, VirtualClock
 from harness.cli import main
 from harness.ledger import Ledger
 from harness.orchestrator import Orchestrator
