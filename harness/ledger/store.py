@@ -209,6 +209,10 @@ class Ledger:
         message = redact_text(message)
         hint = ""
         lowered = message.lower()
+        if "malformed" in lowered:
+            # corrupted pages: not the user's input but a broken ledger, exit 3 (not 2)
+            usage = False
+            hint = " (the ledger's pages are corrupted: restore it from a backup)"
         if "unable to open database file" in lowered:
             hint = " (check that the directory exists and is writable)"
         elif "file is not a database" in lowered:
