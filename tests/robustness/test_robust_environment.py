@@ -46,7 +46,7 @@ def test_a_full_disk_after_the_campaign_exits_3_and_leaves_no_partial_file(
     capsys.readouterr()
     code = main(["check", f"{tmp_path}/auto.py:handle", "--examples", "1", "--seed", "1",
                  "--ledger", f"sqlite:///{tmp_path}/l.db", option, str(target)])
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert code == EXIT_BROKEN
     errors = [line for line in err.splitlines() if line.startswith("harness: error: ")]
     assert len(errors) == 1 and "Traceback" not in err
