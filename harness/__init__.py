@@ -21,6 +21,7 @@ from harness.errors import (
     FlowDeclarationError,
     HarnessError,
     LedgerError,
+    RunBrokenError,
     UsageError,
 )
 from harness.flow import (
@@ -107,6 +108,7 @@ __all__ = [
     "Resource",
     "Response",
     "RetryPolicy",
+    "RunBrokenError",
     "RunResult",
     "Scenario",
     "Stripe",
