@@ -114,7 +114,10 @@ def _redact_url(url: str) -> str:
     if "@" not in netloc and not secret_query and not webhook:
         return _SECRET_VALUE.sub(REDACTED, url)  # the common case, kept cheap
     if "@" in netloc:
-        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+        userinfo, host_port = netloc.rsplit("@", 1)
+        # a password already masked ('user:***@', as SQLAlchemy shows it) keeps the user shown
+        if userinfo.partition(":")[2] not in ("***", REDACTED):
+            netloc = f"{REDACTED}@{host_port}"
     path = parts.path
     if webhook:
         lowered = path.lower()

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import click
 
+from harness._redact import redact_text
 from harness._terminal import safe_line
 from harness.errors import EXIT_BROKEN, HarnessError
 
@@ -56,10 +57,12 @@ def _register() -> None:
 _register()
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: str, *, redact: bool = False) -> str:
     # messages quote what the user, the automation or a server gave: show, never obey,
-    # its control characters
-    return safe_line(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
+    # its control characters; what the automation or a server said is redacted too (a
+    # usage error quotes only the user's own input, with any ledger password hidden)
+    line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return safe_line(redact_text(line) if redact else line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"harness: error: {_one_line(exc.format_message())}", err=True)
         code = exc.exit_code
     except HarnessError as exc:
-        click.echo(f"harness: error: {_one_line(str(exc))}", err=True)
+        click.echo(f"harness: error: {_one_line(str(exc), redact=exc.exit_code != 2)}", err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("harness: interrupted", err=True)
@@ -104,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         code = EXIT_BROKEN
     except AutomationExited as exc:
-        click.echo(f"harness: error: {_one_line(str(exc))}", err=True)
+        click.echo(f"harness: error: {_one_line(str(exc), redact=True)}", err=True)
         code = EXIT_BROKEN
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
@@ -129,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:  # a BaseException of the automation's own, outside a campaign
         where = location_of_traceback(exc.__traceback__)
         click.echo(
-            f"harness: error: the automation raised {type(exc).__name__}({_one_line(str(exc))[:200]!r}), "
+            f"harness: error: the automation raised {type(exc).__name__}({_one_line(str(exc), redact=True)[:200]!r}), "
             "a BaseException that is not an Exception" + (f", at {where}" if where else "")
             + "; the run is broken; derive the automation's errors from Exception",
             err=True,

@@ -117,10 +117,11 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 def _print_finding(console: Any, n: int, f: Any) -> None:
     from rich.markup import escape as rich_escape
 
+    from harness._redact import redact_text
     from harness._terminal import safe
 
     def escape(text: str) -> str:
-        return str(rich_escape(safe(text)))
+        return str(rich_escape(safe(redact_text(text))))
 
     console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode})  {escape(f.message)}")
     console.print("  minimal scenario:")

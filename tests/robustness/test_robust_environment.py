@@ -159,3 +159,16 @@ def test_a_campaign_never_sends_its_flows_alerts(tmp_path: Path, capsys: pytest.
     assert {a["sink"].split(":")[0] for a in alerts} == {"http", "smtp"}
     assert all("error" not in a for a in alerts), "every alert reached its (recorded) sink"
     assert (hook.connections, mail.connections) == (0, 0), "no alert left the process"
+
+
+def test_a_function_with_a_non_ascii_name_is_checked_under_an_ascii_flow_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "uni.py").write_text("def händle(event):\n    return {'status': 'ok'}\n")
+    capsys.readouterr()
+    code = main(["check", f"{tmp_path}/uni.py:händle", "--examples", "1", "--seed", "1",
+                 "--ledger", f"sqlite:///{tmp_path}/l.db"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err.startswith("harness check handle: seed 1, ")
+    assert f"rerun the campaign: harness check '{tmp_path}/uni.py:händle' " in out
