@@ -479,7 +479,7 @@ def bench_report(cfg: Config) -> BenchResult:
         url = f"sqlite:///{ledger}"
         sim_s, sim_mb = _cli_child(
             ["simulate", "--ledger", url, "--days", "90", "--runs-per-day", str(per_day),
-             "--seed", "7", "--flow", "deal_won"],
+             "--seed", "7", "--flow-name", "deal_won"],
             timeout=1200,
         )
         total = per_day * 90
@@ -491,7 +491,7 @@ def bench_report(cfg: Config) -> BenchResult:
         for fmt_ in ("html", "json"):
             out = Path(tmp) / f"review.{fmt_}"
             secs, peak = _cli_child(
-                ["report", "--ledger", url, "--flow", "deal_won", "--since", "90d", "--out", str(out)],
+                ["report", "--ledger", url, "--flow-name", "deal_won", "--since", "90d", "--out", str(out)],
                 timeout=1200,
             )
             size = out.stat().st_size / 1e6

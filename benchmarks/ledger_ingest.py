@@ -22,7 +22,7 @@
    ``Ledger.iter_runs`` (what a report that needs rows should do); and, with
    ``--materialize``, loading the whole window as one list with ``Ledger.runs``.
    ``--history-url URL`` reads a history written before (``harness simulate
-   --flow deal_won --days 90 --runs-per-day 11112 --ledger URL``) instead.
+   --flow-name deal_won --days 90 --runs-per-day 11112 --ledger URL``) instead.
 
 Benchmarks are not tests: nothing here asserts; numbers go to stdout and, with
 ``--json``, to a file (``benchmarks/results/`` is ignored by git).
@@ -189,7 +189,7 @@ def window(args: argparse.Namespace) -> dict[str, Any]:
         url = args.history_url or f"sqlite:///{Path(tmp) / 'history.db'}"
         with Ledger.open(url) as ledger:
             if args.history_url:
-                # reuse a history written before (harness simulate --flow deal_won)
+                # reuse a history written before (harness simulate --flow-name deal_won)
                 sim_seconds = float("nan")
                 info = ledger.info()
                 end = (info.last_wall or end) + 1.0

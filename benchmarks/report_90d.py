@@ -60,7 +60,7 @@ def ensure_ledger(path: Path, runs: int) -> float | None:
     started = time.perf_counter()
     subprocess.run(
         harness("simulate", "--ledger", f"sqlite:///{path}", "--days", "90",
-                "--runs-per-day", str(per_day), "--seed", "7", "--flow", "deal_won"),
+                "--runs-per-day", str(per_day), "--seed", "7", "--flow-name", "deal_won"),
         check=True,
     )
     elapsed = time.perf_counter() - started
@@ -74,7 +74,7 @@ def one_report(ledger: Path, out: Path) -> tuple[float, float, float]:
     before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     proc = subprocess.Popen(
-        harness("report", "--ledger", f"sqlite:///{ledger}", "--flow", "deal_won",
+        harness("report", "--ledger", f"sqlite:///{ledger}", "--flow-name", "deal_won",
                 "--since", "90d", "--out", str(out)),
     )
     proc.wait()

@@ -47,9 +47,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from harness._commands import check, demo, gate, inbox, ledger, report, simulate
+    from harness._commands import check, demo, gate, inbox, ledger, report, simulate, systems
 
-    for module in (demo, check, report, gate, inbox, ledger, simulate):
+    for module in (demo, check, report, gate, inbox, ledger, simulate, systems):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -63,6 +63,11 @@ def _one_line(text: str, *, redact: bool = False) -> str:
     # usage error quotes only the user's own input, with any ledger password hidden)
     line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
     return safe_line(redact_text(line) if redact else line)
+
+
+def _stdout_closed() -> bool:
+    """Whether click has met a closed pipe on stdout (it then wraps stdout to silence flushes)."""
+    return "PacifyFlushWrapper" in type(sys.stdout).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         code = 0
     except SystemExit as exc:
-        # click never raises SystemExit with standalone_mode=False: this came from user code
+        if _stdout_closed():
+            # click met EPIPE writing our output (`harness inbox list | head -1`) and asked
+            # to exit: the reader has what it wanted, so end quietly
+            code = 0
+            if argv is None:
+                sys.exit(code)
+            return code
+        # click never raises SystemExit with standalone_mode=False otherwise: this came
+        # from user code
         click.echo(
             f"harness: error: the automation or its flow called sys.exit({exc.code!r}) while the "
             "harness was running it; an automation must return or raise, never exit the process",

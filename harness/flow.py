@@ -299,6 +299,19 @@ class Trigger:
     defining: tuple[str, ...] = ()
 
 
+def callable_spec(fn: Callable[..., Any]) -> str | None:
+    """``"path/to/file.py:name"`` or ``"package.module:name"`` for a named module-level callable."""
+    module_name = getattr(fn, "__module__", None)
+    qual = getattr(fn, "__qualname__", "")
+    if not module_name or not qual or "<" in qual or "." in qual:
+        return None
+    module = sys.modules.get(module_name)
+    file = getattr(module, "__file__", None)
+    if module_name.startswith("harness_user_") or module_name == "__main__":
+        return f"{file}:{qual}" if file else None
+    return f"{module_name}:{qual}"
+
+
 def load_callable(spec: str | Callable[..., Any], *, what: str = "automation") -> Callable[..., Any]:
     """Resolve ``"path/to/file.py:function"`` or ``"package.module:function"``.
 
@@ -383,10 +396,26 @@ def load_object(spec: str, *, what: str = "automation") -> Any:
 
 
 def _default_result(value: Any) -> bool:
-    """An automation's return value means failure when it is a mapping with status failed/error."""
+    """An automation's return value means failure when it says so.
+
+    A mapping whose ``status`` is ``failed`` or ``error``, or whose ``ok`` or
+    ``success`` is ``False``; an object whose ``ok`` or ``success`` attribute
+    is ``False`` (a result dataclass, an SDK's response).  Anything else
+    (``None`` included) is success.
+    """
     if isinstance(value, Mapping):
         status = value.get("status")
         if isinstance(status, str) and status.lower() in ("failed", "error"):
+            return False
+        return not any(value.get(name) is False for name in ("ok", "success"))
+    if value is None or isinstance(value, str | bytes | int | float | Sequence):
+        return True
+    for name in ("ok", "success"):
+        try:
+            flag = getattr(value, name, None)
+        except Exception:  # a property that raises says nothing about success
+            continue
+        if flag is False:
             return False
     return True
 
@@ -404,7 +433,15 @@ class Flow:
     ``"existing"``); it may call the systems (it runs before the run, outside
     fault injection).  ``result`` says whether the automation's return value
     means success (default: anything but a mapping whose ``status`` is
-    ``failed`` or ``error``).
+    ``failed`` or ``error``, or a mapping or object whose ``ok`` or
+    ``success`` is ``False``).
+
+    ``world`` is the world the flow runs against in campaigns and replays:
+    ``FACTORY(seed) -> harness.systems.World`` or ``"path/to/file.py:FACTORY"``
+    (default: :func:`harness.systems.standard_world`, every bundled fake).
+    ``reset`` is called before every world the harness builds or puts back
+    (each scenario, each reference run), for state outside HTTP that the
+    automation keeps (its own database, files, caches).
     """
 
     name: str
@@ -420,6 +457,8 @@ class Flow:
     result: Callable[[Any], bool] = _default_result
     policy: Policy = field(default_factory=Policy)
     description: str = ""
+    world: Callable[[int], Any] | str | None = None
+    reset: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", self.name):
@@ -444,6 +483,17 @@ class Flow:
             )
         if not isinstance(self.policy, Policy):
             raise FlowDeclarationError(f"{where}: 'policy' must be a harness.Policy")
+        if self.world is not None and not (
+            callable(self.world) or (isinstance(self.world, str) and ":" in self.world)
+        ):
+            raise FlowDeclarationError(
+                f"{where}: 'world' must be a callable FACTORY(seed) -> World or "
+                f"'path/to/file.py:FACTORY', got {self.world!r}"
+            )
+        if self.reset is not None and not callable(self.reset):
+            raise FlowDeclarationError(
+                f"{where}: 'reset' must be a callable taking no arguments, got {self.reset!r}"
+            )
         object.__setattr__(self, "effects", tuple(self.effects))
         object.__setattr__(self, "write_contracts", tuple(self.write_contracts))
         if self.dedupe_key is not None:
@@ -488,6 +538,30 @@ class Flow:
         """The automation as a callable (imported on first use)."""
         return load_callable(self.automation)
 
+    def world_factory(self) -> Callable[[int], Any] | None:
+        """The world factory (imported on first use); ``None`` for the standard world."""
+        if self.world is None:
+            return None
+        return load_callable(self.world, what="world")
+
+    def world_spec(self) -> str | None:
+        """How a shell line names the world: ``"path/to/file.py:FACTORY"`` (``None``: standard).
+
+        A callable is named by its module's file and its name; one that cannot
+        be named (a lambda, a closure) gives ``None`` for the shell line only.
+        """
+        if self.world is None or isinstance(self.world, str):
+            return self.world
+        return callable_spec(self.world)
+
+    def world_name(self) -> str:
+        """The factory's name as the printed scenario shows it (``"standard_world"``)."""
+        if self.world is None:
+            return "standard_world"
+        if isinstance(self.world, str):
+            return self.world.rpartition(":")[2]
+        return str(getattr(self.world, "__qualname__", None) or getattr(self.world, "__name__", "world"))
+
     def check_event(self, event: Event) -> tuple[Violation, ...]:
         """Violations of the trigger's data contract by ``event``."""
         return self.trigger.contract.check(event)
@@ -505,3 +579,37 @@ class Flow:
         from harness.orchestrator import orchestrator_for
 
         return orchestrator_for(self).handle(event)
+
+
+def check_declarations(flow: Flow, world: Any) -> None:
+    """Check ``flow``'s effects and write contracts against what ``world``'s systems declare.
+
+    Raises :class:`FlowDeclarationError` (exit status 2) before any scenario
+    runs when an :class:`Effect` or a :class:`WriteContract` names a system
+    the world does not have, or an effect names a record kind its system does
+    not store, with the closest name and the valid choices: a typo such as
+    ``Effect("stripe", "invoices")`` would otherwise become a permanent
+    "found 0 stripe invoices" finding.
+    """
+    systems = {str(s.name): s for s in getattr(world, "systems", ())}
+
+    def system_of(what: str, name: str) -> Any:
+        if name not in systems:
+            raise FlowDeclarationError(
+                f"flow {flow.name!r}: {what} names system {name!r}, which this flow's world does "
+                f"not have{did_you_mean(name, systems)}; its systems: "
+                f"{', '.join(sorted(systems)) or 'none'} (declare a fake for it in the flow's world)"
+            )
+        return systems[name]
+
+    for effect in flow.effects:
+        what = f"Effect({effect.system!r}, {effect.kind!r})"
+        system = system_of(what, effect.system)
+        kinds = tuple(str(k) for k in getattr(system, "kinds", ()) or ())
+        if kinds and effect.kind not in kinds:
+            raise FlowDeclarationError(
+                f"flow {flow.name!r}: {what}: {effect.system} stores no record kind "
+                f"{effect.kind!r}{did_you_mean(effect.kind, kinds)}; its kinds: {', '.join(kinds)}"
+            )
+    for wc in flow.write_contracts:
+        system_of(f"WriteContract({wc.system!r}, {wc.method!r}, {wc.path!r})", wc.system)

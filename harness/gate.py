@@ -11,6 +11,7 @@ A gate file is TOML.  Each ``[flows.NAME]`` table names a flow (its
     max_manual_fallback_frequency = 0.3
     max_time_to_recovery_p90 = 600        # seconds, in the run's clock
     max_runs_failed = 0
+    max_failed_run_rate = 0.05            # runs ended failed / accepted runs
     [flows.deal_won.max_findings]
     duplicate_effect = 0
     silent_loss = 0
@@ -103,6 +104,7 @@ _SPECS: tuple[_Threshold, ...] = (
     _Threshold("max_manual_fallback_frequency", "manual fallback frequency", float, "max", high=1.0),
     _Threshold("max_time_to_recovery_p90", "time to recovery p90", float, "max", unit="s"),
     _Threshold("max_runs_failed", "runs ended failed", int, "max"),
+    _Threshold("max_failed_run_rate", "failed run rate", float, "max", high=1.0),
 )
 _BY_KEY = {spec.key: spec for spec in _SPECS}
 
@@ -124,6 +126,7 @@ class FlowGate:
     max_manual_fallback_frequency: float | None = None
     max_time_to_recovery_p90: float | None = None
     max_runs_failed: int | None = None
+    max_failed_run_rate: float | None = None
     max_findings: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -349,6 +352,7 @@ class FlowMeasures:
     manual_runs: float
     manual_fallback_frequency: float | None
     time_to_recovery_p90: float | None
+    failed_run_rate: float | None = None
 
 
 def measure(
@@ -374,6 +378,7 @@ def measure(
         manual_runs=manual,
         manual_fallback_frequency=(manual / accepted) if accepted else None,
         time_to_recovery_p90=max(p90s) if p90s else None,
+        failed_run_rate=(sum(m.runs_failed for m in metrics) / accepted) if accepted else None,
     )
 
 
@@ -570,6 +575,7 @@ _NOT_MEASURED = {
     "max_manual_fallback_frequency": "not measured: no accepted run",
     "max_time_to_recovery_p90": "not measured: no run met an error and recovered",
     "max_runs_failed": "",
+    "max_failed_run_rate": "not measured: no accepted run",
 }
 
 
@@ -581,6 +587,7 @@ def _measured(m: FlowMeasures, key: str) -> float | None:
         "max_manual_fallback_frequency": m.manual_fallback_frequency,
         "max_time_to_recovery_p90": m.time_to_recovery_p90,
         "max_runs_failed": m.runs_failed,
+        "max_failed_run_rate": m.failed_run_rate,
     }[key]
     return None if value is None else float(value)
 

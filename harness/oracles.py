@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import _wire
 from harness.chaos._effects import count_creates, is_primary
-from harness.chaos._faults import endpoint_of, get_fault
+from harness.chaos._faults import endpoint_in, get_fault
 from harness.chaos._scenario import SetValue
 from harness.flow import Contract
 from harness.systems._redact import redact_text, redact_url
@@ -309,7 +309,7 @@ def judge(run: ScenarioRun) -> list[Hit]:
             calls.setdefault(c.tag, []).append(c)
     hits: list[Hit] = []
     flagged: set[tuple[str, str, str]] = set()
-    # records some systems create once per world (Zendesk's agent user on the first
+    # records some systems create once per world (a support desk's agent user on the first
     # ticket) land on whichever object comes first: compare totals too, so a record
     # that merely moved from one object to another is neither a duplicate nor a loss
     total_got = _creates([w for ws in writes.values() for w in ws])
@@ -435,13 +435,13 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
     ref_by_endpoint: dict[tuple[str, str], list[Call]] = {}
     for c in ref_calls:
         if c.method in _WRITE_METHODS:
-            ref_by_endpoint.setdefault((c.system, endpoint_of(c.method, c.request.path)), []).append(c)
+            ref_by_endpoint.setdefault((c.system, endpoint_in(run.world, c.system, c.method, c.request.path)), []).append(c)
     problems: list[str] = []
     seen: dict[tuple[str, str], int] = {}
     for c in calls:
         if c.method not in _WRITE_METHODS:
             continue
-        key = (c.system, endpoint_of(c.method, c.request.path))
+        key = (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         idx = seen.get(key, 0)
         seen[key] = idx + 1
         same = ref_by_endpoint.get(key)
@@ -464,17 +464,17 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
                     f"{key[1]} on {c.system} sent {name} = {_show(value)} (reference: {_show(ref_value)})"
                 )
     ref_rejected = {
-        (c.system, endpoint_of(c.method, c.request.path))
+        (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         for c in ref_calls
         if c.status in (400, 422) and c.fault is None
     }
     for c in calls:
-        endpoint = endpoint_of(c.method, c.request.path)
+        endpoint = endpoint_in(run.world, c.system, c.method, c.request.path)
         if (
             c.fault is None
             and c.status in (400, 422)
             and (c.system, endpoint) not in ref_rejected
-            and _rejected_field(c) is not None
+            and _rejected_field(run, c) is not None
         ):
             reason = _error_text(c)
             problems.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
@@ -486,13 +486,12 @@ def _bad_value(run: ScenarioRun, okey: str, writes: Sequence[Write], calls: Sequ
     return [Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}")]
 
 
-def _rejected_field(call: Call) -> str | None:
-    """The field a vendor's validation error names, or ``None`` for other refusals.
+def _rejected_field(run: ScenarioRun, call: Call) -> str | None:
+    """The field the system's validation error names, or ``None`` for other refusals.
 
-    Stripe names it in ``error.param`` (``None`` for a state conflict such as
-    re-finalizing an invoice; ``Idempotency-Key`` for a reused key, which guards
-    against a duplicate rather than a bad value); Zendesk lists fields under
-    ``details``; HubSpot under ``errors[].context``.
+    Read through the system's descriptor (``ErrorShape.rejected_field``): a
+    refusal that blames no field (a state conflict, a reused idempotency key)
+    is not a bad value.
     """
     if call.response is None:
         return None
@@ -500,21 +499,7 @@ def _rejected_field(call: Call) -> str | None:
         data = call.response.json()
     except ValueError:
         return None
-    if not isinstance(data, Mapping):
-        return None
-    err = data.get("error")
-    if isinstance(err, Mapping):
-        param = err.get("param")
-        if err.get("type") == "idempotency_error" or not param:
-            return None
-        return str(param)
-    details = data.get("details")
-    if isinstance(details, Mapping) and details:
-        return ", ".join(sorted(str(k) for k in details))
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        return "properties"
-    return None
+    return run.world.descriptor(call.system).rejected_field(data)
 
 
 def _write_contract_violations(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:
@@ -620,7 +605,7 @@ def _transient_unrecovered(run: ScenarioRun, d: Any, calls: Sequence[Call]) -> l
     longest: dict[tuple[str, str], int] = {}
     streak: dict[tuple[str, str], int] = {}
     for c in calls:
-        key = (c.system, endpoint_of(c.method, c.request.path))
+        key = (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         streak[key] = streak.get(key, 0) + 1 if c.fault is not None else 0
         longest[key] = max(longest.get(key, 0), streak[key])
     if max(longest.values(), default=0) > 2:

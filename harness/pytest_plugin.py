@@ -83,14 +83,15 @@ _MODES: dict[str, tuple[str, ...]] = {
     "orchestrated": ("orchestrated",),
     "both": ("bare", "orchestrated"),
 }
-_MARKER_ARGS = ("flow", "examples", "mode")
+_MARKER_ARGS = ("flow", "examples", "mode", "world")
 _DEFAULT_EXAMPLES = 100
 _LAST_SEED = Path(".harness") / "last-seed"
 _WORKER_KEY = "harness_campaigns"
 _REPORT_SUFFIXES = (".html", ".json", ".csv", ".xml")
 _MARKER_DOC = (
-    "harness(*, flow, examples=None, mode='both'): run a bad-day campaign of `flow` "
-    "(a harness.Flow or 'path/to/flow.py'; mode 'bare', 'orchestrated' or 'both') and give "
+    "harness(*, flow, examples=None, mode='both', world=None): run a bad-day campaign of `flow` "
+    "(a harness.Flow or 'path/to/flow.py'; mode 'bare', 'orchestrated' or 'both'; world a "
+    "FACTORY(seed) or 'path.py:FACTORY' replacing the flow's world) and give "
     "its CampaignResult to the `harness_campaign` fixture; with --harness-gate the test fails "
     "when its findings exceed the gate's max_findings for the flow."
 )
@@ -344,6 +345,7 @@ class _MarkerSpec:
     flow: Any  # a Flow or a path string
     examples: int | None
     mode: str
+    world: Any = None  # a factory or 'path.py:FACTORY' overriding the flow's world
 
 
 def _marker_spec(
@@ -380,7 +382,13 @@ def _marker_spec(
             f"{where}: 'mode' must be one of {', '.join(map(repr, _MODES))}, got {mode!r}"
             f"{did_you_mean(str(mode), _MODES)}"
         )
-    return _MarkerSpec(flow=flow, examples=examples, mode=mode)
+    world = kwargs.get("world")
+    if world is not None and not (callable(world) or (isinstance(world, str) and ":" in world)):
+        raise _MarkerError(
+            f"{where}: 'world' must be a factory FACTORY(seed) -> World or 'path/to/file.py:FACTORY', "
+            f"got {world!r}"
+        )
+    return _MarkerSpec(flow=flow, examples=examples, mode=mode, world=world)
 
 
 class _MarkerError(Exception):
@@ -442,11 +450,33 @@ def harness_seed(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def harness_world(harness_seed: int) -> Iterator[World]:
-    """The standard fake world (HubSpot, Stripe, Zendesk), seeded, with HTTP routed to it."""
-    from harness.systems import standard_world
+def harness_world(request: pytest.FixtureRequest, harness_seed: int) -> Iterator[World]:
+    """The test's fake world, seeded, with HTTP routed to it.
 
-    world = standard_world(harness_seed)
+    The world of the test's ``@pytest.mark.harness`` (its ``world=``, else its
+    flow's ``world``); the standard world (HubSpot, Stripe, Zendesk) without one.
+    """
+    __tracebackhide__ = True
+    from harness.errors import UsageError
+    from harness.flow import load_callable
+    from harness.systems import World, standard_world
+
+    factory: Any = None
+    marker = request.node.get_closest_marker("harness")
+    if marker is not None:
+        try:
+            spec = _marker_spec(marker.args, marker.kwargs)
+        except _MarkerError as exc:
+            _fail(str(exc))
+        factory = spec.world
+        if factory is None:
+            factory = _load_flow(spec.flow, request.node, request.config).world
+    try:
+        world = load_callable(factory, what="world")(harness_seed) if factory else standard_world(harness_seed)
+    except UsageError as exc:
+        _fail(str(exc))
+    if not isinstance(world, World):
+        _fail(f"world {factory!r}: FACTORY(seed) must return a harness.systems.World, got {type(world).__name__}")
     with world.activate():
         yield world
 
@@ -455,7 +485,7 @@ def harness_world(harness_seed: int) -> Iterator[World]:
 def harness_run(
     request: pytest.FixtureRequest, harness_seed: int
 ) -> Callable[..., CampaignResult]:
-    """Run a campaign: ``harness_run(flow, *, examples=None, mode="both") -> CampaignResult``.
+    """Run a campaign: ``harness_run(flow, *, examples=None, mode="both", world=None) -> CampaignResult``.
 
     ``flow`` is a :class:`harness.Flow` or ``"path/to/flow.py"``.  The
     campaign writes to the session's ledger and counts for the session's gate;
@@ -464,12 +494,18 @@ def harness_run(
     state = _state(request.config)
     calls = [0]
 
-    def run(flow: Any, *, examples: int | None = None, mode: str = "both") -> CampaignResult:
+    def run(
+        flow: Any, *, examples: int | None = None, mode: str = "both", world: Any = None
+    ) -> CampaignResult:
         __tracebackhide__ = True
+        import dataclasses
+
         from harness.errors import HarnessError
 
-        spec = _validated(flow=flow, examples=examples, mode=mode)
+        spec = _validated(flow=flow, examples=examples, mode=mode, world=world)
         loaded = _load_flow(spec.flow, request.node, request.config)
+        if spec.world is not None:
+            loaded = dataclasses.replace(loaded, world=spec.world)
         if state.gate is not None:
             from harness.errors import ConfigError
 
@@ -553,7 +589,7 @@ def harness_campaign(
         spec = _marker_spec(marker.args, marker.kwargs)
     except _MarkerError as exc:
         _fail(str(exc))
-    return harness_run(spec.flow, examples=spec.examples, mode=spec.mode)
+    return harness_run(spec.flow, examples=spec.examples, mode=spec.mode, world=spec.world)
 
 
 @pytest.hookimpl(wrapper=True)

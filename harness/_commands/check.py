@@ -64,10 +64,18 @@ def _check_report_suffix(report_path: str) -> None:
         )
 
 
-def _build_flow(target: str | None, flow_path: str | None, trigger: str) -> tuple[Any, str]:
-    """The flow to check and how a shell line names it."""
+def _build_flow(
+    target: str | None, flow_path: str | None, trigger: str, world: str | None = None
+) -> tuple[Any, str]:
+    """The flow to check and how a shell line names it (``--world`` included)."""
+    import dataclasses
+
     from harness.flow import Flow, load_callable, load_flow
     from harness.triggers import get_trigger
+
+    with_world = f" --world {shlex.quote(world)}" if world else ""
+    if world:
+        load_callable(world, what="world")  # a missing factory is a usage error up front
 
     if target and flow_path:
         raise UsageError("give PATH.py:FUNCTION or --flow FILE, not both")
@@ -78,14 +86,18 @@ def _build_flow(target: str | None, flow_path: str | None, trigger: str) -> tupl
     if flow_path:
         flow = load_flow(flow_path)
         flow.handler()  # a missing automation is a usage error before the ledger is opened
-        return flow, f"--flow {shlex.quote(flow_path)}"
+        if world:
+            flow = dataclasses.replace(flow, world=world)
+        elif flow.world is not None:
+            flow.world_factory()  # the flow's own world must import too
+        return flow, f"--flow {shlex.quote(flow_path)}{with_world}"
     assert target is not None
     trig = get_trigger(trigger)
     load_callable(target)
     name = _flow_name(target.rpartition(":")[2])
     return (
-        Flow(name=name, automation=target, trigger=trig),
-        f"{shlex.quote(target)} --trigger {shlex.quote(trigger)}",
+        Flow(name=name, automation=target, trigger=trig, world=world),
+        f"{shlex.quote(target)} --trigger {shlex.quote(trigger)}{with_world}",
     )
 
 
@@ -142,6 +154,10 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
     "--trigger", default="hubspot.deal.closedwon", show_default=True,
     help="The trigger that starts the automation (with PATH.py:FUNCTION).",
 )
+@click.option(
+    "--world", "world", metavar="PATH.py:FACTORY",
+    help="The world of fakes: FACTORY(seed) returns a harness World (default: the bundled fakes).",
+)
 @click.option("--examples", default=100, show_default=True, type=int, help="Scenarios per mode (the default budget).")
 @click.option("--seed", default=None, type=int, help="Seed for everything (drawn and printed when omitted).")
 @click.option(
@@ -160,10 +176,16 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
     "--campaign-timeout", type=click.FloatRange(min=0), default=DEFAULT_CAMPAIGN_TIMEOUT,
     show_default=True, metavar="SECONDS", help="Wall-clock limit on the whole campaign (0: none); past it, exit 3.",
 )
+@click.option(
+    "--progress/--no-progress", "show_progress", default=None,
+    help="Show progress on stderr: a bar on a terminal, a line per tenth of each mode "
+    "otherwise (CI logs). Default: on.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
     trigger: str,
+    world: str | None,
     examples: int,
     seed: int | None,
     mode: str,
@@ -173,6 +195,7 @@ def check_command(
     ledger_url: str | None,
     run_timeout: float,
     campaign_timeout: float,
+    show_progress: bool | None,
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
@@ -192,7 +215,7 @@ def check_command(
     # every output path is checked before anything runs or the ledger is opened
     check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
     faults = _parse_faults(faults_text)
-    flow, flow_ref = _build_flow(target, flow_path, trigger)
+    flow, flow_ref = _build_flow(target, flow_path, trigger, world)
     if seed is None:
         import secrets
 
@@ -211,6 +234,7 @@ def check_command(
         result = _run_with_progress(
             functools.partial(run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout),
             flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
+            show_progress is not False,
         )
         for warning in result.warnings:
             err.print(f"[yellow]warning:[/] {escape(safe_line(warning))}")
@@ -278,13 +302,16 @@ def _run_with_progress(
     faults: Sequence[str],
     flow_ref: str,
     err: Any,
+    show: bool = True,
 ) -> Any:
     kwargs = dict(
         ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
         faults=faults, flow_ref=flow_ref,
     )
-    if not err.is_terminal:
+    if not show:
         return run_campaign(flow, **kwargs)
+    if not err.is_terminal:
+        return run_campaign(flow, progress=_progress_lines(flow.name, err), **kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -299,12 +326,42 @@ def _run_with_progress(
         return run_campaign(flow, progress=progress, **kwargs)
 
 
-def _flow_from_ref(ref: str) -> Any:
+def _progress_lines(name: str, err: Any) -> Any:
+    """Progress for a log, not a terminal: one line per mode at each tenth of its scenarios.
+
+    A CI log shows nothing for minutes otherwise; a line per scenario would drown it.
+    """
+    import time
+
+    started: dict[str, float] = {}
+    shown: dict[str, int] = {}
+
+    def progress(mode: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        started.setdefault(mode, now)
+        tenth = (10 * done) // total if total else 10
+        if tenth <= shown.get(mode, 0) and done != total:
+            return
+        if shown.get(mode) == 10:
+            return
+        shown[mode] = tenth
+        err.print(
+            f"harness check {name}: {mode} {done}/{total} scenarios ({now - started[mode]:.1f} s)",
+            markup=False,
+        )
+
+    return progress
+
+
+def _flow_from_ref(ref: str, world: str | None = None) -> Any:
     parts = shlex.split(ref)
+    if len(parts) >= 2 and parts[-2] == "--world":
+        world = world or parts[-1]
+        parts = parts[:-2]
     if parts[:1] == ["--flow"] and len(parts) == 2:
-        return _build_flow(None, parts[1], "")[0]
+        return _build_flow(None, parts[1], "", world)[0]
     if len(parts) == 3 and parts[1] == "--trigger":
-        return _build_flow(parts[0], None, parts[2])[0]
+        return _build_flow(parts[0], None, parts[2], world)[0]
     raise UsageError(f"cannot tell which flow {ref!r} names; pass --flow FILE or PATH.py:FUNCTION")
 
 
@@ -337,6 +394,10 @@ def _load_scenario_file(path: str) -> tuple[Any, str | None, str | None]:
 @click.option("--flow", "flow_path", metavar="FILE", help="The flow (with --scenario).")
 @click.option("--target", "target", metavar="PATH.py:FUNCTION", help="The automation (with --scenario).")
 @click.option("--trigger", default="hubspot.deal.closedwon", show_default=True)
+@click.option(
+    "--world", "world", metavar="PATH.py:FACTORY",
+    help="The world of fakes (default: the one the finding's campaign recorded).",
+)
 @click.option("--mode", type=click.Choice(["bare", "orchestrated"]), default=None, help="Default: the finding's mode, else bare.")
 @click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL holding the finding.")
 def replay_command(
@@ -345,6 +406,7 @@ def replay_command(
     flow_path: str | None,
     target: str | None,
     trigger: str,
+    world: str | None,
     mode: str | None,
     ledger_url: str | None,
 ) -> int:
@@ -357,7 +419,7 @@ def replay_command(
         raise UsageError("give FINDING_ID or --scenario FILE.json, not both")
     if scenario_path:
         scenario, file_mode, expected = _load_scenario_file(scenario_path)
-        flow = _build_flow(target, flow_path, trigger)[0]
+        flow = _build_flow(target, flow_path, trigger, world)[0]
         mode = mode or file_mode or "bare"
     elif finding_id:
         from harness.ledger import Ledger
@@ -372,9 +434,9 @@ def replay_command(
         detail = dict(record.detail)
         scenario = Scenario.from_json(str(detail.get("scenario_json", "")), path=f"finding {finding_id}")
         flow = (
-            _build_flow(target, flow_path, trigger)[0]
+            _build_flow(target, flow_path, trigger, world)[0]
             if (flow_path or target)
-            else _flow_from_ref(str(detail.get("flow_ref", "")))
+            else _flow_from_ref(str(detail.get("flow_ref", "")), world)
         )
         mode = mode or record.mode
         expected = record.oracle
@@ -385,7 +447,7 @@ def replay_command(
     from rich.markup import escape
 
     out.print(f"replaying {flow.name} ({mode}):")
-    for line in scenario.program().splitlines():
+    for line in scenario.program(world=flow.world_name()).splitlines():
         out.print(f"  {escape(line)}")
     out.print("timeline:")
     for entry in timeline_of(run):

@@ -22,6 +22,7 @@ from typing import Any
 
 import click
 
+from harness._commands._options import flow_name_options, resolve_flow_name
 from harness._terminal import safe
 from harness.errors import UsageError
 
@@ -83,7 +84,7 @@ def inbox_group() -> None:
 
 @inbox_group.command("list")
 @_ledger_option
-@click.option("--flow", "flow_name", metavar="NAME", default=None, help="Only this flow's items.")
+@flow_name_options("Only this flow's items.")
 @click.option(
     "--status",
     type=click.Choice(_STATUSES),
@@ -91,19 +92,36 @@ def inbox_group() -> None:
     show_default=True,
     help="Which items to list.",
 )
+@click.option(
+    "--campaigns",
+    is_flag=True,
+    help="Also list the items of campaign runs (harness check, pytest): tests, hidden by default.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_command(ledger_url: str | None, flow_name: str | None, status: str, as_json: bool) -> None:
-    """List inbox items, oldest first; '!' marks an open item past its due time."""
+def list_command(
+    ledger_url: str | None,
+    flow_file: str | None,
+    flow_name: str | None,
+    status: str,
+    campaigns: bool,
+    as_json: bool,
+) -> None:
+    """List inbox items, oldest first; '!' marks an open item past its due time, 'c' an item
+    of a campaign run (a test, listed with --campaigns)."""
     from harness.ledger import Ledger
 
+    flow_name = resolve_flow_name(flow_file, flow_name)
+    wanted = None if status == "all" else status
     with Ledger.open(ledger_url) as ledger:
-        items = ledger.inbox(flow=flow_name, status=None if status == "all" else status)
+        items = ledger.inbox(flow=flow_name, status=wanted, campaigns=campaigns)
         if status == "open":
             # a retry killed before it wrote its run left these actionable
             items += [
-                i for i in ledger.inbox(flow=flow_name, status="retried")
+                i for i in ledger.inbox(flow=flow_name, status="retried", campaigns=campaigns)
                 if ledger.inbox_item_actionable(i)
             ]
+        from_campaign = ledger.inbox_campaigns([i.run_id for i in items]) if campaigns else {}
+        hidden = 0 if campaigns else ledger.hidden_campaign_items(flow=flow_name, status=wanted)
     now = time.time()
     if as_json:
         _echo(
@@ -124,6 +142,7 @@ def list_command(ledger_url: str | None, flow_name: str | None, status: str, as_
                         "resolved_by": i.resolved_by,
                         "resolution": i.resolution,
                         "note": i.note,
+                        "campaign_id": from_campaign.get(i.run_id),
                     }
                     for i in items
                 ],
@@ -131,15 +150,21 @@ def list_command(ledger_url: str | None, flow_name: str | None, status: str, as_
             )
         )
         return
+    note = (
+        f"; {hidden} item(s) of campaign runs hidden (tests: --campaigns lists them)" if hidden else ""
+    )
     if not items:
         where = f" for flow {flow_name!r}" if flow_name else ""
-        _echo(f"no {'' if status == 'all' else status + ' '}inbox items{where}")
+        _echo(f"no {'' if status == 'all' else status + ' '}inbox items{where}{note}")
         return
     _echo(f"{'':1} {'ID':<24} {'FLOW':<20} {'STATUS':<9} {'AGE':>5} {'CLASS':<10} REASON")
     for i in items:
         due = i.due_at - i.created_at
         age = now - i.wall_created
-        mark = "!" if i.status == "open" and age > due else " "
+        if i.run_id in from_campaign:
+            mark = "c"  # a test's item: never "past due" work for a person
+        else:
+            mark = "!" if i.status == "open" and age > due else " "
         reason = " ".join(i.reason.split())
         if len(reason) > 70:
             reason = reason[:67] + "..."
@@ -147,8 +172,14 @@ def list_command(ledger_url: str | None, flow_name: str | None, status: str, as_
             f"{mark} {i.id:<24} {i.flow[:20]:<20} {i.status:<9} {_age(age):>5} "
             f"{(i.error_class or '-'):<10} {reason}"
         )
-    past = sum(1 for i in items if i.status == "open" and now - i.wall_created > i.due_at - i.created_at)
-    _echo(f"{len(items)} item(s); {past} past due")
+    past = sum(
+        1
+        for i in items
+        if i.status == "open"
+        and i.run_id not in from_campaign
+        and now - i.wall_created > i.due_at - i.created_at
+    )
+    _echo(f"{len(items)} item(s); {past} past due{note}")
 
 
 def _block(title: str, body: str) -> str:

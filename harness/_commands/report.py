@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from harness._commands._options import flow_name_options, resolve_flow_name
 from harness._commands._outputs import check_outputs
 from harness.errors import UsageError
 
@@ -65,7 +66,7 @@ def parse_since(text: str, *, now: float, option: str = "--since") -> float:
 @click.command("report")
 @click.option("--ledger", "ledger_url", metavar="URL", default=None,
               help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
-@click.option("--flow", metavar="NAME", default=None, help="Only this flow (default: every flow).")
+@flow_name_options("Only this flow (default: every flow).")
 @click.option("--since", metavar="WHEN", default=None,
               help="Start of the window: a duration back from now (90d, 12w, 36h) or a date.")
 @click.option("--until", metavar="WHEN", default=None,
@@ -82,7 +83,8 @@ def parse_since(text: str, *, now: float, option: str = "--since") -> float:
               help="Where to write: .html, .json, .csv or .xml (JUnit).")
 def report_command(
     ledger_url: str | None,
-    flow: str | None,
+    flow_file: str | None,
+    flow_name: str | None,
     since: str | None,
     until: str | None,
     pilot_path: Path | None,
@@ -94,7 +96,7 @@ def report_command(
     """Write a report over the ledger: a pilot verdict, a 90-day review or a campaign report.
 
     \b
-    harness report --flow deal_won --since 90d --out reports/review.html
+    harness report --flow-name deal_won --since 90d --out reports/review.html
     harness report --pilot pilot.toml --out reports/pilot.html
     harness report --campaign c-1234 --out reports/run.xml     # JUnit for CI
     """
@@ -103,6 +105,7 @@ def report_command(
     from harness.report._build import build_report
     from harness.report.render import FORMATS, render
 
+    flow = resolve_flow_name(flow_file, flow_name)
     if out.suffix.lower() not in FORMATS:
         raise UsageError(
             f"--out {str(out)!r}: unknown report format {out.suffix or '(no suffix)'!r}; "

@@ -13,6 +13,7 @@ import time
 
 import click
 
+from harness._commands._options import flow_name_options, resolve_flow_name
 from harness._commands.ledger import ledger_option
 from harness.ledger import MODES, Ledger
 from harness.ledger.simulate import simulate_history
@@ -25,15 +26,22 @@ __all__ = ["COMMANDS"]
               help="Length of the history in days, ending now.")
 @click.option("--runs-per-day", "runs_per_day", type=click.IntRange(min=1), required=True,
               help="Runs per day.")
-@click.option("--flow", default="deal_won", show_default=True, help="Flow name the runs belong to.")
+@flow_name_options("Flow name the runs belong to.", default="deal_won")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the history's content.")
 @click.option("--mode", type=click.Choice(MODES), default="production", show_default=True,
               help="production (wall clock), orchestrated or bare (virtual clock).")
 @ledger_option
 def simulate_command(
-    days: int, runs_per_day: int, flow: str, seed: int, mode: str, ledger_url: str | None
+    days: int,
+    runs_per_day: int,
+    flow_file: str | None,
+    flow_name: str,
+    seed: int,
+    mode: str,
+    ledger_url: str | None,
 ) -> None:
     """Write a synthetic, clearly labelled history of a flow into the ledger."""
+    flow = resolve_flow_name(flow_file, flow_name, default="deal_won") or "deal_won"
     started = time.perf_counter()
     total = days * runs_per_day
     with Ledger.open(ledger_url) as ledger:

@@ -438,8 +438,10 @@ def _flow_ref(flow: Flow) -> str:
             continue
         if getattr(module, "flow", None) is flow and getattr(module, "__file__", None):
             return f"--flow {module.__file__}"
+    world = flow.world_spec()
+    with_world = f" --world {shlex.quote(world)}" if world else ""
     if isinstance(flow.automation, str):
-        return f"{flow.automation} --trigger {flow.trigger.name}"
+        return f"{shlex.quote(flow.automation)} --trigger {flow.trigger.name}{with_world}"
     fn = flow.automation
     module_name = getattr(fn, "__module__", None)
     qual = getattr(fn, "__qualname__", "")
@@ -447,8 +449,8 @@ def _flow_ref(flow: Flow) -> str:
         mod = sys.modules.get(module_name)
         file = getattr(mod, "__file__", None)
         where = file if module_name.startswith("harness_user_") and file else module_name
-        return f"{where}:{qual} --trigger {flow.trigger.name}"
-    return f"<{flow.name}> --trigger {flow.trigger.name}"
+        return f"{shlex.quote(f'{where}:{qual}')} --trigger {flow.trigger.name}{with_world}"
+    return f"<{flow.name}> --trigger {flow.trigger.name}{with_world}"
 
 
 def _ledger_arg(ledger: Any) -> str:
@@ -484,7 +486,7 @@ def _finding(
         oracle=oracle,
         mode=mode,
         message=message,
-        program=scenario.program(target.labels()),
+        program=scenario.program(target.labels(), world=target.world_name),
         reproduce=f"harness replay {fid}{_ledger_arg(ledger)}",
         timeline=timeline_of(run),
         seed=seed,

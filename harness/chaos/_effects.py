@@ -2,8 +2,8 @@
 
 A request creates the record it names (``POST /v1/customers`` a customer,
 ``POST /api/v2/tickets.json`` a ticket); records a system makes along the way
-(Zendesk creates the requester and, once per account, the agent user when a
-ticket is created) are *derived*.  Derived records depend on what the world
+(a support desk creates the requester and, once per account, the agent user
+when a ticket is created) are *derived*.  Derived records depend on what the world
 already holds, so counting them per object would blame an object for a record
 another object's request made first: the duplicate and loss oracles count
 only primary creates.

@@ -20,13 +20,14 @@ the known ones.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness._wire import ConnectionReset, Request, Response, Timeout
 from harness.errors import UsageError, did_you_mean
+from harness.systems._descriptor import DEFAULT_ID_SHAPES, SystemDescriptor, template_endpoint
+from harness.systems._known import known_descriptor
 from harness.systems._redact import redact_url
 from harness.systems._world import CallContext
 
@@ -34,6 +35,7 @@ __all__ = [
     "STALL_CAP",
     "FaultKind",
     "TransportInjector",
+    "endpoint_in",
     "endpoint_of",
     "fault_kinds",
     "fault_names",
@@ -110,85 +112,44 @@ def get_fault(name: str) -> FaultKind:
 
 # -- endpoints -------------------------------------------------------------------
 
-_ID_SEGMENT = re.compile(r"^(?:\d+|[a-z]{2,6}_[A-Za-z0-9]{6,}|[0-9a-f]{8}-[0-9a-f-]{27,})(?:\.json)?$")
+
+def endpoint_of(method: str, path: str, descriptor: SystemDescriptor | None = None) -> str:
+    """``"POST /v1/invoices/{id}/finalize"``: the method and path with ids templated.
+
+    Ids are recognised by ``descriptor``'s id shapes, or by the common shapes
+    (numeric, UUID, long hex, prefixed like ``cus_…``) without one.
+    """
+    if descriptor is not None:
+        return descriptor.endpoint(method, path)
+    return template_endpoint(method, path, DEFAULT_ID_SHAPES)
 
 
-def endpoint_of(method: str, path: str) -> str:
-    """``"POST /v1/invoices/{id}/finalize"``: the method and path with ids templated."""
-    parts = []
-    for seg in path.split("/"):
-        if _ID_SEGMENT.match(seg):
-            parts.append("{id}.json" if seg.endswith(".json") else "{id}")
-        else:
-            parts.append(seg)
-    return f"{method.upper()} {'/'.join(parts) or '/'}"
+def endpoint_in(world: Any, system: str, method: str, path: str) -> str:
+    """The endpoint of a call to ``system`` in ``world``, templated by that system's descriptor."""
+    if world is None:
+        return endpoint_of(method, path)
+    descriptor: SystemDescriptor = world.descriptor(system)
+    return descriptor.endpoint(method, path)
 
 
-# -- vendor error shapes ------------------------------------------------------
+# -- error shapes ------------------------------------------------------------------
 
 
-def vendor_error(system: str, status: int, *, retry_after: float | None = None) -> Response:
-    """An error response in ``system``'s real shape (Stripe, HubSpot, Zendesk, generic)."""
-    headers: dict[str, str] = {}
+def vendor_error(
+    descriptor: SystemDescriptor | str, status: int, *, retry_after: float | None = None
+) -> Response:
+    """An error response in the shape ``descriptor`` declares (its :class:`~harness.systems.ErrorShape`).
+
+    A system name instead of a descriptor is looked up among the descriptors
+    of the loaded fakes (:func:`harness.systems.known_descriptor`); an unknown
+    name gets the generic shape.
+    """
+    if isinstance(descriptor, str):
+        descriptor = known_descriptor(descriptor)
+    headers = descriptor.error_headers(status)
     if retry_after is not None:
-        headers["Retry-After"] = str(int(retry_after))
-    payload: Any
-    if system == "stripe":
-        if status == 402:
-            err = {
-                "type": "card_error",
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": "Your card was declined.",
-            }
-        elif status == 429:
-            err = {
-                "type": "invalid_request_error",
-                "code": "rate_limit",
-                "message": "Too many requests hit the API too quickly.",
-            }
-        elif status >= 500:
-            err = {"type": "api_error", "message": "An unknown error occurred on Stripe's end."}
-        elif status == 404:
-            err = {"type": "invalid_request_error", "code": "resource_missing", "message": "No such object."}
-        else:
-            err = {
-                "type": "invalid_request_error",
-                "code": "parameter_invalid",
-                "message": "Invalid request: the request was rejected by Stripe.",
-            }
-        payload = {"error": err}
-        headers["Request-Id"] = "req_harnessfault"
-    elif system == "hubspot":
-        category = {
-            429: "RATE_LIMITS",
-            400: "VALIDATION_ERROR",
-            404: "OBJECT_NOT_FOUND",
-            409: "CONFLICT",
-        }.get(status, "INTERNAL_ERROR" if status >= 500 else "VALIDATION_ERROR")
-        payload = {
-            "status": "error",
-            "message": "You have reached your secondly limit." if status == 429 else
-            f"HubSpot answered {status}",
-            "correlationId": "00000000-0000-4000-8000-000000000000",
-            "category": category,
-        }
-    elif system == "zendesk":
-        if status == 422:
-            payload = {
-                "error": "RecordInvalid",
-                "description": "Record validation errors",
-                "details": {"base": [{"description": "The record could not be saved"}]},
-            }
-        elif status == 429:
-            payload = {"error": "TooManyRequests", "description": "Rate limit exceeded"}
-        elif status >= 500:
-            payload = {"error": "ServiceUnavailable", "description": "Zendesk is temporarily unavailable"}
-        else:
-            payload = {"error": "InvalidEndpoint", "description": f"Zendesk answered {status}"}
-    else:
-        payload = {"error": {"status": status, "message": f"{system} answered {status}"}}
-    return Response.of_json(status, payload, headers)
+        headers["Retry-After"] = str(int(max(1, retry_after)))
+    return Response.of_json(status, descriptor.error_body(status, None), headers)
 
 
 # -- transport injectors ----------------------------------------------------------
@@ -232,12 +193,10 @@ def _rate_limited(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str
 
 def _client_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
     _label(ctx, "client_error", params)
-    # each vendor's usual logical rejection: Stripe declines (402) or rejects
-    # parameters (400), Zendesk refuses an invalid record (422), HubSpot 400
-    if params.get("kind", "rejected") == "invalid":
-        status = 422 if ctx.system == "zendesk" else 400
-    else:
-        status = {"stripe": 402, "zendesk": 422}.get(ctx.system, 400)
+    # the system's usual logical rejection, as its descriptor declares it: a
+    # payment API declines with 402, a support desk refuses an invalid record with 422
+    errors = env.descriptor(ctx.system).errors
+    status = errors.invalid if params.get("kind", "rejected") == "invalid" else errors.declined
     return env.error(ctx.system, status)
 
 
@@ -309,7 +268,8 @@ for _kind in (
     FaultKind(
         "client_error", "transport",
         "a logical 4xx in the vendor's shape, persisting: kind 'rejected' is the vendor's usual "
-        "refusal (Stripe 402 card declined, Zendesk 422, HubSpot 400), 'invalid' a 400/422",
+        "refusal (the descriptor's 'declined' status: a card declined, a record refused), "
+        "'invalid' its 'invalid' status",
         transient=False, params={"kind": ("rejected", "invalid")}, inject=_client_error,
         persistent=True,
     ),
@@ -368,8 +328,15 @@ class TransportInjector:
         self.injected: dict[str, int] = {}
         self.enabled = True
 
+    def descriptor(self, system: str) -> SystemDescriptor:
+        """The descriptor of ``system`` (from the world, else among the loaded fakes)."""
+        if self.world is not None:
+            found: SystemDescriptor = self.world.descriptor(system)
+            return found
+        return known_descriptor(system)
+
     def error(self, system: str, status: int, *, retry_after: float | None = None) -> Response:
-        """``system``'s own error response (the fake's, else :func:`vendor_error`)."""
+        """``system``'s own error response: the fake's, else one in its descriptor's shape."""
         if self.world is not None:
             try:
                 fake = self.world.system(system)
@@ -378,7 +345,7 @@ class TransportInjector:
             if fake is not None and hasattr(fake, "error_response"):
                 response: Response = fake.error_response(status, retry_after=retry_after)
                 return response
-        return vendor_error(system, status, retry_after=retry_after)
+        return vendor_error(self.descriptor(system), status, retry_after=retry_after)
 
     def arm(self, kind: FaultKind, system: str, endpoint: str, params: Mapping[str, Any], times: int) -> None:
         self.armed.append(_Armed(kind, system, endpoint, dict(params), times))
@@ -392,7 +359,7 @@ class TransportInjector:
             return self.clock.now() < armed.window_end
         if armed.remaining <= 0 and not armed.kind.persistent:
             return False
-        return armed.endpoint in ("*", endpoint_of(request.method, request.path))
+        return armed.endpoint in ("*", endpoint_in(self.world, system, request.method, request.path))
 
     def __call__(self, request: Request, ctx: CallContext, call_next: Next) -> Response:
         if not self.enabled:

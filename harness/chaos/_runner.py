@@ -15,7 +15,6 @@ import contextlib
 import copy
 import logging
 import random
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +23,18 @@ from typing import Any
 from harness._watchdog import run_limit
 from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
-from harness.chaos._faults import TransportInjector, endpoint_of, get_fault
+from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
 from harness.chaos._strategies import ScenarioSpace
 from harness.chaos._time import virtual_time
+from harness.chaos._values import (
+    RecordBreak,
+    RecordBreaker,
+    break_path,
+    record_fields,
+)
 from harness.errors import UsageError
-from harness.flow import Flow
+from harness.flow import Flow, check_declarations
 from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
 
@@ -38,9 +43,6 @@ __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
 #: how many of the world's objects scenarios deliver
 MAX_OBJECTS = 5
 
-_HUBSPOT_OBJECT = re.compile(r"^/crm/v3/objects/(?P<type>[a-z_0-9]+)/(?P<id>[^/]+)$")
-# properties HubSpot sets itself: breaking them says nothing about the automation
-_SYSTEM_PROPERTIES = frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"})
 
 
 @contextlib.contextmanager
@@ -124,36 +126,6 @@ class ScenarioRun:
         return {d.tag: d for d in self.deliveries}
 
 
-def _wrong_type(value: Any, *, in_event: bool) -> Any:
-    """A value of the wrong type for ``value``.
-
-    In an event (JSON) that is another type: a number for a string, a string
-    for a number.  A CRM record holds strings only, so there it is a string
-    the field's meaning cannot parse: text for a number, digits for text.
-    """
-    if isinstance(value, bool):
-        return "yes"
-    if isinstance(value, int | float):
-        return f"{value}-x"
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return 12345 if in_event else "12345"
-        return "n/a"
-    return "n/a"
-
-
-def _broken(value: Any, how: str, *, in_event: bool) -> Any:
-    if how == "null":
-        return None
-    if how == "empty":
-        return ""
-    if how == "zero":
-        return 0 if in_event else "0"
-    return _wrong_type(value, in_event=in_event)
-
-
 class Target:
     """A flow bound to a world seed: the context every scenario of a campaign shares."""
 
@@ -170,7 +142,9 @@ class Target:
         self.flow = flow
         self.seed = seed
         self.handler = flow.handler()
-        self._world_factory = world_factory or _standard_world
+        self._world_factory = world_factory or _flow_world(flow) or _standard_world
+        #: the first line of a printed scenario: which world, from which seed
+        self.world_name = flow.world_name()
         self._references: dict[tuple[int, ...], Reference] = {}
         self._segments: dict[int, str] = {}
         self._pool: dict[str, tuple[World, Any]] = {}
@@ -195,6 +169,8 @@ class Target:
         use.  ``"fresh"`` always builds a new world.
         """
         clock = VirtualClock()
+        if self.flow.reset is not None:
+            self._reset()
         pooled = self._pool.get(role)
         if pooled is not None:
             world, snap = pooled
@@ -209,6 +185,17 @@ class Target:
             with contextlib.suppress(AttributeError, TypeError):
                 self._pool[role] = (world, world.snapshot())
         return world, clock
+
+    def _reset(self) -> None:
+        """The flow's reset hook: state outside HTTP goes back to its start with the world."""
+        assert self.flow.reset is not None
+        try:
+            self.flow.reset()
+        except Exception as exc:
+            raise UsageError(
+                f"flow {self.flow.name!r}: its reset hook raised {type(exc).__name__}: {exc}; "
+                "reset must put the automation's own state back without failing"
+            ) from None
 
     def _objects(self, world: World) -> list[str]:
         trigger = self.flow.trigger
@@ -231,6 +218,8 @@ class Target:
     ) -> tuple[ScenarioSpace, list[str], dict[int, dict[str, str]]]:
         """Deliver each object once without faults to learn what the automation calls and reads."""
         world, clock = self.new_world()
+        # a typo in a declared effect or write contract fails here, before any scenario runs
+        check_declarations(self.flow, world)
         # scenarios draw from the first few objects: enough to interleave deliveries and
         # mix segments, few enough that reference runs are shared between scenarios
         object_ids = self._objects(world)[:MAX_OBJECTS]
@@ -244,8 +233,10 @@ class Target:
         targets: dict[tuple[str, str], None] = {}
         reads: dict[int, dict[str, str]] = {}
         trigger = self.flow.trigger
+        defining = frozenset(trigger.defining)
         for f in trigger.contract.fields:
-            targets[("event", f.name)] = None
+            if not any(f.name == d or f.name.startswith(d + ".") for d in defining):
+                targets[("event", f.name)] = None
         with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
             for i in range(len(object_ids)):
                 event = self.make_event(world, i, 0)
@@ -257,22 +248,26 @@ class Target:
                             self.baseline_failures[i] = redact_text(f"returned {value!r}")[:300]
                     except Exception as exc:
                         self.baseline_failures[i] = redact_text(f"{type(exc).__name__}: {exc}")[:300]
+                # records the automation made itself are not the world's: their ids differ
+                # from one scenario to the next, so only records it read are targets
+                made = {(w.system, w.object_id) for w in world.writes if w.action == "create"}
                 for call in world.calls:
                     if call.tag != tag:
                         continue
-                    path = call.request.path
-                    endpoints[(call.system, endpoint_of(call.method, path))] = None
-                    m = _HUBSPOT_OBJECT.match(path)
-                    if call.system == trigger.system and call.method == "GET" and m and call.response:
-                        reads.setdefault(i, {})[m["type"]] = m["id"]
-                        try:
-                            props = call.response.json().get("properties", {})
-                        except ValueError:
-                            props = {}
-                        for name, value in props.items():
-                            if name not in _SYSTEM_PROPERTIES:
-                                targets[(m["type"], name)] = None
-                                self.values[(i, m["type"], name)] = value
+                    endpoint = endpoint_in(world, call.system, call.method, call.request.path)
+                    endpoints[(call.system, endpoint)] = None
+                    if call.method != "GET" or call.response is None:
+                        continue
+                    descriptor = world.descriptor(call.system)
+                    for kind, rid, name, val in record_fields(descriptor, endpoint, call.response):
+                        if (call.system, rid) in made:
+                            continue
+                        target = f"{call.system}.{kind}"
+                        # the first record of a kind read for this object is the one broken
+                        if reads.setdefault(i, {}).setdefault(target, rid) != rid:
+                            continue
+                        targets[(target, name)] = None
+                        self.values[(i, target, name)] = val
         space = ScenarioSpace(
             seed=self.seed,
             objects=len(object_ids),
@@ -375,21 +370,27 @@ class Target:
             if d.obj < len(self.object_ids) and d.obj not in order:
                 order.append(d.obj)
         # the reference delivers the same objects in index order: scenarios over the
-        # same objects share it (records a world makes once, such as Zendesk's agent
+        # same objects share it (records a world makes once, such as a support desk's agent
         # user on the first ticket, may then sit on another object: the oracles
         # compare totals for that)
         reference = self.reference(sorted(order))
         segments = {obj: self.segment(obj) for obj in order}
         world, clock = self.new_world("run")
         injector = TransportInjector(clock, world)
+        breaker = RecordBreaker(
+            world.descriptor, lambda system, method, path: endpoint_in(world, system, method, path)
+        )
         results: list[DeliveryResult] = []
         inbox: list[Any] = []
         orchestrator = None
         if mode == "orchestrated":
-            orchestrator = self._orchestrator(clock, ledger, inbox)
+            orchestrator = self._orchestrator(clock, ledger, inbox, world)
         with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
             canonical = {obj: self.make_event(world, obj, 0) for obj in order}
             world.interceptors.append(injector)
+            # the record breaker sits under the injector: a fault answered before the
+            # fake carries no record, a record that came back is broken on its way out
+            world.interceptors.append(breaker)
             last: dict[int, dict[str, Any]] = {}
             made: dict[int, int] = {}
             event_breaks: dict[int, list[SetValue]] = {}
@@ -407,16 +408,14 @@ class Target:
                     if step.target == "event":
                         event_breaks.setdefault(step.obj, []).append(step)
                     else:
-                        self._break_record(world, step)
+                        self._break_record(breaker, step)
                     continue
                 if step.obj >= len(self.object_ids):
                     continue
                 event = self._event_for(world, step, canonical, last, made)
                 for brk in event_breaks.get(step.obj, ()):
-                    if brk.how == "absent":
-                        event.pop(brk.name, None)
-                    else:
-                        event[brk.name] = _broken(event.get(brk.name), brk.how, in_event=True)
+                    # a nested field is broken where it lives, never as a top-level "a.b" key
+                    break_path(event, brk.name, brk.how)
                 if step.late and earliest is not None and isinstance(event.get("occurredAt"), int):
                     # happened a minute before anything delivered so far, arrives now
                     event["occurredAt"] = earliest - 60_000
@@ -467,19 +466,16 @@ class Target:
         last[step.obj] = copy.deepcopy(event)
         return event
 
-    def _break_record(self, world: World, step: SetValue) -> None:
-        record_id = self.reads.get(step.obj, {}).get(step.target)
+    def _break_record(self, breaker: RecordBreaker, step: SetValue) -> None:
+        """Arm a bad value on the record object ``step.obj``'s run read of ``step.target``."""
+        target = step.target if "." in step.target else f"{self.flow.trigger.system}.{step.target}"
+        record_id = self.reads.get(step.obj, {}).get(target)
         if record_id is None:
             return
-        system = world.system(self.flow.trigger.system)
-        if step.how == "absent":
-            system.remove_property(step.target, record_id, step.name)
-            return
-        current = self.values.get((step.obj, step.target, step.name))
-        value = _broken(current, step.how, in_event=False)
-        system.set_property(step.target, record_id, step.name, None if value is None else str(value))
+        system, _, kind = target.partition(".")
+        breaker.arm(RecordBreak(system=system, kind=kind, record_id=record_id, name=step.name, how=step.how))
 
-    def _orchestrator(self, clock: VirtualClock, ledger: Any, inbox: list[Any]) -> Any:
+    def _orchestrator(self, clock: VirtualClock, ledger: Any, inbox: list[Any], world: World) -> Any:
         from harness.orchestrator import MemoryDedupe, Orchestrator
 
         def sink(run: Any, item: Any) -> None:
@@ -501,6 +497,9 @@ class Target:
             dedupe=MemoryDedupe(),
             sink=sink,
             alerts=alerts,
+            # the world's own systems first: the orchestrator asks their descriptors
+            # which host is which system, which take idempotency keys, which have guards
+            systems=[world.descriptor(s.name) for s in world.systems],
         )
 
     def _invoke(self, event: dict[str, Any], tag: str) -> Any:
@@ -592,6 +591,33 @@ THREAD_GRACE = 5.0
 def _noun(flow: Flow) -> str:
     parts = flow.trigger.name.split(".")
     return parts[1] if len(parts) > 2 else "obj"
+
+
+def _flow_world(flow: Flow) -> Callable[[int, VirtualClock], World] | None:
+    """The flow's own world factory, adapted to a campaign's clock (``None``: none declared)."""
+    factory = flow.world_factory()
+    if factory is None:
+        return None
+    spec = flow.world_spec() or flow.world_name()
+
+    def build(seed: int, clock: VirtualClock) -> World:
+        try:
+            world = factory(seed)
+        except Exception as exc:
+            raise UsageError(
+                f"world {spec!r}: FACTORY({seed}) raised {type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(world, World):
+            raise UsageError(
+                f"world {spec!r}: FACTORY(seed) must return a harness.systems.World, got "
+                f"{type(world).__name__}; build one with standard_world(seed) and World.add, "
+                "or World([...])"
+            )
+        # the campaign's virtual clock drives every fake of the world
+        world.clock = clock
+        return world
+
+    return build
 
 
 def _standard_world(seed: int, clock: VirtualClock) -> World:

@@ -9,7 +9,7 @@ steps a person reads in a finding::
 
     world = standard_world(seed=3)
     deliver(deal=2)
-    fault(stripe, "POST /v1/invoices", execute_then_timeout)
+    fault(billing, "POST /v1/invoices", execute_then_timeout)
     deliver(deal=2, duplicate=True)
 """
 
@@ -144,13 +144,14 @@ class Scenario:
         """(deliveries, faults): what shrinking makes small."""
         return len(self.deliveries), len([s for s in self.steps if not isinstance(s, Deliver)])
 
-    def program(self, labels: Mapping[int, str] | None = None) -> str:
+    def program(self, labels: Mapping[int, str] | None = None, *, world: str = "standard_world") -> str:
         """The scenario as a short program of steps (one per line).
 
         ``labels`` names objects by index (``{0: "10000000002"}``); each is
-        shown as a comment where the object first appears.
+        shown as a comment where the object first appears.  ``world`` is the
+        name of the factory that built the world (``world = FACTORY(seed=N)``).
         """
-        lines = [f"world = standard_world(seed={self.seed})"]
+        lines = [f"world = {world}(seed={self.seed})"]
         named: set[int] = set()
         for step in self.steps:
             line = step.render(self.noun)

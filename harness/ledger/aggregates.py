@@ -60,6 +60,7 @@ __all__ = [
     "Rows",
     "RunFilter",
     "attention_runs",
+    "call_coverage",
     "campaign_rows",
     "concurrency",
     "contract_violations",
@@ -250,7 +251,7 @@ def run_summary(
 
     Columns: ``bucket, mode, segment, end_state, runs, duplicates,
     duplicates_prevented, calls, retries, attempts, with_error,
-    duplicate_effects, attention, silent, last_virtual_ended_at`` and one ``delivery_<kind>`` column per
+    duplicate_effects, duplicate_effects_on_duplicates, attention, silent, last_virtual_ended_at`` and one ``delivery_<kind>`` column per
     :data:`DELIVERY_KINDS` plus ``delivery_other``.
 
     ``duplicates`` counts ``is_duplicate`` deliveries, ``duplicates_prevented``
@@ -286,6 +287,9 @@ def run_summary(
             func.coalesce(func.sum(runs.c.attempts), 0).label("attempts"),
             _count_if(runs.c.first_error_at.is_not(None)).label("with_error"),
             func.coalesce(func.sum(runs.c.duplicate_effects), 0).label("duplicate_effects"),
+            func.coalesce(
+                func.sum(case((dup, runs.c.duplicate_effects), else_=0)), 0
+            ).label("duplicate_effects_on_duplicates"),
             _count_if(
                 or_(runs.c.end_state.in_(("failed", "manual")), runs.c.duplicate_effects > 0)
             ).label("attention"),
@@ -532,6 +536,23 @@ def fault_counts(ledger: _HasEngine, flt: RunFilter) -> Rows:
         select(*keys, func.count().label("calls"))
         .select_from(events.join(runs, runs.c.id == events.c.run_id))
         .where(events.c.kind == "call", events.c.fault.is_not(None), *_via_pk(ledger, flt))
+        .group_by(*keys)
+    )
+    return _fetch(ledger, query)
+
+
+def call_coverage(ledger: _HasEngine, flt: RunFilter) -> Rows:
+    """Calls per (system, endpoint, fault): what a campaign reached and what it tried there.
+
+    Columns: ``system, step, fault, calls``; ``fault`` is ``None`` for calls met
+    by no fault, and ``unfaked_host`` for calls the harness refused because no
+    fake serves the host (``system`` is then the host).
+    """
+    keys = (events.c.system, events.c.step, events.c.fault)
+    query = (
+        select(*keys, func.count().label("calls"))
+        .select_from(events.join(runs, runs.c.id == events.c.run_id))
+        .where(events.c.kind == "call", *_via_pk(ledger, flt))
         .group_by(*keys)
     )
     return _fetch(ledger, query)

@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, func, select, text
+from sqlalchemy import Connection, Engine, String, exists, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from harness.errors import LedgerError
@@ -644,17 +644,58 @@ class Ledger:
     def _select_inbox(self) -> Any:
         return select(*[schema.inbox_items.c[c] for c in _codec.INBOX_COLUMNS])
 
-    def inbox(self, *, flow: str | None = None, status: str | None = "open") -> list[InboxItem]:
-        """Inbox items (of ``flow``, with ``status``; ``None`` for all), oldest first."""
+    def inbox(
+        self, *, flow: str | None = None, status: str | None = "open", campaigns: bool = False
+    ) -> list[InboxItem]:
+        """Inbox items (of ``flow``, with ``status``; ``None`` for all), oldest first.
+
+        Items of campaign runs (``harness check``, the pytest plugin) are tests,
+        not work for a person: they are left out unless ``campaigns`` is true.
+        """
         i = schema.inbox_items.c
         stmt = self._select_inbox()
         if flow is not None:
             stmt = stmt.where(i.flow == flow)
         if status is not None:
             stmt = stmt.where(i.status == status)
+        if not campaigns:
+            stmt = stmt.where(~self._campaign_run(i.run_id))
         stmt = stmt.order_by(i.wall_created, i.id)
         with self._read("reading the inbox") as conn:
             return [_codec.inbox_from_row(row) for row in conn.execute(stmt)]
+
+    @staticmethod
+    def _campaign_run(run_id: Any) -> Any:
+        # a synthetic history (`harness simulate`) stands in for production: its items stay
+        r, c = schema.runs.c, schema.campaigns.c
+        return exists().where(r.id == run_id, c.id == r.campaign_id, c.synthetic.is_(False))
+
+    def inbox_campaigns(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """Run id -> campaign id, for those of ``run_ids`` made by a (not synthetic) campaign."""
+        if not run_ids:
+            return {}
+        r = schema.runs.c
+        out: dict[str, str] = {}
+        with self._read("reading the inbox's campaigns") as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                c = schema.campaigns.c
+                stmt = select(r.id, r.campaign_id).where(
+                    r.id.in_(chunk), c.id == r.campaign_id, c.synthetic.is_(False)
+                )
+                out.update({str(a): str(b) for a, b in conn.execute(stmt)})
+        return out
+
+    def hidden_campaign_items(self, *, flow: str | None = None, status: str | None = "open") -> int:
+        """How many inbox items :meth:`inbox` leaves out by default (campaign runs' items)."""
+        i = schema.inbox_items.c
+        stmt = select(func.count()).select_from(schema.inbox_items).where(self._campaign_run(i.run_id))
+        if flow is not None:
+            stmt = stmt.where(i.flow == flow)
+        if status is not None:
+            stmt = stmt.where(i.status == status)
+        with self._read("counting the inbox's campaign items") as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def inbox_item(self, item_id: str) -> InboxItem:
         """One inbox item; LedgerError(usage=True) if there is none."""

@@ -11,23 +11,23 @@ with the wall clock and ``Ledger.open()``.
 What a retry can and cannot make safe
 -------------------------------------
 Retrying a whole unmodified handler is safe for the work it already did in
-three cases.  Writes to a system that honours idempotency keys (Stripe) get
-an ``Idempotency-Key`` derived from the flow, the run's dedupe key and the
+three cases.  Writes to a system that declares idempotency keys in its
+descriptor get a key derived from the flow, the run's dedupe key and the
 request (method, URL, body, occurrence), so the vendor itself answers a
 re-sent identical write with the first result, even when the first response
 was lost after the server acted.  Calls that succeeded in an earlier attempt
 are answered from the run's HTTP journal instead of being sent again, so a
-retry after a half-done attempt completes the missing work only.  A Zendesk
-ticket create whose earlier identical create got no answer is preceded by a
-search on its ``external_id`` (``GET /api/v2/tickets.json?external_id=``); a
-ticket found answers the create.  Everything else is a limit, not a promise:
+retry after a half-done attempt completes the missing work only.  A create
+that a system's descriptor guards (a support ticket carrying an
+``external_id``) whose earlier identical create got no answer is preceded by
+the guard's search; a record found answers the create.  Everything else is a limit, not a promise:
 a write whose response was lost after the server acted, on a system with no
-idempotency keys and no search guard (Zendesk tickets without an
-``external_id``, HubSpot updates, most internal REST APIs), cannot be told
+idempotency keys and no search guard (tickets without an
+``external_id``, CRM updates, most internal REST APIs), cannot be told
 apart from one that never arrived, and a retry may repeat it; the journal
 recognises a call only by its exact method, URL and body, so a body with a
-fresh timestamp or random id is always re-sent; Stripe stores a 500 under its
-key for 24 hours, so such a write fails again on every retry and goes to the
+fresh timestamp or random id is always re-sent; a payment API that stores a 500 under
+its key keeps it for 24 hours, so such a write fails again on every retry and goes to the
 inbox; calls from threads the automation starts itself are not hooked; a
 secret-named field of a stored response (``client_secret``) is replayed as
 ``[redacted]`` by ``harness inbox retry``.  Those runs end in the inbox with

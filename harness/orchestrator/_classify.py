@@ -48,7 +48,7 @@ class ContractViolation(HarnessError):
     """An event or a write broke its data contract: a logical error, never retried.
 
     ``violations`` lists every broken rule (field, value, rule); ``where`` is
-    ``"trigger"`` or the write (``"stripe POST /v1/invoiceitems"``).
+    ``"trigger"`` or the write (``"billing POST /v1/invoiceitems"``).
     """
 
     def __init__(self, where: str, violations: tuple[Violation, ...]) -> None:

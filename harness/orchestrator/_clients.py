@@ -115,6 +115,8 @@ def _install_requests() -> None:
             return _requests_response(plan.replay, request)
         for name, value in plan.headers:
             request.headers[name] = value
+        if plan.query:  # an idempotency key sent as a query parameter
+            request.url = plan.request.url
         if plan.timeout is not None:
             kwargs["timeout"] = plan.timeout
         token = _IN_CALL.set(True)
@@ -175,6 +177,10 @@ def _httpx_wire(request: Any) -> Request:
 def _httpx_apply(plan: _Plan, request: Any) -> None:
     for name, value in plan.headers:
         request.headers[name] = value
+    if plan.query:  # an idempotency key sent as a query parameter
+        import httpx
+
+        request.url = httpx.URL(plan.request.url)
     if plan.timeout is not None:
         t = plan.timeout
         request.extensions["timeout"] = {"connect": t, "read": t, "write": t, "pool": t}

@@ -18,12 +18,15 @@ original untouched.  Inside a run, in this order:
    a call identical to one already rejected with a logical error (4xx) in
    this run is answered with that rejection instead of being sent again
    (reads too: re-reading after a 400 or 404 only hammers the system);
-5. **ambiguous-write guard**: a Zendesk ticket create carrying an
-   ``external_id`` that was sent before in this run without an answer is
-   preceded by a search for that ``external_id``; a ticket found answers it;
-6. **idempotency key**: a POST to a system that honours ``Idempotency-Key``
-   (Stripe) without one gets a key derived from the run's dedupe key, the
-   request (method, URL, body) and its occurrence in the attempt;
+5. **ambiguous-write guard**: a create matching one of the system's declared
+   :class:`~harness.systems.CreateGuard` s, carrying its lookup key, that was
+   sent before in this run without an answer is preceded by the guard's
+   search for that key; a record found answers it;
+6. **idempotency key**: a write to a system whose descriptor declares an
+   :class:`~harness.systems.Idempotency` mechanism (a header such as
+   ``Idempotency-Key``, or a query parameter), sent without a key, gets one
+   derived from the run's dedupe key, the request (method, URL, body) and its
+   occurrence in the attempt;
 7. **circuit breaker**: while the system's circuit is open the call waits
    (a ``waiting`` event) and then probes;
 8. the call is made; its outcome is recorded (a ``call`` event, with the
@@ -35,8 +38,8 @@ method, URL and body, so a body carrying a fresh timestamp or random id is
 never answered from it; calls made from threads the automation starts itself
 do not inherit the run (context variables do not cross into a thread pool)
 and pass through unhooked; on a system without idempotency keys or a
-search-before-create guard (Zendesk writes without ``external_id``, HubSpot
-writes, any generic REST API) a write whose response was lost after the server
+search-before-create guard (a create without its lookup key, an update, any
+generic REST API) a write whose response was lost after the server
 acted cannot be told apart from one that never arrived, so a retry may repeat
 it: such runs are the ones the inbox and the ``duplicate_effect`` oracle exist
 for.  Breaker waits use the run's clock (``clock.sleep``), which blocks the
@@ -49,10 +52,10 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from harness._wire import Clock, Request, Response
 from harness.flow import WriteContract
@@ -65,6 +68,8 @@ from harness.orchestrator._classify import (
     classify,
 )
 from harness.policy import Policy
+from harness.systems._descriptor import CreateGuard, SystemDescriptor
+from harness.systems._known import known_descriptor, system_of_host
 from harness.systems._redact import redact_url
 
 __all__ = [
@@ -77,39 +82,19 @@ __all__ = [
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: systems whose API honours ``Idempotency-Key`` on POST (Stripe keeps a key 24 hours)
-IDEMPOTENT_SYSTEMS = frozenset({"stripe"})
-
-_KNOWN_HOSTS: tuple[tuple[str, str], ...] = (
-    ("stripe.com", "stripe"),
-    ("hubapi.com", "hubspot"),
-    ("hubspot.com", "hubspot"),
-    ("zendesk.com", "zendesk"),
-)
-
-_ENV_BASES = (
-    ("STRIPE_BASE_URL", "stripe"),
-    ("HUBSPOT_BASE_URL", "hubspot"),
-    ("ZENDESK_BASE_URL", "zendesk"),
-)
-
-
-def system_for_host(host: str, extra: Mapping[str, str] | None = None) -> str:
-    """The system name for ``host``: ``extra`` first, then the vendors' domains, then the
-    hosts of ``$STRIPE_BASE_URL``/``$HUBSPOT_BASE_URL``/``$ZENDESK_BASE_URL``, else the host."""
-    import os
-
+def system_for_host(
+    host: str,
+    extra: Mapping[str, str] | None = None,
+    descriptors: Sequence[SystemDescriptor] | None = None,
+) -> str:
+    """The system name for ``host``: ``extra`` first, then the first descriptor that serves it
+    (its hosts, or the host of its ``base_url_env``; default: the descriptors of every
+    loaded fake), else the host itself."""
     host = host.lower()
     if extra and host in extra:
         return extra[host]
-    for domain, name in _KNOWN_HOSTS:
-        if host == domain or host.endswith("." + domain):
-            return name
-    for var, name in _ENV_BASES:
-        base = os.environ.get(var)
-        if base and (urlsplit(base).hostname or "").lower() == host:
-            return name
-    return host
+    found = system_of_host(host, list(descriptors) if descriptors is not None else None)
+    return found if found is not None else host
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +138,8 @@ class _Plan:
     replay: Response | None
     started_at: float
     request: Request
+    #: query parameters added to the URL (an idempotency key some systems read there)
+    query: tuple[tuple[str, str], ...] = ()
 
 
 Emit = Callable[..., None]
@@ -174,6 +161,7 @@ class RunHook:
         on_breaker: Callable[[BreakerChange], None],
         system_of: Callable[[str], str],
         run_deadline: float,
+        descriptor_of: Callable[[str], SystemDescriptor] = known_descriptor,
     ) -> None:
         self.run_id = run_id
         self.idempotency_base = idempotency_base
@@ -184,6 +172,7 @@ class RunHook:
         self.emit = emit
         self.on_breaker = on_breaker
         self.system_of = system_of
+        self.descriptor_of = descriptor_of
         self.run_deadline = run_deadline
         self.attempt = 0
         self.attempt_deadline = run_deadline
@@ -275,28 +264,27 @@ class RunHook:
                 self._cursor[key] = occurrence + 1
                 return _Plan(system, key, occurrence, (), None, journaled[occurrence], now, request)
 
-        if (
-            search is not None
-            and method == "POST"
-            and system == "zendesk"
-            and key in self.ambiguous
-            and re.search(r"/api/v2/tickets(\.json)?$", request.path)
-        ):
-            found = self._zendesk_guard(request, search)
-            if found is not None:
-                return _Plan(system, key, occurrence, (), None, found, now, request)
+        descriptor = self.descriptor_of(system)
+        if search is not None and method not in _READS and key in self.ambiguous:
+            guard = descriptor.guard_for(method, request.path)
+            if guard is not None:
+                found = self._guard(system, guard, request, search)
+                if found is not None:
+                    return _Plan(system, key, occurrence, (), None, found, now, request)
 
         headers: list[tuple[str, str]] = []
-        if (
-            self.policy.idempotency_keys
-            and method == "POST"
-            and system in IDEMPOTENT_SYSTEMS
-            and request.header("Idempotency-Key") is None
-        ):
+        idem = descriptor.idempotency
+        key_value = ""
+        if self.policy.idempotency_keys and idem is not None and method in idem.methods:
             digest = hashlib.sha256(
                 f"{self.idempotency_base}\n{key}\n{occurrence}".encode()
             ).hexdigest()[:40]
-            headers.append(("Idempotency-Key", f"harness-{digest}"))
+            key_value = f"harness-{digest}"
+        if key_value and idem is not None and idem.header and request.header(idem.header) is None:
+            headers.append((idem.header, key_value))
+        query_key: tuple[str, str] | None = None
+        if key_value and idem is not None and idem.query_param and idem.query_param not in dict(request.query):
+            query_key = (idem.query_param, key_value)
 
         timeout = request.timeout
         new_timeout: float | None = None
@@ -321,7 +309,11 @@ class RunHook:
         sent = request
         for name, value in headers:
             sent = sent.with_header(name, value)
-        return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent)
+        query: tuple[tuple[str, str], ...] = ()
+        if query_key is not None:
+            sent = _with_query(sent, *query_key)
+            query = (query_key,)
+        return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent, query)
 
     def _wait_for_breaker(self, system: str) -> None:
         breaker = self.breakers.get(system)
@@ -342,23 +334,38 @@ class RunHook:
         if change is not None:
             self.on_breaker(change)
 
-    def _zendesk_guard(self, request: Request, search: Callable[[str], Response]) -> Response | None:
-        """Search-before-create for a Zendesk ticket whose earlier create got no answer."""
+    def _guard(
+        self,
+        system: str,
+        guard: CreateGuard,
+        request: Request,
+        search: Callable[[str], Response],
+    ) -> Response | None:
+        """Search-before-create: a create whose earlier attempt got no answer is looked up first."""
         try:
-            external_id = request.json()["ticket"]["external_id"]
-        except (ValueError, KeyError, TypeError):
+            value: Any = request.json()
+            for part in guard.key_field.split("."):
+                value = value[part]
+        except (ValueError, KeyError, TypeError, IndexError):
             return None
-        if not external_id:
+        if value is None or value == "" or isinstance(value, dict | list):
             return None
+        key_text = str(value)
         parts = urlsplit(request.url)
-        search_url = urlunsplit(
-            (parts.scheme, parts.netloc, "/api/v2/tickets.json", urlencode({"external_id": external_id}), "")
+        # a base URL's path prefix (https://gw/support/api/v2/...) is kept for the search
+        guard_path = guard.endpoint.partition(" ")[2]
+        bare = guard_path[:-5] if guard_path.endswith(".json") else guard_path
+        path = parts.path
+        prefix = path[: len(path) - len(guard_path)] if path.endswith(guard_path) else (
+            path[: len(path) - len(bare)] if path.endswith(bare) else ""
         )
+        search_path, _, search_query = guard.search.replace("{key}", quote(key_text, safe="")).partition("?")
+        search_url = urlunsplit((parts.scheme, parts.netloc, prefix + search_path, search_query, ""))
         started = self.clock.now()
         response = search(search_url)
         self._record(
             _Plan(
-                "zendesk",
+                system,
                 journal_key("GET", search_url, b""),
                 0,
                 (),
@@ -369,17 +376,20 @@ class RunHook:
             ),
             response,
             None,
-            detail_extra={"guard": "search-before-create", "external_id": str(external_id)},
+            detail_extra={"guard": "search-before-create", "key": key_text},
         )
         if not 200 <= response.status < 300:
             return None
         try:
-            tickets = [t for t in response.json().get("tickets", []) if t.get("external_id") == external_id]
-        except (ValueError, AttributeError):
+            found = _records_at(response.json(), guard.found_at)
+        except ValueError:
             return None
-        if not tickets:
+        leaf = guard.key_field.rsplit(".", 1)[-1]
+        matching = [r for r in found if isinstance(r, Mapping) and str(r.get(leaf, key_text)) == key_text]
+        if not matching:
             return None
-        return Response.of_json(201, {"ticket": tickets[0]})
+        body: Any = {guard.wrap: matching[0]} if guard.wrap else matching[0]
+        return Response.of_json(201, body)
 
     def after(self, plan: _Plan, response: Response | None, error: BaseException | None) -> None:
         """Record the call's outcome (``response`` or ``error``) and feed the breaker."""
@@ -468,7 +478,7 @@ class RunHook:
             detail["replayed"] = True
             if outcome != "ok":
                 detail["refused"] = "an identical request was already rejected in this run; not re-sent"
-        if plan.headers:
+        if plan.headers or plan.query:
             detail["idempotency_key"] = True
         if error is not None:
             detail["error"] = type(error).__name__
@@ -510,7 +520,7 @@ def journal_key(method: str, url: str, body: bytes) -> str:
 
 
 def _path_matches(pattern: str, path: str) -> bool:
-    # a base URL may carry a prefix (https://proxy/stripe/v1/customers): match at the end
+    # a base URL may carry a prefix (https://proxy/billing/v1/customers): match at the end
     return re.fullmatch(pattern, path) is not None or re.search(f"(?:{pattern})$", path) is not None
 
 
@@ -525,7 +535,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _set_nested(target: dict[str, Any], key: str, value: str) -> None:
-    # Stripe's form encoding: metadata[deal_id]=1 -> {"metadata": {"deal_id": "1"}}
+    # form encoding with nested keys: metadata[deal_id]=1 -> {"metadata": {"deal_id": "1"}}
     parts = [p for p in re.split(r"[\[\]]+", key) if p != ""] or [key]
     cur = target
     for part in parts[:-1]:
@@ -552,3 +562,28 @@ def parse_body(request: Request) -> Mapping[str, Any]:
     for k, v in parse_qsl(text, keep_blank_values=True):
         _set_nested(result, k, v)
     return result
+
+
+def _records_at(body: Any, at: str) -> list[Any]:
+    """The values at dotted ``at`` (``[]`` marks a list, e.g. ``"tickets[]"``) in ``body``."""
+    nodes = [body]
+    for part in [p for p in at.split(".") if p]:
+        many = part.endswith("[]")
+        name = part[:-2] if many else part
+        nxt: list[Any] = []
+        for node in nodes:
+            child = node.get(name) if isinstance(node, Mapping) and name else node
+            if many and isinstance(child, list):
+                nxt.extend(child)
+            elif not many and child is not None:
+                nxt.append(child)
+        nodes = nxt
+    return nodes
+
+
+def _with_query(request: Request, name: str, value: str) -> Request:
+    """``request`` with ``name=value`` added to its URL's query."""
+    parts = urlsplit(request.url)
+    query = f"{parts.query}&{urlencode({name: value})}" if parts.query else urlencode({name: value})
+    url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    return Request(request.method, url, request.headers, request.body, request.timeout, request.client)

@@ -9,8 +9,8 @@ secret-shaped values in free text are replaced by ``[redacted]``.
 
 The successful writes are also stored in the shape of the run's HTTP journal,
 so that ``harness inbox retry`` re-runs the flow without repeating them.
-Limit: a secret-named field inside a stored response (Stripe's
-``client_secret``) is replayed as ``[redacted]``.
+Limit: a secret-named field inside a stored response (a payment
+intent's ``client_secret``) is replayed as ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _created_id(response: Response | None) -> str | None:
     if isinstance(data, Mapping):
         if "id" in data:
             return str(data["id"])
-        # Zendesk wraps the record: {"ticket": {"id": ...}}
+        # some systems wrap the record: {"ticket": {"id": ...}}
         for value in data.values():
             if isinstance(value, Mapping) and "id" in value:
                 return str(value["id"])

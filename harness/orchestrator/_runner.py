@@ -30,7 +30,7 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness._wire import Clock, Response, VirtualClock, WallClock, real_time
@@ -70,6 +70,8 @@ from harness.orchestrator._run import (
     first_line,
     shown_value,
 )
+from harness.systems._descriptor import SystemDescriptor
+from harness.systems._known import known_descriptor, known_descriptors
 
 if TYPE_CHECKING:
     from harness.ledger import Ledger
@@ -80,6 +82,22 @@ log = logging.getLogger("harness.orchestrator")
 
 _CRITICAL = ("high", "critical")
 _RESULTS_KEPT = 10_000  # first-run results remembered for return-existing
+
+
+def flow_descriptors(flow: Flow) -> list[SystemDescriptor]:
+    """The descriptors of the systems ``flow`` calls: its world's (when it declares one), then
+    every loaded fake's.  A world factory that fails here is skipped: the known ones remain."""
+    out: list[SystemDescriptor] = []
+    factory = getattr(flow, "world", None)
+    if factory is not None:
+        try:
+            world = factory(0)
+            out.extend(world.descriptor(s.name) for s in world.systems)
+        except Exception as exc:
+            log.warning("flow %s: its world could not be built to read its systems: %s", flow.name, exc)
+    names = {d.name for d in out}
+    out.extend(d for d in known_descriptors() if d.name not in names)
+    return out
 
 
 class Orchestrator:
@@ -96,7 +114,11 @@ class Orchestrator:
     :class:`~harness.policy.AlertPolicy`); ``mode`` is stored on each run
     (default ``orchestrated`` when a :class:`DeliveryInfo` is given, ``production`` else);
     ``breakers`` shares circuit state between orchestrators; ``hosts`` maps
-    hosts to system names for base URLs the defaults do not know.
+    hosts to system names for base URLs the defaults do not know;
+    ``systems`` are the descriptors of the systems the flow calls (default:
+    those of the flow's world when it declares one, then every loaded fake's):
+    they map hosts to systems and say which systems take idempotency keys
+    and which creates have a search-before-create guard.
     """
 
     def __init__(
@@ -112,6 +134,7 @@ class Orchestrator:
         mode: str | None = None,
         breakers: Breakers | None = None,
         hosts: Mapping[str, str] | None = None,
+        systems: Sequence[SystemDescriptor] | None = None,
     ) -> None:
         if not isinstance(flow, Flow):
             raise TypeError(f"Orchestrator: 'flow' must be a harness.Flow, got {flow!r}")
@@ -127,6 +150,9 @@ class Orchestrator:
         self.mode = mode
         self.breakers = breakers if breakers is not None else Breakers(flow.policy.breaker)
         self.hosts = dict(hosts or {})
+        self.systems: tuple[SystemDescriptor, ...] = tuple(
+            systems if systems is not None else flow_descriptors(flow)
+        )
         self._handler: Callable[..., Any] | None = None
         self._results: OrderedDict[str, Any] = OrderedDict()
         self._results_lock = threading.Lock()
@@ -159,7 +185,13 @@ class Orchestrator:
         return self._handler
 
     def _system_of(self, host: str) -> str:
-        return system_for_host(host, self.hosts)
+        return system_for_host(host, self.hosts, self.systems)
+
+    def _descriptor_of(self, name: str) -> SystemDescriptor:
+        for descriptor in self.systems:
+            if descriptor.name == name:
+                return descriptor
+        return known_descriptor(name)
 
     # -- the run ---------------------------------------------------------------
 
@@ -316,6 +348,7 @@ class Orchestrator:
             on_breaker=lambda change: self._breaker_changed(run, change),
             system_of=self._system_of,
             run_deadline=run_deadline,
+            descriptor_of=self._descriptor_of,
         )
         if journal:
             hook.seed_journal(journal)

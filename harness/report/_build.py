@@ -27,7 +27,7 @@ from harness.report.metrics import MetricFrames, Metrics, load_frames, metrics_f
 from harness.report.pilot import Pilot, Thresholds
 from harness.report.verdict import Maintenance, Verdict, decide
 
-__all__ = ["ContractLine", "ReportData", "build_report"]
+__all__ = ["ContractLine", "Coverage", "ReportData", "build_report"]
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -99,6 +99,7 @@ class ReportData:
     findings: tuple[Mapping[str, Any], ...] = ()
     faults: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     delivery_kinds: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    coverage: Coverage | None = None
     examples: Mapping[str, int] = field(default_factory=dict)
     contract: tuple[Mapping[str, Any], ...] = ()
     owners: tuple[Mapping[str, Any], ...] = ()
@@ -117,6 +118,68 @@ class ReportData:
     @property
     def subject(self) -> Metrics | None:
         return self.metrics.get(self.subject_mode or "")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the runs in scope reached, and which faults they tried where.
+
+    ``systems`` are the faked systems called, each with its calls and its
+    endpoints (``endpoint, calls, faults`` where ``faults`` maps a fault kind to
+    the calls it met); ``unfaked`` are hosts the harness refused because no
+    fake serves them, with the refused calls; ``kinds`` the transport fault
+    kinds injected anywhere in scope; ``tried`` the (endpoint, kind) pairs met
+    at least once out of ``possible`` = endpoints x kinds.
+    """
+
+    systems: tuple[Mapping[str, Any], ...] = ()
+    unfaked: tuple[tuple[str, int], ...] = ()
+    kinds: tuple[str, ...] = ()
+    tried: int = 0
+    possible: int = 0
+
+    @property
+    def ratio(self) -> float | None:
+        return self.tried / self.possible if self.possible else None
+
+
+def _coverage(rows: agg.Rows) -> Coverage:
+    systems: dict[str, dict[str, dict[str, int]]] = {}
+    calls: dict[str, int] = {}
+    unfaked: dict[str, int] = {}
+    kinds: dict[str, None] = {}
+    for system, step, fault, n in rows.rows:
+        name, n = scrub(str(system or "?")), int(n)
+        if fault == "unfaked_host":
+            unfaked[name] = unfaked.get(name, 0) + n
+            continue
+        calls[name] = calls.get(name, 0) + n
+        by_fault = systems.setdefault(name, {}).setdefault(
+            scrub(str(step or "(endpoint not recorded)")), {}
+        )
+        key = "" if fault is None else scrub(str(fault))
+        by_fault[key] = by_fault.get(key, 0) + n
+        if fault is not None:
+            kinds[key] = None
+    ordered = tuple(sorted(kinds))
+    out, tried, possible = [], 0, 0
+    for name in sorted(systems):
+        endpoints = []
+        for endpoint, by_fault in sorted(systems[name].items()):
+            faults = {k: v for k, v in by_fault.items() if k}
+            tried += sum(1 for k in ordered if k in faults)
+            possible += len(ordered)
+            endpoints.append(
+                {"endpoint": endpoint, "calls": sum(by_fault.values()), "faults": faults}
+            )
+        out.append({"system": name, "calls": calls[name], "endpoints": tuple(endpoints)})
+    return Coverage(
+        systems=tuple(out),
+        unfaked=tuple(sorted(unfaked.items(), key=lambda kv: (-kv[1], kv[0]))),
+        kinds=ordered,
+        tried=tried,
+        possible=possible,
+    )
 
 
 def iso_day(epoch: float | None) -> str:
@@ -336,6 +399,9 @@ def build_report(
         )
         for mode, fault, n in agg.fault_counts(ledger, fault_flt).rows:
             faults.setdefault(str(mode), {})[scrub(str(fault))] = int(n)
+        coverage = _coverage(agg.call_coverage(ledger, fault_flt))
+    else:
+        coverage = _coverage(agg.call_coverage(ledger, flt))
     delivery_kinds: dict[str, dict[str, int]] = {}
     columns = [f"delivery_{k}" for k in (*agg.DELIVERY_KINDS, "other")]
     for mode, sums in frames.summary.groupby("mode")[columns].sum().iterrows():
@@ -381,6 +447,7 @@ def build_report(
         findings=findings,
         faults=faults,
         delivery_kinds=delivery_kinds,
+        coverage=coverage,
         examples=examples,
         contract=_contract(ledger, flt, contract),
         owners=_owners(frames, pilot, owners, aging := _aging(ledger, flt)),

@@ -22,6 +22,15 @@ __all__ = ["bar_chart", "column_chart", "funnel", "line_chart", "timeline"]
 
 Fmt = Callable[[float], str]
 
+#: one colour per mode in every chart (the series classes s0..s5 of the stylesheet), so a
+#: reader who learnt "orange is bare" on one chart can trust it on the next
+MODE_CLASS = {"orchestrated": 0, "bare": 1, "production": 2}
+
+
+def _series(name: str, index: int) -> int:
+    """The colour class of a series: its mode's colour, else its position after the modes'."""
+    return MODE_CLASS.get(name, (len(MODE_CLASS) + index) % 6)
+
 
 def _t(value: Any) -> str:
     return str(escape(scrub(str(value))))
@@ -59,7 +68,7 @@ def _legend(names: Sequence[str], x: float, y: float) -> str:
     for i, name in enumerate(names):
         xi = x + i * 140
         parts.append(
-            f'<rect class="s{i % 6}" x="{_num(xi)}" y="{_num(y - 9)}" width="10" height="10" rx="2"/>'
+            f'<rect class="s{_series(name, i)}" x="{_num(xi)}" y="{_num(y - 9)}" width="10" height="10" rx="2"/>'
             f'<text class="lg" x="{_num(xi + 14)}" y="{_num(y)}">{_t(name)}</text>'
         )
     return "".join(parts)
@@ -118,10 +127,10 @@ def line_chart(
         for run in runs:
             if len(run) > 1:
                 pts = " ".join(f"{_num(x)},{_num(y)}" for x, y in run)
-                out.append(f'<polyline class="ln l{si % 6}" points="{pts}"/>')
+                out.append(f'<polyline class="ln l{_series(name, si)}" points="{pts}"/>')
             for x, y in run:
                 out.append(
-                    f'<circle class="s{si % 6}" cx="{_num(x)}" cy="{_num(y)}" r="3">'
+                    f'<circle class="s{_series(name, si)}" cx="{_num(x)}" cy="{_num(y)}" r="3">'
                     f"<title>{_t(name)}</title></circle>"
                 )
     out.append(_heading(title, [name for name, _ in series]))
@@ -187,7 +196,7 @@ def column_chart(
             v = vs[ci] if ci < len(vs) else 0.0
             h = plot_h * max(v, 0) / top_value
             out.append(
-                f'<rect class="s{si % 6}" x="{_num(gx + si * col_w)}" y="{_num(top + plot_h - h)}" '
+                f'<rect class="s{_series(name, si)}" x="{_num(gx + si * col_w)}" y="{_num(top + plot_h - h)}" '
                 f'width="{_num(col_w - 1)}" height="{_num(max(h, 0.5))}">'
                 f"<title>{_t(name)} · {_t(cat)}: {_t(fmt(v))}</title></rect>"
             )
@@ -243,64 +252,94 @@ def _pick(entry: Mapping[str, Any], keys: Sequence[str]) -> Any:
     return None
 
 
-def timeline(entries: Sequence[Mapping[str, Any]], *, title: str, width: int = 640) -> Markup:
-    """A Jepsen-style timeline: one lane per system, one mark per event, in order.
+def _caption(e: Mapping[str, Any]) -> str:
+    """What one timeline entry says: ``POST /v1/invoices → 503 (server_error)``, never cut."""
+    kind = str(_pick(e, _LABEL_KEYS) or "event")
+    method, path = e.get("method") or "", e.get("path") or e.get("url") or ""
+    fault = e.get("fault")
+    if method or path:
+        status = e.get("status")
+        seen = str(status) if status not in (None, "") else str(e.get("outcome") or "no answer")
+        text = f"{method} {path} → {seen}".strip()
+    else:
+        head = f"{kind} {e.get('delivery') or ''}".strip()
+        detail = str(e.get("detail") or "")
+        outcome = e.get("outcome") or e.get("end_state")
+        text = head + (f" ({detail})" if detail and len(detail) <= 40 else "")
+        text += f": {outcome}" if outcome else ""
+        if detail and len(detail) > 40:
+            text += f" · {detail[:160]}"
+    if fault:
+        text += f" [{fault}]"
+    return text
 
-    Entries are mappings; the time, lane, label and note are read from the
-    first present key of a few usual names (``at``/``t``, ``system``/``lane``,
-    ``kind``/``event``, ``status``/``fault``/``message``).  Without times the
-    marks are spaced evenly in order.
+
+def _bad(e: Mapping[str, Any]) -> bool:
+    return bool(e.get("fault")) or any(
+        str(e.get(k, "")).lower() in ("error", "timeout", "failed", "5xx", "reset", "unknown", "manual")
+        for k in ("outcome", "kind", "status")
+    )
+
+
+def timeline(entries: Sequence[Mapping[str, Any]], *, title: str, width: int = 640) -> Markup:
+    """A Jepsen-style timeline: one column per system, one row per event, in order.
+
+    Rows follow the order events happened, so calls made at the same instant
+    (virtual time that did not advance) are spread out instead of stacked on
+    one dot; the time of each row is printed at its left, a gap in time is
+    shown as ``+12.0 s``.  Each caption is written whole to the right of the
+    lanes and the drawing grows as wide as its longest caption (the page
+    scrolls it sideways rather than shrinking the text), so no label is cut.
+    Entries are mappings with the usual keys (``at``, ``system``, ``kind``,
+    ``method``, ``path``, ``status``, ``fault``, ``outcome``, ``detail``).
     """
-    rows = [e for e in entries if isinstance(e, Mapping)][:60]
+    rows = [e for e in entries if isinstance(e, Mapping)][:80]
     lanes: list[str] = []
     for e in rows:
-        lane = str(_pick(e, _LANE_KEYS) or "run")
+        lane = str(_pick(e, _LANE_KEYS) or "trigger")
         if lane not in lanes:
             lanes.append(lane)
-    lane_h, left, top = 40, 96, 14
-    height = top + max(len(lanes), 1) * lane_h + 24
-    times: list[float] = []
-    for i, e in enumerate(rows):
+    times: list[float | None] = []
+    for e in rows:
         t = _pick(e, _TIME_KEYS)
         try:
-            times.append(float(t) if t is not None else float(i))
+            times.append(float(t) if t is not None else None)
         except (TypeError, ValueError):
-            times.append(float(i))
-    t0, t1 = (min(times), max(times)) if times else (0.0, 1.0)
-    span = (t1 - t0) or 1.0
-    plot_w = width - left - 16
-    out = [_open(width, height, title, "timeline")]
+            times.append(None)
+    captions = [_caption(e) for e in rows]
+    row_h, top, time_w, lane_w = 20, 34, 64, 78
+    text_x = time_w + len(lanes) * lane_w + 8
+    # ~6.6 px per character at the 11px caption size, plus a margin
+    longest = max((len(c) for c in captions), default=10)
+    width = max(width, int(text_x + 6.8 * longest + 16))
+    height = top + max(len(rows), 1) * row_h + 8
+    # explicit size: the page shows it at its natural size and scrolls it, never scales it
+    out = [_open(width, height, title, "timeline").replace(
+        "<svg ", f'<svg width="{width}" height="{height}" ', 1
+    )]
     for li, lane in enumerate(lanes):
-        y = top + li * lane_h + lane_h / 2
+        x = time_w + li * lane_w + lane_w / 2
         out.append(
-            f'<text class="lb" x="{left - 8}" y="{_num(y + 4)}" text-anchor="end">{_t(lane)}</text>'
-            f'<line class="grid" x1="{left}" x2="{width - 16}" y1="{_num(y)}" y2="{_num(y)}"/>'
+            f'<text class="lb" x="{_num(x)}" y="14" text-anchor="middle">{_t(lane[:12])}</text>'
+            f'<line class="grid" x1="{_num(x)}" x2="{_num(x)}" y1="22" y2="{height - 4}"/>'
         )
+    previous: float | None = None
     for i, e in enumerate(rows):
-        lane = str(_pick(e, _LANE_KEYS) or "run")
-        y = top + lanes.index(lane) * lane_h + lane_h / 2
-        x = left + plot_w * (times[i] - t0) / span
-        label = _pick(e, _LABEL_KEYS) or "event"
+        y = top + i * row_h + row_h / 2
+        lane = str(_pick(e, _LANE_KEYS) or "trigger")
+        x = time_w + lanes.index(lane) * lane_w + lane_w / 2
+        t = times[i]
+        if t is not None and (previous is None or t != previous):
+            stamp = f"{_default_fmt(t)} s" if previous is None else f"+{_default_fmt(t - previous)} s"
+            out.append(f'<text class="ax" x="4" y="{_num(y + 4)}">{_t(stamp)}</text>')
+        if t is not None:
+            previous = t
         note = _pick(e, _NOTE_KEYS)
-        bad = any(
-            str(e.get(k, "")).lower() in ("error", "timeout", "failed", "5xx", "reset")
-            or (k == "fault" and e.get(k))
-            for k in ("outcome", "fault", "kind", "status")
-        )
-        caption = str(label) + (f" {note}" if note is not None else "")
-        if len(caption) > 22:
-            caption = caption[:21] + "…"
         out.append(
-            f'<circle class="{"bad" if bad else "s0"}" cx="{_num(x)}" cy="{_num(y)}" r="5">'
-            f"<title>{_t(times[i])}: {_t(lane)} {_t(label)}{(' · ' + _t(note)) if note is not None else ''}"
-            f"</title></circle>"
-            # captions alternate above and below the lane so neighbours overlap less
-            f'<text class="ax" x="{_num(x)}" y="{_num(y - 8 if i % 2 else y + 15)}" '
-            f'text-anchor="middle">{_t(caption)}</text>'
+            f'<circle class="{"bad" if _bad(e) else "s0"}" cx="{_num(x)}" cy="{_num(y)}" r="5">'
+            f"<title>{_t(t if t is not None else i)}: {_t(lane)} {_t(captions[i])}"
+            f"{(' · ' + _t(note)) if note is not None else ''}</title></circle>"
+            f'<text class="ax" x="{text_x}" y="{_num(y + 4)}">{_t(captions[i])}</text>'
         )
-    out.append(
-        f'<text class="ax" x="{left}" y="{height - 6}">{_t(_default_fmt(t0))} s</text>'
-        f'<text class="ax" x="{width - 16}" y="{height - 6}" text-anchor="end">{_t(_default_fmt(t1))} s</text>'
-    )
     out.append("</svg>")
     return Markup("".join(out))

@@ -85,6 +85,9 @@ class Metrics:
     duplicates_prevented: int = 0
     duplicate_prevention_success: float | None = None
     duplicate_effects_escaped: int = 0
+    #: of ``duplicate_effects_escaped``, those made by duplicate deliveries (the rest came from
+    #: retries and redeliveries inside runs that were not duplicates themselves)
+    duplicate_effects_on_duplicates: int = 0
     manual_runs: int = 0
     manual_fallback_frequency: float | None = None
     inbox_items: int = 0
@@ -319,6 +322,11 @@ def metrics_from_frames(
     deliveries = _int(s["duplicates"].sum()) if not s.empty else 0
     prevented = _int(s["duplicates_prevented"].sum()) if not s.empty else 0
     escaped = _int(s["duplicate_effects"].sum()) if not s.empty else 0
+    on_dups = (
+        _int(s["duplicate_effects_on_duplicates"].sum())
+        if not s.empty and "duplicate_effects_on_duplicates" in s
+        else 0
+    )
 
     rec = frames.recovery
     auto = rec[rec["kind"] == "automatic"] if not rec.empty else rec
@@ -371,6 +379,7 @@ def metrics_from_frames(
         duplicates_prevented=prevented,
         duplicate_prevention_success=_ratio(prevented, deliveries),
         duplicate_effects_escaped=escaped,
+        duplicate_effects_on_duplicates=on_dups,
         manual_runs=manual_runs,
         manual_fallback_frequency=_ratio(manual_runs, accepted),
         inbox_items=_int(inbox["items"].sum()) if not inbox.empty else 0,

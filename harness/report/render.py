@@ -250,6 +250,16 @@ def render_json(data: ReportData) -> str:
         ]},
         "generation": {"faults": data.faults, "delivery_kinds": data.delivery_kinds,
                        "examples": data.examples},
+        "coverage": None if data.coverage is None else {
+            "systems": [
+                {**sys, "endpoints": [dict(e) for e in sys["endpoints"]]}
+                for sys in data.coverage.systems
+            ],
+            "unfaked_hosts": dict(data.coverage.unfaked),
+            "fault_kinds": list(data.coverage.kinds),
+            "tried": data.coverage.tried,
+            "possible": data.coverage.possible,
+        },
         "contract": [dict(r) for r in data.contract],
         "owners": [dict(r) for r in data.owners],
         "inbox_aging": [dict(r) for r in data.aging],

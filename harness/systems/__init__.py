@@ -21,6 +21,7 @@ from harness.systems._descriptor import (
     RecordShape,
     SystemDescriptor,
     generic_error_body,
+    generic_rejected_field,
 )
 from harness.systems._faults import drop_field, has_field, set_field
 from harness.systems._hubspot import HubSpot
@@ -35,6 +36,7 @@ from harness.systems._inspect import (
     restore,
     snapshot,
 )
+from harness.systems._known import known_descriptors, register_system
 from harness.systems._recordstore import RecordStore, Resource
 from harness.systems._seed import SeedDeal, seed_deals, standard_world
 from harness.systems._stripe import Stripe
@@ -73,8 +75,11 @@ __all__ = [
     "diff",
     "drop_field",
     "generic_error_body",
+    "generic_rejected_field",
     "has_field",
+    "known_descriptors",
     "records_with_origin",
+    "register_system",
     "restore",
     "seed_deals",
     "set_field",

@@ -176,7 +176,11 @@ class FakeSystem:
         """This system's :class:`SystemDescriptor` (a generic one when the class declares none)."""
         if self.descriptor is not None:
             return self.descriptor
-        return SystemDescriptor(name=self.name, hosts=self.default_hosts)
+        generic = self.__dict__.get("_generic_descriptor")
+        if generic is None:
+            generic = SystemDescriptor(name=self.name, hosts=self.default_hosts)
+            self.__dict__["_generic_descriptor"] = generic
+        return generic
 
     def attach(self, world: World) -> None:
         self.world = world
@@ -302,8 +306,15 @@ class FakeSystem:
     def error_response(
         self, status: int, *, retry_after: float | None = None, message: str | None = None
     ) -> Response:
-        """A ``status`` error in this vendor's shape (429 carries ``Retry-After``)."""
-        raise NotImplementedError
+        """A ``status`` error in this vendor's shape (429 carries ``Retry-After``).
+
+        The default builds it from the descriptor's :class:`~harness.systems.ErrorShape`.
+        """
+        descriptor = self.describe()
+        headers = descriptor.error_headers(status)
+        if retry_after is not None:
+            headers["Retry-After"] = str(int(max(1, retry_after)))
+        return Response.of_json(status, descriptor.error_body(status, message), headers)
 
     # -- subclass hooks ----------------------------------------------------------
 

@@ -29,10 +29,14 @@ Example, a small internal REST API::
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 __all__ = [
     "DEFAULT_ID_SHAPES",
@@ -46,6 +50,9 @@ __all__ = [
     "RecordShape",
     "SystemDescriptor",
     "generic_error_body",
+    "generic_rejected_field",
+    "match_endpoint",
+    "template_endpoint",
 ]
 
 #: id shapes, as regular expressions a whole path segment must match (``.json`` suffix allowed)
@@ -123,7 +130,12 @@ class RecordShape:
     ``fields`` is the dotted path inside the record to the map of its fields
     (``"properties"`` for HubSpot, ``""`` for a flat record).  ``system_fields``
     are fields the vendor sets itself (ids, timestamps): breaking them says
-    nothing about the automation, so value faults leave them alone.
+    nothing about the automation, so value faults leave them alone (a name
+    matches the field at the top of the record's fields and every dotted path
+    under it).  ``id_field`` is the record's id inside the record (a value
+    fault breaks one record, found by its id, in every response that carries
+    it).  ``text_values`` says the vendor stores every field as text (HubSpot
+    properties): a wrong-typed or zero value is then text too.
     """
 
     endpoint: str
@@ -131,6 +143,8 @@ class RecordShape:
     at: str = ""
     fields: str = ""
     system_fields: frozenset[str] = frozenset()
+    id_field: str = "id"
+    text_values: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,5 +208,165 @@ class SystemDescriptor:
 
     def id_pattern(self) -> re.Pattern[str]:
         """One regular expression a whole path segment matches when it is an id of this system."""
-        joined = "|".join(f"(?:{s})" for s in self.id_shapes)
-        return re.compile(rf"^(?:{joined})(?:\.json)?$")
+        return _id_pattern(self.id_shapes)
+
+    # -- what engines ask ---------------------------------------------------------
+
+    def endpoint(self, method: str, path: str) -> str:
+        """``"POST /v1/invoices/{id}/finalize"``: the method and path, ids templated by :attr:`id_shapes`."""
+        return template_endpoint(method, path, self.id_shapes)
+
+    def serves(self, host: str) -> bool:
+        """Whether ``host`` is one of :attr:`hosts` (``*.suffix`` wildcards included) or the
+        host of ``$base_url_env``."""
+        host = host.lower()
+        for pattern in self.hosts:
+            pattern = pattern.lower()
+            if pattern.startswith("*."):
+                if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                    return True
+            elif host == pattern:
+                return True
+        if self.base_url_env:
+            base = os.environ.get(self.base_url_env)
+            if base:
+                with contextlib.suppress(ValueError):
+                    if (urlsplit(base).hostname or "").lower() == host:
+                        return True
+        return False
+
+    def error_body(self, status: int, message: str | None = None) -> Any:
+        """The body of a ``status`` error in this system's shape."""
+        return self.errors.body(status, message)
+
+    def error_headers(self, status: int) -> dict[str, str]:
+        """The headers this system adds to a ``status`` error (``Retry-After`` is the caller's)."""
+        return dict(self.errors.headers(status)) if self.errors.headers is not None else {}
+
+    def rejected_field(self, body: Any) -> str | None:
+        """The field a validation error with this ``body`` blames (``None``: none).
+
+        Uses :attr:`ErrorShape.rejected_field`; a system that declares none is
+        read with :func:`generic_rejected_field`.
+        """
+        reader = self.errors.rejected_field or generic_rejected_field
+        try:
+            return reader(body)
+        except Exception:  # a user's reader that trips on an odd body blames nothing
+            return None
+
+    def failed_in_body(self, status: int, body: Any) -> bool:
+        """Whether a 2xx answer with ``body`` is in fact a failure (Slack's ``{"ok": false}``)."""
+        check = self.errors.failure_in_body
+        return bool(check(status, body)) if check is not None else False
+
+    def record_shapes(self, endpoint: str) -> list[tuple[RecordShape, str]]:
+        """The record shapes whose endpoint matches the templated ``endpoint``, with each
+        shape's record kind (``{type}`` resolved from the path)."""
+        out = []
+        for shape in self.records:
+            bound = match_endpoint(shape.endpoint, endpoint)
+            if bound is not None:
+                kind = shape.kind
+                for name, value in bound.items():
+                    kind = kind.replace("{" + name + "}", value)
+                out.append((shape, kind))
+        return out
+
+    def guard_for(self, method: str, path: str) -> CreateGuard | None:
+        """The :class:`CreateGuard` of a ``method`` ``path`` write, if one is declared."""
+        endpoint = self.endpoint(method, path)
+        for guard in self.guards:
+            if match_endpoint(guard.endpoint, endpoint) is not None:
+                return guard
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _id_pattern(shapes: tuple[str, ...]) -> re.Pattern[str]:
+    joined = "|".join(f"(?:{s})" for s in shapes)
+    return re.compile(rf"^(?:{joined})(?:\.json)?$")
+
+
+def template_endpoint(method: str, path: str, id_shapes: tuple[str, ...] = DEFAULT_ID_SHAPES) -> str:
+    """``"GET /v1/customers/{id}"``: ``method`` and ``path`` with every segment that is an id
+    (by ``id_shapes``) replaced by ``{id}`` (``{id}.json`` keeps the suffix)."""
+    pattern = _id_pattern(tuple(id_shapes))
+    parts = []
+    for seg in path.split("/"):
+        if seg and pattern.match(seg):
+            parts.append("{id}.json" if seg.endswith(".json") else "{id}")
+        else:
+            parts.append(seg)
+    return f"{method.upper()} {'/'.join(parts) or '/'}"
+
+
+def _bare(segment: str) -> str:
+    return segment[:-5] if segment.endswith(".json") else segment
+
+
+def match_endpoint(pattern: str, endpoint: str) -> dict[str, str] | None:
+    """Whether the templated ``endpoint`` is one ``pattern`` describes; the named segments bound.
+
+    Both are ``"METHOD /path"``.  ``{id}`` in ``pattern`` matches only an id
+    segment (``{id}`` in ``endpoint``); any other ``{name}`` matches one
+    segment that is not an id; ``.json`` suffixes are optional on both sides;
+    ``endpoint`` may carry a longer path prefix (a base URL's path).
+    """
+    pmethod, _, ppath = pattern.partition(" ")
+    emethod, _, epath = endpoint.partition(" ")
+    if pmethod.upper() != emethod.upper():
+        return None
+    psegs = [_bare(s) for s in ppath.strip("/").split("/")]
+    esegs = [_bare(s) for s in epath.strip("/").split("/")]
+    if len(esegs) < len(psegs):
+        return None
+    esegs = esegs[len(esegs) - len(psegs) :]
+    bound: dict[str, str] = {}
+    for p, e in zip(psegs, esegs, strict=True):
+        if p == "{id}":
+            if e != "{id}":
+                return None
+        elif p.startswith("{") and p.endswith("}"):
+            if e == "{id}":
+                return None
+            bound[p[1:-1]] = e
+        elif p != e:
+            return None
+    return bound
+
+
+def generic_rejected_field(body: Any) -> str | None:
+    """The field a validation error names, read from the common shapes.
+
+    ``{"error": {"param"|"field": ...}}``, ``{"errors": [{"field"|"name"|"param": ...}]}``,
+    ``{"details": {FIELD: ...}}`` or ``{"field": ...}``; ``None`` when the body
+    names no field (a state conflict, say).
+    """
+    if not isinstance(body, Mapping):
+        return None
+    for key in ("field", "param"):
+        if isinstance(body.get(key), str) and body[key]:
+            return str(body[key])
+    err = body.get("error")
+    if isinstance(err, Mapping):
+        for key in ("param", "field"):
+            if isinstance(err.get(key), str) and err[key]:
+                return str(err[key])
+    details = body.get("details")
+    if isinstance(details, Mapping) and details:
+        return ", ".join(sorted(str(k) for k in details))
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        names = [
+            str(e[key])
+            for e in errors
+            if isinstance(e, Mapping)
+            for key in ("field", "name", "param", "path")
+            if isinstance(e.get(key), str) and e[key]
+        ]
+        if names:
+            return ", ".join(sorted(set(names)))
+    if isinstance(errors, Mapping) and errors:
+        return ", ".join(sorted(str(k) for k in errors))
+    return None

@@ -23,6 +23,12 @@ from typing import Any
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
+from harness.systems._descriptor import (
+    ID_NUMERIC,
+    ErrorShape,
+    RecordShape,
+    SystemDescriptor,
+)
 
 __all__ = ["HubSpot"]
 
@@ -63,6 +69,73 @@ DEAL_STAGES = (
 )
 
 
+def _error_body(status: int, message: str | None) -> dict[str, Any]:
+    """HubSpot's error body (``status``, ``message``, ``correlationId``, ``category``)."""
+    category = {
+        429: "RATE_LIMITS",
+        400: "VALIDATION_ERROR",
+        401: "INVALID_AUTHENTICATION",
+        403: "MISSING_SCOPES",
+        404: "OBJECT_NOT_FOUND",
+        409: "CONFLICT",
+    }.get(status, "INTERNAL_ERROR" if status >= 500 else "VALIDATION_ERROR")
+    default = "You have reached your secondly limit." if status == 429 else f"HubSpot answered {status}"
+    return {
+        "status": "error",
+        "message": message or default,
+        "correlationId": "00000000-0000-4000-8000-000000000000",
+        "category": category,
+    }
+
+
+def _rejected_field(body: Any) -> str | None:
+    """The properties a HubSpot validation error names (``errors[].context.propertyName``)."""
+    if not isinstance(body, Mapping):
+        return None
+    errors = body.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return None
+    names: list[str] = []
+    for err in errors:
+        context = err.get("context") if isinstance(err, Mapping) else None
+        found = context.get("propertyName") if isinstance(context, Mapping) else None
+        if isinstance(found, list):
+            names.extend(str(n) for n in found)
+    return ", ".join(sorted(set(names))) if names else "properties"
+
+
+#: properties HubSpot sets itself: breaking them says nothing about the automation
+SYSTEM_PROPERTIES = frozenset(
+    {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
+)
+
+_OBJECT = RecordShape(
+    endpoint="GET /crm/v3/objects/{type}/{id}",
+    kind="{type}",
+    fields="properties",
+    system_fields=SYSTEM_PROPERTIES,
+    text_values=True,
+)
+_OBJECTS = RecordShape(
+    endpoint="GET /crm/v3/objects/{type}",
+    kind="{type}",
+    at="results[]",
+    fields="properties",
+    system_fields=SYSTEM_PROPERTIES,
+    text_values=True,
+)
+
+DESCRIPTOR = SystemDescriptor(
+    name="hubspot",
+    hosts=("api.hubapi.com", "api.hubspot.com"),
+    base_url_env="HUBSPOT_BASE_URL",
+    id_shapes=(ID_NUMERIC,),
+    errors=ErrorShape(body=_error_body, declined=400, invalid=400, rejected_field=_rejected_field),
+    records=(_OBJECT, _OBJECTS),
+    docs="https://developers.hubspot.com/docs/api/crm/understanding-the-crm",
+)
+
+
 class HubSpot(FakeSystem):
     """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``.
 
@@ -71,8 +144,9 @@ class HubSpot(FakeSystem):
     """
 
     name = "hubspot"
-    default_hosts = ("api.hubapi.com", "api.hubspot.com")
+    default_hosts = DESCRIPTOR.hosts
     kinds = ("deal", "contact")
+    descriptor = DESCRIPTOR
 
     def __init__(
         self,

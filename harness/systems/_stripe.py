@@ -27,6 +27,13 @@ from typing import Any
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record
+from harness.systems._descriptor import (
+    ID_PREFIXED,
+    ErrorShape,
+    Idempotency,
+    RecordShape,
+    SystemDescriptor,
+)
 from harness.systems._stripe_objects import (
     customer_object,
     invoice_object,
@@ -82,6 +89,95 @@ _KINDS = {"customer": "cus_", "invoiceitem": "ii_", "invoice": "in_"}
 _PLURAL = {"customers": "customer", "invoiceitems": "invoiceitem", "invoices": "invoice"}
 
 
+def _error_body(status: int, message: str | None) -> dict[str, Any]:
+    """Stripe's error body: ``{"error": {"type", "code", "message"}}`` by status."""
+    err: dict[str, Any]
+    if status == 402:
+        err = {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "generic_decline",
+            "message": "Your card was declined.",
+        }
+    elif status == 429:
+        err = {
+            "type": "invalid_request_error",
+            "code": "rate_limit",
+            "message": "Too many requests hit the API too quickly.",
+        }
+    elif status >= 500:
+        err = {"type": "api_error", "message": "An unknown error occurred on Stripe's end."}
+    elif status == 404:
+        err = {"type": "invalid_request_error", "code": "resource_missing", "message": "No such object."}
+    else:
+        err = {
+            "type": "invalid_request_error",
+            "code": "parameter_invalid",
+            "message": "Invalid request: the request was rejected by Stripe.",
+        }
+    if message:
+        err["message"] = message
+    return {"error": err}
+
+
+def _error_headers(status: int) -> dict[str, str]:
+    return {"Request-Id": "req_harnessfault", "Stripe-Version": API_VERSION}
+
+
+def _rejected_field(body: Any) -> str | None:
+    """The parameter a Stripe error names in ``error.param``.
+
+    ``None`` for a state conflict (re-finalizing an invoice names no
+    parameter) and for a reused idempotency key (``idempotency_error``: it
+    guards against a duplicate, it does not blame a value).
+    """
+    err = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(err, Mapping):
+        return None
+    param = err.get("param")
+    if err.get("type") == "idempotency_error" or not param:
+        return None
+    return str(param)
+
+
+#: fields Stripe sets itself on every object
+SYSTEM_FIELDS = frozenset(
+    {"id", "object", "created", "livemode", "date", "test_clock", "request_log_url", "url",
+     "invoice_prefix", "next_invoice_sequence", "number", "hosted_invoice_url", "invoice_pdf",
+     "status_transitions", "webhooks_delivered_at", "period"}
+)
+
+DESCRIPTOR = SystemDescriptor(
+    name="stripe",
+    hosts=("api.stripe.com",),
+    base_url_env="STRIPE_BASE_URL",
+    id_shapes=(ID_PREFIXED,),
+    encoding="form",
+    errors=ErrorShape(
+        body=_error_body,
+        headers=_error_headers,
+        declined=402,
+        invalid=400,
+        rejected_field=_rejected_field,
+    ),
+    idempotency=Idempotency(
+        header="Idempotency-Key", methods=("POST",), replay_header="Idempotent-Replayed"
+    ),
+    records=tuple(
+        shape
+        for kind in ("customers", "invoiceitems", "invoices")
+        for shape in (
+            RecordShape(endpoint=f"GET /v1/{kind}/{{id}}", kind=kind, system_fields=SYSTEM_FIELDS),
+            RecordShape(endpoint=f"GET /v1/{kind}", kind=kind, at="data[]", system_fields=SYSTEM_FIELDS),
+            RecordShape(
+                endpoint=f"GET /v1/{kind}/search", kind=kind, at="data[]", system_fields=SYSTEM_FIELDS
+            ),
+        )
+    ),
+    docs="https://docs.stripe.com/api",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Stored:
     """One idempotency key's first result."""
@@ -110,8 +206,9 @@ class Stripe(FakeSystem):
     """
 
     name = "stripe"
-    default_hosts = ("api.stripe.com",)
+    default_hosts = DESCRIPTOR.hosts
     kinds = ("customer", "invoiceitem", "invoice")
+    descriptor = DESCRIPTOR
 
     def __init__(
         self,

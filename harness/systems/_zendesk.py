@@ -29,6 +29,13 @@ from urllib.parse import urlencode
 
 from harness._wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
+from harness.systems._descriptor import (
+    ID_NUMERIC,
+    CreateGuard,
+    ErrorShape,
+    RecordShape,
+    SystemDescriptor,
+)
 from harness.systems._zendesk_query import bounded, like, parse_query, user_object
 
 __all__ = ["Zendesk"]
@@ -58,12 +65,78 @@ def _bounded(raw: str, name: str, *, maximum: int = 100) -> int:
         raise _detail(name, str(exc)) from None
 
 
+def _error_body(status: int, message: str | None) -> dict[str, Any]:
+    """Zendesk's error body: ``{"error": NAME, "description": TEXT}`` (422 with ``details``)."""
+    if status == 422:
+        return {
+            "error": "RecordInvalid",
+            "description": message or "Record validation errors",
+            "details": {"base": [{"description": "The record could not be saved"}]},
+        }
+    if status == 429:
+        return {"error": "APIRateLimitExceeded",
+                "description": message or "Number of allowed API requests per minute exceeded"}
+    if status >= 500:
+        return {"error": "ServiceUnavailable",
+                "description": message or "Zendesk is temporarily unavailable"}
+    names = {400: "BadRequest", 401: "Couldn't authenticate you", 403: "Forbidden",
+             404: "RecordNotFound", 409: "Conflict"}
+    return {"error": names.get(status, "InvalidEndpoint"),
+            "description": message or f"Zendesk answered {status}"}
+
+
+def _rejected_field(body: Any) -> str | None:
+    """The fields a Zendesk ``RecordInvalid`` lists under ``details``."""
+    details = body.get("details") if isinstance(body, Mapping) else None
+    if isinstance(details, Mapping) and details:
+        return ", ".join(sorted(str(k) for k in details))
+    return None
+
+
+#: fields Zendesk sets itself on tickets and users
+SYSTEM_FIELDS = frozenset(
+    {"id", "url", "created_at", "updated_at", "generated_timestamp", "encoded_id", "via",
+     "submitter_id", "brand_id", "custom_status_id", "last_login_at", "iana_time_zone",
+     "locale_id", "result_type"}
+)
+
+DESCRIPTOR = SystemDescriptor(
+    name="zendesk",
+    hosts=("*.zendesk.com",),
+    base_url_env="ZENDESK_BASE_URL",
+    id_shapes=(ID_NUMERIC,),
+    errors=ErrorShape(body=_error_body, declined=422, invalid=422, rejected_field=_rejected_field),
+    records=(
+        RecordShape(endpoint="GET /api/v2/tickets/{id}.json", kind="tickets", at="ticket",
+                    system_fields=SYSTEM_FIELDS),
+        RecordShape(endpoint="GET /api/v2/tickets.json", kind="tickets", at="tickets[]",
+                    system_fields=SYSTEM_FIELDS),
+        RecordShape(endpoint="GET /api/v2/users/{id}.json", kind="users", at="user",
+                    system_fields=SYSTEM_FIELDS),
+        RecordShape(endpoint="GET /api/v2/search.json", kind="results", at="results[]",
+                    system_fields=SYSTEM_FIELDS),
+    ),
+    # a ticket create carrying an external_id can be looked up after a lost answer
+    guards=(
+        CreateGuard(
+            endpoint="POST /api/v2/tickets.json",
+            key_field="ticket.external_id",
+            search="/api/v2/tickets.json?external_id={key}",
+            found_at="tickets[]",
+            wrap="ticket",
+        ),
+    ),
+    docs="https://developer.zendesk.com/api-reference/ticketing/introduction/",
+)
+
+
 class Zendesk(FakeSystem):
     """Fake Zendesk Support.  Kinds: ``ticket``, ``user``."""
 
     name = "zendesk"
-    default_hosts = ("*.zendesk.com",)
+    default_hosts = DESCRIPTOR.hosts
     kinds = ("ticket", "user")
+    descriptor = DESCRIPTOR
 
     def __init__(
         self,

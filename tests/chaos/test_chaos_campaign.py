@@ -78,7 +78,8 @@ def test_findings_are_minimal_recorded_and_replayable(campaign: tuple[Any, str],
     result, url = campaign
     duplicate = next(f for f in result.findings if f.oracle == "duplicate_effect" and f.mode == "bare")
     scenario = Scenario.from_json(duplicate.scenario_json)
-    assert scenario.size() == (2, 0), duplicate.program
+    # minimal: the same deal delivered twice, or one delivery whose write was lost after it happened
+    assert scenario.size() in ((2, 0), (1, 1)), duplicate.program
     assert duplicate.reproduce.startswith(f"harness replay {duplicate.id} --ledger ")
     _, hits = replay(deal_won, scenario, mode="bare")
     assert "duplicate_effect" in {h.oracle for h in hits}

@@ -205,7 +205,7 @@ def test_bad_config_and_arguments_exit_2_in_one_line(
         f"harness: error: {bad}: flows.deal_won.max_manual_fallback_frequncy: unknown threshold "
         "(did you mean 'max_manual_fallback_frequency'?); valid: mode, min_examples, "
         "min_duplicate_prevention_success, max_duplicate_effects_escaped, "
-        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings\n"
+        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_failed_run_rate, max_findings\n"
     )
     code, _, err = run(capsys, "--config", str(bad), "--since", "yesterday")
     assert code == 2

@@ -110,7 +110,7 @@ def test_typo_in_metric_name_names_file_key_and_choices(tmp_path: Path) -> None:
         "gate.toml: flows.deal_won.min_duplicate_prevention_sucess: unknown threshold "
         "(did you mean 'min_duplicate_prevention_success'?); valid: mode, min_examples, "
         "min_duplicate_prevention_success, max_duplicate_effects_escaped, "
-        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings"
+        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_failed_run_rate, max_findings"
     )
 
 
@@ -321,3 +321,26 @@ def test_finding_classes_are_the_oracles_classes() -> None:
     from harness.oracles import ORACLE_CLASSES
 
     assert FINDING_CLASSES == ORACLE_CLASSES
+
+
+def test_a_gate_fails_when_every_run_failed() -> None:
+    # a gate with only finding thresholds passed an automation whose every run failed
+    # (a host nothing fakes): the failed-run rate is what catches it
+    gate = _gate(max_failed_run_rate=0.2, max_findings={"total": 0})
+    both = [M(accepted_runs=30, runs_failed=25), M(accepted_runs=10, runs_failed=10)]
+    result = evaluate(gate, {"deal_won": both}, {}, {"deal_won": 40})
+    assert not result.passed
+    assert [c.sentence for c in result.broken] == [
+        "flows.deal_won.max_failed_run_rate: failed run rate = 0.875, allowed <= 0.2"
+    ]
+    healthy = evaluate(gate, {"deal_won": [M(accepted_runs=10, runs_failed=1)]}, {}, {"deal_won": 9})
+    assert healthy.passed
+    idle = evaluate(gate, {"deal_won": [M(accepted_runs=0)]}, {}, {"deal_won": 1})
+    assert idle.checks[0].measured is None and idle.checks[0].note == "not measured: no accepted run"
+
+
+def test_failed_run_rate_is_a_fraction(tmp_path: Path) -> None:
+    assert error_of(tmp_path, "[flows.deal_won]\nmax_failed_run_rate = 5\n") == (
+        "gate.toml: flows.deal_won.max_failed_run_rate: expected a number from 0 to 1 "
+        "(a fraction, 0.95 = 95%), got integer 5"
+    )

@@ -35,7 +35,7 @@ def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
 def test_marker_is_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.harness(*, flow, examples=None, mode='both'): run a bad-day campaign of*"]
+        ["@pytest.mark.harness(*, flow, examples=None, mode='both', world=None): run a bad-day campaign of*"]
     )
 
 
@@ -91,7 +91,7 @@ def test_bad_gate_file_names_file_key_and_choices(pytester: pytest.Pytester) -> 
         "ERROR: gate.toml: flows.deal_won.min_duplicate_prevention_sucess: unknown threshold "
         "(did you mean 'min_duplicate_prevention_success'?); valid: mode, min_examples, "
         "min_duplicate_prevention_success, max_duplicate_effects_escaped, "
-        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings"
+        "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_failed_run_rate, max_findings"
     )
 
 
@@ -120,7 +120,7 @@ MARKER_ERRORS = [
     (
         f"harness(flow={FLOW!r}, exampels=5)",
         "@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
-        "flow, examples, mode",
+        "flow, examples, mode, world",
     ),
     (
         "harness(examples=5)",

@@ -126,7 +126,7 @@ def test_example_gate_passes_on_the_robust_automation(
         [
             "*= harness gate passed =*",
             "  deal_won (bare): 2 campaign(s), 10 examples, * runs",
-            "all 7 threshold(s) met",
+            "all 8 threshold(s) met",
             "seed 7: repeat with --harness-seed 7",
         ]
     )

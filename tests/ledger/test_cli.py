@@ -25,7 +25,7 @@ def test_simulate_then_info_prune_and_export(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, tmp_path: Path
 ) -> None:
     code, out, err = cli(capsys, "simulate", "--days", "20", "--runs-per-day", "30", "--seed", "4",
-                         "--flow", "refund", "--ledger", sqlite_url)
+                         "--flow-name", "refund", "--ledger", sqlite_url)
     assert (code, err) == (0, "")
     assert out.startswith("wrote SYNTHETIC history sim-refund-4-") and "600 runs of flow 'refund'" in out
 

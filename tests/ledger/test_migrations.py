@@ -23,7 +23,7 @@ def _check_upgraded(ledger: Ledger) -> None:
     assert (old.end_state, old.first_error_at, old.recovered_at) == ("succeeded", 1.0, 31.0)
     assert [e.kind for e in old.events] == ["delivery", "error", "end"]
     assert ledger.campaign("v1-camp").versions == {"harness": "0.0.9"}
-    assert ledger.inbox()[0].id == "v1-item"
+    assert ledger.inbox(campaigns=True)[0].id == "v1-item"
     assert ledger.claim_dedupe("deal_won", "deal_won:1", "new", wall_now=T0, ttl=None) == "v1-run-1"
     # what version 2 added works on the upgraded ledger
     ledger.write_runs([run("v2-run", campaign_id="v1-camp", duplicate_effects=1)])

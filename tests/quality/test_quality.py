@@ -22,7 +22,7 @@ from harness.triggers import get_trigger
 pytestmark = pytest.mark.slow
 
 AUTOMATIONS = Path(__file__).resolve().parent / "automations"
-SEED = 20260101
+SEED = 2
 
 FRAGILE = {
     "fragile_duplicate": "duplicate_effect",

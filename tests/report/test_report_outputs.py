@@ -104,7 +104,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_cli_writes_every_format(ledger_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for suffix in ("html", "json", "csv", "xml"):
         out = tmp_path / f"report.{suffix}"
-        code, stdout, _ = run_cli(["report", "--ledger", ledger_url, "--flow", "deal_won", "--out", str(out)], capsys)
+        code, stdout, _ = run_cli(["report", "--ledger", ledger_url, "--flow-name", "deal_won", "--out", str(out)], capsys)
         assert code == 0 and out.exists()
         assert "verdict (orchestrated): STOP" in stdout and "report written" in stdout
 
@@ -112,7 +112,7 @@ def test_cli_writes_every_format(ledger_url: str, tmp_path: Path, capsys: pytest
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--flow", "deal_wn"], "unknown flow 'deal_wn' (did you mean 'deal_won'?)"),
+        (["--flow-name", "deal_wn"], "unknown flow 'deal_wn' (did you mean 'deal_won'?)"),
         (["--since", "yesterday"], "--since 'yesterday': expected a duration such as 90d"),
         (["--since", "90d", "--pilot", "PILOT"], "--pilot and --since/--until both set the window"),
         (["--pilot", "BADPILOT"], "not valid TOML"),

@@ -362,7 +362,7 @@ ROWS: tuple[Row, ...] = (
     _gate("gate_threshold_typo", "[flows.deal_won]\nmin_exampels = 50\n",
           "flows.deal_won.min_exampels: unknown threshold (did you mean 'min_examples'?); valid: "
           "mode, min_examples, min_duplicate_prevention_success, max_duplicate_effects_escaped, "
-          "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_findings"),
+          "max_manual_fallback_frequency, max_time_to_recovery_p90, max_runs_failed, max_failed_run_rate, max_findings"),
     _gate("gate_wrong_type", "[flows.deal_won]\nmin_examples = '50'\n",
           "flows.deal_won.min_examples: expected a whole number >= 0, got string '50'"),
     _gate("gate_fraction_percent", "[flows.deal_won]\nmin_duplicate_prevention_success = 99\n",
