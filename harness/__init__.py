@@ -22,6 +22,7 @@ from harness.errors import (
     FlowDeclarationError,
     HarnessError,
     LedgerError,
+    RunBrokenError,
     UsageError,
 )
 from harness.flow import (
@@ -137,6 +138,7 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "RunAccepted",
+    "RunBrokenError",
     "RunResult",
     "Scenario",
     "Shopify",

@@ -7,19 +7,30 @@ is registered here.  This module owns the error policy of the whole CLI:
   option, bad value) prints one line, ``harness: error: ...``, and exits 2;
 * any other :class:`~harness.errors.HarnessError` prints one line and exits
   with its ``exit_code``;
+* the automation breaking the process (``sys.exit``, ``os._exit``, a
+  ``BaseException`` of its own, a hang past the wall-clock limit) or the
+  environment breaking the run (a full disk) prints one line and exits 3
+  (:data:`~harness.errors.EXIT_BROKEN`): never 0, a pass, nor 1, findings;
 * an unexpected exception is a bug of the harness: it is shown in full, with a
   request to report it, and exits 3.  It is never swallowed.
+
+While a command runs, ``os._exit`` raises instead of ending the process
+(:func:`harness._watchdog.exit_guard`, installed before any automation is
+imported, so ``from os import _exit`` in the automation is caught too).
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 from collections.abc import Sequence
 
 import click
 
-from harness.errors import HarnessError
+from harness._redact import redact_text
+from harness._terminal import safe_line
+from harness.errors import EXIT_BROKEN, HarnessError
 
 __all__ = ["main"]
 
@@ -57,8 +68,12 @@ def _register() -> None:
 _register()
 
 
-def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+def _one_line(text: str, *, redact: bool = False) -> str:
+    # messages quote what the user, the automation or a server gave: show, never obey,
+    # its control characters; what the automation or a server said is redacted too (a
+    # usage error quotes only the user's own input, with any ledger password hidden)
+    line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return safe_line(redact_text(line) if redact else line)
 
 
 def _stdout_closed() -> bool:
@@ -68,9 +83,12 @@ def _stdout_closed() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) its status."""
+    from harness._watchdog import AutomationExited, exit_guard, location_of_traceback
+
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=args, prog_name="harness", standalone_mode=False)
+        with exit_guard():
+            result = cli.main(args=args, prog_name="harness", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         code = 2
@@ -89,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"harness: error: {_one_line(exc.format_message())}", err=True)
         code = exc.exit_code
     except HarnessError as exc:
-        click.echo(f"harness: error: {_one_line(str(exc))}", err=True)
+        click.echo(f"harness: error: {_one_line(str(exc), redact=exc.exit_code != 2)}", err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("harness: interrupted", err=True)
@@ -111,14 +129,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             "harness was running it; an automation must return or raise, never exit the process",
             err=True,
         )
-        code = 2
+        code = EXIT_BROKEN
+    except AutomationExited as exc:
+        click.echo(f"harness: error: {_one_line(str(exc), redact=True)}", err=True)
+        code = EXIT_BROKEN
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
+            click.echo(
+                "harness: internal error (a bug in the harness, please report it with the "
+                "traceback below):\n" + traceback.format_exc(),
+                err=True,
+            )
+            code = EXIT_BROKEN
+        else:
+            # the environment broke the run; not a bug of the harness, not a finding
+            where = f" writing {exc.filename!r}" if exc.filename else ""
+            click.echo(f"harness: error: the environment failed{where}: {exc.strerror}", err=True)
+            code = EXIT_BROKEN
     except Exception:
         click.echo(
             "harness: internal error (a bug in the harness, please report it with the "
             "traceback below):\n" + traceback.format_exc(),
             err=True,
         )
-        code = 3
+        code = EXIT_BROKEN
+    except BaseException as exc:  # a BaseException of the automation's own, outside a campaign
+        where = location_of_traceback(exc.__traceback__)
+        click.echo(
+            f"harness: error: the automation raised {type(exc).__name__}({_one_line(str(exc), redact=True)[:200]!r}), "
+            "a BaseException that is not an Exception" + (f", at {where}" if where else "")
+            + "; the run is broken; derive the automation's errors from Exception",
+            err=True,
+        )
+        code = EXIT_BROKEN
     else:
         code = result if isinstance(result, int) else 0
     if argv is None:

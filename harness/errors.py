@@ -3,7 +3,14 @@
 One root, :class:`HarnessError`. A subclass says which side is at fault:
 :class:`UsageError` (the user's input: a file, an argument, a declaration) makes
 the CLI exit with status 2 and one line of text; the others are failures of a
-system the harness talks to (the ledger's database) or of the harness itself.
+system the harness talks to (the ledger's database), of the automation under
+test or of the environment (:class:`RunBrokenError`), exit status 3.
+
+The CLI's exit statuses never lie: ``EXIT_OK`` (0) only when the work completed
+with no findings, ``EXIT_FINDINGS`` (1) only for findings, ``EXIT_USAGE`` (2)
+for usage and configuration errors, ``EXIT_BROKEN`` (3) for a run the
+automation or the environment broke (it exited the process, hung, the disk
+filled, the ledger became unreadable) and for a bug of the harness itself.
 
 Messages follow one pattern: where (file, field, value), what was wrong, what
 was expected, how to fix it.  Build them with :func:`usage` when a location is
@@ -16,20 +23,43 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "EXIT_BROKEN",
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "EXIT_USAGE",
     "BaselineFailure",
     "ConfigError",
     "FlowDeclarationError",
     "HarnessError",
     "LedgerError",
+    "RunBrokenError",
     "UsageError",
     "did_you_mean",
 ]
 
 
-class HarnessError(Exception):
-    """Root of every error the harness raises on purpose."""
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_BROKEN = 3
 
-    exit_code = 1
+
+class HarnessError(Exception):
+    """Root of every error the harness raises on purpose (exit status 3 unless a subclass says)."""
+
+    exit_code = EXIT_BROKEN
+
+
+class RunBrokenError(HarnessError):
+    """The automation or the environment broke the run: it cannot end in a verdict.
+
+    The automation exited the process, raised a ``BaseException`` of its own,
+    hung past the wall-clock limit; the disk filled; a file could not be
+    written.  The CLI prints one line and exits with status 3: never 0 (a CI
+    pass) and never 1 (which means findings).
+    """
+
+    exit_code = EXIT_BROKEN
 
 
 class UsageError(HarnessError):
@@ -39,7 +69,7 @@ class UsageError(HarnessError):
     written before the input has been validated.
     """
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(UsageError):
@@ -87,12 +117,13 @@ class LedgerError(HarnessError):
 
     The message names the ledger URL with any password hidden.  Raised as a
     usage error (exit 2) when the URL itself is wrong or the database is
-    unreachable or too new; see :attr:`exit_code`.
+    unreachable or too new; otherwise (a write failed, a page is corrupt) the
+    run is broken: exit 3, never 1, which means findings.  See :attr:`exit_code`.
     """
 
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
-        self.exit_code = 2 if usage else 1
+        self.exit_code = EXIT_USAGE if usage else EXIT_BROKEN
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:

@@ -129,6 +129,16 @@ def _examples_option(value: str) -> int:
     return n
 
 
+def _seconds_option(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {value!r}")
+    return seconds
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "harness: bad-day campaigns and the CI reliability gate")
     group.addoption(
@@ -158,6 +168,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="ledger URL campaigns write to (default: $HARNESS_LEDGER_URL or "
         "sqlite:///.harness/ledger.db)",
+    )
+    group.addoption(
+        "--harness-run-timeout",
+        metavar="SECONDS",
+        type=_seconds_option,
+        default=None,
+        help="wall-clock limit on one call of the automation (default 60, 0: none); past it "
+        "the test fails naming the file:line the automation was stuck on",
+    )
+    group.addoption(
+        "--harness-campaign-timeout",
+        metavar="SECONDS",
+        type=_seconds_option,
+        default=None,
+        help="wall-clock limit on one campaign (default 3600, 0: none)",
     )
     group.addoption(
         "--harness-report",
@@ -496,8 +521,11 @@ def harness_run(
             f"pytest {request.node.nodeid} --harness-seed {state.seed}  "
             f"# harness session {state.session_id}"
         )
+        from harness._watchdog import DEFAULT_CAMPAIGN_TIMEOUT, DEFAULT_RUN_TIMEOUT
         from harness.chaos import run_campaign
 
+        run_timeout = request.config.getoption("harness_run_timeout")
+        campaign_timeout = request.config.getoption("harness_campaign_timeout")
         try:
             result = run_campaign(
                 loaded,
@@ -506,9 +534,13 @@ def harness_run(
                 seed=seed,
                 modes=_MODES[spec.mode],
                 command=command,
+                run_timeout=DEFAULT_RUN_TIMEOUT if run_timeout is None else run_timeout,
+                campaign_timeout=DEFAULT_CAMPAIGN_TIMEOUT if campaign_timeout is None else campaign_timeout,
             )
         except HarnessError as exc:
-            _fail(f"harness: {exc}")
+            # the limits are this plugin's options here, not harness check's
+            text = str(exc).replace("(--run-timeout)", "(--harness-run-timeout)")
+            _fail("harness: " + text.replace("(--campaign-timeout)", "(--harness-campaign-timeout)"))
         state.record(result)
         _attach(request.node, loaded.name, result)
         return result

@@ -13,6 +13,7 @@ scenario exactly and says whether it still fails (exit 1) or not (exit 0).
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 from collections.abc import Sequence
@@ -21,9 +22,17 @@ from typing import Any
 
 import click
 
+from harness._commands._outputs import check_outputs, write_text
+from harness._terminal import safe_line
+from harness._watchdog import DEFAULT_CAMPAIGN_TIMEOUT, DEFAULT_RUN_TIMEOUT
 from harness.errors import ConfigError, UsageError
 
 __all__ = ["COMMANDS"]
+
+#: the largest --examples: more scenarios than a day of CPU; beyond it a typo, not a budget
+MAX_EXAMPLES = 1_000_000
+#: the largest --seed: a ledger stores seeds as signed 64-bit integers
+MAX_SEED = 2**63 - 1
 
 def _trigger_choices() -> str:
     from harness.triggers import trigger_names
@@ -33,6 +42,33 @@ def _trigger_choices() -> str:
 
 _TRIGGER_CHOICES = _trigger_choices()
 _MODES = {"bare": ("bare",), "orchestrated": ("orchestrated",), "both": ("bare", "orchestrated")}
+
+
+def _flow_name(function: str) -> str:
+    """A flow name for an automation given as PATH.py:FUNCTION.
+
+    A flow name is ASCII (``[A-Za-z0-9_.-]``: it goes into ledger keys, file
+    names and shell lines) but Python allows any letter in a function name:
+    ``händle`` is checked as flow ``handle`` (accents dropped, anything else
+    ``_``), never refused for a name the user did not give.
+    """
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", function).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", ascii_name)[:100].strip("_") or "automation"
+    return name
+
+
+def _check_report_suffix(report_path: str) -> None:
+    from harness.report.render import FORMATS
+
+    suffix = Path(report_path).suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(
+            f"--report {report_path!r}: unknown report format {suffix or '(no suffix)'!r}; "
+            f"expected a file ending in {', '.join(sorted(FORMATS))}"
+        )
 
 
 def _build_flow(
@@ -65,7 +101,7 @@ def _build_flow(
     assert target is not None
     trig = get_trigger(trigger)
     load_callable(target)
-    name = target.rpartition(":")[2]
+    name = _flow_name(target.rpartition(":")[2])
     return (
         Flow(name=name, automation=target, trigger=trig, world=world),
         f"{shlex.quote(target)} --trigger {shlex.quote(trigger)}{with_world}",
@@ -98,7 +134,13 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 
 
 def _print_finding(console: Any, n: int, f: Any) -> None:
-    from rich.markup import escape
+    from rich.markup import escape as rich_escape
+
+    from harness._redact import redact_text
+    from harness._terminal import safe
+
+    def escape(text: str) -> str:
+        return str(rich_escape(safe(redact_text(text))))
 
     severity = getattr(f, "severity", "silent")
     console.print(f"\n[bold red]finding {n}[/]: [bold]{f.oracle}[/] ({f.mode}, {severity})  {escape(f.message)}")
@@ -151,6 +193,14 @@ def _coverage_line(coverage: Any) -> str:
 @click.option("--report", "report_path", metavar="FILE", help="Write a report (.html, .json, .csv, .xml).")
 @click.option("--ledger", "ledger_url", metavar="URL", help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
 @click.option(
+    "--run-timeout", type=click.FloatRange(min=0), default=DEFAULT_RUN_TIMEOUT, show_default=True,
+    metavar="SECONDS", help="Wall-clock limit on one call of the automation (0: none); past it, exit 3.",
+)
+@click.option(
+    "--campaign-timeout", type=click.FloatRange(min=0), default=DEFAULT_CAMPAIGN_TIMEOUT,
+    show_default=True, metavar="SECONDS", help="Wall-clock limit on the whole campaign (0: none); past it, exit 3.",
+)
+@click.option(
     "--progress/--no-progress", "show_progress", default=None,
     help="Show progress on stderr: a bar on a terminal, a line per tenth of each mode "
     "otherwise (CI logs). Default: on.",
@@ -172,20 +222,28 @@ def check_command(
     json_path: str | None,
     report_path: str | None,
     ledger_url: str | None,
+    run_timeout: float,
+    campaign_timeout: float,
     show_progress: bool | None,
     passthrough: tuple[str, ...] = (),
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
-    Exit 0: no findings; 1: findings; 2: bad input.
+    Exit 0: the campaign completed with no findings; 1: findings; 2: bad input
+    (checked before anything runs); 3: the automation or the environment broke
+    the run (it hung past a limit, exited the process, the disk filled).
     """
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
-    if examples < 1:
-        raise UsageError(f"--examples must be an integer >= 1, got {examples}")
-    if seed is not None and seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {seed}")
+    if not 1 <= examples <= MAX_EXAMPLES:
+        raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
+    if report_path:
+        _check_report_suffix(report_path)
+    # every output path is checked before anything runs or the ledger is opened
+    check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
     faults = _parse_faults(faults_text)
     from harness.systems._intercept import parse_passthrough
 
@@ -209,11 +267,12 @@ def check_command(
     err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
-            run_campaign, flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
+            functools.partial(run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout),
+            flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
             show_progress is not False, passthrough,
         )
         for warning in result.warnings:
-            err.print(f"[yellow]warning:[/] {escape(warning)}")
+            err.print(f"[yellow]warning:[/] {escape(safe_line(warning))}")
         metrics = {m: _metrics(ledger, cid) for m, cid in result.campaign_ids.items()}
         for n, f in enumerate(result.findings, 1):
             _print_finding(out, n, f)
@@ -257,8 +316,8 @@ def check_command(
                 "findings": [f.to_json() for f in result.findings],
                 "metrics": metrics,
             }
-            Path(json_path).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-            out.print(f"wrote {json_path}")
+            write_text(json_path, json.dumps(payload, indent=2, sort_keys=True) + "\n", option="--json")
+            out.print(f"wrote {escape(json_path)}")
         if report_path:
             from harness.report import write_report
 

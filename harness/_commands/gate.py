@@ -17,7 +17,7 @@ import time
 
 import click
 
-from harness.errors import UsageError, did_you_mean
+from harness.errors import RunBrokenError, UsageError, did_you_mean
 
 __all__ = ["COMMANDS", "parse_since"]
 
@@ -33,7 +33,32 @@ def parse_since(text: str, *, now: float | None = None) -> float:
             f"--since {text!r}: expected a number and a unit s, m, h, d or w, such as 1d or 12h"
         )
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > _MAX_SINCE:
+        raise UsageError(
+            f"--since {text!r}: longer than 100 years ({_MAX_SINCE // 86400:,}d), the most a "
+            "window may be; nothing in a ledger is older"
+        )
     return (time.time() if now is None else now) - seconds
+
+
+#: the longest --since: a century (no ledger is older; a bigger one overflows dates)
+_MAX_SINCE = 100 * 365 * 86400
+
+
+def _summary_file() -> str | None:
+    """``$GITHUB_STEP_SUMMARY``, checked writable before the gate judges anything."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return None
+    try:
+        with open(summary, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise RunBrokenError(
+            f"cannot write $GITHUB_STEP_SUMMARY {summary!r}: {exc.strerror or exc}; the gate was "
+            "not judged (fix the variable or unset it)"
+        ) from None
+    return summary
 
 
 @click.command("gate")
@@ -79,6 +104,7 @@ def gate_command(
     if campaign_ids and since is not None:
         raise UsageError("give --campaign or --since, not both")
     start = parse_since(since) if since is not None else None
+    summary = _summary_file()
     gate = load_gate(config_path)
     # a gate judges what was recorded: a ledger that does not exist is a mistake,
     # not an empty history to create
@@ -105,10 +131,17 @@ def gate_command(
                 ids.extend(found if start is not None else found[-1:])
         result = evaluate_ledger(gate, ledger, ids, notes=notes)
     click.echo(result.render_text())
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(result.render_markdown())
+        try:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(result.render_markdown())
+        except OSError as exc:
+            # the verdict is printed above, but the job's summary is incomplete: neither a pass
+            # nor a failure of the gate, a broken run
+            raise RunBrokenError(
+                f"the gate {'passed' if result.passed else 'failed'}, but writing "
+                f"$GITHUB_STEP_SUMMARY {summary!r} failed: {exc.strerror or exc}"
+            ) from None
     return 0 if result.passed else 1
 
 

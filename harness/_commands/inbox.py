@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from harness._commands._options import flow_name_options, resolve_flow_name
+from harness._terminal import safe
 from harness.errors import UsageError
 
 __all__ = ["COMMANDS"]
@@ -113,11 +114,17 @@ def list_command(
     wanted = None if status == "all" else status
     with Ledger.open(ledger_url) as ledger:
         items = ledger.inbox(flow=flow_name, status=wanted, campaigns=campaigns)
+        if status == "open":
+            # a retry killed before it wrote its run left these actionable
+            items += [
+                i for i in ledger.inbox(flow=flow_name, status="retried", campaigns=campaigns)
+                if ledger.inbox_item_actionable(i)
+            ]
         from_campaign = ledger.inbox_campaigns([i.run_id for i in items]) if campaigns else {}
         hidden = 0 if campaigns else ledger.hidden_campaign_items(flow=flow_name, status=wanted)
     now = time.time()
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 [
                     {
@@ -148,9 +155,9 @@ def list_command(
     )
     if not items:
         where = f" for flow {flow_name!r}" if flow_name else ""
-        click.echo(f"no {'' if status == 'all' else status + ' '}inbox items{where}{note}")
+        _echo(f"no {'' if status == 'all' else status + ' '}inbox items{where}{note}")
         return
-    click.echo(f"{'':1} {'ID':<24} {'FLOW':<20} {'STATUS':<9} {'AGE':>5} {'CLASS':<10} REASON")
+    _echo(f"{'':1} {'ID':<24} {'FLOW':<20} {'STATUS':<9} {'AGE':>5} {'CLASS':<10} REASON")
     for i in items:
         due = i.due_at - i.created_at
         age = now - i.wall_created
@@ -161,7 +168,7 @@ def list_command(
         reason = " ".join(i.reason.split())
         if len(reason) > 70:
             reason = reason[:67] + "..."
-        click.echo(
+        _echo(
             f"{mark} {i.id:<24} {i.flow[:20]:<20} {i.status:<9} {_age(age):>5} "
             f"{(i.error_class or '-'):<10} {reason}"
         )
@@ -172,7 +179,7 @@ def list_command(
         and i.run_id not in from_campaign
         and now - i.wall_created > i.due_at - i.created_at
     )
-    click.echo(f"{len(items)} item(s); {past} past due{note}")
+    _echo(f"{len(items)} item(s); {past} past due{note}")
 
 
 def _block(title: str, body: str) -> str:
@@ -208,7 +215,7 @@ def show_command(ledger_url: str | None, item_id: str, as_json: bool) -> None:
         item = ledger.inbox_item(item_id)
     ctx = dict(item.context)
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 {
                     "id": item.id,
@@ -288,7 +295,7 @@ def show_command(ledger_url: str | None, item_id: str, as_json: bool) -> None:
             )
         )
     out.append(_block("runbook", str(ctx.get("runbook") or "")))
-    click.echo("\n".join(out))
+    _echo("\n".join(out))
 
 
 @inbox_group.command("retry")
@@ -321,7 +328,7 @@ def retry_command(
                 f"inbox item {item_id} belongs to flow {item.flow!r}, but --flow {flow_spec!r} "
                 f"declares {flow.name!r}; pass that flow's file"
             )
-        if item.status != "open":
+        if not ledger.inbox_item_actionable(item):
             raise UsageError(
                 f"inbox item {item_id} is already {item.status} (by {item.resolved_by}); "
                 "only open items can be retried"
@@ -333,9 +340,9 @@ def retry_command(
         )
         orch = Orchestrator(flow, ledger=ledger, clock=WallClock(), mode="production")
         result = orch.retry_item(item)
-    click.echo(f"retried inbox item {item_id} as run {result.run.id}: {result.end_state}")
+    _echo(f"retried inbox item {item_id} as run {result.run.id}: {result.end_state}")
     if result.inbox_item is not None:
-        click.echo(
+        _echo(
             f"the retry needs a person again: new inbox item {result.inbox_item.id} "
             f"({result.inbox_item.reason})"
         )
@@ -350,7 +357,7 @@ def _close(ledger_url: str | None, item_id: str, action: str, by: str | None, no
         item = ledger.inbox_item(item_id)
         at, wall = _action_time(ledger, item)
         done = ledger.act_on_inbox_item(item_id, action=action, by=who, note=note, at=at, wall_at=wall)
-    click.echo(f"inbox item {done.id}: {done.status} by {done.resolved_by}")
+    _echo(f"inbox item {done.id}: {done.status} by {done.resolved_by}")
 
 
 @inbox_group.command("resolve")
@@ -376,3 +383,9 @@ def discard_command(ledger_url: str | None, item_id: str, note: str, by: str | N
 
 
 COMMANDS: list[click.Command] = [inbox_group]
+
+
+def _echo(text: str = "") -> None:
+    # reasons, notes, events and responses come from automations, vendors and people:
+    # none of it may drive the terminal (escape sequences, carriage returns)
+    click.echo(safe(text))

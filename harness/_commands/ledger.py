@@ -28,6 +28,8 @@ LEDGER_HELP = "Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/le
 
 #: unit -> seconds for :func:`parse_duration`
 DURATION_UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: the longest duration accepted: a century (a bigger one overflows date arithmetic)
+MAX_DURATION = 100 * 365 * 86400
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
@@ -38,7 +40,13 @@ def parse_duration(text: str) -> float:
     """
     compact = text.strip().lower().replace(" ", "")
     if compact and _PART.sub("", compact) == "":
-        return float(sum(float(n) * DURATION_UNITS[u] for n, u in _PART.findall(compact)))
+        seconds = float(sum(float(n) * DURATION_UNITS[u] for n, u in _PART.findall(compact)))
+        if seconds > MAX_DURATION:
+            raise ValueError(
+                f"{text!r} is longer than 100 years ({MAX_DURATION // 86400:,}d), the most a "
+                "duration may be; nothing in a ledger is older"
+            )
+        return seconds
     raise ValueError(
         f"{text!r} is not a duration: expected a number with a unit "
         f"(s, m, h, d or w), e.g. 180d, 12h, 30m or 1d12h"

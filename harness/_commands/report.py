@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from harness._commands._options import flow_name_options, resolve_flow_name
+from harness._commands._outputs import check_outputs
 from harness.errors import UsageError
 
 __all__ = ["COMMANDS", "parse_since"]
@@ -23,13 +24,27 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 
 
+#: the earliest moment a window may start: the Unix epoch.  A ledger holds no run
+#: before it, and a window from year 1000 made the report walk ten centuries of weeks.
+EARLIEST = 0.0
+
+
 def parse_since(text: str, *, now: float, option: str = "--since") -> float:
-    """``90d``, ``12w``, ``36h`` (before ``now``) or an ISO date/time (UTC) as epoch seconds."""
+    """``90d``, ``12w``, ``36h`` (before ``now``) or an ISO date/time (UTC) as epoch seconds.
+
+    A moment before 1970-01-01 (the Unix epoch; no ledger holds a run before it)
+    is refused with a usage error rather than walked through.
+    """
     m = _DURATION.match(text)
     if m:
         seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
         if seconds <= 0:
             raise UsageError(f"{option} {text!r}: the window must be longer than zero")
+        if now - seconds < EARLIEST:
+            raise UsageError(
+                f"{option} {text!r} reaches back before 1970-01-01, where no ledger has runs; "
+                f"give at most {int((now - EARLIEST) // 86400):,}d or a date from 1970-01-01"
+            )
         return now - seconds
     try:
         when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -40,6 +55,11 @@ def parse_since(text: str, *, now: float, option: str = "--since") -> float:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
+    if when.timestamp() < EARLIEST:
+        raise UsageError(
+            f"{option} {text!r} is before 1970-01-01, where no ledger has runs; give a date "
+            "from 1970-01-01 on"
+        )
     return when.timestamp()
 
 
@@ -91,6 +111,7 @@ def report_command(
             f"--out {str(out)!r}: unknown report format {out.suffix or '(no suffix)'!r}; "
             f"expected a file ending in {', '.join(sorted(FORMATS))}"
         )
+    check_outputs(out=out, makes_dirs=("out",))
     if pilot_path is not None and (since is not None or until is not None):
         raise UsageError(
             "--pilot and --since/--until both set the window; the pilot file's [window] "

@@ -24,13 +24,22 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from harness._watchdog import (
+    DEFAULT_CAMPAIGN_TIMEOUT,
+    DEFAULT_RUN_TIMEOUT,
+    AutomationExited,
+    AutomationHung,
+    Watchdog,
+    exit_guard,
+    location_of_traceback,
+)
 from harness.chaos._coverage import ENUMERATION_SHARE, Coverage, enumerated
 from harness.chaos._faults import get_fault
 from harness.chaos._records import run_records
 from harness.chaos._runner import ScenarioRun, Target, wall_now
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import scenarios
-from harness.errors import BaselineFailure, LedgerError, UsageError
+from harness.errors import BaselineFailure, LedgerError, RunBrokenError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
 from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
@@ -150,6 +159,8 @@ def run_campaign(
     shrink: bool = True,
     world_factory: Any = None,
     passthrough: Sequence[str] = (),
+    run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
+    campaign_timeout: float | None = DEFAULT_CAMPAIGN_TIMEOUT,
 ) -> CampaignResult:
     """Run ``examples`` scenarios of ``flow`` per mode; judge, shrink, record in ``ledger``.
 
@@ -161,7 +172,54 @@ def run_campaign(
     flow's own.  ``progress(mode, done,
     total)`` is called after each scenario.  A ``KeyboardInterrupt`` marks the
     campaigns ``interrupted`` in the ledger and propagates.
+
+    ``run_timeout`` and ``campaign_timeout`` are wall-clock limits in seconds
+    (``None`` or 0: none) on one call of the automation and on the whole
+    campaign.  An automation that runs past one, calls ``os._exit`` or raises
+    a ``BaseException`` of its own breaks the campaign: it is recorded as
+    ``failed`` and :class:`~harness.errors.RunBrokenError` is raised naming
+    the file and line, so it is never mistaken for a pass or for findings.
     """
+    try:
+        with exit_guard(), Watchdog(run_timeout=run_timeout, campaign_timeout=campaign_timeout):
+            return _run_campaign(
+                flow, ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
+                progress=progress, faults=faults, flow_ref=flow_ref, shrink=shrink,
+                world_factory=world_factory, passthrough=passthrough,
+            )
+    except (AutomationHung, AutomationExited) as exc:
+        raise RunBrokenError(f"{flow.name}: {exc}") from None
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except Exception:
+        raise
+    except BaseException as exc:
+        where = location_of_traceback(exc.__traceback__)
+        raise RunBrokenError(
+            f"{flow.name}: the automation raised {type(exc).__name__}({str(exc)[:200]!r}), a "
+            "BaseException that is not an Exception"
+            + (f", at {where}" if where else "")
+            + "; the harness cannot treat it as the failure of one run, so the campaign is "
+            "broken; derive the automation's errors from Exception"
+        ) from None
+
+
+def _run_campaign(
+    flow: Flow,
+    *,
+    ledger: Any,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = None,
+    modes: Sequence[str] = MODES,
+    command: str = "",
+    progress: Progress | None = None,
+    faults: Sequence[str] = (),
+    flow_ref: str | None = None,
+    shrink: bool = True,
+    world_factory: Any = None,
+    passthrough: Sequence[str] = (),
+) -> CampaignResult:
+    """:func:`run_campaign` without its guards."""
     examples, seed, modes = _validate(examples, seed, modes)
     for name in faults:
         get_fault(name)
@@ -482,7 +540,9 @@ def _ledger_arg(ledger: Any) -> str:
             return ""
     except Exception:
         pass
-    return f" --ledger {url}" if url and "***" not in url else ""
+    if not url or "***" in url or "[redacted]" in url:
+        return ""  # a hidden password cannot be pasted back; the user passes --ledger again
+    return f" --ledger {shlex.quote(url)}"
 
 
 def _finding(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness._aio import call as call_automation
+from harness._watchdog import run_limit
 from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
@@ -157,6 +158,8 @@ class Target:
         self.values: dict[tuple[int, str, str], Any] = {}
         #: objects the automation fails for without any fault (object index -> why)
         self.baseline_failures: dict[int, str] = {}
+        #: alerts the orchestrator raised in campaigns: (sink spec, alert), recorded, never sent
+        self.alerts_sent: list[tuple[str, Any]] = []
         #: threads the automation left running after a delivery (name -> warning)
         self.thread_warnings: dict[str, str] = {}
         #: hosts no fake serves that the automation called (host -> calls, first call)
@@ -536,6 +539,14 @@ class Target:
         def sink(run: Any, item: Any) -> None:
             inbox.append((run, item))
 
+        from harness.orchestrator._alerts import Alerter, recorded_sinks
+
+        # a campaign runs on fake data: its alerts go to a recorded sink, never to the
+        # policy's real webhook or mail server
+        alerts = Alerter(
+            self.flow.policy.alerts, clock=clock,
+            sinks=recorded_sinks(self.flow.policy.alerts, into=self.alerts_sent),
+        )
         return Orchestrator(
             self.flow,
             ledger=ledger,
@@ -543,6 +554,7 @@ class Target:
             rng=random.Random(self.seed),
             dedupe=MemoryDedupe(),
             sink=sink,
+            alerts=alerts,
             # the world's own systems first: the orchestrator asks their descriptors
             # which host is which system, which take idempotency keys, which have guards
             systems=[world.descriptor(s.name) for s in world.systems],
@@ -552,7 +564,8 @@ class Target:
         """Call the automation outside a delivery (discovery, reference runs), reaping its threads."""
         before = set(threading.enumerate())
         try:
-            return call_automation(self.handler, event, clock)
+            with run_limit(f"the automation (delivery {tag})"):
+                return call_automation(self.handler, event, clock)
         finally:
             self._reap_threads(before, tag)
 
@@ -599,7 +612,7 @@ class Target:
             started_at=clock.now(), ended_at=clock.now(), wall_started=wall_now(), wall_ended=0.0,
         )
         before = set(threading.enumerate())
-        with world.tagged(tag):
+        with world.tagged(tag), run_limit(f"the automation (delivery {tag})"):
             if orchestrator is None:
                 try:
                     result.value = call_automation(self.handler, event, clock)

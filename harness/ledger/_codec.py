@@ -7,6 +7,7 @@ of a Core ``insert()`` with a list of dicts).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -38,11 +39,54 @@ __all__ = [
     "loads",
     "run_from_row",
     "run_row",
+    "storable",
+    "storable_row",
 ]
 
 # One encoder, built once: json.dumps(..., sort_keys=True) builds a new encoder
 # on every call, which costs more than the encoding of a small detail mapping.
 _ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
+def storable(value: str, limit: int | None) -> str:
+    """``value`` as a text column of ``limit`` characters (``None``: unbounded) can hold it.
+
+    PostgreSQL refuses NUL in text and a string longer than its column, and no
+    UTF-8 database takes a lone surrogate (``"\\ud800"``, valid in JSON): an
+    event holding one must still be recorded, never dropped.  A value that fits
+    is returned unchanged.  Otherwise NUL becomes ``\\x00`` and a surrogate
+    its ``\\udXXX`` escape; a value still too long (a 2,000-character dedupe
+    key) keeps its head and ends in ``...sha256:<hex of the whole value>``, so
+    equal values still map to equal keys and different ones to different keys.
+    """
+    clean = "\x00" not in value and (value.isascii() or _encodes(value))
+    if clean and (limit is None or len(value) <= limit):
+        return value
+    if not clean:
+        value = value.replace("\x00", "\\x00")
+        if not _encodes(value):
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if limit is None or len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
+    tail = f"...sha256:{digest}"
+    return value[: max(0, limit - len(tail))] + tail
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable_row(row: Sequence[Any], limits: Sequence[int | bool | None]) -> tuple[Any, ...]:
+    """``row`` with every text cell made :func:`storable` in its column (``False``: not text)."""
+    return tuple(
+        storable(v, lim) if isinstance(v, str) and not isinstance(lim, bool) else v
+        for v, lim in zip(row, limits, strict=False)
+    )
 
 
 def dumps(value: Mapping[str, Any] | Sequence[Any]) -> str:

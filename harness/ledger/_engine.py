@@ -60,19 +60,32 @@ def resolve_url(url: str | None = None) -> str:
 
 
 def hide_password(url: str | URL) -> str:
-    """``url`` as text with any password replaced by ``***``."""
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
+    """``url`` as text with any password replaced by ``***``, in its userinfo or its query.
+
+    ``sqlite:///l.db?password=P`` and ``postgresql://u@h/db?password=P`` carry a
+    password in the query (libpq reads it there): it is hidden like the userinfo's.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = url if isinstance(url, URL) else make_url(url)
+        # the query's '***' is rendered percent-encoded; show it as the password's
+        return _hide_query(parsed).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
     except (ArgumentError, ValueError):
         # Not parseable: hide anything between ':' and '@' of the netloc.
+        url = str(url)
         if "@" in url and "://" in url:
             scheme, rest = url.split("://", 1)
             creds, host = rest.rsplit("@", 1)
             user = creds.split(":", 1)[0]
             return f"{scheme}://{user}:***@{host}" if ":" in creds else url
         return url
+
+
+def _hide_query(url: URL) -> URL:
+    from harness._redact import is_secret_param
+
+    if not any(is_secret_param(k) for k in url.query):
+        return url
+    return url.set(query={k: ("***" if is_secret_param(k) else v) for k, v in url.query.items()})
 
 
 def parse_url(text: str) -> URL:

@@ -17,17 +17,18 @@ import csv
 import os
 import re
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, func, select, text
+from sqlalchemy import Connection, Engine, String, exists, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from harness.errors import LedgerError
-from harness.ledger import _codec, migrations, schema
+from harness.ledger import _codec, _stranded, migrations, schema
 from harness.ledger._engine import (
     DEFAULT_URL,
     hide_password,
@@ -103,6 +104,8 @@ class Ledger:
         placeholder = "?" if self.backend == "sqlite" else "%s"
         quote = engine.dialect.identifier_preparer.quote
         self._insert_sql: dict[str, str] = {}
+        #: per insert column: its length (String), None (Text) or False (not text)
+        self._limits: dict[str, tuple[int | bool | None, ...]] = {}
         self._campaign_probe_sql: dict[int, str] = {}
         for table, columns in (
             (schema.runs, _codec.RUN_COLUMNS),
@@ -117,6 +120,7 @@ class Ledger:
                 f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                 f"VALUES ({', '.join([placeholder] * len(columns))})"
             )
+            self._limits[table.name] = tuple(_text_limit(table.c[c]) for c in columns)
 
     def _make_locks(self) -> None:
         if self.backend == "sqlite":
@@ -194,12 +198,21 @@ class Ledger:
     def _error(self, what: str, exc: BaseException, *, usage: bool) -> LedgerError:
         orig = getattr(exc, "orig", None) or exc
         message = _one_line(str(orig))
-        password = self.engine.url.password
-        if password:
+        from harness._redact import is_secret_param, redact_text
+
+        url = self.engine.url
+        secrets = [str(url.password)] if url.password else []
+        secrets += [str(v) for k, v in url.query.items() if is_secret_param(k) and isinstance(v, str)]
+        for secret in secrets:
             # drivers do not echo passwords today; make sure no message ever does
-            message = message.replace(str(password), "***")
+            message = message.replace(secret, "***")
+        message = redact_text(message)
         hint = ""
         lowered = message.lower()
+        if "malformed" in lowered:
+            # corrupted pages: not the user's input but a broken ledger, exit 3 (not 2)
+            usage = False
+            hint = " (the ledger's pages are corrupted: restore it from a backup)"
         if "unable to open database file" in lowered:
             hint = " (check that the directory exists and is writable)"
         elif "file is not a database" in lowered:
@@ -264,7 +277,10 @@ class Ledger:
         # exec_driver_sql goes straight to the driver's executemany: no
         # per-row dictionaries, no compilation; this is what makes ingest fast.
         if rows:
-            conn.exec_driver_sql(self._insert_sql[table], list(rows))
+            # whatever an event held (NUL, a lone surrogate, a 2,000-character key)
+            # is encoded to fit its column, never a reason to lose the run
+            limits = self._limits[table]
+            conn.exec_driver_sql(self._insert_sql[table], [_codec.storable_row(r, limits) for r in rows])
 
     def _missing_campaigns(self, conn: Connection, ids: set[str]) -> list[str]:
         # plain SQL, like the inserts: a campaign write checks its campaign once per
@@ -566,6 +582,7 @@ class Ledger:
         """
         expires = None if ttl is None else wall_now + ttl
         k = schema.dedupe_keys.c
+        key = _codec.storable(key, _DEDUPE_KEY_LENGTH)
         # The loop only repeats when the holder released the key between our
         # failed INSERT and our read; a handful of rounds is plenty.
         for _ in range(20):
@@ -602,6 +619,7 @@ class Ledger:
     def release_dedupe(self, flow: str, key: str, run_id: str) -> None:
         """Release ``key`` if ``run_id`` holds it (so a failed run can be retried)."""
         k = schema.dedupe_keys.c
+        key = _codec.storable(key, _DEDUPE_KEY_LENGTH)
         with self._write("releasing a dedupe key") as conn:
             conn.execute(
                 schema.dedupe_keys.delete().where(
@@ -689,6 +707,13 @@ class Ledger:
             raise LedgerError(f"ledger {self.url}: no inbox item with id {item_id!r}", usage=True)
         return _codec.inbox_from_row(row)
 
+    def inbox_item_actionable(self, item: InboxItem) -> bool:
+        """Whether ``item`` can be retried, resolved or discarded: open, or its retry died."""
+        if item.status == "open":
+            return True
+        with self._read("reading an inbox item") as conn:
+            return _stranded.stranded(conn, item, wall_now=time.time())
+
     def act_on_inbox_item(
         self, item_id: str, *, action: str, by: str, note: str, at: float, wall_at: float
     ) -> InboxItem:
@@ -717,7 +742,9 @@ class Ledger:
                     f"ledger {self.url}: no inbox item with id {item_id!r}", usage=True
                 )
             item = _codec.inbox_from_row(row)
-            if item.status != "open":
+            # a retry killed before it wrote its run leaves the item actionable
+            was = "retried" if _stranded.stranded(conn, item, wall_now=wall_at) else "open"
+            if item.status != was:
                 raise LedgerError(
                     f"inbox item {item_id!r} is already {item.status} "
                     f"(by {item.resolved_by or 'unknown'}); only open items can be acted on",
@@ -725,7 +752,7 @@ class Ledger:
                 )
             updated = conn.execute(
                 schema.inbox_items.update()
-                .where(i.id == item_id, i.status == "open")
+                .where(i.id == item_id, i.status == was)
                 .values(
                     status=INBOX_ACTIONS[action],
                     resolved_at=at,
@@ -752,7 +779,11 @@ class Ledger:
                 wall_at=wall_at,
                 error_class=item.error_class,
                 outcome=INBOX_ACTIONS[action],
-                detail={"action": action, "by": by, "note": note, "item_id": item_id},
+                detail={
+                    "action": action, "by": by, "note": note, "item_id": item_id,
+                    **(_stranded.claim_detail(wall_at) if action == "retry" else {}),
+                    **({"after_interrupted_retry": True} if was == "retried" else {}),
+                },
             )
             self._insert_many(conn, "events", [_codec.event_row(item.run_id, event)])
             row = conn.execute(self._select_inbox().where(i.id == item_id)).first()
@@ -902,7 +933,11 @@ class Ledger:
         """Write one ``<table>.csv`` per table (header row first) into ``directory``.
 
         Rows are streamed, so the export of a large ledger needs little memory.
-        Returns the files written, in dependency order of the tables.
+        Every text cell is redacted (the rules of :mod:`harness._redact`) and
+        defused: a cell a spreadsheet would run as a formula (``=``, ``+``,
+        ``-``, ``@``, tab, carriage return first) gets a leading ``'``.  Each
+        file is written beside its name and renamed when whole; a failure
+        leaves no partial file.  Returns the files written, in dependency order.
         """
         directory = Path(directory)
         try:
@@ -915,14 +950,51 @@ class Ledger:
         with self._read("exporting") as conn:
             for table in schema.metadata.sorted_tables:
                 path = directory / f"{table.name}.csv"
+                partial = directory / f".{table.name}.csv.partial"
                 order = list(table.primary_key.columns)
                 result = conn.execution_options(yield_per=10000).execute(
                     select(table).order_by(*order)
                 )
-                with path.open("w", newline="", encoding="utf-8") as fh:
-                    writer = csv.writer(fh)
-                    writer.writerow([column.name for column in table.columns])
-                    for part in result.partitions():
-                        writer.writerows(part)
+                try:
+                    with partial.open("w", newline="", encoding="utf-8") as fh:
+                        writer = csv.writer(fh)
+                        writer.writerow([column.name for column in table.columns])
+                        for part in result.partitions():
+                            writer.writerows([_csv_cell(v) for v in row] for row in part)
+                    partial.replace(path)
+                except OSError as exc:
+                    partial.unlink(missing_ok=True)
+                    raise LedgerError(
+                        f"cannot write {str(path)!r}: {exc.strerror or exc}", usage=False
+                    ) from None
+                except BaseException:
+                    partial.unlink(missing_ok=True)
+                    raise
                 written.append(path)
         return written
+
+
+#: first characters that make a spreadsheet evaluate a cell (OWASP "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell as exported: text redacted, and defused when a spreadsheet would run it."""
+    if not isinstance(value, str):
+        return value
+    from harness._redact import redact_text
+
+    value = redact_text(value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+_DEDUPE_KEY_LENGTH: int | None = getattr(schema.dedupe_keys.c.key.type, "length", None)
+
+
+def _text_limit(column: Any) -> int | bool | None:
+    """The length of a text column (``None``: unbounded); ``False`` for any other type."""
+    if isinstance(column.type, String):
+        return column.type.length
+    return False

@@ -32,7 +32,7 @@ from harness.policy import AlertPolicy
 from harness.systems._intercept import real_network
 from harness.systems._redact import redact_text, redact_url
 
-__all__ = ["Alert", "AlertOutcome", "Alerter", "sink_for"]
+__all__ = ["Alert", "AlertOutcome", "Alerter", "recorded_sinks", "sink_for"]
 
 log = logging.getLogger("harness.orchestrator")
 
@@ -137,6 +137,23 @@ def sink_for(spec: str) -> Sink:
     raise ValueError(
         f"unknown alert sink {spec!r}; expected 'log', 'webhook:URL' or 'smtp://host:port/to@addr'"
     )
+
+
+def recorded_sinks(
+    policy: AlertPolicy, *, into: list[tuple[str, Alert]]
+) -> list[tuple[str, Sink]]:
+    """One sink per spec of ``policy`` that appends ``(spec, alert)`` to ``into`` and sends nothing.
+
+    Campaigns use these: a flow whose policy names a webhook or a mail server
+    must not page anyone over fake data, yet what it would have sent is kept.
+    """
+    out: list[tuple[str, Sink]] = []
+    for spec in policy.sinks:
+        def record(alert: Alert, spec: str = spec) -> None:
+            into.append((spec, alert))
+
+        out.append((spec, record))
+    return out
 
 
 class Alerter:

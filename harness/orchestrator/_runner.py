@@ -21,6 +21,7 @@ the run is recorded.  Every transition is also one log line on the
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import random
@@ -239,6 +240,9 @@ class Orchestrator:
     ) -> RunResult:
         """One run; ``run_id`` names it (a durable acceptance chose it); ``resume``
         continues a stored run (no contract check or claim again: both were done)."""
+        # the event as delivered, kept apart from the automation: one that changes its
+        # event (event.pop("objectId")) must not change what is retried or stored
+        event = _delivered(event)
         flow = self.flow
         policy = self.policy
         clock = self.clock
@@ -386,7 +390,7 @@ class Orchestrator:
             value: Any = None
             token = activate(hook)
             try:
-                value = handler(event)
+                value = handler(_delivered(event))  # each attempt gets the event as delivered
                 if inspect.isawaitable(value):
                     # in the run's clock: virtual sleeps and timeouts in a campaign
                     value = run_awaitable(value, clock)
@@ -787,3 +791,11 @@ def orchestrator_for(flow: Flow) -> Orchestrator:
 
         _CACHE[id(flow)] = (weakref.ref(flow, forget), orch)
         return orch
+
+
+def _delivered(event: Mapping[str, Any]) -> Any:
+    """A deep copy of ``event``; the event itself when it holds something that cannot be copied."""
+    try:
+        return copy.deepcopy(event)
+    except Exception:  # a lock, a socket, a generator: nothing the harness can copy
+        return event

@@ -31,6 +31,8 @@ __all__ = ["ContractLine", "Coverage", "ReportData", "build_report"]
 
 DAY = 86400.0
 WEEK = 7 * DAY
+#: the longest window charted as is (ten years of weekly buckets); longer ones are cut to the runs
+MAX_TREND_SPAN = 520 * WEEK
 
 #: the order in which a mode is chosen as the verdict's subject when the pilot names none
 SUBJECT_ORDER = ("production", "orchestrated", "bare")
@@ -313,6 +315,10 @@ def build_report(
 
     start = since if since is not None else float(first or 0.0)
     end = until if until is not None else float(last or 0.0) + 1.0
+    if end - start > MAX_TREND_SPAN and first is not None and last is not None:
+        # a window of centuries (--until 9999-01-01) would chart thousands of empty
+        # weeks: the trend then covers the runs' own span, which holds the same runs
+        start, end = max(start, float(first)), min(end, float(last) + 1.0)
     span = end - start
     bucket = WEEK if span >= 21 * DAY else DAY if span >= 2 * DAY else None
     # the window's bounds made explicit (the same runs) so the queries can be sliced by time

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness.errors import RunBrokenError
 from harness.report import _svg
 from harness.report._build import RECOVERY_BINS, ReportData, iso_day, iso_time
 from harness.report._scrub import scrub, scrub_value
@@ -404,8 +405,18 @@ def render(data: ReportData, out: Path) -> Path:
     """Render ``data`` in the format of ``out``'s suffix and write it atomically."""
     renderer = FORMATS[out.suffix.lower()]
     text = renderer(data)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)  # nothing half-written: the file appears whole or not at all
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)  # nothing half-written: the file appears whole or not at all
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no partial file behind
+        raise RunBrokenError(
+            f"cannot write the report {str(out)!r}: {exc.strerror or exc}; nothing was written "
+            "(free space or fix permissions, then rerun)"
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return out

@@ -26,7 +26,7 @@ NO_RETRY = f"{QUALITY / 'fragile_no_retry.py'}:handle"
         ),
         (["check", NO_RETRY, "--trigger", "hubspot.deal.won"], "unknown trigger 'hubspot.deal.won'"),
         (["check", NO_RETRY, "--faults", "stal"], "unknown fault 'stal' (did you mean 'stall'?)"),
-        (["check", NO_RETRY, "--examples", "0"], "--examples must be an integer >= 1, got 0"),
+        (["check", NO_RETRY, "--examples", "0"], "--examples must be an integer from 1 to 1,000,000, got 0"),
         (["check"], "nothing to check: give PATH.py:FUNCTION"),
         (["check", "no_such_module_xyz:handle"], "no module named 'no_such_module_xyz'"),
         (["replay"], "nothing to replay"),

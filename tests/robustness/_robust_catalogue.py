@@ -103,6 +103,10 @@ def _check(rid: str, args: tuple[str, ...], message: str, files: tuple[tuple[str
     return Row(rid, "cli", ("check", *args, "--ledger", "{L}"), E + message, files=files, **kw)  # type: ignore[arg-type]
 
 
+def _out(rid: str, args: tuple[str, ...], message: str, files: tuple[tuple[str, str], ...] = (OK_AUTOMATION,), **kw: object) -> Row:
+    return Row(rid, "output path", ("check", "{d}/auto.py:handle", *args, "--ledger", "{L}"), E + message, files=files, **kw)  # type: ignore[arg-type]
+
+
 PILOT_OK_WINDOW = '[window]\nstart = 2026-09-01\ndays = 14\n'
 
 ROWS: tuple[Row, ...] = (
@@ -185,7 +189,8 @@ ROWS: tuple[Row, ...] = (
     _check("automation_exits", ("{d}/bye.py:handle", "--examples", "1", "--seed", "1"),
            "the automation or its flow called sys.exit(3) while the harness was running it; an "
            "automation must return or raise, never exit the process",
-           files=(("bye.py", "import sys\ndef handle(event):\n    sys.exit(3)\n"),), ledger_ok=True),
+           files=(("bye.py", "import sys\ndef handle(event):\n    sys.exit(3)\n"),), ledger_ok=True,
+           code=3),
     # ---- CLI arguments -----------------------------------------------------------------
     _check("target_without_colon", ("nocolon",),
            "automation 'nocolon': expected 'path/to/file.py:function' or 'package.module:function'"),
@@ -199,9 +204,36 @@ ROWS: tuple[Row, ...] = (
     _check("target_unknown_module", ("no_such_module_xyz:handle",),
            "automation 'no_such_module_xyz:handle': no module named 'no_such_module_xyz'"),
     _check("examples_zero", ("{d}/auto.py:handle", "--examples", "0"),
-           "--examples must be an integer >= 1, got 0"),
+           "--examples must be an integer from 1 to 1,000,000, got 0"),
     _check("seed_negative", ("{d}/auto.py:handle", "--seed", "-1"),
-           "--seed must be an integer >= 0, got -1"),
+           "--seed must be an integer from 0 to 2**63-1 (9223372036854775807), got -1"),
+    _check("examples_huge", ("{d}/auto.py:handle", "--examples", "10000000000"),
+           "--examples must be an integer from 1 to 1,000,000, got 10000000000"),
+    _check("seed_past_64_bits", ("{d}/auto.py:handle", "--seed", "9223372036854775808"),
+           "--seed must be an integer from 0 to 2**63-1 (9223372036854775807), got 9223372036854775808"),
+    _check("timeout_negative", ("{d}/auto.py:handle", "--run-timeout", "-1"),
+           "Invalid value for '--run-timeout': -1.0 is not in the range x>=0. (see 'harness check --help')"),
+    # ---- output paths: checked before anything runs ---------------------------------------
+    _out("json_into_a_missing_directory", ("--json", "{d}/nope/out.json"),
+         "--json '{d}/nope/out.json': the directory '{d}/nope' does not exist; create it first "
+         "(mkdir -p) or write elsewhere"),
+    _out("json_onto_a_directory", ("--json", "{d}/sub"),
+         "--json '{d}/sub' is a directory; give a file path inside it, e.g. '{d}/sub/out.json'",
+         files=(OK_AUTOMATION, ("sub/keep", ""))),
+    _out("json_under_a_file", ("--json", "{d}/auto.py/out.json"),
+         "--json '{d}/auto.py/out.json': '{d}/auto.py' is not a directory"),
+    _out("json_and_report_the_same_file", ("--json", "{d}/x.json", "--report", "{d}/x.json"),
+         "--json and --report both name '{d}/x.json': the second would overwrite the first; give "
+         "each its own file"),
+    _out("report_unknown_format_in_check", ("--report", "{d}/r.txt"),
+         "--report '{d}/r.txt': unknown report format '.txt'; expected a file ending in .csv, "
+         ".htm, .html, .json, .xml"),
+    _out("report_onto_a_directory_in_check", ("--report", "{d}/sub.html"),
+         "--report '{d}/sub.html' is a directory; give a file path inside it, e.g. "
+         "'{d}/sub.html/out.html'", files=(OK_AUTOMATION, ("sub.html/keep", ""))),
+    Row("report_out_onto_a_directory", "output path", ("report", "--ledger", "{L}", "--out", "{d}/sub.html"),
+        E + "--out '{d}/sub.html' is a directory; give a file path inside it, e.g. "
+        "'{d}/sub.html/out.html'", files=(("sub.html/keep", ""),)),
     _check("target_and_flow", ("{d}/auto.py:handle", "--flow", "{d}/flow.py"),
            "give PATH.py:FUNCTION or --flow FILE, not both"),
     _check("nothing_to_check", (),
@@ -232,6 +264,30 @@ ROWS: tuple[Row, ...] = (
         "drop --since/--until"),
     Row("gate_since_unit", "cli", ("gate", "--config", "{d}/g.toml", "--since", "1x", "--ledger", "{L}"),
         E + "--since '1x': expected a number and a unit s, m, h, d or w, such as 1d or 12h"),
+    Row("report_since_before_1970", "cli",
+        ("report", "--ledger", "{L}", "--out", "{d}/r.html", "--since", "1000-01-01"),
+        E + "--since '1000-01-01' is before 1970-01-01, where no ledger has runs; give a date from "
+        "1970-01-01 on"),
+    Row("report_since_huge", "cli",
+        ("report", "--ledger", "{L}", "--out", "{d}/r.html", "--since", "99999999999999d"),
+        E + "--since '99999999999999d' reaches back before 1970-01-01, where no ledger has runs; "
+        "give at most ", prefix=True),
+    Row("report_until_before_1970", "cli",
+        ("report", "--ledger", "{L}", "--out", "{d}/r.html", "--until", "0900-01-01"),
+        E + "--until '0900-01-01' is before 1970-01-01, where no ledger has runs; give a date from "
+        "1970-01-01 on"),
+    Row("gate_since_huge", "cli", ("gate", "--config", "{d}/g.toml", "--since", "99999999999999d", "--ledger", "{L}"),
+        E + "--since '99999999999999d': longer than 100 years (36,500d), the most a window may be; "
+        "nothing in a ledger is older"),
+    Row("prune_older_than_huge", "cli", ("ledger", "prune", "--older-than", "99999999999999d", "--ledger", "{L}"),
+        E + "Invalid value for '--older-than': '99999999999999d' is longer than 100 years (36,500d), "
+        "the most a duration may be; nothing in a ledger is older (see 'harness ledger prune --help')"),
+    Row("gate_step_summary_unwritable", "environment",
+        ("gate", "--config", "{d}/g.toml", "--ledger", "{L}"),
+        E + "cannot write $GITHUB_STEP_SUMMARY '{d}/nope/summary.md': No such file or directory; "
+        "the gate was not judged (fix the variable or unset it)",
+        code=3, extra={"GITHUB_STEP_SUMMARY": "{d}/nope/summary.md"},
+        files=(("g.toml", "[flows.deal_won]\nmode = 'bare'\n"),)),
     Row("gate_campaign_and_since", "cli",
         ("gate", "--config", "{d}/g.toml", "--since", "1d", "--campaign", "c-1", "--ledger", "{L}"),
         E + "give --campaign or --since, not both"),
@@ -250,6 +306,10 @@ ROWS: tuple[Row, ...] = (
     Row("ledger_pg_no_database", "ledger URL", ("ledger", "info", "--ledger", "postgresql://ops:s3cret-pw@127.0.0.1/"),
         E + "ledger URL 'postgresql+psycopg://ops:***@127.0.0.1/' names no database; add one after "
         "the host, e.g. postgresql+psycopg://user@host:5432/harness", secret="s3cret-pw"),
+    Row("ledger_query_password", "ledger URL", ("ledger", "info", "--ledger", "sqlite:///{d}/nope.db?password=s3cret-pw"),
+        E + "ledger sqlite:///{d}/nope.db?password=***: no ledger file at '{d}/nope.db' (nothing "
+        "has been recorded there yet); pass --ledger URL or set $HARNESS_LEDGER_URL to the ledger "
+        "you mean", secret="s3cret-pw"),
     Row("ledger_not_a_url", "ledger URL", ("ledger", "info", "--ledger", "not a url"),
         E + "ledger URL 'not a url' is not a database URL (Could not parse SQLAlchemy URL from given "
         f"URL string); {URL_FIX}"),

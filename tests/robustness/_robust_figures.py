@@ -10,3 +10,5 @@ FUZZ_EXAMPLES = 150
 SECRET_EXAMPLES = 5
 #: threads writing one ledger beside the xdist workers in the concurrency test
 WRITER_THREADS = 4
+#: Hypothesis examples of the redaction property (every secret shape in any position)
+REDACTION_EXAMPLES = 400

@@ -7,6 +7,7 @@ each it forks a child that runs :func:`harness.chaos.run_campaign` on the flow
 (both modes) into the ledger and prints, on stdout:
 
 * ``started <pid>`` as soon as it exists;
+* ``opened`` once ``Ledger.open`` returned (the ledger file holds every table);
 * ``campaign <id>`` after a campaign is recorded;
 * ``committed <run id>`` for every run, only after ``Ledger.write_runs`` returned
   (so everything printed must be in the ledger, whatever happens next);
@@ -55,6 +56,7 @@ class _Announcing:
 def _child(flow: Any, url: str, seed: int, examples: int) -> None:
     _say(f"started {os.getpid()}")
     with Ledger.open(url) as ledger:
+        _say("opened")
         run_campaign(flow, ledger=_Announcing(ledger), examples=examples, seed=seed)
     _say("finished")
 

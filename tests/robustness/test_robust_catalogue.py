@@ -1,4 +1,4 @@
-"""Every bad input of the catalogue gives its exact one-line error, exit 2, and writes nothing."""
+"""Every bad input of the catalogue gives its exact one-line error, its exit status, and writes nothing."""
 
 from __future__ import annotations
 
@@ -43,7 +43,10 @@ def test_bad_input_gives_its_exact_error_and_writes_nothing(
 ) -> None:
     d = tmp_path
     for name, text in row.files:
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
         (d / name).write_text(text)
+    for name, value in row.extra.items():
+        monkeypatch.setenv(name, _fill(value, d))
     args = [_fill(a, d) for a in row.args]
     expected = _fill(row.message, d)
     # a stray default ledger or report would land in d, and be caught below

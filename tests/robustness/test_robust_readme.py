@@ -14,8 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 import _robust_figures as figures
+import test_robust_environment
+import test_robust_events
 import test_robust_fuzz
+import test_robust_hostile
+import test_robust_inbox_kill
 import test_robust_isolation
+import test_robust_redaction
 import test_robust_xdist as xd
 from _robust_catalogue import AUTOMATION_ROWS, ROWS, AutomationRow, Row
 
@@ -34,14 +39,20 @@ def render_section() -> str:
     assert len([n for n in dir(test_robust_isolation) if n.startswith("test_")]) == 2
     by_group = ", ".join(f"{n} {g}" for g, n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0])))
     gaps = "".join(f"\n  - known gap (test marked xfail): `{r.id}`: {r.xfail}" for r in known_gaps)
+    broken_rows = len([r for r in ROWS if r.code == 3])
+    hostile = len(test_robust_hostile.HOSTILE) + 2  # + the campaign limit alone + the plugin
+    values = len(test_robust_events.HOSTILE_VALUES)
+    shapes = len(test_robust_redaction.SHAPES)
+    environment = len([n for n in dir(test_robust_environment) if n.startswith("test_")]) + 1
     return f"""## What the harness withstands
 
 Figures from its own tests (`tests/robustness/`), rendered by
 `tests/robustness/test_robust_readme.py` so they cannot drift from them.
 
 - **Bad input, {len(ROWS) + len(AUTOMATION_ROWS)} cases.** {len(ROWS)} bad inputs ({by_group})
-  each give exactly one asserted line `harness: error: ...`, exit status 2, no traceback, and
-  leave every file as it was (no ledger, report or half-written file appears). Secrets in a
+  each give exactly one asserted line `harness: error: ...`, exit status 2 (3 for the {broken_rows} where
+  the automation or the environment broke the run), no traceback, are found before anything
+  runs (every output path included) and leave every file as it was (no ledger, report or half-written file appears). Secrets in a
   ledger URL are shown as `***`. {len(AUTOMATION_ROWS)} automations at fault (a call to a host no fake
   serves, values that cannot be serialised, httpx instead of requests, a thread left running)
   are survived and reported (the unfaked host as exit status 2 naming it, before anything is
@@ -51,7 +62,8 @@ Figures from its own tests (`tests/robustness/`), rendered by
   contract: every input parses or gives one `ConfigError` naming the file and key.
 - **SIGKILL, {figures.KILLS} kills, 0 committed runs lost.** A campaign process is killed {figures.KILLS}
   times at random moments (starting, recording the campaign, writing runs); after every
-  kill SQLite's integrity check passes, every run whose commit returned is there with all
+  kill, once a child has announced the ledger open (a known state, never a guess from the
+  file's existence), SQLite's integrity check passes, every run whose commit returned is there with all
   its events and every manual run has its inbox item. The same ledger then completes a
   campaign, and `harness gate --campaign` reports a killed campaign as incomplete. This
   holds for runs once written; production runs are written before they start (next item).
@@ -68,9 +80,30 @@ Figures from its own tests (`tests/robustness/`), rendered by
 - **PostgreSQL connections dropped.** `pg_terminate_backend` kills the ledger's backends
   mid-campaign: the campaign recovers or stops with one `LedgerError` (password hidden), and
   no committed run is lost.
-- **Secrets, {figures.SECRET_EXAMPLES} generated tokens.** A token passed through an environment variable, a
-  Bearer header, an API-key header, basic auth and a query string (echoed back inside an
-  error message) never appears in the ledger, the terminal, the JSON or the HTML.
+- **Hostile automations, {hostile} cases.** A busy loop, a loop waiting for `time.time()` to pass a
+  deadline under virtual time, a blocked `threading.Event().wait()`, a loop that swallows every
+  exception, `os._exit(0)` (even imported before the harness ran), a `BaseException` of its own
+  and a campaign past its limit each end with exit status 3 and one line naming the
+  automation's file:line (`--run-timeout`, `--campaign-timeout`, `--harness-run-timeout`):
+  0 only for a completed campaign without findings, 1 only for findings.
+- **Events as delivered, {values} hostile values x 2 databases.** Lone surrogates, NUL bytes and
+  2,000-character dedupe keys on SQLite and PostgreSQL: the automation runs, the run and its
+  inbox item are recorded with the event exactly as delivered, and duplicates stay duplicates.
+  An automation that changes its event is retried with, and the inbox stores, the event as
+  delivered.
+- **Inbox retry killed, {test_robust_inbox_kill.ROUNDS} SIGKILLs.** `harness inbox retry` is killed while its automation runs
+  (a known state): the item is listed again and `retry` or `resolve` takes it.
+- **Secrets, {figures.SECRET_EXAMPLES} generated tokens, {shapes} shapes x {figures.REDACTION_EXAMPLES} positions.** A token passed through an
+  environment variable, a Bearer header, an API-key header, basic auth and a query string
+  (echoed back inside an error message) never appears in the ledger, the terminal, the JSON or
+  the HTML; one redaction module removes URL credentials and secret query parameters,
+  connection strings, `password=` pairs, bearer and basic credentials, AWS keys, JWTs, Slack,
+  GitHub, Stripe and HubSpot tokens and webhook URL paths in any position, and none reaches
+  the inbox or `ledger export` either; a ledger URL's `?password=` is shown as `***`.
+- **Environment, {environment} cases.** A full disk while `--json` or `--report` is written and
+  corrupted ledger pages exit 3 with one line and no partial file; terminal escapes from an
+  automation reach neither stderr nor `inbox list/show`; `ledger export` defuses formula
+  cells; a flow's webhook and mail alerts never leave a campaign (recorded instead).
 - **Isolation, {isolation_cases} cases.** After a scenario that succeeds, raises or is interrupted by
   `KeyboardInterrupt` (and after an interrupted campaign, marked `interrupted`), no patched
   clock, active HTTP mock, environment or `sys.path` change and no thread is left behind.
