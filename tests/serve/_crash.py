@@ -295,13 +295,13 @@ class Campaign:
         rows = {r.id: r for r in queue.runs()}
         runs = {r.id: r for r in ledger.runs(flow="crash_orders")}
         assert set(self.accepted) <= set(rows), f"accepted deliveries missing from the ledger {where}"
-        succeeded_orders: set[str] = set()
         for run_id in self.accepted:
             row = rows[run_id]
             assert row.state in ("succeeded", "suppressed", "manual"), f"run {run_id} ended {row.state} {where}"
             assert run_id in runs, f"run {run_id} ({row.state}) has no run record {where}"
-            if row.state == "succeeded":
-                succeeded_orders.add(str(row.event["id"]))
+        # the run that did an order's work may be a delivery stored just before a kill that
+        # never got its 202 (the vendor then redelivered it): look at every stored run
+        succeeded_orders = {str(r.event["id"]) for r in rows.values() if r.state == "succeeded"}
         for run_id in self.accepted:
             row = rows[run_id]
             if row.state == "suppressed":
