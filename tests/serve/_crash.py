@@ -301,14 +301,16 @@ class Campaign:
             assert run_id in runs, f"run {run_id} ({row.state}) has no run record {where}"
         # the run that did an order's work may be a delivery stored just before a kill that
         # never got its 202 (the vendor then redelivered it): look at every stored run
-        succeeded_orders = {str(r.event["id"]) for r in rows.values() if r.state == "succeeded"}
+        # (a run killed in attempt after attempt ends in the inbox when its retries are spent)
+        done = {str(r.event["id"]) for r in rows.values() if r.state in ("succeeded", "manual")}
         for run_id in self.accepted:
             row = rows[run_id]
             if row.state == "suppressed":
-                # a true duplicate: its order's key belongs to a run that did the work
-                assert str(row.event["id"]) in succeeded_orders, f"run {run_id} suppressed but its order never succeeded {where}"
+                # a true duplicate: its order's key belongs to a run that did the work or is
+                # in the inbox for a person
+                assert str(row.event["id"]) in done, f"run {run_id} suppressed but its order never ended {where}"
         orders = {str(e["id"]) for e in self.accepted.values()}
-        manual = {str(rows[r].event["id"]) for r in self.accepted if rows[r].state == "manual"}
+        manual = {str(r.event["id"]) for r in rows.values() if r.state == "manual"}
         customers = vendor.effects("customer")
         items = vendor.effects("invoiceitem")
         for order in sorted(orders - manual, key=int):
