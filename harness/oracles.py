@@ -391,7 +391,8 @@ def judge(run: ScenarioRun) -> list[Hit]:
         got = _creates(writes[okey])
         more = {k for k, n in total_got.items() if n > total_ref.get(k, 0)}
         fewer = {k for k, n in total_ref.items() if total_got.get(k, 0) < n}
-        hits += _duplicate_effect(okey, ds, got, ref_creates, flagged, more, writes[okey])
+        faulted = any(c.fault is not None for d in ds for c in calls.get(d.tag, []))
+        hits += _duplicate_effect(okey, ds, got, ref_creates, flagged, more, writes[okey], faulted)
         hits += _silent_loss(run, okey, ds, got, ref_creates, flagged, fewer)
         hits += _bad_value(run, okey, ds, writes[okey], [c for d in ds for c in calls.get(d.tag, [])])
     for d in run.deliveries:
@@ -413,8 +414,13 @@ def _duplicate_effect(
     flagged: set[tuple[str, str, str]],
     more: set[tuple[str, str]],
     writes: Sequence[Write],
+    faulted: bool = True,
 ) -> list[Hit]:
     excess = [k for k, n in sorted(got.items()) if n > ref.get(k, 0)]
+    if not any(d.is_duplicate for d in ds) and not faulted and not any(_resent(writes, *k) for k in excess):
+        # delivered once, no call faulted, no request sent twice: nothing was done twice; a
+        # changed value made the automation create something else (judged by bad_value)
+        return []
     # an object shown to be processed twice (by the totals or by a request sent twice)
     # explains every excess record it has, also those built on the second customer
     if not any(k in more or _resent(writes, *k) for k in excess):

@@ -115,7 +115,7 @@ def enumerated(space: ScenarioSpace, budget: int) -> list[Scenario]:
             )
         else:
             steps = (Deliver(obj), Deliver(obj, kind_name))
-        out.append(Scenario(seed=space.seed, steps=steps, noun=space.noun))
+        out.append(Scenario(seed=space.seed, steps=steps, noun=space.noun, ticks=space.ticks))
     for i in range(max(len(transport), len(value))):
         a, b = (2 * i) % n, (2 * i + 1) % n
         halves: list[tuple[Step, ...]] = []
@@ -129,9 +129,9 @@ def enumerated(space: ScenarioSpace, budget: int) -> list[Scenario]:
             obj = b if halves else a
             halves.append((InjectFault(system, endpoint, kind_name, params, 1), Deliver(obj)))
         if n == 1:  # one object cannot carry both halves apart
-            out += [Scenario(seed=space.seed, steps=h, noun=space.noun) for h in halves]
+            out += [Scenario(seed=space.seed, steps=h, noun=space.noun, ticks=space.ticks) for h in halves]
         else:
-            out.append(Scenario(seed=space.seed, steps=tuple(s for h in halves for s in h), noun=space.noun))
+            out.append(Scenario(seed=space.seed, steps=tuple(s for h in halves for s in h), noun=space.noun, ticks=space.ticks))
     return out[:budget]
 
 

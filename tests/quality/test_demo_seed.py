@@ -27,7 +27,7 @@ def test_the_default_demo_seed_shows_every_class_bare_and_none_orchestrated() ->
             shrink=False,
         )
     assert sorted(f.oracle for f in result.findings_for("bare")) == [
-        "bad_value", "duplicate_effect", "logical_retry", "transient_unrecovered",
+        "bad_value", "duplicate_effect", "logical_retry", "partial_effect", "transient_unrecovered",
         "unbounded_wait",
     ]
     assert [f.oracle for f in result.findings_for("orchestrated")] == []
