@@ -44,8 +44,29 @@ from harness.policy import (
     RetryPolicy,
     TimeoutPolicy,
 )
-from harness.systems import HubSpot, RecordStore, Resource, Stripe, World, Zendesk, standard_world
-from harness.triggers import get_trigger, register_trigger, trigger_names
+from harness.systems import (
+    GitHub,
+    HubSpot,
+    Intercom,
+    Pipedrive,
+    QuickBooks,
+    RecordStore,
+    Resource,
+    Shopify,
+    Slack,
+    Stripe,
+    World,
+    Xero,
+    Zendesk,
+    standard_world,
+)
+from harness.triggers import (
+    get_trigger,
+    register_trigger,
+    schedule_trigger,
+    trigger_names,
+    webhook_trigger,
+)
 
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult, Scenario, replay, run_campaign
@@ -94,15 +115,19 @@ __all__ = [
     "FlowDeclarationError",
     "Gate",
     "GateResult",
+    "GitHub",
     "HarnessError",
     "HubSpot",
     "InboxPolicy",
+    "Intercom",
     "Ledger",
     "LedgerError",
     "Metrics",
     "Orchestrator",
     "Pilot",
+    "Pipedrive",
     "Policy",
+    "QuickBooks",
     "RecordStore",
     "Request",
     "Resource",
@@ -111,6 +136,8 @@ __all__ = [
     "RunBrokenError",
     "RunResult",
     "Scenario",
+    "Shopify",
+    "Slack",
     "Stripe",
     "TimeoutPolicy",
     "Trigger",
@@ -121,6 +148,7 @@ __all__ = [
     "WallClock",
     "World",
     "WriteContract",
+    "Xero",
     "Zendesk",
     "classify",
     "compute_metrics",
@@ -133,8 +161,10 @@ __all__ = [
     "register_trigger",
     "replay",
     "run_campaign",
+    "schedule_trigger",
     "standard_world",
     "trigger_names",
+    "webhook_trigger",
     "write_report",
 ]
 

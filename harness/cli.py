@@ -1,4 +1,4 @@
-"""The ``harness`` command: run | check | replay | demo | report | gate | inbox | ledger | simulate.
+"""The ``harness`` command: check | replay | demo | report | gate | inbox | ledger | simulate | triggers.
 
 Each subcommand lives in ``harness/_commands/<name>.py`` as a click command and
 is registered here.  This module owns the error policy of the whole CLI:
@@ -47,9 +47,19 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from harness._commands import check, demo, gate, inbox, ledger, report, simulate, systems
+    from harness._commands import (
+        check,
+        demo,
+        gate,
+        inbox,
+        ledger,
+        report,
+        simulate,
+        systems,
+        triggers,
+    )
 
-    for module in (demo, check, report, gate, inbox, ledger, simulate, systems):
+    for module in (demo, check, report, gate, inbox, ledger, simulate, systems, triggers):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness._schedule import Schedule
 from harness.errors import FlowDeclarationError, UsageError, did_you_mean
 from harness.policy import Policy
 
@@ -284,6 +285,14 @@ class Trigger:
     is (its type, the changed property and its new value): an event without
     them is a different event, so value faults never break them; the trigger's
     contract exercises them instead.
+
+    ``redelivery_keeps_id``: a vendor's retry resends the same event under the
+    same ``event_id_field`` (Stripe); by default a redelivery is a new event
+    with a new id about the same object (HubSpot).  ``schedule`` makes this a
+    schedule trigger (see :func:`harness.triggers.schedule_trigger`): its
+    events are ticks and its objects change in the fakes between ticks.
+    ``noun`` names one object in printed scenarios (``deliver(invoice=0)``);
+    by default the second part of ``name`` (``hubspot.deal.closedwon``: deal).
     """
 
     name: str
@@ -297,6 +306,20 @@ class Trigger:
     attempt_field: str | None = "attemptNumber"
     description: str = ""
     defining: tuple[str, ...] = ()
+    redelivery_keeps_id: bool = False
+    schedule: Schedule | None = None
+    noun: str = ""
+
+    def event_id(self, event: Any) -> str | None:
+        """The vendor's id of this delivery: the value at the dotted ``event_id_field``.
+
+        A dotted path reaches a header kept beside the body
+        (``"headers.X-Shopify-Event-Id"``); ``None`` when the event has none.
+        """
+        if not self.event_id_field or not isinstance(event, Mapping):
+            return None
+        value = lookup(event, self.event_id_field)
+        return None if value is _MISSING or value is None else str(value)
 
 
 def callable_spec(fn: Callable[..., Any]) -> str | None:

@@ -1,8 +1,14 @@
 """Named triggers: what starts a flow, with the trigger's data contract.
 
-A registry of :class:`~harness.flow.Trigger` by name (``hubspot.deal.closedwon``).
-Registering a name twice fails at once.  Events are HubSpot's real webhook
-shape (one element of the array HubSpot POSTs to the subscriber).
+A registry of :class:`~harness.flow.Trigger` by name (``hubspot.deal.closedwon``,
+``stripe.invoice.paid``, ``zendesk.ticket.created``...; ``harness triggers``
+lists them).  Registering the same trigger twice is harmless; another trigger
+under a taken name fails at once.  Each built-in trigger's events have its
+vendor's real webhook shape, made from the objects of a world of fakes.
+
+Declare your own with :func:`webhook_trigger` (any JSON webhook, from one
+example event) or :func:`schedule_trigger` (a polling or batch job), and name
+it on the command line with :func:`register_trigger` (one call per trigger).
 """
 
 from __future__ import annotations
@@ -11,24 +17,52 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from harness.errors import UsageError, did_you_mean
+from harness._schedule import Schedule
+from harness.errors import FlowDeclarationError, UsageError, did_you_mean
 from harness.flow import Contract, Field, Trigger
 
-__all__ = ["get_trigger", "register_trigger", "trigger_names"]
+__all__ = [
+    "Schedule",
+    "all_triggers",
+    "get_trigger",
+    "register_trigger",
+    "schedule_trigger",
+    "trigger_names",
+    "webhook_trigger",
+]
 
 _REGISTRY: dict[str, Trigger] = {}
 
 
 def register_trigger(trigger: Trigger) -> Trigger:
-    """Add ``trigger`` to the registry; a name already taken is an error."""
-    if trigger.name in _REGISTRY:
-        raise ValueError(f"a trigger named {trigger.name!r} is already registered")
+    """Add ``trigger`` to the registry and return it.
+
+    Registering the same trigger again (an equal declaration, as when a module
+    is imported twice) is harmless; a different trigger under a taken name is a
+    :class:`~harness.errors.FlowDeclarationError`.
+    """
+    if not isinstance(trigger, Trigger):
+        raise FlowDeclarationError(f"register_trigger: expected a harness.Trigger, got {trigger!r}")
+    taken = _REGISTRY.get(trigger.name)
+    if taken is not None:
+        if taken is trigger or taken == trigger:
+            return taken
+        raise FlowDeclarationError(
+            f"a different trigger named {trigger.name!r} is already registered (system "
+            f"{taken.system!r}); choose another name"
+        )
     _REGISTRY[trigger.name] = trigger
     return trigger
 
 
 def trigger_names() -> list[str]:
+    """The registered triggers' names, sorted."""
     return sorted(_REGISTRY)
+
+
+def all_triggers() -> list[Trigger]:
+    """Every registered trigger, sorted by name."""
+    return [_REGISTRY[name] for name in trigger_names()]
 
 
 def get_trigger(name: str) -> Trigger:
@@ -157,4 +191,33 @@ register_trigger(
         objects=_hubspot_objects,
         defining=("subscriptionType",),
     )
+)
+
+
+from harness._triggers._generic import schedule_trigger, webhook_trigger  # noqa: E402
+
+
+def _import_builtins() -> None:
+    """Import every module of :mod:`harness._triggers`: each registers its vendor's triggers.
+
+    A fake that brings triggers adds one module there (``_shopify.py``) calling
+    :func:`register_trigger` once per trigger; nothing else needs an edit.
+    """
+    import importlib
+    import pkgutil
+
+    import harness._triggers as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name not in package.HELPERS:
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+_import_builtins()
+# the bundled Shopify and Intercom fakes' webhook triggers register themselves
+# vendor triggers defined beside their fakes' vocabulary register themselves on import
+from harness import (  # noqa: E402, F401
+    _accounting_triggers,
+    _app_triggers,
+    _pipedrive_trigger,
 )

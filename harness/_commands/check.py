@@ -34,6 +34,14 @@ MAX_EXAMPLES = 1_000_000
 #: the largest --seed: a ledger stores seeds as signed 64-bit integers
 MAX_SEED = 2**63 - 1
 
+
+def _trigger_choices() -> str:
+    from harness.triggers import trigger_names
+
+    return ", ".join(trigger_names())
+
+
+_TRIGGER_CHOICES = _trigger_choices()
 _MODES = {"bare": ("bare",), "orchestrated": ("orchestrated",), "both": ("bare", "orchestrated")}
 
 
@@ -152,7 +160,8 @@ def _print_finding(console: Any, n: int, f: Any) -> None:
 @click.option("--flow", "flow_path", metavar="FILE", help="Check the Flow declared in FILE (attribute 'flow').")
 @click.option(
     "--trigger", default="hubspot.deal.closedwon", show_default=True,
-    help="The trigger that starts the automation (with PATH.py:FUNCTION).",
+    help="The trigger that starts the automation (with PATH.py:FUNCTION): "
+    + _TRIGGER_CHOICES + ". `harness triggers` shows their contracts.",
 )
 @click.option(
     "--world", "world", metavar="PATH.py:FACTORY",

@@ -26,7 +26,9 @@ def is_primary(write: Write) -> bool:
         return True
     path = write.request.path.lower()
     kind = write.kind.lower()
-    return kind in path or kind.rstrip("s") in path
+    # "companies", "activities": the plural of a kind ending in "y" drops it
+    stem = kind[:-1] if kind.endswith("y") else kind.rstrip("s")
+    return kind in path or stem in path
 
 
 def count_creates(writes: Iterable[Write]) -> Mapping[tuple[str, str], int]:

@@ -2,9 +2,10 @@
 
 * **trigger** faults change what is delivered: ``duplicate`` (the same event
   again, ``attemptNumber`` incremented), ``redelivery`` (the same object under
-  a new event id), ``out_of_order`` (an event that happened earlier arrives
-  later) and ``bad_value`` (a missing, null, empty or wrong-typed value in the
-  event or in a record the automation reads).
+  a new event id, or the same id for senders whose retries keep it),
+  ``out_of_order`` (an event that happened earlier arrives later) and
+  ``bad_value`` (a missing, null, empty or wrong-typed value in the event or in
+  a record the automation reads).
 * **transport** faults change what an HTTP call meets, as an interceptor in
   :attr:`harness.systems.World.interceptors`: a status before execution
   (``server_error``, ``rate_limited``, ``client_error`` in the vendor's error
@@ -248,7 +249,12 @@ def _outage(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any]
 
 for _kind in (
     FaultKind("duplicate", "trigger", "the same event delivered again, attemptNumber incremented"),
-    FaultKind("redelivery", "trigger", "the same object delivered again under a new event id"),
+    FaultKind(
+        "redelivery",
+        "trigger",
+        "the same object delivered again under a new event id (the same id where the sender's "
+        "retries keep it (Trigger.redelivery_keeps_id); an overlapping tick for a schedule)",
+    ),
     FaultKind("out_of_order", "trigger", "an event that happened earlier arrives after a later one"),
     FaultKind(
         "bad_value",

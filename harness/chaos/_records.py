@@ -210,8 +210,7 @@ def _bare(
 
 
 def _event_id(d: DeliveryResult, run: ScenarioRun) -> str | None:
-    value = d.event.get(run.flow.trigger.event_id_field)
-    return None if value is None else str(value)
+    return run.flow.trigger.event_id(d.event)
 
 
 def _complete(d: DeliveryResult, run: ScenarioRun, calls: list[Any], escaped: int) -> RunRecord:

@@ -26,6 +26,7 @@ from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
 from harness.chaos._strategies import ScenarioSpace
+from harness.chaos._ticks import Ticker
 from harness.chaos._time import virtual_time
 from harness.chaos._values import (
     RecordBreak,
@@ -203,6 +204,13 @@ class Target:
             raise ValueError(f"trigger {trigger.name!r} cannot list the world's objects")
         return [str(o) for o in trigger.objects(world)]
 
+    def _ticker(self, world: World, clock: VirtualClock) -> Ticker | None:
+        """Ticks for a schedule trigger (``None`` for a webhook): see :mod:`harness.chaos._ticks`."""
+        schedule = self.flow.trigger.schedule
+        if schedule is None:
+            return None
+        return Ticker(schedule, world, clock, self.object_ids, self.seed)
+
     def make_event(self, world: World, obj: int, n: int) -> dict[str, Any]:
         """Object ``obj``'s event number ``n`` (0: the original), the same in every world."""
         trigger = self.flow.trigger
@@ -237,9 +245,10 @@ class Target:
         for f in trigger.contract.fields:
             if not any(f.name == d or f.name.startswith(d + ".") for d in defining):
                 targets[("event", f.name)] = None
+        ticker = self._ticker(world, clock)
         with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
             for i in range(len(object_ids)):
-                event = self.make_event(world, i, 0)
+                event = ticker.original(i) if ticker else self.make_event(world, i, 0)
                 tag = f"discover{i}"
                 with world.tagged(tag):
                     try:
@@ -277,6 +286,7 @@ class Target:
             faults=tuple(faults),
             max_deliveries=max_deliveries,
             max_faults=max_faults,
+            ticks=trigger.schedule is not None,
         )
         return space, object_ids, reads
 
@@ -287,6 +297,10 @@ class Target:
         return {i: f"{self.flow.trigger.system} {self.noun} {oid}" for i, oid in enumerate(self.object_ids)}
 
     def object_key(self, event: Mapping[str, Any], obj: int) -> str:
+        schedule = self.flow.trigger.schedule
+        if schedule is not None:
+            # a tick is judged by the object that changed before it, not by the tick
+            return str(schedule.key(self.object_ids[obj]))
         try:
             return str(self.flow.trigger.object_key(event))
         except Exception:
@@ -297,7 +311,12 @@ class Target:
         if obj not in self._segments:
             world, clock = self.new_world("reference")
             with world.activate(), virtual_time(clock), world.tagged("segment"), _quiet_unconfigured_logging():
-                self._segments[obj] = self.flow.segment_for(self.make_event(world, obj, 0))
+                event = (
+                    dict(self.flow.trigger.example)
+                    if self.flow.trigger.schedule is not None
+                    else self.make_event(world, obj, 0)
+                )
+                self._segments[obj] = self.flow.segment_for(event)
         return self._segments[obj]
 
     def reference(self, objects: Sequence[int]) -> Reference:
@@ -309,9 +328,11 @@ class Target:
         world, clock = self.new_world("reference")
         ok: dict[str, bool] = {}
         keys: dict[str, str] = {}
+        ticker = self._ticker(world, clock)
         with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
-            events = [self.make_event(world, obj, 0) for obj in key]
-            for obj, event in zip(key, events, strict=True):
+            events = [] if ticker else [self.make_event(world, obj, 0) for obj in key]
+            for pos, obj in enumerate(key):
+                event = ticker.original(obj) if ticker else events[pos]
                 okey = self.object_key(event, obj)
                 tag = f"ref:{obj}"
                 keys[tag] = okey
@@ -385,8 +406,9 @@ class Target:
         orchestrator = None
         if mode == "orchestrated":
             orchestrator = self._orchestrator(clock, ledger, inbox, world)
+        ticker = self._ticker(world, clock)
         with world.activate(), virtual_time(clock), _quiet_unconfigured_logging():
-            canonical = {obj: self.make_event(world, obj, 0) for obj in order}
+            canonical = {} if ticker else {obj: self.make_event(world, obj, 0) for obj in order}
             world.interceptors.append(injector)
             # the record breaker sits under the injector: a fault answered before the
             # fake carries no record, a record that came back is broken on its way out
@@ -412,7 +434,11 @@ class Target:
                     continue
                 if step.obj >= len(self.object_ids):
                     continue
-                event = self._event_for(world, step, canonical, last, made)
+                event = (
+                    _tick_for(ticker, step)
+                    if ticker
+                    else self._event_for(world, step, canonical, last, made)
+                )
                 for brk in event_breaks.get(step.obj, ()):
                     # a nested field is broken where it lives, never as a top-level "a.b" key
                     break_path(event, brk.name, brk.how)
@@ -453,7 +479,11 @@ class Target:
         made: dict[int, int],
     ) -> dict[str, Any]:
         attempt_field = self.flow.trigger.attempt_field
-        if step.kind == "duplicate":
+        # a vendor whose retries keep the event id (Stripe) redelivers the same event
+        same_event = step.kind == "duplicate" or (
+            step.kind == "redelivery" and self.flow.trigger.redelivery_keeps_id
+        )
+        if same_event:
             event = copy.deepcopy(last.get(step.obj, canonical[step.obj]))
             if attempt_field is not None:
                 previous = event.get(attempt_field)
@@ -588,7 +618,17 @@ class Target:
 THREAD_GRACE = 5.0
 
 
+def _tick_for(ticker: Ticker, step: Deliver) -> dict[str, Any]:
+    if step.kind == "duplicate":
+        return ticker.double(step.obj)
+    if step.kind == "redelivery":
+        return ticker.overlapping(step.obj)
+    return ticker.original(step.obj, late=step.late)
+
+
 def _noun(flow: Flow) -> str:
+    if flow.trigger.noun:
+        return flow.trigger.noun
     parts = flow.trigger.name.split(".")
     return parts[1] if len(parts) > 2 else "obj"
 

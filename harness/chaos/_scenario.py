@@ -51,7 +51,16 @@ class Deliver:
         if self.kind not in DELIVERY_KINDS:
             raise ValueError(f"Deliver: 'kind' must be one of {DELIVERY_KINDS}, got {self.kind!r}")
 
-    def render(self, noun: str) -> str:
+    def render(self, noun: str, *, ticks: bool = False) -> str:
+        if ticks:
+            # a schedule's delivery: object obj changes, then the next tick fires
+            # (see harness.chaos._ticks); the other kinds rerun that tick
+            if self.kind == "duplicate":
+                return f"tick({noun}={self.obj}, double=True)"
+            if self.kind == "redelivery":
+                return f"tick({noun}={self.obj}, overlapping=True)"
+            late = ", late=True" if self.late else ""
+            return f"change({noun}={self.obj})\ntick({noun}={self.obj}{late})"
         args = [f"{noun}={self.obj}"]
         if self.kind != "original":
             args.append(f"{self.kind}=True")
@@ -109,11 +118,16 @@ Step = Deliver | InjectFault | SetValue
 
 @dataclass(frozen=True)
 class Scenario:
-    """One generated case: a world seed and the steps played against it, in order."""
+    """One generated case: a world seed and the steps played against it, in order.
+
+    ``ticks``: the flow's trigger is a schedule, so each delivery is a tick
+    after a change in the fakes (printed as ``change(...)`` and ``tick(...)``).
+    """
 
     seed: int
     steps: tuple[Step, ...]
     noun: str = "obj"
+    ticks: bool = False
 
     def __post_init__(self) -> None:
         # a second "original" delivery of an object is the same event again: a duplicate
@@ -154,11 +168,12 @@ class Scenario:
         lines = [f"world = {world}(seed={self.seed})"]
         named: set[int] = set()
         for step in self.steps:
-            line = step.render(self.noun)
+            line = step.render(self.noun, ticks=True) if self.ticks and isinstance(step, Deliver) else step.render(self.noun)
             obj = getattr(step, "obj", None)
             if labels and obj is not None and obj not in named and obj in labels:
                 named.add(obj)
-                line += f"  # {self.noun} {obj} is {labels[obj]}"
+                first, sep, rest = line.partition("\n")
+                line = f"{first}  # {self.noun} {obj} is {labels[obj]}{sep}{rest}"
             lines.append(line)
         return "\n".join(lines)
 
@@ -185,7 +200,10 @@ class Scenario:
                 steps.append(
                     {"step": "bad_value", "obj": s.obj, "target": s.target, "name": s.name, "how": s.how}
                 )
-        return {"version": SCENARIO_VERSION, "seed": self.seed, "noun": self.noun, "steps": steps}
+        out: dict[str, Any] = {"version": SCENARIO_VERSION, "seed": self.seed, "noun": self.noun, "steps": steps}
+        if self.ticks:
+            out["ticks"] = True
+        return out
 
     @classmethod
     def from_json(cls, text: str | Mapping[str, Any], *, path: str = "<scenario>") -> Scenario:
@@ -222,7 +240,7 @@ class Scenario:
                     value=raw,
                 ) from None
         noun = data.get("noun", "obj")
-        return cls(seed=seed, steps=tuple(steps), noun=str(noun))
+        return cls(seed=seed, steps=tuple(steps), noun=str(noun), ticks=data.get("ticks") is True)
 
 
 def _int(value: Any, name: str) -> int:

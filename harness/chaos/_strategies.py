@@ -43,7 +43,7 @@ class ScenarioSpace:
     called; ``value_targets`` are ``(target, name)`` pairs: ``("event",
     "objectId")`` or a record type and property it read (``("contacts",
     "email")``).  ``faults`` restricts the fault kinds (all registered when
-    empty).
+    empty); ``ticks`` marks a schedule trigger's space (deliveries are ticks).
     """
 
     seed: int
@@ -54,6 +54,7 @@ class ScenarioSpace:
     faults: tuple[str, ...] = ()
     max_deliveries: int = 3
     max_faults: int = 3
+    ticks: bool = False
 
     def kinds(self) -> list[FaultKind]:
         if self.faults:
@@ -154,6 +155,6 @@ def scenarios(space: ScenarioSpace) -> st.SearchStrategy[Scenario]:
         for i, d in enumerate(delivered):
             steps.extend(f for f, at in zip(faults, before, strict=True) if at == i)
             steps.append(d)
-        return Scenario(seed=space.seed, steps=tuple(steps), noun=space.noun)
+        return Scenario(seed=space.seed, steps=tuple(steps), noun=space.noun, ticks=space.ticks)
 
     return draw()

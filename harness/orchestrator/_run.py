@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness._wire import real_time
-from harness.flow import Flow, Violation
+from harness.flow import _MISSING, Flow, Violation
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.orchestrator._inbox import redact_data, redact_message
 from harness.systems._redact import redact_text
@@ -210,8 +210,6 @@ async def await_value(awaitable: Any) -> Any:
 
 
 def shown_value(v: Violation) -> Any:
-    from harness.flow import _MISSING
-
     if v.value is _MISSING:
         return "<missing>"
     return redact_data(v.value)
@@ -225,7 +223,4 @@ def first_line(text: str) -> str:
 
 
 def event_id_of(flow: Flow, event: Mapping[str, Any]) -> str | None:
-    field = flow.trigger.event_id_field
-    if isinstance(event, Mapping) and field and event.get(field) is not None:
-        return str(event[field])
-    return None
+    return flow.trigger.event_id(event)

@@ -1,4 +1,5 @@
-"""Fake systems: stateful HubSpot, Stripe, Zendesk and a generic record store.
+"""Fake systems: stateful HubSpot, Stripe, Zendesk, Slack, GitHub, Shopify, Intercom, Xero,
+QuickBooks, Pipedrive and a generic record store.
 
 A :class:`World` routes an unmodified automation's HTTP calls to the fakes
 (``with world.activate(): ...``); the fakes' state is the ground truth the
@@ -24,6 +25,7 @@ from harness.systems._descriptor import (
     generic_rejected_field,
 )
 from harness.systems._faults import drop_field, has_field, set_field
+from harness.systems._github import GitHub
 from harness.systems._hubspot import HubSpot
 from harness.systems._inspect import (
     Change,
@@ -36,11 +38,17 @@ from harness.systems._inspect import (
     restore,
     snapshot,
 )
+from harness.systems._intercom import Intercom
 from harness.systems._known import known_descriptors, register_system
+from harness.systems._pipedrive import Pipedrive
+from harness.systems._quickbooks import QuickBooks
 from harness.systems._recordstore import RecordStore, Resource
 from harness.systems._seed import SeedDeal, seed_deals, standard_world
+from harness.systems._shopify import Shopify
+from harness.systems._slack import Slack
 from harness.systems._stripe import Stripe
 from harness.systems._world import Call, CallContext, Interceptor, System, World, Write
+from harness.systems._xero import Xero
 from harness.systems._zendesk import Zendesk
 
 __all__ = [
@@ -55,14 +63,20 @@ __all__ = [
     "CreateGuard",
     "ErrorShape",
     "FakeSystem",
+    "GitHub",
     "HubSpot",
     "Idempotency",
     "Interceptor",
+    "Intercom",
+    "Pipedrive",
+    "QuickBooks",
     "RecordOrigin",
     "RecordShape",
     "RecordStore",
     "Resource",
     "SeedDeal",
+    "Shopify",
+    "Slack",
     "Snapshot",
     "StateDiff",
     "Stripe",
@@ -70,6 +84,7 @@ __all__ = [
     "SystemDescriptor",
     "World",
     "Write",
+    "Xero",
     "Zendesk",
     "created_by",
     "diff",

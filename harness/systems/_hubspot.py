@@ -1,11 +1,27 @@
-"""A stateful fake of HubSpot's CRM API (v3 objects, v3 and v4 associations) and its webhooks.
+"""A stateful fake of HubSpot's CRM API (v3 objects, search, properties, v4 associations) and its webhooks.
 
-Served paths (``api.hubapi.com`` and any configured base URL):
+Served paths (``api.hubapi.com`` and any configured base URL), for deals,
+contacts, companies, products and line items (``{type}`` is the plural, the
+singular or the object type id such as ``0-3``):
 
-* ``GET /crm/v3/objects/{deals|contacts}/{id}`` with ``properties=`` (comma list
+* ``GET /crm/v3/objects/{type}/{id}`` with ``properties=`` (comma list
   or repeated) and ``associations=``; ``GET /crm/v3/objects/{type}`` (list with
-  ``limit``/``after``); ``POST /crm/v3/objects/{type}``; ``PATCH .../{id}``;
-* ``GET /crm/v3/objects/deals/{id}/associations/contacts`` and the v4 form.
+  ``limit``/``after``); ``POST /crm/v3/objects/{type}`` (with ``associations``
+  in the body); ``PATCH .../{id}``;
+* ``POST /crm/v3/objects/{type}/batch/read`` (207 with ``errors`` when some ids
+  are unknown) and ``POST /crm/v3/objects/{type}/search`` (``filterGroups``
+  OR-ed, filters AND-ed, ``sorts``, ``query``, ``after``/``limit``; immediately
+  consistent, where HubSpot's index lags by seconds);
+* ``GET|POST /crm/v3/properties/{type}`` and ``GET .../{name}``: a write to a
+  property that is not defined is HubSpot's 400 ``PROPERTY_DOESNT_EXIST``; a value
+  outside a user-defined enumeration's options is ``INVALID_OPTION``;
+* ``GET /crm/v3/objects/deals/{id}/associations/contacts`` and the v4 forms:
+  ``GET /crm/v4/objects/{type}/{id}/associations/{to}``,
+  ``PUT .../associations/default/{to}/{toId}``, ``PUT .../associations/{to}/{toId}``,
+  ``DELETE`` the same, ``POST /crm/v4/associations/{from}/{to}/batch/create|read``.
+
+Line items copy the name and price of the product named by ``hs_product_id``
+and carry HubSpot's calculated ``amount`` (price * quantity less discounts).
 
 As HubSpot does, every property value is a string, a requested property
 without a value is ``null``, unknown requested properties are left out, and
@@ -29,12 +45,29 @@ from harness.systems._descriptor import (
     RecordShape,
     SystemDescriptor,
 )
+from harness.systems._hubspot_crm import (
+    ASSOCIATION_TYPE_IDS,
+    OBJECT_TYPE_IDS,
+    PropertyDefinition,
+    SearchError,
+    builtin_definition,
+    line_item_amount,
+    match_filter_groups,
+)
 
 __all__ = ["HubSpot"]
 
-_TYPES = {"deals": "deal", "contacts": "contact", "deal": "deal", "contact": "contact"}
-_PLURAL = {"deal": "deals", "contact": "contacts"}
-_MODIFIED = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate"}
+_TYPES = {"deals": "deal", "contacts": "contact", "deal": "deal", "contact": "contact",
+          "companies": "company", "company": "company", "products": "product", "product": "product",
+          "line_items": "line_item", "line_item": "line_item",
+          **{type_id: kind for kind, type_id in OBJECT_TYPE_IDS.items()}}
+_PLURAL = {"deal": "deals", "contact": "contacts", "company": "companies", "product": "products",
+           "line_item": "line_items"}
+_MODIFIED = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate", "company": "hs_lastmodifieddate",
+             "product": "hs_lastmodifieddate", "line_item": "hs_lastmodifieddate"}
+_OBJ = r"(deals|contacts|companies|products|line_items|deal|contact|company|product|line_item|0-[12378])"
+#: HubSpot's object type ids (``/crm/v3/objects/0-2`` is ``companies``)
+_TYPE_IDS = {type_id: kind for kind, type_id in OBJECT_TYPE_IDS.items()}
 
 #: properties returned when the request names none (HubSpot's defaults)
 DEFAULT_PROPERTIES = {
@@ -43,6 +76,10 @@ DEFAULT_PROPERTIES = {
         "hs_object_id", "pipeline",
     ),
     "contact": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
+    "company": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+    "product": ("createdate", "description", "hs_lastmodifieddate", "hs_object_id", "name", "price"),
+    "line_item": ("amount", "createdate", "hs_lastmodifieddate", "hs_object_id", "hs_product_id", "name",
+                  "price", "quantity"),
 }
 #: properties defined in the fake portal (requesting one without a value gives null)
 DEFINED_PROPERTIES = {
@@ -57,11 +94,32 @@ DEFINED_PROPERTIES = {
         + ("company", "phone", "jobtitle", "city", "country", "lifecyclestage", "website",
            "hs_email_domain")
     ),
+    "company": frozenset(
+        DEFAULT_PROPERTIES["company"]
+        + ("city", "country", "industry", "phone", "website", "numberofemployees", "annualrevenue",
+           "lifecyclestage", "description", "hubspot_owner_id")
+    ),
+    "product": frozenset(
+        DEFAULT_PROPERTIES["product"]
+        + ("hs_sku", "hs_cost_of_goods_sold", "recurringbillingfrequency", "hs_recurring_billing_period")
+    ),
+    "line_item": frozenset(
+        DEFAULT_PROPERTIES["line_item"]
+        + ("description", "hs_sku", "discount", "hs_discount_percentage", "recurringbillingfrequency",
+           "hs_recurring_billing_period", "hs_line_item_currency_code", "hs_cost_of_goods_sold")
+    ),
 }
-_ALWAYS = {"deal": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
-           "contact": ("createdate", "lastmodifieddate", "hs_object_id")}
-#: association type ids (HUBSPOT_DEFINED) as documented for v4
-ASSOCIATION_TYPE_IDS = {("deal", "contact"): 3, ("contact", "deal"): 4}
+_ALWAYS = {kind: ("createdate", _MODIFIED[kind], "hs_object_id") for kind in _MODIFIED}
+#: calculated properties a request may not set
+_READ_ONLY = {"line_item": frozenset({"amount"})}
+#: webhook subscription types this fake can emit -> the app's subscription id
+SUBSCRIPTIONS = {
+    "deal.propertyChange": 2345678, "deal.creation": 2345671, "deal.deletion": 2345672,
+    "contact.propertyChange": 2345688, "contact.creation": 2345681, "contact.deletion": 2345682,
+    "company.propertyChange": 2345698, "company.creation": 2345691, "company.deletion": 2345692,
+}
+#: the property a ``*.propertyChange`` event reports when none is named
+_CHANGED = {"deal": "dealstage", "contact": "lifecyclestage", "company": "lifecyclestage"}
 
 DEAL_STAGES = (
     "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
@@ -137,7 +195,7 @@ DESCRIPTOR = SystemDescriptor(
 
 
 class HubSpot(FakeSystem):
-    """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``.
+    """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``, ``company``, ``product``, ``line_item``.
 
     Records are stored in the API's shape (``id``, ``properties``, ``createdAt``,
     ``updatedAt``, ``archived``); associations live beside them.
@@ -145,7 +203,7 @@ class HubSpot(FakeSystem):
 
     name = "hubspot"
     default_hosts = DESCRIPTOR.hosts
-    kinds = ("deal", "contact")
+    kinds = ("deal", "contact", "company", "product", "line_item")
     descriptor = DESCRIPTOR
 
     def __init__(
@@ -169,6 +227,7 @@ class HubSpot(FakeSystem):
         self._links: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._hidden: dict[tuple[str, str], frozenset[str]] = {}
         self._defined = {k: set(v) for k, v in DEFINED_PROPERTIES.items()}
+        self._custom: dict[tuple[str, str], PropertyDefinition] = {}
         self._event_ids = random.Random(f"hubspot-events:{self._seed}")
 
     def _extra_state(self) -> Any:
@@ -177,13 +236,15 @@ class HubSpot(FakeSystem):
             dict(self._hidden),
             {k: set(v) for k, v in self._defined.items()},
             self._event_ids.getstate(),
+            dict(self._custom),
         )
 
     def _restore_extra(self, state: Any) -> None:
-        links, hidden, defined, events = state
+        links, hidden, defined, events, custom = state
         self._links, self._hidden = dict(links), dict(hidden)
         self._defined = {k: set(v) for k, v in defined.items()}
         self._event_ids.setstate(events)
+        self._custom = dict(custom)
 
     # -- the Python API used by seeding, triggers and chaos -----------------
 
@@ -195,7 +256,7 @@ class HubSpot(FakeSystem):
         object_id: str | None = None,
         created_at: float | None = None,
     ) -> str:
-        """Create a deal or contact without logging a write (seeding); returns its id."""
+        """Create an object of any served type without logging a write (seeding); returns its id."""
         kind = self._kind(object_type)
         with self._lock:
             oid = str(object_id) if object_id is not None else str(self._numeric_id())
@@ -216,7 +277,7 @@ class HubSpot(FakeSystem):
             return oid
 
     def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
-        """Associate two objects both ways (deal <-> contact), without logging a write."""
+        """Associate two objects both ways (deal <-> contact, company, line item), without logging a write."""
         a, b = self._kind(from_type), self._kind(to_type)
         with self._lock:
             for kind, oid in ((a, from_id), (b, to_id)):
@@ -227,12 +288,43 @@ class HubSpot(FakeSystem):
                 if yid not in current:
                     self._links[(x, xid, y)] = (*current, yid)
 
+    def define_property(self, object_type: str, definition: Mapping[str, Any]) -> None:
+        """Define a custom property as ``POST /crm/v3/properties/{type}`` would (no write logged)."""
+        kind = self._kind(object_type)
+        with self._lock:
+            prop = PropertyDefinition.parse(definition, created_at=iso8601(self.now()))
+            self._custom[(kind, prop.name)] = prop
+            self._defined[kind].add(prop.name)
+
+    def ids(self, object_type: str) -> list[str]:
+        """Ids of every object of ``object_type``, oldest first."""
+        return list(self._store[self._kind(object_type)])
+
     def deal_ids(self) -> list[str]:
         """Ids of every deal, oldest first."""
         return list(self._store["deal"])
 
     def contact_ids(self) -> list[str]:
         return list(self._store["contact"])
+
+    def company_ids(self) -> list[str]:
+        return list(self._store["company"])
+
+    def update_object(self, object_type: str, object_id: str, properties: Mapping[str, str | None]) -> None:
+        """A change made in HubSpot (by a person or a HubSpot workflow), not by the automation.
+
+        Sets ``properties`` and stamps the last-modified date and ``updatedAt``
+        with the world's clock, as HubSpot does on every change; logs no write.
+        """
+        kind = self._kind(object_type)
+        with self._lock:
+            record = self._existing(kind, object_id)
+            at = iso8601(self.now())
+            props = {**record["properties"],
+                     **{k: None if v is None else str(v) for k, v in properties.items()},
+                     _MODIFIED[kind]: at}
+            self._defined[kind].update(props)
+            self.seed_record(kind, record["id"], {**record, "properties": props, "updatedAt": at})
 
     def associated(self, from_type: str, from_id: str, to_type: str) -> tuple[str, ...]:
         """Ids of the ``to_type`` objects associated with ``from_type`` ``from_id``."""
@@ -269,7 +361,7 @@ class HubSpot(FakeSystem):
 
     def webhook_event(
         self,
-        deal_id: str | int,
+        object_id: str | int,
         *,
         subscription_type: str = "deal.propertyChange",
         property_name: str | None = None,
@@ -280,42 +372,45 @@ class HubSpot(FakeSystem):
         rng: random.Random | None = None,
         apply: bool = True,
     ) -> dict[str, Any]:
-        """One webhook event in HubSpot's shape for a deal that exists in this fake.
+        """One webhook event in HubSpot's shape for an object that exists in this fake.
 
-        ``deal.propertyChange`` defaults to ``dealstage`` and the deal's current
-        value; with ``apply`` (default) the change is made to the deal first, as
-        the event reports a change that happened.  ``deal.creation`` carries no
-        property.  ``occurredAt`` is epoch milliseconds from the world's clock.
-        ``KeyError`` names the deal when it does not exist.
+        ``subscription_type`` is one of :data:`SUBSCRIPTIONS` (``deal.*``,
+        ``contact.*``, ``company.*``): the object is a deal, contact or company.
+        ``*.propertyChange`` defaults to ``dealstage`` (deals) or
+        ``lifecyclestage`` (contacts, companies) and the object's current value;
+        with ``apply`` (default) the change is made first (the last-modified date
+        stamped), as the event reports a change that happened.  ``*.creation``
+        carries no property.  ``occurredAt`` is epoch milliseconds from the
+        world's clock.  ``KeyError`` names the object when it does not exist.
         """
-        if subscription_type not in ("deal.propertyChange", "deal.creation", "deal.deletion"):
+        if subscription_type not in SUBSCRIPTIONS:
             raise ValueError(
                 f"hubspot.webhook_event: unsupported subscription_type {subscription_type!r}; "
-                "expected 'deal.propertyChange', 'deal.creation' or 'deal.deletion'"
+                f"expected one of {', '.join(SUBSCRIPTIONS)}"
             )
+        kind, _, change = subscription_type.partition(".")
         with self._lock:
-            deal = self._existing("deal", str(deal_id))
+            record = self._existing(kind, str(object_id))
             source = rng if rng is not None else self._event_ids
             event: dict[str, Any] = {
                 "eventId": int(event_id) if event_id is not None else source.randrange(10**8, 5 * 10**9),
-                "subscriptionId": {"deal.propertyChange": 2345678, "deal.creation": 2345671,
-                                   "deal.deletion": 2345672}[subscription_type],
+                "subscriptionId": SUBSCRIPTIONS[subscription_type],
                 "portalId": self.portal_id,
                 "appId": self.app_id,
                 "occurredAt": int(occurred_at) if occurred_at is not None else int(self.now() * 1000),
                 "subscriptionType": subscription_type,
                 "attemptNumber": int(attempt_number),
-                "objectId": int(deal["id"]),
+                "objectId": int(record["id"]),
             }
-            if subscription_type == "deal.propertyChange":
-                name = property_name or "dealstage"
-                value = property_value if property_value is not None else deal["properties"].get(name)
-                if apply and deal["properties"].get(name) != value:
-                    self.set_property("deal", deal["id"], name, value)
+            if change == "propertyChange":
+                name = property_name or _CHANGED[kind]
+                value = property_value if property_value is not None else record["properties"].get(name)
+                if apply and record["properties"].get(name) != value:
+                    self.update_object(kind, record["id"], {name: value})
                 event["propertyName"] = name
                 event["propertyValue"] = value
             else:
-                event["changeFlag"] = "CREATED" if subscription_type == "deal.creation" else "DELETED"
+                event["changeFlag"] = "CREATED" if change == "creation" else "DELETED"
             event["changeSource"] = "CRM_UI"
             event["sourceId"] = f"userId:{source.randrange(1_000_000, 99_999_999)}"
             return event
@@ -389,11 +484,21 @@ class HubSpot(FakeSystem):
     # -- routing ---------------------------------------------------------------
 
     def _routes_table(self) -> Iterable[tuple[str, str, Any]]:
-        obj = r"/crm/v3/objects/(deals|contacts|deal|contact|0-3|0-1)"
+        obj = r"/crm/v3/objects/" + _OBJ
+        v4 = r"/crm/v4/objects/" + _OBJ + r"/([^/]+)/associations/"
         return (
-            ("GET", obj + r"/([^/]+)/associations/([a-z_]+)", self._assoc_v3),
-            ("GET", r"/crm/v4/objects/(deals|contacts|deal|contact|0-3|0-1)/([^/]+)/associations/([a-z_]+)",
-             self._assoc_v4),
+            ("POST", obj + r"/batch/read", self._batch_read),
+            ("POST", obj + r"/search", self._search),
+            ("GET", r"/crm/v3/properties/" + _OBJ, self._list_properties),
+            ("POST", r"/crm/v3/properties/" + _OBJ, self._create_property),
+            ("GET", r"/crm/v3/properties/" + _OBJ + r"/([A-Za-z0-9_]+)", self._get_property),
+            ("GET", obj + r"/([^/]+)/associations/([a-z_0-9-]+)", self._assoc_v3),
+            ("GET", v4 + r"([a-z_0-9-]+)", self._assoc_v4),
+            ("PUT", v4 + r"default/([a-z_0-9-]+)/([^/]+)", self._assoc_default),
+            ("PUT", v4 + r"([a-z_0-9-]+)/([^/]+)", self._assoc_labelled),
+            ("DELETE", v4 + r"([a-z_0-9-]+)/([^/]+)", self._assoc_delete),
+            ("POST", r"/crm/v4/associations/" + _OBJ + "/" + _OBJ + r"/batch/create", self._assoc_batch_create),
+            ("POST", r"/crm/v4/associations/" + _OBJ + "/" + _OBJ + r"/batch/read", self._assoc_batch_read),
             ("GET", obj + r"/([^/]+)", self._get),
             ("PATCH", obj + r"/([^/]+)", self._patch),
             ("GET", obj, self._list),
@@ -425,10 +530,11 @@ class HubSpot(FakeSystem):
         return response
 
     def _kind(self, object_type: str) -> str:
-        kind = _TYPES.get(object_type) or {"0-3": "deal", "0-1": "contact"}.get(object_type)
+        kind = _TYPES.get(object_type)
         if kind is None:
             raise KeyError(
-                f"hubspot: unknown object type {object_type!r}; expected 'deal' or 'contact'"
+                f"hubspot: unknown object type {object_type!r}; expected one of "
+                f"{', '.join(sorted(_PLURAL))}"
             )
         return kind
 
@@ -536,10 +642,15 @@ class HubSpot(FakeSystem):
             )
         out: dict[str, str | None] = {}
         bad: list[dict[str, Any]] = []
+        read_only = _READ_ONLY.get(kind, frozenset())
         for name, value in body["properties"].items():
             if name not in self._defined[kind]:
                 bad.append({"isValid": False, "message": f'Property "{name}" does not exist',
                             "error": "PROPERTY_DOESNT_EXIST", "name": name})
+                continue
+            if name in read_only:
+                bad.append({"isValid": False, "message": f'Property "{name}" is a calculated property',
+                            "error": "READ_ONLY_VALUE", "name": name})
                 continue
             if isinstance(value, dict | list):
                 bad.append({"isValid": False, "message": f"{value!r} is not a valid value",
@@ -549,6 +660,12 @@ class HubSpot(FakeSystem):
                 out[name] = "true" if value else "false"
             else:
                 out[name] = None if value is None else str(value)
+            custom = self._custom.get((kind, name))
+            problem = custom.check(out[name]) if custom is not None else None
+            if problem is not None:
+                bad.append({"isValid": False, "message": f"{out[name]!r} was not one of the allowed options"
+                            if problem == "INVALID_OPTION" else f"{out[name]!r} is not a valid {custom.type}",  # type: ignore[union-attr]
+                            "error": problem, "name": name})
         if bad:
             return self._invalid(
                 f"Property values were not valid: {json.dumps(bad)}",
@@ -567,6 +684,8 @@ class HubSpot(FakeSystem):
             return props
         at = iso8601(self.now())
         new_props = {**record["properties"], **props, _MODIFIED[kind]: at}
+        if kind == "line_item":
+            new_props["amount"] = line_item_amount(new_props)
         updated = {**record, "properties": new_props, "updatedAt": at}
         self._store_record(kind, object_id, updated, "update")
         return Response.of_json(200, {**updated, "properties": dict(sorted(new_props.items()))})
@@ -576,13 +695,197 @@ class HubSpot(FakeSystem):
         props = self._body_properties(request, kind)
         if isinstance(props, Response):
             return props
+        links = self._body_associations(request, kind)
+        if isinstance(links, Response):
+            return links
+        if kind == "line_item" and props.get("hs_product_id"):
+            product = self._store["product"].get(str(props["hs_product_id"]))
+            if product is None:
+                return self._invalid(f"Product with id {props['hs_product_id']} does not exist",
+                                     [{"message": "hs_product_id refers to no product", "in": "hs_product_id"}])
+            inherited = {k: v for k, v in product["properties"].items()
+                         if k in ("name", "price", "description", "hs_sku", "hs_cost_of_goods_sold",
+                                  "recurringbillingfrequency", "hs_recurring_billing_period")}
+            props = {**inherited, **props}
         oid = str(self._numeric_id())
         at = iso8601(self.now())
         full = {**props, "createdate": props.get("createdate") or at, _MODIFIED[kind]: at,
                 "hs_object_id": oid}
+        if kind == "line_item":
+            full.setdefault("quantity", "1")
+            full["amount"] = line_item_amount(full)
         record = {"id": oid, "properties": full, "createdAt": at, "updatedAt": at, "archived": False}
         self._store_record(kind, oid, record, "create")
+        for to_kind, to_id in links:
+            self._link(kind, oid, to_kind, to_id)
         return Response.of_json(201, {**record, "properties": dict(sorted(full.items()))})
+
+    def _body_associations(self, request: Request, kind: str) -> list[tuple[str, str]] | Response:
+        """The ``associations`` of a create body as ``(kind, id)``, every target checked."""
+        body = request.json()
+        raw = body.get("associations") or []
+        if not isinstance(raw, list):
+            return self._invalid("Invalid input: 'associations' must be a list")
+        by_type = {v: k for k, v in ASSOCIATION_TYPE_IDS.items()}
+        out: list[tuple[str, str]] = []
+        for item in raw:
+            to_id = str((item.get("to") or {}).get("id", "")) if isinstance(item, dict) else ""
+            types = item.get("types") if isinstance(item, dict) else None
+            if not to_id or not isinstance(types, list) or not types:
+                return self._invalid("Invalid input: each association needs 'to': {'id'} and 'types'")
+            type_id = types[0].get("associationTypeId") if isinstance(types[0], dict) else None
+            pair = by_type.get(type_id) if isinstance(type_id, int) else None
+            if pair is None or pair[0] != kind:
+                return self._invalid(f"associationTypeId {type_id!r} is not a {kind} association type; "
+                                     f"known: {sorted(v for k, v in ASSOCIATION_TYPE_IDS.items() if k[0] == kind)}")
+            if to_id not in self._store[pair[1]]:
+                return self._invalid(f"The {pair[1]} {to_id} in 'associations' does not exist")
+            out.append((pair[1], to_id))
+        return out
+
+    def _link(self, a: str, a_id: str, b: str, b_id: str) -> bool:
+        """Associate both ways; report the change as a write on the ``from`` record. New?"""
+        current = self._links.get((a, a_id, b), ())
+        if b_id in current:
+            return False
+        self._links[(a, a_id, b)] = (*current, b_id)
+        back = self._links.get((b, b_id, a), ())
+        if a_id not in back:
+            self._links[(b, b_id, a)] = (*back, a_id)
+        world = self.world
+        if world is not None:
+            world.record_write(self.name, a, a_id, "associate",
+                               {"from": a_id, "to": b_id, "toObjectType": b,
+                                "associationTypeId": ASSOCIATION_TYPE_IDS.get((a, b), 0)})
+        return True
+
+    def _unlink(self, a: str, a_id: str, b: str, b_id: str) -> None:
+        for x, xid, y, yid in ((a, a_id, b, b_id), (b, b_id, a, a_id)):
+            current = self._links.get((x, xid, y), ())
+            if yid in current:
+                self._links[(x, xid, y)] = tuple(i for i in current if i != yid)
+        world = self.world
+        if world is not None:
+            world.record_write(self.name, a, a_id, "dissociate", {"from": a_id, "to": b_id, "toObjectType": b})
+
+    # -- batch read, search, properties -------------------------------------------------
+
+    def _json_body(self, request: Request) -> dict[str, Any] | Response:
+        try:
+            body = request.json()
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self._invalid(f"Invalid input JSON on line 1: {exc}")
+        if not isinstance(body, dict):
+            return self._invalid("Invalid input JSON: the body must be a JSON object")
+        return body
+
+    def _batch_read(self, request: Request, object_type: str) -> Response:
+        kind = self._kind(object_type)
+        body = self._json_body(request)
+        if isinstance(body, Response):
+            return body
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+            return self._invalid("Invalid input: 'inputs' must be a list of {\"id\": ...}")
+        if len(inputs) > 100:
+            return self._invalid(f"Invalid input: at most 100 inputs per batch, got {len(inputs)}")
+        id_property = body.get("idProperty")
+        names = body.get("properties") or []
+        query = [("properties", ",".join(str(n) for n in names))] if names else []
+        started = iso8601(self.now())
+        results, missing = [], []
+        for item in inputs:
+            wanted = str(item["id"])
+            record = (next((r for r in self._store[kind].values()
+                            if r["properties"].get(id_property) == wanted), None)
+                      if id_property and id_property != "hs_object_id" else self._store[kind].get(wanted))
+            if record is None:
+                missing.append(wanted)
+            else:
+                results.append(self._render(kind, record, query))
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
+                               "completedAt": iso8601(self.now())}
+        if not missing:
+            return Response.of_json(200, out)
+        out["numErrors"] = 1
+        out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                          "message": f"Could not get some {kind.upper()} objects, they may be deleted or "
+                                     "not exist. Check that ids are valid.",
+                          "context": {"ids": missing}}]
+        return Response.of_json(207, out)
+
+    def _search(self, request: Request, object_type: str) -> Response:
+        kind = self._kind(object_type)
+        body = self._json_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            matches = match_filter_groups(body.get("filterGroups"), self._defined[kind])
+            limit = int(body.get("limit", 10))
+            after = int(body.get("after") or 0)
+        except SearchError as exc:
+            return self._invalid(str(exc))
+        except (TypeError, ValueError):
+            return self._invalid(f"Invalid input: 'limit' and 'after' must be integers, got "
+                                 f"{body.get('limit')!r}, {body.get('after')!r}")
+        if not 1 <= limit <= 200:
+            return self._invalid(f"Invalid input: 'limit' must be between 1 and 200, got {limit}")
+        text = str(body.get("query") or "").strip().lower()
+        found = []
+        for record in self._store[kind].values():
+            props = record["properties"]
+            if record.get("archived") or not matches(props):
+                continue
+            if text and not any(text in str(props.get(p) or "").lower()
+                                for p in DEFAULT_PROPERTIES[kind] + ("email", "domain", "name")):
+                continue
+            found.append(record)
+        for sort in reversed(body.get("sorts") or []):
+            name = sort if isinstance(sort, str) else sort.get("propertyName") if isinstance(sort, dict) else None
+            if name not in self._defined[kind]:
+                return self._invalid(f"Invalid input: cannot sort by unknown property {name!r}")
+            descending = isinstance(sort, dict) and str(sort.get("direction", "")).upper() == "DESCENDING"
+            found.sort(key=_by_property(name), reverse=descending)
+        names = body.get("properties") or []
+        query = [("properties", ",".join(str(n) for n in names))] if names else []
+        page = found[after : after + limit]
+        out: dict[str, Any] = {"total": len(found), "results": [self._render(kind, r, query) for r in page]}
+        if after + limit < len(found):
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return Response.of_json(200, out)
+
+    def _definition(self, kind: str, name: str) -> PropertyDefinition:
+        return self._custom.get((kind, name)) or builtin_definition(kind, name)
+
+    def _list_properties(self, request: Request, object_type: str) -> Response:
+        kind = self._kind(object_type)
+        return Response.of_json(200, {"results": [self._definition(kind, n).render()
+                                                  for n in sorted(self._defined[kind])]})
+
+    def _get_property(self, request: Request, object_type: str, name: str) -> Response:
+        kind = self._kind(object_type)
+        if name not in self._defined[kind]:
+            return self._err(404, f"Unable to find property {name} for object type {OBJECT_TYPE_IDS[kind]}",
+                             "OBJECT_NOT_FOUND")
+        return Response.of_json(200, self._definition(kind, name).render())
+
+    def _create_property(self, request: Request, object_type: str) -> Response:
+        kind = self._kind(object_type)
+        body = self._json_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            prop = PropertyDefinition.parse(body, created_at=iso8601(self.now()))
+        except SearchError as exc:
+            return self._invalid(str(exc))
+        if prop.name in self._defined[kind]:
+            return self._err(409, f"Property named '{prop.name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        self._custom[(kind, prop.name)] = prop
+        self._defined[kind].add(prop.name)
+        world = self.world
+        if world is not None:
+            world.record_write(self.name, "property", f"{kind}.{prop.name}", "create", prop.render())
+        return Response.of_json(201, prop.render())
 
     def _assoc_v3(self, request: Request, object_type: str, object_id: str, to: str) -> Response:
         kind = self._kind(object_type)
@@ -619,3 +922,124 @@ class HubSpot(FakeSystem):
                 ]
             },
         )
+
+    def _pair(self, object_type: str, object_id: str, to: str, to_id: str) -> tuple[str, str] | Response:
+        kind = self._kind(object_type)
+        to_kind = _TYPES.get(to)
+        if to_kind is None:
+            return self._invalid(f"Unknown object type: {to}")
+        if object_id not in self._store[kind]:
+            return self._not_found(object_id)
+        if to_id not in self._store[to_kind]:
+            return self._not_found(to_id)
+        if (kind, to_kind) not in ASSOCIATION_TYPE_IDS:
+            return self._invalid(f"{kind} to {to_kind} associations are not supported by this fake")
+        return kind, to_kind
+
+    def _assoc_default(self, request: Request, object_type: str, object_id: str, to: str,
+                       to_id: str) -> Response:
+        pair = self._pair(object_type, object_id, to, to_id)
+        if isinstance(pair, Response):
+            return pair
+        kind, to_kind = pair
+        at = iso8601(self.now())
+        self._link(kind, object_id, to_kind, to_id)
+        spec = {"associationCategory": "HUBSPOT_DEFINED",
+                "associationTypeId": ASSOCIATION_TYPE_IDS[(kind, to_kind)]}
+        return Response.of_json(200, {"status": "COMPLETE", "results": [
+            {"from": {"id": object_id}, "to": {"id": to_id}, "associationSpec": spec}],
+            "startedAt": at, "completedAt": iso8601(self.now())})
+
+    def _assoc_labelled(self, request: Request, object_type: str, object_id: str, to: str,
+                        to_id: str) -> Response:
+        pair = self._pair(object_type, object_id, to, to_id)
+        if isinstance(pair, Response):
+            return pair
+        kind, to_kind = pair
+        try:
+            specs = request.json()
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self._invalid(f"Invalid input JSON on line 1: {exc}")
+        expected = ASSOCIATION_TYPE_IDS[(kind, to_kind)]
+        if (not isinstance(specs, list) or not specs or not all(isinstance(s, dict) for s in specs)
+                or any(s.get("associationTypeId") != expected for s in specs)):
+            return self._invalid(f"Invalid input: the body must be [{{\"associationCategory\": \"HUBSPOT_DEFINED\", "
+                                 f"\"associationTypeId\": {expected}}}] for {kind} to {to_kind}")
+        self._link(kind, object_id, to_kind, to_id)
+        return Response.of_json(201, {"fromObjectTypeId": OBJECT_TYPE_IDS[kind], "fromObjectId": int(object_id),
+                                      "toObjectTypeId": OBJECT_TYPE_IDS[to_kind], "toObjectId": int(to_id),
+                                      "labels": []})
+
+    def _assoc_delete(self, request: Request, object_type: str, object_id: str, to: str,
+                      to_id: str) -> Response:
+        pair = self._pair(object_type, object_id, to, to_id)
+        if isinstance(pair, Response):
+            return pair
+        self._unlink(pair[0], object_id, pair[1], to_id)
+        return Response(204)
+
+    def _assoc_batch_create(self, request: Request, from_type: str, to_type: str) -> Response:
+        kind, to_kind = self._kind(from_type), self._kind(to_type)
+        body = self._json_body(request)
+        if isinstance(body, Response):
+            return body
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            return self._invalid("Invalid input: 'inputs' must be a non-empty list")
+        if (kind, to_kind) not in ASSOCIATION_TYPE_IDS:
+            return self._invalid(f"{kind} to {to_kind} associations are not supported by this fake")
+        pairs = []
+        for item in inputs:
+            a = str(((item or {}).get("from") or {}).get("id", "")) if isinstance(item, dict) else ""
+            b = str(((item or {}).get("to") or {}).get("id", "")) if isinstance(item, dict) else ""
+            if a not in self._store[kind] or b not in self._store[to_kind]:
+                return self._invalid(f"Invalid input: {kind} {a!r} or {to_kind} {b!r} does not exist")
+            pairs.append((a, b))
+        at = iso8601(self.now())
+        type_id = ASSOCIATION_TYPE_IDS[(kind, to_kind)]
+        results = []
+        for a, b in pairs:
+            self._link(kind, a, to_kind, b)
+            results.append({"fromObjectTypeId": OBJECT_TYPE_IDS[kind], "fromObjectId": int(a),
+                            "toObjectTypeId": OBJECT_TYPE_IDS[to_kind], "toObjectId": int(b),
+                            "labels": [], "associationTypeId": type_id})
+        return Response.of_json(201, {"status": "COMPLETE", "results": results, "startedAt": at,
+                                      "completedAt": iso8601(self.now())})
+
+    def _assoc_batch_read(self, request: Request, from_type: str, to_type: str) -> Response:
+        kind, to_kind = self._kind(from_type), self._kind(to_type)
+        body = self._json_body(request)
+        if isinstance(body, Response):
+            return body
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            return self._invalid("Invalid input: 'inputs' must be a list of {\"id\": ...}")
+        type_id = ASSOCIATION_TYPE_IDS.get((kind, to_kind), 0)
+        results = []
+        for item in inputs:
+            oid = str(item.get("id", "")) if isinstance(item, dict) else ""
+            ids = self._links.get((kind, oid, to_kind), ())
+            if ids:
+                results.append({"from": {"id": oid}, "to": [
+                    {"toObjectId": int(i), "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]} for i in ids]})
+        at = iso8601(self.now())
+        return Response.of_json(200, {"status": "COMPLETE", "results": results, "startedAt": at,
+                                      "completedAt": at})
+
+
+def _sort_value(value: str | None) -> tuple[int, float, str]:
+    """Sort key for a property value: missing last, numbers numerically, text by text."""
+    if value is None or value == "":
+        return (1, 0.0, "")
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (0, float("inf"), value.lower())
+
+
+def _by_property(name: str) -> Any:
+    def key(record: Record) -> tuple[int, float, str]:
+        return _sort_value(record["properties"].get(name))
+
+    return key

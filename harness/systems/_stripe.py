@@ -34,6 +34,11 @@ from harness.systems._descriptor import (
     RecordShape,
     SystemDescriptor,
 )
+from harness.systems._stripe_billing import (
+    checkout_session_object,
+    event_object,
+    subscription_object,
+)
 from harness.systems._stripe_objects import (
     customer_object,
     invoice_object,
@@ -52,6 +57,7 @@ from harness.systems._stripe_params import (
     INVOICEITEM_LIST,
     RETRIEVE,
     SEARCH,
+    P,
     ParamError,
     Spec,
     decode_form,
@@ -85,8 +91,20 @@ _DEFAULT_MESSAGES = {
 }
 _DEFAULT_CODES = {402: "card_declined", 429: "rate_limit"}
 
-_KINDS = {"customer": "cus_", "invoiceitem": "ii_", "invoice": "in_"}
-_PLURAL = {"customers": "customer", "invoiceitems": "invoiceitem", "invoices": "invoice"}
+_KINDS = {"customer": "cus_", "invoiceitem": "ii_", "invoice": "in_",
+          "checkout.session": "cs_test_", "subscription": "sub_"}
+_PLURAL = {"customers": "customer", "invoiceitems": "invoiceitem", "invoices": "invoice",
+           "checkout/sessions": "checkout.session", "subscriptions": "subscription"}
+_LIST_PARAMS = {k: INVOICE_LIST[k] for k in ("limit", "starting_after", "ending_before", "expand")}
+CHECKOUT_SESSION_LIST: Spec = {
+    **_LIST_PARAMS, "customer": P("string"), "payment_intent": P("string"),
+    "subscription": P("string"), "status": P("enum", values=("open", "complete", "expired")),
+}
+SUBSCRIPTION_LIST: Spec = {
+    **_LIST_PARAMS, "customer": P("string"), "price": P("string"),
+    "status": P("enum", values=("active", "past_due", "unpaid", "canceled", "incomplete",
+                                "incomplete_expired", "trialing", "paused")),
+}
 
 
 def _error_body(status: int, message: str | None) -> dict[str, Any]:
@@ -202,12 +220,14 @@ class Stripe(FakeSystem):
     """Fake Stripe (``api.stripe.com``); see the module docstring for the semantics.
 
     ``Stripe(extra_hosts=("https://billing-proxy.internal/stripe",))`` serves that
-    base URL too.  Kinds: ``customer``, ``invoiceitem``, ``invoice``.
+    base URL too.  Kinds: ``customer``, ``invoiceitem``, ``invoice``,
+    ``checkout.session``, ``subscription`` (the last two read-only over HTTP:
+    customers make them by paying, see :meth:`add_checkout_session`).
     """
 
     name = "stripe"
     default_hosts = DESCRIPTOR.hosts
-    kinds = ("customer", "invoiceitem", "invoice")
+    kinds = ("customer", "invoiceitem", "invoice", "checkout.session", "subscription")
     descriptor = DESCRIPTOR
 
     def __init__(
@@ -246,6 +266,156 @@ class Stripe(FakeSystem):
         """The idempotency keys currently stored (not yet expired), oldest first."""
         now = self.now()
         return [k for (_, k), s in self._keys.items() if now - s.created < IDEMPOTENCY_TTL]
+
+    # -- objects made by payments (seeding and triggers; no write is logged) ----------
+
+    def add_customer(self, *, customer_id: str, email: str, name: str, created: float | None = None) -> str:
+        """A customer that exists before the automation runs; returns its id."""
+        now = int(self.now() if created is None else created)
+        record = customer_object(cid=customer_id, now=now, p={"email": email, "name": name},
+                                 invoice_prefix=customer_id[4:12].upper())
+        self.seed_record("customer", customer_id, record)
+        return customer_id
+
+    def add_paid_invoice(
+        self,
+        *,
+        invoice_id: str,
+        customer_id: str,
+        amount: int,
+        currency: str = "usd",
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Record:
+        """An invoice the customer paid in full (``status: paid``), with one line; returns it."""
+        with self._lock:
+            customer = self._existing(customer_id)
+            now = int(self.now())
+            invoice = invoice_object(
+                iid=invoice_id, now=now,
+                p={"currency": currency, "description": description, "metadata": dict(metadata or {}),
+                   "auto_advance": False},
+                customer=customer, method="charge_automatically", due_date=None,
+                account_country=self.account_country, account_name=self.account_name,
+            )
+            item = invoiceitem_object(
+                iid="ii_" + invoice_id[3:], now=now, p={"description": description}, amount=amount,
+                currency=currency, customer=customer, period={}, unit=str(amount), quantity=1,
+            )
+            invoice = self._with_lines(invoice, [line_item(invoice_id, {**item, "invoice": invoice_id})],
+                                       currency)
+            invoice.update(
+                status="paid", amount_due=amount, amount_paid=amount, amount_remaining=0,
+                attempted=True, attempt_count=1, effective_at=now,
+                number=f"{customer['invoice_prefix']}-0001",
+                hosted_invoice_url=f"https://invoice.stripe.com/i/acct_fake/test_{invoice_id[3:]}",
+                invoice_pdf=f"https://pay.stripe.com/invoice/acct_fake/test_{invoice_id[3:]}/pdf",
+                status_transitions={"finalized_at": now, "marked_uncollectible_at": None,
+                                    "paid_at": now, "voided_at": None},
+            )
+            self.seed_record("invoice", invoice_id, invoice)
+            return invoice
+
+    def add_checkout_session(
+        self,
+        *,
+        session_id: str,
+        customer_id: str,
+        amount: int,
+        currency: str = "usd",
+        mode: str = "payment",
+        subscription_id: str | None = None,
+        client_reference_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Record:
+        """A Checkout Session the customer completed and paid (``status: complete``); returns it."""
+        with self._lock:
+            customer = self._existing(customer_id)
+            record = checkout_session_object(
+                sid=session_id, now=int(self.now()), customer=customer, amount=amount,
+                currency=currency, mode=mode,
+                payment_intent="pi_" + session_id[-24:] if mode == "payment" else None,
+                subscription=subscription_id, invoice=None, client_reference_id=client_reference_id,
+                metadata=dict(metadata or {}),
+            )
+            self.seed_record("checkout.session", session_id, record)
+            return record
+
+    def add_subscription(
+        self,
+        *,
+        subscription_id: str,
+        customer_id: str,
+        amount: int,
+        currency: str = "usd",
+        interval: str = "month",
+        status: str = "active",
+        quantity: int = 1,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Record:
+        """A subscription of the customer to one recurring price; returns it."""
+        with self._lock:
+            customer = self._existing(customer_id)
+            tail = subscription_id[4:]
+            record = subscription_object(
+                sid=subscription_id, item_id="si_" + tail[:14], price_id="price_" + tail[:24],
+                product_id="prod_" + tail[:14], now=int(self.now()), customer=customer,
+                amount=amount, currency=currency, interval=interval, status=status,
+                quantity=quantity, metadata=dict(metadata or {}),
+            )
+            self.seed_record("subscription", subscription_id, record)
+            return record
+
+    def update_subscription(self, subscription_id: str, **changes: Any) -> tuple[Record, Record]:
+        """Change top-level fields of a subscription as Stripe's billing engine would.
+
+        Returns ``(subscription, previous_attributes)``: the new object and the
+        old values of the changed fields (a ``customer.subscription.updated``
+        event's ``data``).  ``quantity`` changes the item's quantity.
+        """
+        with self._lock:
+            old = self._store["subscription"].get(subscription_id)
+            if old is None:
+                raise KeyError(f"stripe: no subscription {subscription_id!r}")
+            new = dict(old)
+            previous: Record = {}
+            for name, value in changes.items():
+                if name == "quantity":
+                    items = old["items"]
+                    previous["items"] = items
+                    data = [{**it, "quantity": value} for it in items["data"]]
+                    new["items"] = {**items, "data": data}
+                    continue
+                if name not in old:
+                    raise KeyError(f"stripe: a subscription has no field {name!r}")
+                if old[name] != value:
+                    previous[name] = old[name]
+                    new[name] = value
+            self.seed_record("subscription", subscription_id, new)
+            return new, previous
+
+    def webhook_event(
+        self,
+        event_type: str,
+        obj: Mapping[str, Any],
+        *,
+        previous_attributes: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> Record:
+        """The Stripe Event a webhook endpoint receives for ``obj`` (``created``: the world's clock)."""
+        with self._lock:
+            eid = event_id or self._random_id("evt_", 24)
+            return event_object(
+                eid=eid, event_type=event_type, obj=dict(obj), created=int(self.now()),
+                api_version=API_VERSION,
+                previous_attributes=None if previous_attributes is None else dict(previous_attributes),
+            )
+
+    def _existing(self, customer_id: str) -> Record:
+        customer = self._store["customer"].get(customer_id)
+        if customer is None:
+            raise KeyError(f"stripe: no customer {customer_id!r}; add it with add_customer first")
+        return customer
 
     # -- errors ----------------------------------------------------------------
 
@@ -299,6 +469,12 @@ class Stripe(FakeSystem):
             _Endpoint("GET", r"/v1/invoices/([^/]+)", RETRIEVE, self._retrieve("invoice")),
             _Endpoint("POST", r"/v1/invoices/([^/]+)", INVOICE_UPDATE, self._update_invoice),
             _Endpoint("POST", r"/v1/invoices/([^/]+)/finalize", INVOICE_FINALIZE, self._finalize),
+            _Endpoint("GET", r"/v1/checkout/sessions", CHECKOUT_SESSION_LIST,
+                      self._list("checkout.session")),
+            _Endpoint("GET", r"/v1/checkout/sessions/([^/]+)", RETRIEVE,
+                      self._retrieve("checkout.session")),
+            _Endpoint("GET", r"/v1/subscriptions", SUBSCRIPTION_LIST, self._list("subscription")),
+            _Endpoint("GET", r"/v1/subscriptions/([^/]+)", RETRIEVE, self._retrieve("subscription")),
         ]
         return [(e.method, e.pattern, e) for e in eps]
 

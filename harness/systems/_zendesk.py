@@ -199,6 +199,111 @@ class Zendesk(FakeSystem):
         """The comments of a ticket, oldest first."""
         return self._comments.get(str(ticket_id), ())
 
+    # -- tickets made by customers (seeding and triggers; no write is logged) --------
+
+    def add_ticket(
+        self,
+        *,
+        ticket_id: int,
+        subject: str,
+        description: str,
+        requester_email: str,
+        requester_name: str,
+        priority: str | None = "normal",
+        ticket_type: str | None = "question",
+        tags: Sequence[str] = (),
+        channel: str = "web",
+        host: str = "acme.zendesk.com",
+    ) -> Record:
+        """A ticket a customer opened (``status: new``), with its requester; returns it.
+
+        The requester is found by email or created; the ticket keeps
+        ``ticket_id`` (pick ids apart from the ones the fake hands out from 101).
+        """
+        with self._lock:
+            user = self._find_user(email=requester_email)
+            if user is None:
+                uid = self._next_user
+                self._next_user += 1
+                user = user_object(uid=uid, host=host, now=iso8601(self.now(), millis=False),
+                                   name=requester_name, email=requester_email.lower(),
+                                   external_id=None, role="end-user")
+                self.seed_record("user", str(uid), user)
+                self._index_user(str(uid), user)
+            now = iso8601(self.now(), millis=False)
+            ticket: Record = {
+                "url": f"https://{host}/api/v2/tickets/{ticket_id}.json", "id": ticket_id,
+                "external_id": None,
+                "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
+                "created_at": now, "updated_at": now, "generated_timestamp": int(self.now()),
+                "type": ticket_type, "subject": subject, "raw_subject": subject,
+                "description": description, "priority": priority, "status": "new",
+                "recipient": None, "requester_id": user["id"], "submitter_id": user["id"],
+                "assignee_id": None, "organization_id": None, "group_id": None,
+                "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
+                "forum_topic_id": None, "problem_id": None, "has_incidents": False,
+                "is_public": True, "due_at": None, "tags": list(tags), "custom_fields": [],
+                "satisfaction_rating": None, "sharing_agreement_ids": [], "custom_status_id": 1,
+                "encoded_id": f"FAKE-{ticket_id}", "fields": [], "followup_ids": [],
+                "ticket_form_id": None, "brand_id": 1, "allow_channelback": False,
+                "allow_attachments": True, "from_messaging_channel": False,
+            }
+            self.seed_record("ticket", str(ticket_id), ticket)
+            self._comments[str(ticket_id)] = (
+                self._comment(ticket_id, int(user["id"]), description, True, now),
+            )
+            return ticket
+
+    def webhook_event(self, ticket_id: int | str, *, event_id: str, account_id: int = 12514403) -> Record:
+        """The ``zen:event-type:ticket.created`` webhook payload for a ticket of this fake.
+
+        The shape of Zendesk's event webhooks: ``type``, ``account_id``, ``id``,
+        ``time``, ``zendesk_event_version``, ``subject`` (``zen:ticket:ID``), the
+        ticket in ``detail`` (ids as strings, enums upper case, as documented)
+        and ``event``.  ``KeyError`` names the ticket when it does not exist.
+        """
+        ticket = self._store["ticket"].get(str(ticket_id))
+        if ticket is None:
+            raise KeyError(f"zendesk: no ticket {ticket_id!r}")
+
+        def sid(value: Any) -> str | None:
+            return None if value is None else str(value)
+
+        detail = {
+            "actor_id": sid(ticket["submitter_id"]),
+            "assignee_id": sid(ticket["assignee_id"]),
+            "brand_id": sid(ticket["brand_id"]),
+            "created_at": ticket["created_at"],
+            "custom_status": sid(ticket["custom_status_id"]),
+            "description": ticket["description"],
+            "external_id": ticket["external_id"],
+            "form_id": sid(ticket["ticket_form_id"]),
+            "group_id": sid(ticket["group_id"]),
+            "id": str(ticket["id"]),
+            "is_public": ticket["is_public"],
+            "organization_id": sid(ticket["organization_id"]),
+            "priority": (ticket["priority"] or "").upper() or None,
+            "requester_id": sid(ticket["requester_id"]),
+            "status": str(ticket["status"]).upper(),
+            "subject": ticket["subject"],
+            "submitter_id": sid(ticket["submitter_id"]),
+            "tags": list(ticket["tags"]),
+            "type": (ticket["type"] or "").upper() or None,
+            "updated_at": ticket["updated_at"],
+            "via": {"channel": ticket["via"]["channel"]},
+        }
+        return {
+            "account_id": account_id,
+            "detail": detail,
+            "event": {"meta": {"sequence": {"id": event_id.replace("-", "")[:32].upper(),
+                                            "position": 1, "total": 1}}},
+            "id": event_id,
+            "subject": f"zen:ticket:{ticket['id']}",
+            "time": iso8601(self.now(), millis=False),
+            "type": "zen:event-type:ticket.created",
+            "zendesk_event_version": "2022-11-06",
+        }
+
     # -- errors ----------------------------------------------------------------
 
     def error_response(

@@ -28,7 +28,7 @@ def test_a_misspelt_record_kind_names_the_closest_and_the_choices() -> None:
         check_declarations(_flow(effects=(Effect("stripe", "invoices"),)), standard_world(seed=1))
     assert str(info.value) == (
         "flow 'typo': Effect('stripe', 'invoices'): stripe stores no record kind 'invoices' "
-        "(did you mean 'invoice'?); its kinds: customer, invoiceitem, invoice"
+        "(did you mean 'invoice'?); its kinds: customer, invoiceitem, invoice, checkout.session, subscription"
     )
 
 
@@ -70,5 +70,5 @@ def test_harness_check_refuses_the_typo_before_any_scenario(
     assert code == 2
     assert err.strip().splitlines()[-1] == (
         "harness: error: flow 'typo': Effect('stripe', 'invoices'): stripe stores no record kind "
-        "'invoices' (did you mean 'invoice'?); its kinds: customer, invoiceitem, invoice"
+        "'invoices' (did you mean 'invoice'?); its kinds: customer, invoiceitem, invoice, checkout.session, subscription"
     )

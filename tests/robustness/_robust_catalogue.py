@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.triggers import trigger_names
+
 __all__ = ["ROWS", "Row"]
 
 
@@ -50,6 +52,8 @@ STEP_HELP = (
     "expected step 'deliver' (obj, kind, late), 'fault' (system, endpoint, fault, params, times) "
     "or 'bad_value' (obj, target, name, how)"
 )
+# every registered trigger: the list grows as fakes bring their triggers
+TRIGGERS = ", ".join(trigger_names())
 FAULTS = (
     "bad_value, client_error, connection_reset, duplicate, execute_then_timeout, out_of_order, "
     "outage, rate_limited, redelivery, server_error, slow, stall"
@@ -238,7 +242,7 @@ ROWS: tuple[Row, ...] = (
            f"unknown fault 'timeout'; known faults: {FAULTS}"),
     _check("trigger_typo", ("{d}/auto.py:handle", "--trigger", "hubspot.deal.closedwonn"),
            "unknown trigger 'hubspot.deal.closedwonn' (did you mean 'hubspot.deal.closedwon'?); "
-           "known triggers: hubspot.deal.closedwon, hubspot.deal.creation"),
+           f"known triggers: {TRIGGERS}"),
     _check("mode_typo", ("{d}/auto.py:handle", "--mode", "bar"),
            "Invalid value for '--mode': 'bar' is not one of 'bare', 'both', 'orchestrated'. "
            "(see 'harness check --help')"),

@@ -160,7 +160,7 @@ def test_webhook_creation_and_other_stages(world: World) -> None:
     with pytest.raises(KeyError, match="no deal '42'"):
         hubspot.webhook_event("42")
     with pytest.raises(ValueError, match="unsupported subscription_type"):
-        hubspot.webhook_event(deal_id, subscription_type="contact.creation")
+        hubspot.webhook_event(deal_id, subscription_type="deal.merge")
 
 
 def test_seeding_is_deterministic_and_logs_no_writes() -> None:

@@ -1,0 +1,13 @@
+"""Built-in triggers beyond HubSpot deals, and the helpers that declare new ones.
+
+:mod:`harness.triggers` (the public face) imports every module of this package
+except :data:`HELPERS`; each registers its triggers with
+:func:`harness.triggers.register_trigger` when imported.  A fake that brings
+triggers (Shopify, Intercom, Pipedrive) adds one module here, for example
+``_shopify.py``, with one ``register_trigger(...)`` call per trigger (usually
+``register_trigger(webhook_trigger(...))`` with ``objects`` and ``make_event``
+reading the fake), and its documented example events under ``examples/``.
+"""
+
+#: modules of this package that declare no trigger
+HELPERS = frozenset({"_fixtures", "_generic"})
