@@ -22,8 +22,11 @@ class SlackError(Exception):
 
 def _session():
     session = requests.Session()
-    retry = Retry(total=5, backoff_factor=1.0, status_forcelist=(429, 500, 502, 503, 504),
-                  allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
+    # reads only: urllib3 re-sending a POST after a lost answer would post twice; 429s are
+    # handled below, because urllib3 refuses Shopify's "Retry-After: 2.0" as a header
+    retry = Retry(total=5, backoff_factor=1.0, status_forcelist=(500, 502, 503, 504),
+                  allowed_methods=frozenset({"GET"}), respect_retry_after_header=False,
+                  raise_on_status=False)
     session.mount("https://", HTTPAdapter(max_retries=retry))
     return session
 
@@ -40,6 +43,16 @@ def _call(method, url, *, retry_network=True, **kwargs):
             if attempt == 3 or not retry_network:
                 raise
             time.sleep(2 ** attempt)
+            continue
+        if resp.status_code == 429 or resp.status_code >= 500:
+            # a 429 or 5xx answer means the request was refused: safe to send again
+            if attempt == 3:
+                resp.raise_for_status()
+            try:
+                wait = float(resp.headers.get("Retry-After") or 2 ** attempt)
+            except ValueError:
+                wait = 2 ** attempt
+            time.sleep(wait)
             continue
         resp.raise_for_status()
         return resp.json()
