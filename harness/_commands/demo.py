@@ -110,7 +110,9 @@ def demo(examples: int, seed: int, ledger_url: str | None, out: Path,
     command = f"harness demo --examples {examples} --seed {seed}"
     with Ledger.open(ledger_url) as ledger:
         console.print(f"[bold]harness demo[/bold]: flow [cyan]{flow.name}[/cyan] "
-                      f"({flow.description}), {examples} scenarios per mode, ledger {ledger.url}")
+                      f"({flow.description}), {examples} scenarios per mode")
+        # the URL on its own line, never wrapped: a reader copies it into other commands
+        console.print(f"ledger {ledger.url}", soft_wrap=True, markup=False)
         result = _run_with_progress(
             run_campaign, flow, ledger=ledger, examples=examples, seed=seed,
             command=command, show=show_progress, console=console,

@@ -88,12 +88,21 @@ def test_terminal_escapes_from_an_automation_never_reach_the_terminal(
 ) -> None:
     (tmp_path / "flow.py").write_text(
         "from harness import Flow, get_trigger\n"
-        f"def handle(event):\n    raise ValueError({ESCAPES!r})\n"
+        "import requests\n"
+        "def _read(event):\n"
+        "    # fails only when a fault meets its CRM read: the reference run must succeed\n"
+        "    try:\n"
+        "        requests.get(f'https://api.hubapi.com/crm/v3/objects/deals/{event[\"objectId\"]}',\n"
+        "                     headers={'Authorization': 'Bearer t'}, timeout=5).raise_for_status()\n"
+        "        return True\n"
+        "    except requests.RequestException:\n"
+        "        return False\n"
+        f"def handle(event):\n    if _read(event):\n        return {{'status': 'ok'}}\n    raise ValueError({ESCAPES!r})\n"
         "flow = Flow(name='escapes', automation=handle, trigger=get_trigger('hubspot.deal.closedwon'))\n"
     )
     url = f"sqlite:///{tmp_path}/l.db"
     capsys.readouterr()
-    main(["check", "--flow", str(tmp_path / "flow.py"), "--examples", "2", "--seed", "1", "--ledger", url])
+    main(["check", "--flow", str(tmp_path / "flow.py"), "--examples", "8", "--seed", "1", "--ledger", url])
     shown = "".join(capsys.readouterr())
     assert "\\x1b]0;pwned" in shown, "the message is shown, its escapes visible"
     assert main(["inbox", "list", "--campaigns", "--ledger", url]) == 0
@@ -140,7 +149,17 @@ def test_a_campaign_never_sends_its_flows_alerts(tmp_path: Path, capsys: pytest.
     try:
         (tmp_path / "flow.py").write_text(
             "from harness import AlertPolicy, Flow, Policy, get_trigger\n"
-            "def handle(event):\n    raise ValueError('needs a person')\n"
+            "import requests\n"
+            "def _read(event):\n"
+            "    # fails only when a fault meets its CRM read: the reference run must succeed\n"
+            "    try:\n"
+            "        requests.get(f'https://api.hubapi.com/crm/v3/objects/deals/{event[\"objectId\"]}',\n"
+            "                     headers={'Authorization': 'Bearer t'}, timeout=5).raise_for_status()\n"
+            "        return True\n"
+            "    except requests.RequestException:\n"
+            "        return False\n"
+            "def handle(event):\n    if _read(event):\n        return {'status': 'ok'}\n"
+            "    raise ValueError('needs a person')\n"
             "flow = Flow(name='alerting', automation=handle, criticality='critical',\n"
             "            trigger=get_trigger('hubspot.deal.closedwon'),\n"
             "            policy=Policy(alerts=AlertPolicy(sinks=(\n"
@@ -148,7 +167,7 @@ def test_a_campaign_never_sends_its_flows_alerts(tmp_path: Path, capsys: pytest.
             f"                'smtp://127.0.0.1:{mail.port}/ops@example.com'), throttle=0.001)))\n"
         )
         url = f"sqlite:///{tmp_path}/l.db"
-        main(["check", "--flow", str(tmp_path / "flow.py"), "--examples", "2", "--seed", "1",
+        main(["check", "--flow", str(tmp_path / "flow.py"), "--examples", "8", "--seed", "1",
               "--mode", "orchestrated", "--ledger", url])
         capsys.readouterr()
     finally:

@@ -107,6 +107,15 @@ SECRETS = {SECRETS!r}
 
 
 def handle(event):
+    # fails only when a fault meets its CRM read: the reference run must succeed
+    try:
+        requests.get(
+            "https://api.hubapi.com/crm/v3/objects/deals/" + str(event["objectId"]),
+            headers={{"Authorization": "Bearer test-token"}}, timeout=5,
+        ).raise_for_status()
+        return {{"status": "ok"}}
+    except requests.RequestException:
+        pass
     message = (
         "could not reach postgresql://app:" + SECRETS["pg"] + "@db.internal/prod; "
         "password=" + SECRETS["pw"] + " key " + SECRETS["aws"] + " jwt " + SECRETS["jwt"] + " "
@@ -131,7 +140,7 @@ def test_no_secret_of_any_shape_reaches_any_output(
     url = f"sqlite:///{db}"
     capsys.readouterr()
     code = main([
-        "check", f"{d}/leaky.py:handle", "--examples", "2", "--seed", "5", "--ledger", url,
+        "check", f"{d}/leaky.py:handle", "--examples", "8", "--seed", "5", "--ledger", url,
         "--json", str(d / "out.json"), "--report", str(d / "out.html"),
     ])
     out, err = capsys.readouterr()
@@ -198,7 +207,7 @@ def test_ledger_export_defuses_formula_cells(tmp_path: Path, capsys: pytest.Capt
     formula = '=HYPERLINK("http://evil.example","x")'
     (tmp_path / "flow.py").write_text(
         "from harness import Flow, get_trigger\n"
-        "def handle(event):\n    raise ValueError('no')\n"
+        "def handle(event):\n    return {'status': 'ok'}\n"
         f"flow = Flow(name='formula', automation=handle, trigger=get_trigger('hubspot.deal.closedwon'),\n"
         f"            segment=lambda e: {formula!r})\n"
     )
