@@ -19,8 +19,9 @@ FLOW = Path(__file__).resolve().parents[2] / "scenarios" / "deal_won" / "flow.py
 def test_the_default_demo_seed_shows_every_class_bare_and_none_orchestrated() -> None:
     # the classes the bundled automation really has: no idempotency keys (duplicate_effect),
     # a retry loop that also retries a 402 (logical_retry), a Zendesk call without a
-    # timeout (unbounded_wait), a missing amount that becomes 0 (bad_value), and no retry
-    # on the CRM read (transient_unrecovered)
+    # timeout (unbounded_wait), a missing amount that becomes 0 (bad_value), no retry on
+    # the CRM read (transient_unrecovered), and a Stripe refusal after the customer was
+    # made, failing loudly (partial_effect)
     with Ledger.open("sqlite://") as ledger:
         result = run_campaign(
             load_flow(str(FLOW)), ledger=ledger, examples=DEFAULT_EXAMPLES, seed=DEMO_SEED,
