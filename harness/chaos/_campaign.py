@@ -1,9 +1,12 @@
 """Campaigns: explore many scenarios with Hypothesis, judge each, shrink every finding.
 
-For each mode, Hypothesis draws ``examples`` scenarios from the flow's
-:class:`~harness.chaos.ScenarioSpace` (seeded: one seed reproduces the whole
-campaign); every scenario is played in a fresh world, judged by the oracles and
-written to the ledger as one batch of runs.  Then, for each oracle class met,
+A campaign's plan is ``examples`` scenarios of the flow's
+:class:`~harness.chaos.ScenarioSpace`: the coverage-first enumeration, then
+Hypothesis's draws (seeded: one seed reproduces the whole campaign; see
+:func:`~harness.chaos._jobs.campaign_plan`).  For each mode every scenario is
+played in a fresh world (in this process, or spread over ``jobs`` worker
+processes with the same result), judged by the oracles and written to the
+ledger as one batch of runs.  Then, for each oracle class met,
 the first failing scenario is shrunk (steps deleted, then simplified, while the
 class still shows) to the fewest deliveries and faults, and becomes a
 :class:`~harness.oracles.Finding`.
@@ -11,18 +14,19 @@ class still shows) to the fewest deliveries and faults, and becomes a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import platform
 import secrets
 import shlex
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
+from hypothesis import HealthCheck, Phase, settings
 
 from harness._watchdog import (
     DEFAULT_CAMPAIGN_TIMEOUT,
@@ -33,13 +37,26 @@ from harness._watchdog import (
     exit_guard,
     location_of_traceback,
 )
-from harness.chaos._coverage import ENUMERATION_SHARE, Coverage, enumerated
+from harness.chaos._coverage import Coverage
 from harness.chaos._faults import get_fault
-from harness.chaos._records import run_records
+from harness.chaos._jobs import (
+    MAX_JOBS,
+    FlowSource,
+    Shard,
+    WorkerPool,
+    _work_shrink,
+    _work_slice,
+    campaign_group,
+    campaign_plan,
+    flow_source,
+    merge_into,
+    play_slice,
+    slices,
+)
 from harness.chaos._runner import ScenarioRun, Target, wall_now
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import scenarios
-from harness.errors import BaselineFailure, LedgerError, RunBrokenError, UsageError
+from harness.errors import BaselineFailure, RunBrokenError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
 from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
@@ -83,10 +100,9 @@ class CampaignResult:
 
 @dataclass
 class _ModeState:
-    first: dict[str, tuple[Scenario, int, Hit]] = field(default_factory=dict)
+    first: dict[str, tuple[Scenario, int, Hit | None]] = field(default_factory=dict)
     injected: dict[str, int] = field(default_factory=dict)
     examples: int = 0
-    ledger_error: LedgerError | None = None
     coverage: Coverage | None = None
 
 
@@ -161,6 +177,8 @@ def run_campaign(
     passthrough: Sequence[str] = (),
     run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
     campaign_timeout: float | None = DEFAULT_CAMPAIGN_TIMEOUT,
+    jobs: int = 1,
+    shard: Shard | None = None,
 ) -> CampaignResult:
     """Run ``examples`` scenarios of ``flow`` per mode; judge, shrink, record in ``ledger``.
 
@@ -179,13 +197,31 @@ def run_campaign(
     a ``BaseException`` of its own breaks the campaign: it is recorded as
     ``failed`` and :class:`~harness.errors.RunBrokenError` is raised naming
     the file and line, so it is never mistaken for a pass or for findings.
+
+    ``jobs`` > 1 plays the scenarios (and shrinks the findings) in that many
+    worker processes, which load the flow again from its file
+    (:func:`~harness.chaos._jobs.flow_source`); the result is the same as with
+    ``jobs=1``.  ``shard`` plays only that slice of the campaign's scenarios
+    and records it as one shard of the campaign group every shard shares, so
+    ``harness gate`` judges the shards together.
     """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs!r}")
+    source = None
+    if jobs > 1:
+        if world_factory is not None:
+            raise UsageError(
+                "--jobs: a world_factory callable cannot be loaded in another process; "
+                "set Flow(world='path/to/world.py:FACTORY') instead"
+            )
+        source = flow_source(flow)  # an in-memory flow is a usage error before anything runs
     try:
         with exit_guard(), Watchdog(run_timeout=run_timeout, campaign_timeout=campaign_timeout):
             return _run_campaign(
                 flow, ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
                 progress=progress, faults=faults, flow_ref=flow_ref, shrink=shrink,
-                world_factory=world_factory, passthrough=passthrough,
+                world_factory=world_factory, passthrough=passthrough, jobs=jobs, source=source,
+                shard=shard, run_timeout=run_timeout, campaign_timeout=campaign_timeout,
             )
     except (AutomationHung, AutomationExited) as exc:
         raise RunBrokenError(f"{flow.name}: {exc}") from None
@@ -218,6 +254,11 @@ def _run_campaign(
     shrink: bool = True,
     world_factory: Any = None,
     passthrough: Sequence[str] = (),
+    jobs: int = 1,
+    source: FlowSource | None = None,
+    shard: Shard | None = None,
+    run_timeout: float | None = None,
+    campaign_timeout: float | None = None,
 ) -> CampaignResult:
     """:func:`run_campaign` without its guards."""
     examples, seed, modes = _validate(examples, seed, modes)
@@ -234,44 +275,68 @@ def _run_campaign(
     baseline = _baseline_error(target)
     if baseline is not None:
         raise BaselineFailure(baseline)
-    space = target.space
-    strategy = scenarios(space)
+    plan, n_enumerated = campaign_plan(target.space, scenarios(target.space), examples, seed)
+    indices = shard.indices(len(plan)) if shard is not None else range(len(plan))
     ref = flow_ref or _flow_ref(flow)
     campaign_ids: dict[str, str] = {}
     states: dict[str, _ModeState] = {}
     findings: list[Finding] = []
     versions = _versions()
-    for mode in modes:
-        cid = f"c-{uuid.uuid4().hex[:12]}"
-        campaign_ids[mode] = cid
-        ledger.start_campaign(
-            CampaignRecord(
-                id=cid, flow=flow.name, mode=mode, wall_started=wall_now(), seed=seed,
-                examples=examples, command=command, versions=versions,
-                label=f"harness check {flow.name} ({mode})",
-            )
+    if shard is not None:
+        # what makes the shards of one campaign one campaign for `harness gate`
+        versions["campaign_group"] = campaign_group(
+            flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
         )
-        state = states[mode] = _ModeState()
-        status = "failed"
-        try:
-            _explore(target, strategy, mode, examples, seed, cid, ledger, state, progress)
-            for oracle in oracle_names():
-                if oracle not in state.first:
-                    continue
-                scenario, example, _hit = state.first[oracle]
-                minimal = _shrink(target, mode, oracle, scenario) if shrink else scenario
-                findings.append(
-                    _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
+        versions["shard"] = str(shard)
+    pool = (
+        WorkerPool(
+            jobs, source, seed=seed, faults=faults, passthrough=passthrough,
+            run_timeout=run_timeout,
+            deadline=(time.monotonic() + campaign_timeout) if campaign_timeout else None,
+        )
+        if jobs > 1 and source is not None
+        else None
+    )
+    with pool if pool is not None else contextlib.nullcontext():
+        for mode in modes:
+            cid = f"c-{uuid.uuid4().hex[:12]}"
+            campaign_ids[mode] = cid
+            label = f"harness check {flow.name} ({mode})" + (f" shard {shard}" if shard else "")
+            ledger.start_campaign(
+                CampaignRecord(
+                    id=cid, flow=flow.name, mode=mode, wall_started=wall_now(), seed=seed,
+                    examples=len(indices), command=command, versions=versions, label=label,
                 )
-            ledger.write_findings(
-                [_finding_record(f, flow, ref) for f in findings if f.mode == mode]
             )
-            status = "completed"
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
-        finally:
-            ledger.finish_campaign(cid, status=status, wall_ended=wall_now())
+            state = states[mode] = _ModeState()
+            status = "failed"
+            try:
+                _explore(
+                    target, plan, indices, n_enumerated, mode, seed, cid, ledger, state,
+                    progress, pool,
+                )
+                firsts = [(o, state.first[o]) for o in oracle_names() if o in state.first]
+                if not shrink:
+                    minimals = [scenario for _o, (scenario, _e, _h) in firsts]
+                elif pool is not None:
+                    minimals = list(
+                        pool.map([(_work_shrink, (mode, o, sc)) for o, (sc, _e, _h) in firsts])
+                    )
+                else:
+                    minimals = [_shrink(target, mode, o, sc) for o, (sc, _e, _h) in firsts]
+                for (oracle, (_sc, example, _hit)), minimal in zip(firsts, minimals, strict=True):
+                    findings.append(
+                        _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
+                    )
+                ledger.write_findings(
+                    [_finding_record(f, flow, ref) for f in findings if f.mode == mode]
+                )
+                status = "completed"
+            except KeyboardInterrupt:
+                status = "interrupted"
+                raise
+            finally:
+                ledger.finish_campaign(cid, status=status, wall_ended=wall_now())
     return CampaignResult(
         seed=seed,
         examples={m: states[m].examples for m in modes},
@@ -302,67 +367,53 @@ def _warnings(target: Target) -> tuple[str, ...]:
 
 def _explore(
     target: Target,
-    strategy: Any,
+    plan: Sequence[Scenario],
+    indices: range,
+    n_enumerated: int,
     mode: str,
-    examples: int,
     seed: int,
     cid: str,
     ledger: Any,
     state: _ModeState,
     progress: Progress | None,
+    pool: WorkerPool | None,
 ) -> None:
+    """Play ``plan[i]`` for ``i`` in ``indices``, in this process or the pool's; merge in order.
+
+    Every recorded scenario is one ledger transaction, written in example
+    order whichever process played it, so the ledger holds the same runs for
+    any number of workers.
+    """
     coverage = state.coverage = Coverage.of(target.space)
+    # coverage first: the enumerated scenarios (every endpoint x fault kind, value target x
+    # how, trigger fault once, as far as the budget allows), then Hypothesis's draws
+    coverage.enumerated = len(range(indices.start, min(indices.stop, n_enumerated)))
+    total = len(indices)
+    items = [(i, plan[i]) for i in indices]
+    first: dict[str, tuple[int, Scenario]] = {}
 
-    def play(scenario: Scenario) -> None:
-        if state.ledger_error is not None:
-            return  # the ledger failed: stop recording (raised once Hypothesis returns)
-        example = state.examples
+    def step() -> None:
         state.examples += 1
-        try:
-            run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
-            if target.note_refused(run.world.calls):
-                # a call no fake could serve: not a fault, not a transient error, not an inbox
-                # item; the run is left out of the ledger and the campaign ends in a usage error
-                return
-            records, items = run_records(run, campaign_id=cid, example=example)
-            # one transaction per scenario: its runs and the inbox items they left
-            ledger.write_runs(records, inbox=items)
-        except LedgerError as exc:
-            # raised inside @given it would be replayed and grouped by Hypothesis; the
-            # user must see this one error (a dropped database connection, a full disk)
-            state.ledger_error = exc
-            return
-        for kind, n in run.injected.items():
-            state.injected[kind] = state.injected.get(kind, 0) + n
-        _count_trigger_faults(scenario, state.injected)
-        coverage.record(scenario, run)
-        for hit in judge(run):
-            if hit.oracle not in state.first:
-                state.first[hit.oracle] = (scenario, example, hit)
         if progress is not None:
-            progress(mode, state.examples, examples)
+            progress(mode, state.examples, total)
 
-    # coverage first: every (endpoint x fault kind) and (value target x how) once, as far
-    # as the budget allows; then chance, with what is left
-    phase = enumerated(target.space, int(examples * ENUMERATION_SHARE))
-    coverage.enumerated = len(phase)
-    for scenario in phase:
-        play(scenario)
-    if state.ledger_error is not None:
-        raise state.ledger_error
-    remaining = examples - len(phase)
-    if remaining <= 0:
-        return
-
-    @_explore_settings(remaining)
-    @hypothesis_seed(seed)
-    @given(strategy)
-    def explore(scenario: Scenario) -> None:
-        play(scenario)
-
-    explore()
-    if state.ledger_error is not None:
-        raise state.ledger_error
+    if pool is None:
+        outcome = play_slice(
+            target, mode, items, campaign_id=cid, seed=seed,
+            write=lambda records, inbox: ledger.write_runs(records, inbox=inbox), after=step,
+        )
+        merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
+    else:
+        parts = slices(items, pool.jobs)
+        results = pool.map([(_work_slice, (mode, cid, list(part))) for part in parts])
+        for outcome in results:
+            for records, inbox in outcome.batches:
+                ledger.write_runs(records, inbox=inbox)
+            for _ in range(outcome.played):
+                step()
+            merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
+    for oracle, (example, scenario) in first.items():
+        state.first[oracle] = (scenario, example, None)
     refused = _baseline_error(target)
     if refused is not None:
         raise BaselineFailure(refused)
