@@ -195,6 +195,12 @@ def play_slice(
         elif n > before[0]:
             out.refused[host] = (n - before[0], first)
     out.thread_warnings = {k: v for k, v in target.thread_warnings.items() if k not in threads_before}
+    # the target goes back to what it knew before: the slice's share reaches it (or the
+    # parent's target) through merge_into, once, in index order
+    target.refused.clear()
+    target.refused.update(refused_before)
+    for name in out.thread_warnings:
+        del target.thread_warnings[name]
     return out
 
 
