@@ -4,6 +4,7 @@ bad values are usage errors (exit 2); the gate judges a sharded campaign only wh
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -105,7 +106,7 @@ def test_any_partition_of_the_plan_merges_to_the_whole(
 
     bounds = [0, *sorted(cuts), len(items)]
     whole = merged([items])
-    assert merged([items[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]) == whole
+    assert merged([items[a:b] for a, b in itertools.pairwise(bounds)]) == whole
     assert whole[0] and whole[2], "the plan injects faults and shows findings"
 
 
