@@ -480,6 +480,12 @@ class WorkerPool:
                     "process (a signal, a crash in native code, running out of memory), so the "
                     "campaign has no verdict; rerun with --jobs 1 to see where"
                 ) from None
+            except Exception as exc:
+                # a slice or its outcome that cannot cross the process boundary (pickling)
+                raise RunBrokenError(
+                    f"--jobs {self.jobs}: a worker's task failed outside the automation "
+                    f"({type(exc).__name__}: {exc}); rerun with --jobs 1"
+                ) from None
             if status != "ok":
                 raise RunBrokenError(f"in a worker process (--jobs {self.jobs}): {payload}")
             yield payload
