@@ -220,12 +220,18 @@ def _three_call_flow() -> Any:
 
 
 def _check_once(
-    examples: int, modes: tuple[str, ...], seed: int, *, shrink: bool = True
+    examples: int, modes: tuple[str, ...], seed: int, *, shrink: bool = True, jobs: int = 1
 ) -> tuple[float, int, int]:
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
     flow = _three_call_flow()
+    if jobs > 1:
+        import dataclasses
+
+        # worker processes load the automation by name, as `harness check
+        # benchmarks.workloads:three_call --jobs N` does
+        flow = dataclasses.replace(flow, automation="benchmarks.workloads:three_call")
     with (
         tempfile.TemporaryDirectory(prefix="harness-bench-check-") as tmp,
         Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.db'}") as ledger,
@@ -233,10 +239,17 @@ def _check_once(
         start = time.perf_counter()
         result = run_campaign(
             flow, ledger=ledger, examples=examples, seed=seed, modes=modes, shrink=shrink,
-            flow_ref="benchmarks/workloads.py:three_call",
+            flow_ref="benchmarks/workloads.py:three_call", jobs=jobs,
         )
         seconds = time.perf_counter() - start
     return seconds, sum(result.examples.values()), len(result.findings)
+
+
+def _speedup(jobs: list[float], one: list[float]) -> str:
+    """``"1.42x"`` the rate of one process (medians, same run)."""
+    import statistics
+
+    return f"{statistics.median(jobs) / statistics.median(one):.2f}x"
 
 
 def bench_check(cfg: Config) -> BenchResult:
@@ -245,8 +258,8 @@ def bench_check(cfg: Config) -> BenchResult:
     # warm imports and caches (Hypothesis, the fakes, the ledger) outside the timing
     handwritten_fault_test(3, seed=cfg.seed)
     _check_once(2, ("bare",), cfg.seed)
-    hand, explore, bare, both = [], [], [], []
-    violations = findings_bare = findings_both = 0
+    hand, explore, bare, both, bare2, both2 = [], [], [], [], [], []
+    violations = findings_bare = findings_both = findings_bare2 = findings_both2 = 0
     scen_both = 0
     for r in range(repeats):
         s, violations = handwritten_fault_test(examples, seed=cfg.seed + r)
@@ -257,6 +270,11 @@ def bench_check(cfg: Config) -> BenchResult:
         bare.append(scen / s)
         s, scen_both, findings_both = _check_once(examples, ("bare", "orchestrated"), cfg.seed + r)
         both.append(scen_both / s)
+        # --jobs 2: two spawned worker processes (their start-up and discovery runs counted)
+        s, scen, findings_bare2 = _check_once(examples, ("bare",), cfg.seed + r, jobs=2)
+        bare2.append(scen / s)
+        s, scen, findings_both2 = _check_once(examples, ("bare", "orchestrated"), cfg.seed + r, jobs=2)
+        both2.append(scen / s)
     base = Row(
         "hand-written Hypothesis + responses test", examples, "scenarios/s", tuple(hand),
         note=f"{violations} violating examples counted (not shrunk)",
@@ -275,6 +293,16 @@ def bench_check(cfg: Config) -> BenchResult:
             Row(
                 "harness check (bare + orchestrated)", scen_both, "scenario-modes/s", tuple(both),
                 note=f"each scenario played in both modes; {findings_both} findings",
+            ),
+            Row(
+                "harness check --mode bare --jobs 2", examples, "scenarios/s", tuple(bare2),
+                note=f"2 worker processes, start-up included; {findings_bare2} findings "
+                f"(same as --jobs 1); {_speedup(bare2, bare)} --jobs 1",
+            ),
+            Row(
+                "harness check (bare + orchestrated) --jobs 2", scen_both, "scenario-modes/s",
+                tuple(both2),
+                note=f"{findings_both2} findings; {_speedup(both2, both)} --jobs 1",
             ),
         ],
         base,
