@@ -41,7 +41,6 @@ from harness.chaos._coverage import Coverage
 from harness.chaos._faults import get_fault
 from harness.chaos._jobs import (
     MAX_JOBS,
-    FlowSource,
     Shard,
     WorkerPool,
     _work_shrink,
@@ -215,13 +214,31 @@ def run_campaign(
                 "set Flow(world='path/to/world.py:FACTORY') instead"
             )
         source = flow_source(flow)  # an in-memory flow is a usage error before anything runs
+    examples, seed, modes = _validate(examples, seed, modes)
+    for name in faults:
+        get_fault(name)
+    pool = (
+        WorkerPool(
+            jobs, source, seed=seed, faults=faults, passthrough=passthrough,
+            run_timeout=run_timeout,
+            deadline=(time.monotonic() + campaign_timeout) if campaign_timeout else None,
+        )
+        if source is not None
+        else None
+    )
     try:
-        with exit_guard(), Watchdog(run_timeout=run_timeout, campaign_timeout=campaign_timeout):
+        with (
+            exit_guard(),
+            Watchdog(run_timeout=run_timeout, campaign_timeout=campaign_timeout),
+            pool if pool is not None else contextlib.nullcontext(),
+        ):
+            if pool is not None:
+                # the workers start (and run their discovery) while this process runs its own
+                pool.warm()
             return _run_campaign(
                 flow, ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
                 progress=progress, faults=faults, flow_ref=flow_ref, shrink=shrink,
-                world_factory=world_factory, passthrough=passthrough, jobs=jobs, source=source,
-                shard=shard, run_timeout=run_timeout, campaign_timeout=campaign_timeout,
+                world_factory=world_factory, passthrough=passthrough, pool=pool, shard=shard,
             )
     except (AutomationHung, AutomationExited) as exc:
         raise RunBrokenError(f"{flow.name}: {exc}") from None
@@ -254,11 +271,8 @@ def _run_campaign(
     shrink: bool = True,
     world_factory: Any = None,
     passthrough: Sequence[str] = (),
-    jobs: int = 1,
-    source: FlowSource | None = None,
+    pool: WorkerPool | None = None,
     shard: Shard | None = None,
-    run_timeout: float | None = None,
-    campaign_timeout: float | None = None,
 ) -> CampaignResult:
     """:func:`run_campaign` without its guards."""
     examples, seed, modes = _validate(examples, seed, modes)
@@ -288,55 +302,45 @@ def _run_campaign(
             flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
         )
         versions["shard"] = str(shard)
-    pool = (
-        WorkerPool(
-            jobs, source, seed=seed, faults=faults, passthrough=passthrough,
-            run_timeout=run_timeout,
-            deadline=(time.monotonic() + campaign_timeout) if campaign_timeout else None,
-        )
-        if jobs > 1 and source is not None
-        else None
-    )
-    with pool if pool is not None else contextlib.nullcontext():
-        for mode in modes:
-            cid = f"c-{uuid.uuid4().hex[:12]}"
-            campaign_ids[mode] = cid
-            label = f"harness check {flow.name} ({mode})" + (f" shard {shard}" if shard else "")
-            ledger.start_campaign(
-                CampaignRecord(
-                    id=cid, flow=flow.name, mode=mode, wall_started=wall_now(), seed=seed,
-                    examples=len(indices), command=command, versions=versions, label=label,
-                )
+    for mode in modes:
+        cid = f"c-{uuid.uuid4().hex[:12]}"
+        campaign_ids[mode] = cid
+        label = f"harness check {flow.name} ({mode})" + (f" shard {shard}" if shard else "")
+        ledger.start_campaign(
+            CampaignRecord(
+                id=cid, flow=flow.name, mode=mode, wall_started=wall_now(), seed=seed,
+                examples=len(indices), command=command, versions=versions, label=label,
             )
-            state = states[mode] = _ModeState()
-            status = "failed"
-            try:
-                _explore(
-                    target, plan, indices, n_enumerated, mode, seed, cid, ledger, state,
-                    progress, pool,
+        )
+        state = states[mode] = _ModeState()
+        status = "failed"
+        try:
+            _explore(
+                target, plan, indices, n_enumerated, mode, seed, cid, ledger, state,
+                progress, pool,
+            )
+            firsts = [(o, state.first[o]) for o in oracle_names() if o in state.first]
+            if not shrink:
+                minimals = [scenario for _o, (scenario, _e, _h) in firsts]
+            elif pool is not None:
+                minimals = list(
+                    pool.map([(_work_shrink, (mode, o, sc)) for o, (sc, _e, _h) in firsts])
                 )
-                firsts = [(o, state.first[o]) for o in oracle_names() if o in state.first]
-                if not shrink:
-                    minimals = [scenario for _o, (scenario, _e, _h) in firsts]
-                elif pool is not None:
-                    minimals = list(
-                        pool.map([(_work_shrink, (mode, o, sc)) for o, (sc, _e, _h) in firsts])
-                    )
-                else:
-                    minimals = [_shrink(target, mode, o, sc) for o, (sc, _e, _h) in firsts]
-                for (oracle, (_sc, example, _hit)), minimal in zip(firsts, minimals, strict=True):
-                    findings.append(
-                        _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
-                    )
-                ledger.write_findings(
-                    [_finding_record(f, flow, ref) for f in findings if f.mode == mode]
+            else:
+                minimals = [_shrink(target, mode, o, sc) for o, (sc, _e, _h) in firsts]
+            for (oracle, (_sc, example, _hit)), minimal in zip(firsts, minimals, strict=True):
+                findings.append(
+                    _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
                 )
-                status = "completed"
-            except KeyboardInterrupt:
-                status = "interrupted"
-                raise
-            finally:
-                ledger.finish_campaign(cid, status=status, wall_ended=wall_now())
+            ledger.write_findings(
+                [_finding_record(f, flow, ref) for f in findings if f.mode == mode]
+            )
+            status = "completed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            ledger.finish_campaign(cid, status=status, wall_ended=wall_now())
     return CampaignResult(
         seed=seed,
         examples={m: states[m].examples for m in modes},

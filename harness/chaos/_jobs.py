@@ -17,8 +17,9 @@ each class's finding is shrunk from its lowest-index scenario, and the
 shrinker is deterministic, so the minimal program does not depend on which
 process found it.
 
-Worker processes are started with ``spawn`` (a fresh interpreter: no lock,
-thread or open connection of the parent is inherited) and load the flow again
+Worker processes are forked from a ``forkserver`` (``spawn`` where there is
+none): a fresh interpreter, so no lock, thread or open connection of the
+parent is inherited.  They load the flow again
 from where it came from (:class:`FlowSource`: a flow file or
 ``PATH.py:FUNCTION``, with ``--world``); every scenario there is played through
 the same :class:`~harness.chaos.Target`, so the interception that keeps every
@@ -393,6 +394,10 @@ def _guarded(job: _Job, budget: float | None, fn: Callable[[Target], Any]) -> tu
         return "broken", _broken(exc)
 
 
+def _work_warm(job: _Job, budget: float | None) -> tuple[str, Any]:
+    return _guarded(job, budget, lambda t: None)
+
+
 def _work_slice(
     job: _Job, budget: float | None, mode: str, cid: str, items: list[tuple[int, Scenario]]
 ) -> tuple[str, Any]:
@@ -426,7 +431,17 @@ class WorkerPool:
         self.jobs = jobs
         self._job = _Job(source, seed, tuple(faults), tuple(passthrough), run_timeout or None)
         self._deadline = deadline
-        self._executor = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        # forkserver where there is one (Linux, macOS): a clean single-threaded server process
+        # imports the harness once and forks each worker from it, so a worker does not pay the
+        # imports again (about a second each on a loaded machine); spawn elsewhere (Windows)
+        context: Any
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["harness.chaos._jobs", "harness.orchestrator"])
+        else:
+            context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        self._warming: list[Any] = []
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -447,6 +462,13 @@ class WorkerPool:
         for p in processes:
             with contextlib.suppress(Exception):
                 p.join(5)
+
+    def warm(self) -> None:
+        """Start the workers and their discovery runs now, while the caller does its own work.
+
+        What a warm-up finds (a flow that does not load) is said by the first real task.
+        """
+        self._warming = [self._executor.submit(_work_warm, self._job, self._budget()) for _ in range(self.jobs)]
 
     def _budget(self) -> float | None:
         if self._deadline is None:
