@@ -470,6 +470,14 @@ class WorkerPool:
         """
         self._warming = [self._executor.submit(_work_warm, self._job, self._budget()) for _ in range(self.jobs)]
 
+    def _died(self) -> RunBrokenError:
+        return RunBrokenError(
+            f"a worker process of --jobs {self.jobs} died mid-campaign while playing "
+            f"{self._job.source.describe()}; the automation ended the process (a signal, a "
+            "crash in native code, running out of memory), so the campaign has no verdict; "
+            "rerun with --jobs 1 to see where"
+        )
+
     def _budget(self) -> float | None:
         if self._deadline is None:
             return None
@@ -480,7 +488,10 @@ class WorkerPool:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        futures = [self._executor.submit(fn, self._job, self._budget(), *args) for fn, args in calls]
+        try:
+            futures = [self._executor.submit(fn, self._job, self._budget(), *args) for fn, args in calls]
+        except BrokenProcessPool:
+            raise self._died() from None  # a worker died before (warming up, in a slice)
         for future in futures:
             # a short wait in a loop rather than result(): the campaign deadline is checked
             # between waits, and a KeyboardInterrupt is delivered at once
@@ -494,14 +505,7 @@ class WorkerPool:
             try:
                 status, payload = future.result()
             except BrokenProcessPool:
-                codes = [p.exitcode for p in getattr(self._executor, "_processes", {}).values()]
-                raise RunBrokenError(
-                    f"a worker process of --jobs {self.jobs} died mid-campaign"
-                    + (f" (exit codes {codes})" if codes else "")
-                    + f" while playing {self._job.source.describe()}; the automation ended the "
-                    "process (a signal, a crash in native code, running out of memory), so the "
-                    "campaign has no verdict; rerun with --jobs 1 to see where"
-                ) from None
+                raise self._died() from None
             except Exception as exc:
                 # a slice or its outcome that cannot cross the process boundary (pickling)
                 raise RunBrokenError(
