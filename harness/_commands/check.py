@@ -6,6 +6,9 @@ of trigger deliveries and faults, each is played against fresh fakes in bare
 and/or orchestrated mode, the oracles judge the fakes' state against a
 reference run, and every finding is printed with its minimal scenario and a
 reproduce line.  Exit 0 without findings, 1 with findings, 2 on bad input.
+``--jobs N`` plays the campaign in N worker processes with the same result;
+``--shard I/N`` plays slice I of N of it into a shared ledger, for
+``harness gate`` to judge the N shards as one campaign.
 
 ``harness replay FINDING_ID`` (or ``--scenario FILE.json``) reruns one
 scenario exactly and says whether it still fails (exit 1) or not (exit 0).
