@@ -262,3 +262,36 @@ def test_the_gate_fails_when_a_shard_has_not_completed(
     out = capsys.readouterr().out
     assert "flows.handle.min_shards: shards of campaign group g-abc (bare) landed = 1" in out
     assert "missing shard 2/2 (running)" in out
+
+
+LEAKER = """
+import multiprocessing
+import requests
+
+def handle(event):
+    if multiprocessing.parent_process() is not None:  # only in a worker process
+        requests.post("http://127.0.0.1:{port}/charge", json={{"amount": 100}}, timeout=5)
+    return {{"ok": True}}
+"""
+
+
+def test_worker_processes_refuse_unfaked_hosts_and_the_parent_reports_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The interception is active in every worker: a call there to a host no fake serves is
+    refused (a loopback server receives zero bytes) and ends the campaign as it would in one
+    process (exit 2 naming the host)."""
+    from tests.systems.test_nothing_leaves import LoopbackServer
+
+    server = LoopbackServer()
+    path = tmp_path / "leaker.py"
+    path.write_text(LEAKER.format(port=server.port))
+    code = main(
+        ["check", f"{path}:handle", "--examples", "6", "--seed", "1", "--mode", "bare",
+         "--jobs", "2", "--no-progress", "--ledger", f"sqlite:///{tmp_path / 'l.db'}"]
+    )
+    err = capsys.readouterr().err
+    assert server.finish() == []
+    assert code == 2, err
+    assert "the automation called hosts no fake serves: 127.0.0.1" in err
+    assert "POST http://127.0.0.1:" in err
