@@ -59,7 +59,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -82,7 +82,10 @@ from harness.systems._redact import redact_url
 
 __all__ = [
     "CallRecord",
+    "Decision",
     "RunHook",
+    "Search",
+    "Wait",
     "journal_key",
     "parse_body",
     "system_for_host",
@@ -149,6 +152,23 @@ class _Plan:
     #: query parameters added to the URL (an idempotency key some systems read there)
     query: tuple[tuple[str, str], ...] = ()
 
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A step of a decision: wait ``seconds`` on the run's clock, then go on."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """A step of a decision: send ``request`` (a GET) with the client the call uses; send back its answer."""
+
+    request: Request
+
+
+#: what :meth:`RunHook.decide` yields while deciding (a wait, a guard's search) and returns (the plan)
+Decision = Generator[Wait | Search, Response | None, "_Plan"]
 
 Emit = Callable[..., None]
 
@@ -227,9 +247,36 @@ class RunHook:
         self,
         request: Request,
         *,
-        search: Callable[[str], Response] | None = None,
+        search: Callable[[Request], Response] | None = None,
     ) -> _Plan:
-        """Decide about ``request``; raises the hook's own errors; may return a replay."""
+        """:meth:`decide` driven to its plan in this thread: waits on the run's clock,
+        guard searches through ``search`` (without one, no guard search is made)."""
+        decision = self.decide(request, can_search=search is not None)
+        answer: Response | None = None
+        try:
+            while True:
+                step = decision.send(answer)
+                if isinstance(step, Wait):
+                    self.clock.sleep(step.seconds)
+                    answer = None
+                else:
+                    assert search is not None
+                    answer = search(step.request)
+        except StopIteration as done:
+            plan: _Plan = done.value
+            return plan
+
+    def decide(self, request: Request, *, can_search: bool = True) -> Decision:
+        """Decide about ``request``: the one decision every client's hook shares.
+
+        A generator, so that sync and async clients drive the same logic: it
+        yields :class:`Wait` (a breaker's or a rate limit's wait: the driver
+        sleeps, ``asyncio.sleep`` in async code so the event loop keeps
+        running) and :class:`Search` (the search-before-create guard's GET:
+        the driver sends it with the call's own client and sends the answer
+        back) and returns the :class:`_Plan`.  Raises the hook's own errors;
+        the plan may be a replay (no call is made).
+        """
         now = self.clock.now()
         system = self.system_of(request.host)
         if now >= self.run_deadline:
@@ -279,10 +326,10 @@ class RunHook:
                 return _Plan(system, key, occurrence, (), None, journaled[occurrence], now, request)
 
         descriptor = self.descriptor_of(system)
-        if search is not None and method not in _READS and key in self.ambiguous:
+        if can_search and method not in _READS and key in self.ambiguous:
             guard = descriptor.guard_for(method, request.path)
             if guard is not None:
-                found = self._guard(system, guard, request, search)
+                found = yield from self._guard(system, guard, request)
                 if found is not None:
                     return _Plan(system, key, occurrence, (), None, found, now, request)
 
@@ -301,24 +348,19 @@ class RunHook:
             query_key = (idem.query_param, key_value)
 
         timeout = request.timeout
-        new_timeout: float | None = None
+        new_timeout = self.call_timeout(timeout, now=now)
         if timeout is None:
-            new_timeout = self.policy.timeouts.call
             self.emit(
                 "timeout_defaulted",
                 system=system,
                 detail={
                     "method": method,
                     "url": redact_url(request.url),
-                    "timeout": new_timeout,
+                    "timeout": self.policy.timeouts.call,
                 },
             )
-        remaining = max(0.001, min(self.attempt_deadline, self.run_deadline) - now)
-        effective = new_timeout if new_timeout is not None else timeout
-        if effective is not None and effective > remaining:
-            new_timeout = remaining
 
-        self._wait_for_breaker(system)
+        yield from self._wait_for_breaker(system)
         started = self.clock.now()
         sent = request
         for name, value in headers:
@@ -329,7 +371,21 @@ class RunHook:
             query = (query_key,)
         return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent, query)
 
-    def _wait_for_breaker(self, system: str) -> None:
+    def call_timeout(self, timeout: float | None, *, now: float | None = None) -> float | None:
+        """The read timeout a call whose client set ``timeout`` must get, or ``None`` to keep it.
+
+        No timeout gets the policy's call timeout; none may run past the
+        attempt's or the run's deadline.
+        """
+        now = self.clock.now() if now is None else now
+        new_timeout = self.policy.timeouts.call if timeout is None else None
+        remaining = max(0.001, min(self.attempt_deadline, self.run_deadline) - now)
+        effective = new_timeout if new_timeout is not None else timeout
+        if effective is not None and effective > remaining:
+            new_timeout = remaining
+        return new_timeout
+
+    def _wait_for_breaker(self, system: str) -> Generator[Wait, Any, None]:
         breaker = self.breakers.get(system)
         wait = breaker.wait_time(self.clock.now())
         if wait > 0:
@@ -342,7 +398,7 @@ class RunHook:
                 system=system,
                 detail={"system": system, "seconds": round(wait, 3), "reason": "circuit open"},
             )
-            self.clock.sleep(wait)
+            yield Wait(wait)
             self.waited[system] = waited + wait
         change = breaker.before_call(self.clock.now())
         if change is not None:
@@ -353,18 +409,11 @@ class RunHook:
         system: str,
         guard: CreateGuard,
         request: Request,
-        search: Callable[[str], Response],
-    ) -> Response | None:
+    ) -> Generator[Search, Response | None, Response | None]:
         """Search-before-create: a create whose earlier attempt got no answer is looked up first."""
-        try:
-            value: Any = request.json()
-            for part in guard.key_field.split("."):
-                value = value[part]
-        except (ValueError, KeyError, TypeError, IndexError):
+        key_text = _lookup_key(guard, request)
+        if key_text is None:
             return None
-        if value is None or value == "" or isinstance(value, dict | list):
-            return None
-        key_text = str(value)
         parts = urlsplit(request.url)
         # a base URL's path prefix (https://gw/support/api/v2/...) is kept for the search
         guard_path = guard.endpoint.partition(" ")[2]
@@ -376,7 +425,12 @@ class RunHook:
         search_path, _, search_query = guard.search.replace("{key}", quote(key_text, safe="")).partition("?")
         search_url = urlunsplit((parts.scheme, parts.netloc, prefix + search_path, search_query, ""))
         started = self.clock.now()
-        response = search(search_url)
+        search_request = Request(
+            "GET", search_url, _search_headers(request.headers), b"", request.timeout, request.client
+        )
+        answer = yield Search(search_request)
+        assert answer is not None
+        response = answer
         self._record(
             _Plan(
                 system,
@@ -386,7 +440,7 @@ class RunHook:
                 None,
                 None,
                 started,
-                Request("GET", search_url, request.headers, b"", request.timeout, request.client),
+                search_request,
             ),
             response,
             None,
@@ -537,7 +591,7 @@ class RunHook:
         request = plan.request
         if request.method.upper() != "POST" or plan.replay is not None:
             return False
-        if error is not None and type(error).__name__ in ("ConnectError", "ConnectTimeout"):
+        if error is not None and _never_connected(error):
             return False  # no connection was made: nothing was sent
         descriptor = self.descriptor_of(plan.system)
         idem = descriptor.idempotency
@@ -558,6 +612,53 @@ class RunHook:
             and self.descriptor_of(a.system).endpoint(ra.method, ra.path)
             == self.descriptor_of(b.system).endpoint(b.method, b.request.path)
         )
+
+
+#: the clients' errors for a connection that was never made (so nothing was sent):
+#: httpx, urllib3 (also under requests), aiohttp, and the stdlib's refusal
+_NOT_CONNECTED = frozenset(
+    {
+        "ConnectError",
+        "ConnectTimeout",
+        "NewConnectionError",
+        "ConnectTimeoutError",
+        "NameResolutionError",
+        "ClientConnectorError",
+        "ClientConnectorDNSError",
+        "ConnectionTimeoutError",
+        "ConnectionRefusedError",
+    }
+)
+
+
+def _never_connected(error: BaseException) -> bool:
+    """Whether ``error`` says no connection was made, looking through the wrappers clients add
+    (``requests.ConnectionError`` around urllib3's ``MaxRetryError``, ``URLError``)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if type(exc).__name__ in _NOT_CONNECTED:
+            return True
+        if type(exc).__name__ == "MaxRetryError":
+            # urllib3 gave up after its own Retry: its last error says nothing of the
+            # earlier tries, one of which may have been sent
+            continue
+        reason = getattr(exc, "reason", None)
+        todo.extend(
+            [exc.__cause__, exc.__context__, reason if isinstance(reason, BaseException) else None]
+        )
+        todo.extend(a for a in exc.args if isinstance(a, BaseException))
+    return False
+
+
+def _search_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A write's headers minus those that describe its body or carry its key: the guard's GET."""
+    dropped = ("content-type", "content-length", "idempotency-key", "transfer-encoding")
+    return tuple((k, v) for k, v in headers if k.lower() not in dropped)
 
 
 def _lookup_key(guard: CreateGuard, request: Request) -> str | None:
