@@ -139,21 +139,7 @@ def test_a_retry_allowing_post_is_reported_for_the_duplicate_it_makes(sqlite_led
     assert "execute_then_timeout" in dup.program
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "robust_async_httpx",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap: under the orchestrator, a ticket create lost after Zendesk "
-                "acted is re-sent from async code without the search-before-create guard "
-                "(issues 14/16 stay open for it)",
-            ),
-        ),
-        "robust_aiohttp",
-    ],
-)
+@pytest.mark.parametrize("name", ["robust_async_httpx", "robust_aiohttp"])
 def test_an_async_automation_is_awaited_in_both_modes_and_clean(name: str, sqlite_ledger: Ledger) -> None:
     result = run_campaign(
         _flow(name), ledger=sqlite_ledger, examples=40, seed=SEED, modes=("bare", "orchestrated"), shrink=False
