@@ -226,10 +226,13 @@ def _install_urllib3() -> None:
 
     original = HTTPConnectionPool.urlopen
 
-    def urlopen(self: Any, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any) -> Any:
+    def urlopen(
+        self: Any, method: str, url: str, body: Any = None, headers: Any = None, *args: Any, **kw: Any
+    ) -> Any:
         hook = _hooked()
-        if hook is None:
-            return original(self, method, url, body, headers, **kw)
+        if hook is None:  # also urllib3's own recursion (Retry, redirects), positionally
+            return original(self, method, url, body, headers, *args, **kw)
+        kw.update(zip(_URLOPEN_POSITIONAL, args, strict=False))
         sent_headers = dict(headers if headers is not None else self.headers)
         timeout = kw.get("timeout", urllib3.util.timeout._DEFAULT_TIMEOUT)
         if timeout is urllib3.util.timeout._DEFAULT_TIMEOUT:
@@ -293,6 +296,13 @@ def _install_urllib3() -> None:
 
     urlopen.__wrapped__ = original  # type: ignore[attr-defined]
     HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign]
+
+
+#: ``HTTPConnectionPool.urlopen``'s parameters after ``headers``, in order
+_URLOPEN_POSITIONAL = (
+    "retries", "redirect", "assert_same_host", "timeout", "pool_timeout", "release_conn",
+    "chunked", "body_pos", "preload_content", "decode_content",
+)
 
 
 def _pool_url(pool: Any, target: str) -> str:

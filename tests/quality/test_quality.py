@@ -139,8 +139,10 @@ def test_a_retry_allowing_post_is_reported_for_the_duplicate_it_makes(sqlite_led
     assert "execute_then_timeout" in dup.program
 
 
-@pytest.mark.parametrize("name", ["robust_async_httpx", "robust_aiohttp"])
-def test_an_async_automation_is_awaited_in_both_modes_and_clean(name: str, sqlite_ledger: Ledger) -> None:
+@pytest.mark.parametrize("name", CLIENT_ROBUST)
+def test_each_robust_client_automation_is_clean_in_both_modes(name: str, sqlite_ledger: Ledger) -> None:
+    """Async ones awaited in both modes; every client's calls pass the orchestrator's hook
+    (keys, journal, the search-before-create guard) without making a finding."""
     result = run_campaign(
         _flow(name), ledger=sqlite_ledger, examples=40, seed=SEED, modes=("bare", "orchestrated"), shrink=False
     )
