@@ -108,3 +108,19 @@ async def reads_concurrently(event: dict[str, Any]) -> dict[str, Any]:
         (await client.post(STRIPE + "/v1/customers", content=_customer(event),
                            headers={"Authorization": STRIPE_AUTH, "Content-Type": FORM})).raise_for_status()
     return {"status": "ok"}
+
+
+async def _aio_read(session: aiohttp.ClientSession, path: str) -> int:
+    async with session.get(STRIPE + path, headers={"Authorization": STRIPE_AUTH}) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def reads_concurrently_aiohttp(event: dict[str, Any]) -> dict[str, Any]:
+    """Three reads at once (asyncio.gather) through aiohttp, then one write."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        await asyncio.gather(*(_aio_read(session, p) for p in ("/v1/customers", "/v1/invoices", "/v1/products")))
+        async with session.post(STRIPE + "/v1/customers", data=_customer(event),
+                                headers={"Authorization": STRIPE_AUTH, "Content-Type": FORM}) as resp:
+            resp.raise_for_status()
+    return {"status": "ok"}

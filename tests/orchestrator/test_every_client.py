@@ -54,3 +54,17 @@ def test_a_ticket_create_lost_after_the_desk_acted_is_found_by_the_guard_not_mad
     assert guard and guard[0].detail["guard"] == "search-before-create"
     # the Stripe customer of the first attempt was answered from the journal, not made again
     assert len(_sent(run, "stripe")) == 1
+
+
+@pytest.mark.parametrize("name", ["reads_concurrently", "reads_concurrently_aiohttp"])
+def test_calls_made_concurrently_appear_in_the_timeline_in_the_order_they_happened(name: str) -> None:
+    # the first read is slow: it is sent first and answered last
+    run = _play(name, InjectFault("stripe", "GET /v1/customers", "slow", (("seconds", 3.0),)), Deliver(0))
+    (d,) = run.deliveries
+    assert d.end_state == "succeeded", d.error
+    calls = [e for e in d.run.events if e.kind == "call"]
+    # the world logs each request as it is sent: the timeline's call events follow that order
+    assert [(e.detail["method"], e.detail["url"]) for e in calls] == [(c.method, c.url) for c in run.world.calls]
+    assert [e.detail["url"].rsplit("/", 1)[1] for e in calls] == ["customers", "invoices", "products", "customers"]
+    assert calls[0].detail["latency"] == 3.0
+    assert [e.at for e in calls] == sorted(e.at for e in calls)
