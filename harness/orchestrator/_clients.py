@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from harness._aio import sleep as aio_sleep
 from harness._wire import Request, Response
 from harness.orchestrator._hook import RunHook, Wait, _Plan
+from harness.systems._intercept import harness_traffic
 from harness.systems._wirebytes import response_bytes
 
 __all__ = ["activate", "current_hook", "deactivate", "install"]
@@ -76,8 +77,11 @@ def deactivate(token: contextvars.Token[RunHook | None]) -> None:
 
 
 def _hooked() -> RunHook | None:
-    """The hook a call made now must pass, or ``None`` (no run, or the hook's own call)."""
-    return None if _IN_CALL.get() else _CURRENT.get()
+    """The hook a call made now must pass, or ``None``: no run, the hook's own call, or the
+    harness's own traffic (an alert sent while a run's call waits on its breaker)."""
+    if _IN_CALL.get() or harness_traffic():
+        return None
+    return _CURRENT.get()
 
 
 # -- the two drivers: one decision, sync or async ------------------------------------
