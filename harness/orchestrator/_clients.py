@@ -26,198 +26,45 @@ original untouched.  The wrappers only translate: the client's request to a
 replayed :class:`~harness._wire.Response` into the client's response type, and
 the client's response into a ``Response``.  What happens to a call is decided
 once, by :meth:`RunHook.decide <harness.orchestrator._hook.RunHook.decide>`,
-driven by :func:`_call` in sync code and :func:`_acall` in async code (where
-a breaker's or rate limit's wait is an ``asyncio.sleep`` on the run's clock,
-so the event loop keeps running).  What the hook does to a call is described
-in :mod:`harness.orchestrator._hook`.
+driven by :func:`~harness.orchestrator._calls.call` in sync code and
+:func:`~harness.orchestrator._calls.acall` in async code (where a breaker's
+or rate limit's wait is an ``asyncio.sleep`` on the run's clock, so the event
+loop keeps running).  What the hook does to a call is described in
+:mod:`harness.orchestrator._hook`.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import http.client
 import io
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
-from harness._aio import sleep as aio_sleep
 from harness._wire import Request, Response
-from harness.orchestrator._hook import RunHook, Wait, _Plan
-from harness.systems._intercept import harness_traffic
+from harness.orchestrator._calls import (
+    IN_CALL,
+    acall,
+    activate,
+    body_bytes,
+    call,
+    current_hook,
+    deactivate,
+    hooked,
+    items,
+    read_timeout,
+    unhooked,
+    wire_response,
+)
+from harness.orchestrator._hook import _Plan
 from harness.systems._wirebytes import response_bytes
 
 __all__ = ["activate", "current_hook", "deactivate", "install"]
 
-_CURRENT: contextvars.ContextVar[RunHook | None] = contextvars.ContextVar(
-    "harness_orchestrator_run", default=None
-)
-_IN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "harness_orchestrator_in_call", default=False
-)
 _INSTALL_LOCK = threading.Lock()
 _INSTALLED = False
-
-T = TypeVar("T")
-
-
-def current_hook() -> RunHook | None:
-    """The hook of the run current in this context, if any."""
-    return _CURRENT.get()
-
-
-def activate(hook: RunHook | None) -> contextvars.Token[RunHook | None]:
-    return _CURRENT.set(hook)
-
-
-def deactivate(token: contextvars.Token[RunHook | None]) -> None:
-    _CURRENT.reset(token)
-
-
-def _hooked() -> RunHook | None:
-    """The hook a call made now must pass, or ``None``: no run, the hook's own call, or the
-    harness's own traffic (an alert sent while a run's call waits on its breaker)."""
-    if _IN_CALL.get() or harness_traffic():
-        return None
-    return _CURRENT.get()
-
-
-# -- the two drivers: one decision, sync or async ------------------------------------
-
-
-def _call(
-    hook: RunHook,
-    wire: Request,
-    *,
-    search: Callable[[Request], Response],
-    apply: Callable[[_Plan], None],
-    send: Callable[[], T],
-    seen: Callable[[T], tuple[T, Response]],
-    replay: Callable[[Response], T],
-) -> T:
-    """One call of a sync client through ``hook``.
-
-    ``search`` sends a guard's GET with the same client, ``apply`` puts the plan
-    (headers, query, timeout) on the client's request, ``send`` makes the call,
-    ``seen`` reads what came back (the client's response, maybe rebuilt, and its
-    wire form: reading the body belongs to the call, so a read error is its
-    outcome), ``replay`` builds the client's response from a journaled answer.
-    """
-    plan = hook.before(wire, search=_unhooked(search))
-    if plan.replay is not None:
-        hook.after(plan, plan.replay, None)
-        return replay(plan.replay)
-    apply(plan)
-    token = _IN_CALL.set(True)
-    try:
-        resp, response = seen(send())
-    except BaseException as exc:
-        hook.after(plan, None, exc)
-        raise
-    finally:
-        _IN_CALL.reset(token)
-    hook.after(plan, response, None)
-    return resp
-
-
-async def _acall(
-    hook: RunHook,
-    wire: Request,
-    *,
-    search: Callable[[Request], Awaitable[Response]],
-    apply: Callable[[_Plan], None],
-    send: Callable[[], Awaitable[T]],
-    seen: Callable[[T], Awaitable[tuple[T, Response]]],
-    replay: Callable[[Response], T],
-) -> T:
-    """:func:`_call` for an async client: the same decision, waits without blocking the loop."""
-    decision = hook.decide(wire)
-    answer: Response | None = None
-    try:
-        while True:
-            step = decision.send(answer)
-            if isinstance(step, Wait):
-                await aio_sleep(step.seconds, hook.clock)
-                answer = None
-            else:
-                token = _IN_CALL.set(True)
-                try:
-                    answer = await search(step.request)
-                finally:
-                    _IN_CALL.reset(token)
-    except StopIteration as done:
-        plan: _Plan = done.value
-    if plan.replay is not None:
-        hook.after(plan, plan.replay, None)
-        return replay(plan.replay)
-    apply(plan)
-    token = _IN_CALL.set(True)
-    try:
-        resp, response = await seen(await send())
-    except BaseException as exc:
-        hook.after(plan, None, exc)
-        raise
-    finally:
-        _IN_CALL.reset(token)
-    hook.after(plan, response, None)
-    return resp
-
-
-def _unhooked(search: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    def run(request: Request) -> Response:
-        token = _IN_CALL.set(True)
-        try:
-            return search(request)
-        finally:
-            _IN_CALL.reset(token)
-
-    return run
-
-
-# -- shared translation helpers ------------------------------------------------------
-
-
-def _body_bytes(body: Any) -> bytes:
-    """A request body as bytes; a file or generator body is streamed and not consumed here."""
-    if body is None:
-        return b""
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body)
-    return b""
-
-
-#: headers that describe how the body travelled, not what it is: dropped from what the
-#: journal keeps (its body is stored decoded and whole)
-_FRAMING = frozenset({"content-encoding", "transfer-encoding", "content-length"})
-
-
-def _wire_response(status: int, headers: Any, body: bytes) -> Response:
-    """What the journal keeps of an answer: the status, the headers minus framing, the decoded body."""
-    kept = tuple((str(k), str(v)) for k, v in headers if str(k).lower() not in _FRAMING)
-    return Response(status, kept, body)
-
-
-def _items(headers: Any) -> list[tuple[str, str]]:
-    return [(str(k), str(v)) for k, v in headers.items()]
-
-
-def _read_timeout(value: Any) -> float | None:
-    """A read timeout in seconds from a number, a ``(connect, read)`` tuple or a urllib3 ``Timeout``."""
-    import socket
-
-    if value is None or value is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
-        return None
-    if isinstance(value, tuple):
-        value = value[1] if len(value) > 1 else value[0]
-    read = getattr(value, "read_timeout", value)
-    try:
-        return None if read is None else float(read)
-    except (TypeError, ValueError):  # urllib3's "socket default" sentinel
-        return None
 
 
 # -- urllib3 (and requests, and every SDK on either) -----------------------------------
@@ -233,7 +80,7 @@ def _install_urllib3() -> None:
     def urlopen(
         self: Any, method: str, url: str, body: Any = None, headers: Any = None, *args: Any, **kw: Any
     ) -> Any:
-        hook = _hooked()
+        hook = hooked()
         if hook is None:  # also urllib3's own recursion (Retry, redirects), positionally
             return original(self, method, url, body, headers, *args, **kw)
         kw.update(zip(_URLOPEN_POSITIONAL, args, strict=False))
@@ -248,8 +95,8 @@ def _install_urllib3() -> None:
             method=method.upper(),
             url=full_url,
             headers=tuple((str(k), str(v)) for k, v in sent_headers.items()),
-            body=_body_bytes(body),
-            timeout=_read_timeout(timeout),
+            body=body_bytes(body),
+            timeout=read_timeout(timeout),
             client="urllib3",
         )
         target = [url]
@@ -259,7 +106,7 @@ def _install_urllib3() -> None:
                 self, "GET", _target(request.url), None, dict(request.headers),
                 timeout=request.timeout or hook.policy.timeouts.call, retries=False,
             )
-            return _wire_response(r.status, r.headers.items(), r.data)
+            return wire_response(r.status, r.headers.items(), r.data)
 
         def apply(plan: _Plan) -> None:
             for name, value in plan.headers:
@@ -280,14 +127,14 @@ def _install_urllib3() -> None:
 
         def seen(resp: Any) -> tuple[Any, Response]:
             if preload:
-                return resp, _wire_response(resp.status, resp.headers.items(), resp.data)
+                return resp, wire_response(resp.status, resp.headers.items(), resp.data)
             # the caller (requests) reads the body later: read it now, whole, and hand
             # back a response over the same bytes, headers and connection details
             raw = resp.read(decode_content=False)
             resp.release_conn()
             again = _urllib3_response(resp.status, resp.headers, raw, resp, decode=decode)
             plain = _urllib3_response(resp.status, resp.headers, raw, resp, decode=True, preload=True)
-            return again, _wire_response(resp.status, resp.headers.items(), plain.data)
+            return again, wire_response(resp.status, resp.headers.items(), plain.data)
 
         def replay(answer: Response) -> Any:
             return HTTPResponse(
@@ -296,7 +143,7 @@ def _install_urllib3() -> None:
                 request_url=full_url,
             )
 
-        return _call(hook, wire, search=search, apply=apply, send=send, seen=seen, replay=replay)
+        return call(hook, wire, search=search, apply=apply, send=send, seen=seen, replay=replay)
 
     urlopen.__wrapped__ = original  # type: ignore[attr-defined]
     HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign]
@@ -366,7 +213,7 @@ def _install_http_client() -> None:
     original_getresponse = http.client.HTTPConnection.getresponse
 
     def request(self: Any, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any) -> None:
-        hook = _hooked()
+        hook = hooked()
         if hook is None:
             return original_request(self, method, url, body, headers if headers is not None else {}, **kw)
         sent_headers = dict(headers or {})
@@ -381,8 +228,8 @@ def _install_http_client() -> None:
             method=method.upper(),
             url=full_url,
             headers=tuple((str(k), str(v)) for k, v in sent_headers.items()),
-            body=_body_bytes(body),
-            timeout=_read_timeout(self.timeout),
+            body=body_bytes(body),
+            timeout=read_timeout(self.timeout),
             client="http.client",
         )
         def search(req: Request) -> Response:
@@ -390,11 +237,11 @@ def _install_http_client() -> None:
             try:
                 conn.request("GET", _target(req.url), headers=dict(req.headers))
                 r = conn.getresponse()
-                return _wire_response(r.status, r.getheaders(), r.read())
+                return wire_response(r.status, r.getheaders(), r.read())
             finally:
                 conn.close()
 
-        plan = hook.before(wire, search=_unhooked(search))
+        plan = hook.before(wire, search=unhooked(search))
         if plan.replay is None:
             for name, value in plan.headers:
                 sent_headers[name] = value
@@ -403,14 +250,14 @@ def _install_http_client() -> None:
                 self.timeout = plan.timeout
                 if self.sock is not None:
                     self.sock.settimeout(plan.timeout)
-            token = _IN_CALL.set(True)
+            token = IN_CALL.set(True)
             try:
                 original_request(self, method, target if plan.query else url, body, sent_headers, **kw)
             except BaseException as exc:
                 hook.after(plan, None, exc)
                 raise
             finally:
-                _IN_CALL.reset(token)
+                IN_CALL.reset(token)
         # the outcome is known at getresponse(): the plan waits there (a replay too)
         self._harness_call = (hook, plan)
 
@@ -423,7 +270,7 @@ def _install_http_client() -> None:
         if plan.replay is not None:
             hook.after(plan, plan.replay, None)
             return _http_client_response(plan.replay, method)
-        token = _IN_CALL.set(True)
+        token = IN_CALL.set(True)
         try:
             resp = original_getresponse(self)
             raw = resp.read()
@@ -431,8 +278,8 @@ def _install_http_client() -> None:
             hook.after(plan, None, exc)
             raise
         finally:
-            _IN_CALL.reset(token)
-        answer = _wire_response(resp.status, resp.getheaders(), raw)
+            IN_CALL.reset(token)
+        answer = wire_response(resp.status, resp.getheaders(), raw)
         hook.after(plan, answer, None)
         # the same status, headers and body, readable again by the caller
         again = _http_client_response(
@@ -484,7 +331,7 @@ def _httpx_apply(plan: _Plan, request: Any) -> None:
 def _httpx_seen(resp: Any, *, streamed: bool) -> tuple[Any, Response]:
     # a streamed body is not read: the automation owns it (the journal keeps no body)
     body = b"" if streamed else resp.content
-    return resp, _wire_response(resp.status_code, resp.headers.items(), body)
+    return resp, wire_response(resp.status_code, resp.headers.items(), body)
 
 
 def _install_httpx() -> None:
@@ -500,17 +347,17 @@ def _install_httpx() -> None:
         return replay
 
     def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        hook = _hooked()
+        hook = hooked()
         if hook is None:
             return original(self, request, **kwargs)
 
         def search(req: Request) -> Response:
             r = original(self, self.build_request("GET", req.url, headers=list(req.headers)),
                          auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT))
-            return _wire_response(r.status_code, r.headers.items(), r.content)
+            return wire_response(r.status_code, r.headers.items(), r.content)
 
         streamed = bool(kwargs.get("stream"))
-        return _call(
+        return call(
             hook, _httpx_wire(request), search=search,
             apply=functools.partial(_httpx_apply, request=request),
             send=lambda: original(self, request, **kwargs),
@@ -519,21 +366,21 @@ def _install_httpx() -> None:
         )
 
     async def send_async(self: Any, request: Any, **kwargs: Any) -> Any:
-        hook = _hooked()
+        hook = hooked()
         if hook is None:
             return await original_async(self, request, **kwargs)
 
         async def search(req: Request) -> Response:
             r = await original_async(self, self.build_request("GET", req.url, headers=list(req.headers)),
                                      auth=kwargs.get("auth", httpx.USE_CLIENT_DEFAULT))
-            return _wire_response(r.status_code, r.headers.items(), r.content)
+            return wire_response(r.status_code, r.headers.items(), r.content)
 
         streamed = bool(kwargs.get("stream"))
 
         async def seen(resp: Any) -> tuple[Any, Response]:
             return _httpx_seen(resp, streamed=streamed)
 
-        return await _acall(
+        return await acall(
             hook, _httpx_wire(request), search=search,
             apply=functools.partial(_httpx_apply, request=request),
             send=lambda: original_async(self, request, **kwargs),
@@ -556,7 +403,7 @@ def _aio_body(req: Any) -> bytes:
     body = req.body
     if isinstance(body, BytesPayload):
         return bytes(body._value)
-    return _body_bytes(body)
+    return body_bytes(body)
 
 
 def _aio_response(answer: Response, req: Any) -> Any:
@@ -596,7 +443,7 @@ def _install_aiohttp() -> None:
     sentinel = object()
 
     async def _request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
-        hook = _hooked()
+        hook = hooked()
         if hook is None:
             return await original(self, method, str_or_url, **kwargs)
         given = kwargs.get("timeout", sentinel)
@@ -624,7 +471,7 @@ def _install_aiohttp() -> None:
 
 
 async def _aio_middleware(req: Any, handler: Any, *, read_timeout: float | None) -> Any:
-    hook = _hooked()
+    hook = hooked()
     if hook is None:
         return await handler(req)
     from yarl import URL
@@ -632,7 +479,7 @@ async def _aio_middleware(req: Any, handler: Any, *, read_timeout: float | None)
     wire = Request(
         method=req.method.upper(),
         url=str(req.url),
-        headers=_items(req.headers),
+        headers=items(req.headers),
         body=_aio_body(req),
         timeout=read_timeout,
         client="aiohttp",
@@ -640,7 +487,7 @@ async def _aio_middleware(req: Any, handler: Any, *, read_timeout: float | None)
 
     async def search(request: Request) -> Response:
         async with req.session.request("GET", request.url, headers=dict(request.headers)) as r:
-            return _wire_response(r.status, r.headers.items(), await r.read())
+            return wire_response(r.status, r.headers.items(), await r.read())
 
     def apply(plan: _Plan) -> None:
         for name, value in plan.headers:
@@ -650,9 +497,9 @@ async def _aio_middleware(req: Any, handler: Any, *, read_timeout: float | None)
 
     async def seen(resp: Any) -> tuple[Any, Response]:
         # read now (aiohttp keeps it: the automation's read()/json() get the same bytes)
-        return resp, _wire_response(resp.status, resp.headers.items(), await resp.read())
+        return resp, wire_response(resp.status, resp.headers.items(), await resp.read())
 
-    return await _acall(
+    return await acall(
         hook, wire, search=search, apply=apply, send=lambda: handler(req), seen=seen,
         replay=functools.partial(_aio_response, req=req),
     )

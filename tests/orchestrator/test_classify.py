@@ -100,7 +100,12 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
 
 
 def _urllib3_errors() -> list[tuple[BaseException, str]]:
-    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+    from urllib3.exceptions import (
+        MaxRetryError,
+        NewConnectionError,
+        ProtocolError,
+        ReadTimeoutError,
+    )
 
     return [
         (ReadTimeoutError(None, "/v1/customers", "Read timed out."), "transient"),  # type: ignore[arg-type]
