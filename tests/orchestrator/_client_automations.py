@@ -124,3 +124,24 @@ async def reads_concurrently_aiohttp(event: dict[str, Any]) -> dict[str, Any]:
                                 headers={"Authorization": STRIPE_AUTH, "Content-Type": FORM}) as resp:
             resp.raise_for_status()
     return {"status": "ok"}
+
+
+async def bills_while_a_ticker_runs(event: dict[str, Any]) -> dict[str, Any]:
+    """A Stripe create and, concurrently, a task that ticks every second (five times)."""
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        for _ in range(5):
+            await asyncio.sleep(1.0)
+            ticks.append(loop.time())
+
+    async def bill() -> float:
+        async with httpx.AsyncClient(timeout=10) as client:
+            (await client.post(STRIPE + "/v1/customers", content=_customer({"objectId": event["id"]}),
+                               headers={"Authorization": STRIPE_AUTH, "Content-Type": FORM})).raise_for_status()
+        return loop.time()
+
+    started = loop.time()
+    _, billed = await asyncio.gather(ticker(), bill())
+    return {"status": "ok", "ticks": [t - started for t in ticks], "billed": billed - started}
