@@ -1,9 +1,17 @@
 """The orchestrator's HTTP hook: what happens to every call an unmodified automation makes.
 
-``requests.Session.send``, ``httpx.Client.send`` and ``httpx.AsyncClient.send``
-are wrapped once per process (:func:`install`).  The wrapper looks up the
-current run in a :class:`contextvars.ContextVar`; outside a run it calls the
-original untouched.  Inside a run, in this order:
+Every supported client is hooked once per process
+(:func:`~harness.orchestrator.install`, :mod:`harness.orchestrator._clients`):
+urllib3's ``HTTPConnectionPool.urlopen`` (so ``requests``, urllib3 itself and
+the SDKs on them: stripe, hubspot-api-client, zenpy), http.client's
+``HTTPConnection.request``/``getresponse`` (so ``urllib.request`` and
+slack_sdk's ``WebClient``), ``httpx.Client.send`` and
+``httpx.AsyncClient.send``, and an aiohttp client middleware (so slack_sdk's
+``AsyncWebClient``).  Each call is hooked once, at the outermost of those
+layers it passes.  The wrapper looks up the current run in a
+:class:`contextvars.ContextVar`; outside a run it calls the original
+untouched.  Inside a run, :meth:`RunHook.decide` decides, the same for every
+client, sync or async, in this order:
 
 1. **deadlines**: past the attempt's or the run's deadline, the call is not
    made (:class:`~harness.orchestrator.AttemptDeadlineExceeded`, transient);
@@ -49,8 +57,24 @@ search-before-create guard (a create without its lookup key, an update, any
 generic REST API) a write whose response was lost after the server
 acted cannot be told apart from one that never arrived, so a retry may repeat
 it: such runs are the ones the inbox and the ``duplicate_effect`` oracle exist
-for.  Breaker waits use the run's clock (``clock.sleep``), which blocks the
-event loop in an ``httpx.AsyncClient`` automation in production.
+for.  A client's own retries below the hook point (urllib3's ``Retry``, also
+under ``requests``; httpx's connect retries) stay inside one hooked call: the
+hook adds the idempotency key before them, so they re-send it, but a
+``Retry`` that re-sends a keyless POST after a lost answer is not stopped by
+the unknown-outcome rule (the ``duplicate_effect`` oracle reports it).  The
+hook reads each response body whole to journal it (stored decoded, without
+its framing headers); an httpx response opened with ``stream=True`` is not
+read and journals no body.  http.client code that calls ``putrequest`` and
+``endheaders`` itself, rather than ``request``, is not hooked; aiohttp is
+hooked from 3.12 (client middlewares).  A guard's answer is the found record
+in the create's envelope (Zendesk's ``{"ticket": ...}``) without the
+create's side objects (its ``audit``): code that reads those fails loudly and
+goes to the inbox.  Breaker and rate-limit waits use the run's clock: in async
+code they are ``asyncio.sleep`` on the loop (other tasks run meanwhile).
+Concurrent calls (``asyncio.gather``) are recorded as they complete: in a
+campaign the fakes answer in the order requests were sent, so the timeline
+follows it; in production overlapping calls are recorded in the order they
+completed, each with its latency.
 """
 
 from __future__ import annotations
