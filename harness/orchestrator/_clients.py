@@ -74,6 +74,7 @@ def _install_urllib3() -> None:
     import urllib3
     from urllib3.connectionpool import HTTPConnectionPool
     from urllib3.response import HTTPResponse
+    from urllib3.util.retry import Retry
 
     original = HTTPConnectionPool.urlopen
 
@@ -121,6 +122,12 @@ def _install_urllib3() -> None:
                 else:
                     bound_connect = bound
                 kw["timeout"] = urllib3.Timeout(connect=bound_connect, read=bound)
+            if not hook.resend_safe(plan):
+                # the unknown-outcome rule, below the hook: urllib3's own Retry must not
+                # re-send this POST after a read error or a reset (it may have happened)
+                retries = Retry.from_int(kw.get("retries"), redirect=kw.get("redirect", True),
+                                         default=self.retries)
+                kw["retries"] = retries.new(read=False) if retries.read is not False else retries
 
         def send() -> Any:
             return original(self, method, target[0], body, sent_headers, **kw)

@@ -605,6 +605,24 @@ class RunHook:
             self.on_breaker(change)
 
 
+    def resend_safe(self, plan: _Plan) -> bool:
+        """Whether the client's own retry (urllib3's ``Retry``, below the hook) may send the
+        planned request again after a lost answer: anything but a POST, or a POST carrying a
+        key the system honours.  A guarded create is not: its guard searches only before
+        the hook's next send, never between a client's own tries."""
+        request = plan.request
+        return request.method.upper() != "POST" or self._keyed(plan)
+
+    def _keyed(self, plan: _Plan) -> bool:
+        """Whether the request carries an idempotency key its system honours (header or query)."""
+        request = plan.request
+        idem = self.descriptor_of(plan.system).idempotency
+        if idem is None:
+            return False
+        if idem.header and request.header(idem.header) is not None:
+            return True
+        return bool(idem.query_param) and idem.query_param in dict(parse_qsl(urlsplit(request.url).query))
+
     def _cannot_dedupe(self, plan: _Plan, error: BaseException | None) -> bool:
         """Whether a write with no answer could not be sent again safely (see point 7).
 
@@ -617,14 +635,9 @@ class RunHook:
             return False
         if error is not None and _never_connected(error):
             return False  # no connection was made: nothing was sent
-        descriptor = self.descriptor_of(plan.system)
-        idem = descriptor.idempotency
-        if idem is not None:
-            if idem.header and request.header(idem.header) is not None:
-                return False
-            if idem.query_param and idem.query_param in dict(parse_qsl(urlsplit(request.url).query)):
-                return False
-        guard = descriptor.guard_for(request.method.upper(), request.path)
+        if self._keyed(plan):
+            return False
+        guard = self.descriptor_of(plan.system).guard_for(request.method.upper(), request.path)
         return guard is None or _lookup_key(guard, request) is None
 
     def _same_operation(self, a: CallRecord | _Plan, b: CallRecord) -> bool:

@@ -68,3 +68,28 @@ def test_calls_made_concurrently_appear_in_the_timeline_in_the_order_they_happen
     assert [e.detail["url"].rsplit("/", 1)[1] for e in calls] == ["customers", "invoices", "products", "customers"]
     assert calls[0].detail["latency"] == 3.0
     assert [e.at for e in calls] == sorted(e.at for e in calls)
+
+
+@pytest.mark.parametrize("name", ["resends_with_requests", "resends_with_urllib3"])
+def test_a_urllib3_retry_does_not_resend_a_post_whose_outcome_is_unknown(name: str) -> None:
+    # bare, urllib3's Retry(allowed_methods=None) sends the ticket again after the lost answer
+    bare = Target(Flow(name=name, automation=getattr(autos, name), trigger=get_trigger("hubspot.deal.closedwon")),
+                  seed=SEED).run(Scenario(SEED, (InjectFault("zendesk", "POST /api/v2/tickets.json",
+                                                             "execute_then_timeout"), Deliver(0)), noun="deal"), "bare")
+    assert len(_sent(bare, "zendesk")) == 2
+    run = _play(name, InjectFault("zendesk", "POST /api/v2/tickets.json", "execute_then_timeout"), Deliver(0))
+    (d,) = run.deliveries
+    assert d.end_state == "manual", (d.end_state, d.error)
+    assert len(_sent(run, "zendesk")) == 1  # not by urllib3's Retry, not by a retry of the run
+    assert "neither idempotency keys nor a search-before-create guard" in str(d.run.detail.get("reason"))
+
+
+def test_a_urllib3_retry_does_not_resend_a_guarded_create_either_the_next_attempt_searches() -> None:
+    # the ticket carries its external_id: the guard can find it, but only before the hook's
+    # next send, so urllib3 must not re-send it between its own tries
+    run = _play("guarded_resends_with_requests",
+                InjectFault("zendesk", "POST /api/v2/tickets.json", "execute_then_timeout"), Deliver(0))
+    (d,) = run.deliveries
+    assert d.end_state == "succeeded", (d.end_state, d.error)
+    assert len(_sent(run, "zendesk")) == 1
+    assert len(run.world.system("zendesk").records()["ticket"]) == 1
