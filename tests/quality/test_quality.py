@@ -181,3 +181,18 @@ def test_the_orchestrator_recovers_each_fragile_class_without_a_flow_file(
     )
     found = {f.oracle: f for f in result.findings}
     assert oracle not in found, f"{name}: {found[oracle].message}\n{found[oracle].program}" if oracle in found else ""
+
+
+@pytest.mark.parametrize(("name", "oracle"), sorted(CLIENT_FRAGILE.items()))
+def test_the_orchestrator_recovers_each_fragile_client_class_without_a_flow_file(
+    name: str, oracle: str, sqlite_ledger: Ledger
+) -> None:
+    """Every client's calls pass the orchestrator's hook: keys on Stripe writes, default
+    timeouts, urllib3's Retry kept from re-sending a keyless create, the inbox rule."""
+    flow = _flow(name)
+    result = run_campaign(
+        flow, ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=SEED, modes=("orchestrated",), shrink=False
+    )
+    found = {f.oracle: f for f in result.findings}
+    assert oracle not in found, f"{name}: {found[oracle].message}\n{found[oracle].program}" if oracle in found else ""
+    assert sum(result.faults_injected["orchestrated"].values()) > 0
