@@ -431,7 +431,10 @@ def _aio_response(answer: Response, req: Any) -> Any:
         kwargs["stream_writer"] = types.SimpleNamespace(output_size=0)
     resp = req.response_class(req.method, req.url, **kwargs)
     resp.status = answer.status
-    resp.reason = http.HTTPStatus(answer.status).phrase if answer.status in http.HTTPStatus._value2member_map_ else ""
+    try:
+        resp.reason = http.HTTPStatus(answer.status).phrase
+    except ValueError:  # a status the standard does not name
+        resp.reason = ""
     resp._headers = CIMultiDictProxy(CIMultiDict(answer.headers))
     resp._raw_headers = tuple((k.encode(), v.encode()) for k, v in answer.headers)
     resp._body = answer.body
