@@ -220,6 +220,7 @@ def _install_http_client() -> None:
     original_getresponse = http.client.HTTPConnection.getresponse
 
     def request(self: Any, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any) -> None:
+        self.__dict__.pop("_harness_call", None)  # a plan whose response was never read
         hook = hooked()
         if hook is None:
             return original_request(self, method, url, body, headers if headers is not None else {}, **kw)
