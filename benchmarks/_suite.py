@@ -585,11 +585,61 @@ def bench_memory(cfg: Config) -> BenchResult:
     )
 
 
+# -- 2b. the interception's cost per call, per client ---------------------------------------
+
+
+def bench_intercept(cfg: Config) -> BenchResult:
+    """Per-call cost of each client through a world, split into client, interception, fake."""
+    from benchmarks import intercept_cost
+
+    calls = cfg.pick(300, 100, 10)
+    repeats = cfg.pick(5, 3, 1)
+    measured = intercept_cost.measure(calls, repeats)
+    rows = []
+    for m in measured:
+        if m["layer"] == "ssl context":
+            continue
+        note = (
+            f"client's own {m['client_us']:,.0f}, interception {m['interception_us']:,.0f}, "
+            f"fake {m['fake_us']:,.0f} us"
+            if "fake_us" in m
+            else {"no client": "the fake and the world's call log, no client",
+                  "requests adapter": "requests answered above urllib3: no pool, no http.client "
+                                      "parser, no connection retries"}.get(m["layer"], "")
+        )
+        rows.append(Row(
+            m["client"] if m["layer"] in ("no client", "requests adapter")
+            else f"{m['client']}, at the {m['layer']}", calls, "us/call (CPU)", tuple(m["rounds"]),
+            higher_is_better=False, note=note,
+            extra={k: m[k] for k in ("client_us", "interception_us", "fake_us") if k in m},
+        ))
+    shares = [m["interception_us"] / m["us_per_call"] for m in measured if "fake_us" in m]
+    ssl = {m["client"]: m["us_per_call"] for m in measured if m["layer"] == "ssl context"}
+    return BenchResult(
+        name="intercept",
+        workload="one GET of a Stripe customer from the fake, per HTTP client (benchmarks/intercept_cost.py)",
+        baseline=None,
+        rows=tuple(rows),
+        notes=(
+            "CPU time of the calling thread (the calls do no I/O; the wall clock of a shared "
+            "machine would also count other processes); split by timers on the fake "
+            "(World.dispatch) and on the interception's entry points (the in-memory socket, "
+            "the patched connects, the httpx and aiohttp transports)",
+            f"interception share of a call: {min(shares):.0%}-{max(shares):.0%} across clients"
+            if shares else "no client measured",
+            "an httpx.Client() made per call: "
+            + ", ".join(f"{k.split(', ')[-1]} {v:,.0f} us" for k, v in ssl.items())
+            + " (certificate loading skipped inside a world)",
+        ),
+    )
+
+
 BENCHMARKS = {
     "automation": bench_automation,
     "deal_won": bench_deal_won,
     "check": bench_check,
     "check_deal_won": bench_check_deal_won,
+    "intercept": bench_intercept,
     "virtual_time": bench_virtual_time,
     "ledger": bench_ledger,
     "report": bench_report,
