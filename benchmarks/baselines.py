@@ -436,7 +436,9 @@ def run_variant_in_child(
 # -- workload 2's baseline: the hand-written fault test ---------------------------------------
 
 
-def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]:
+def handwritten_fault_test(
+    examples: int, *, seed: int = 0, counts: dict[str, int] | None = None
+) -> tuple[float, int]:
     """Run the hand-written Hypothesis + ``responses`` fault test for ``examples`` examples.
 
     What a careful engineer writes for :func:`~benchmarks.workloads.three_call`:
@@ -446,7 +448,8 @@ def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]
     deal got two customers or two tickets and that a reported success left a
     ticket.  Violations are counted instead of asserted, so every example runs
     (an assertion would stop at the first and shrink).  Returns
-    ``(seconds, violations)``.
+    ``(seconds, violations)``; ``counts``, when given, gets the ``deliveries``
+    (calls of the automation) and HTTP ``calls`` the test made.
     """
     import re
 
@@ -517,6 +520,9 @@ def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]
                     results.append(three_call(event))
                 except requests.RequestException:
                     results.append(None)
+            if counts is not None:
+                counts["deliveries"] = counts.get("deliveries", 0) + len(results)
+                counts["calls"] = counts.get("calls", 0) + len(rsps.calls)
         if len(customers) > 1 or len(tickets) > 1:
             violations += 1
         if any(r is not None for r in results) and not tickets:
