@@ -433,21 +433,51 @@ def _baseline_error(target: Target) -> str | None:
     return None
 
 
-def _classes(target: Target, scenario: Scenario, mode: str) -> frozenset[str]:
-    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits)."""
-    cache: dict[tuple[str, str], frozenset[str]] = target.__dict__.setdefault("_judged", {})
+@dataclass(frozen=True)
+class _Judged:
+    """What one replay of a scenario showed: its classes and, when asked, its evidence."""
+
+    classes: frozenset[str]
+    #: first message per class, and the timeline: kept when the replay showed the class
+    #: being shrunk, so the finding built from the minimal scenario need not replay it
+    messages: Mapping[str, str] = field(default_factory=dict)
+    timeline: tuple[Any, ...] | None = None
+
+
+def _judged(target: Target) -> dict[tuple[str, str], _Judged]:
+    cache: dict[tuple[str, str], _Judged] = target.__dict__.setdefault("_judged", {})
+    return cache
+
+
+def _classes(
+    target: Target, scenario: Scenario, mode: str, *, keep: str | None = None
+) -> frozenset[str]:
+    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits).
+
+    When the replay shows ``keep``, its messages and timeline are kept with it.
+    """
+    cache = _judged(target)
     key = (scenario.to_json(), mode)
     found = cache.get(key)
     if found is None:
-        found = frozenset(h.oracle for h in judge(target.run(scenario, mode)))
+        run = target.run(scenario, mode)
+        hits = judge(run)
+        classes = frozenset(h.oracle for h in hits)
+        if keep is not None and keep in classes:
+            messages: dict[str, str] = {}
+            for h in hits:
+                messages.setdefault(h.oracle, h.message)
+            found = _Judged(classes, messages, timeline_of(run))
+        else:
+            found = _Judged(classes)
         if len(cache) > 4096:
             cache.clear()
         cache[key] = found
-    return found
+    return found.classes
 
 
 def _shows(target: Target, scenario: Scenario, mode: str, oracle: str) -> bool:
-    return oracle in _classes(target, scenario, mode)
+    return oracle in _classes(target, scenario, mode, keep=oracle)
 
 
 def _shrink(target: Target, mode: str, oracle: str, first: Scenario) -> Scenario:
@@ -584,9 +614,16 @@ def _finding(
     ledger: Any,
     seed: int,
 ) -> Finding:
-    run = target.run(scenario, mode)
-    hits = [h for h in judge(run) if h.oracle == oracle]
-    message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+    judged = _judged(target).get((scenario.to_json(), mode))
+    if judged is not None and judged.timeline is not None and oracle in judged.messages:
+        # shrinking already replayed this very scenario (a fresh world, the same Target) and
+        # kept what it showed: the same replay again would only cost its time
+        message, timeline = judged.messages[oracle], judged.timeline
+    else:
+        run = target.run(scenario, mode)
+        hits = [h for h in judge(run) if h.oracle == oracle]
+        message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+        timeline = timeline_of(run)
     fid = f"{cid}-{oracle.replace('_', '-')}"
     return Finding(
         oracle=oracle,
@@ -594,7 +631,7 @@ def _finding(
         message=message,
         program=scenario.program(target.labels(), world=target.world_name),
         reproduce=f"harness replay {fid}{_ledger_arg(ledger)}",
-        timeline=timeline_of(run),
+        timeline=timeline,
         seed=seed,
         example=example,
         scenario_json=scenario.to_json(),
