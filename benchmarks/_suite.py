@@ -221,7 +221,7 @@ def _three_call_flow() -> Any:
 
 def _check_once(
     examples: int, modes: tuple[str, ...], seed: int, *, shrink: bool = True,
-    counts: dict[str, int] | None = None,
+    counts: dict[str, int] | None = None, cpu: list[float] | None = None,
 ) -> tuple[float, int, int]:
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
@@ -231,17 +231,30 @@ def _check_once(
         tempfile.TemporaryDirectory(prefix="harness-bench-check-") as tmp,
         Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.db'}") as ledger,
     ):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run_campaign(
             flow, ledger=ledger, examples=examples, seed=seed, modes=modes, shrink=shrink,
             flow_ref="benchmarks/workloads.py:three_call",
         )
         seconds = time.perf_counter() - start
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
         if counts is not None:  # the scenarios' deliveries and calls, read after the timing
             runs = [r for cid in result.campaign_ids.values() for r in ledger.runs(campaign_id=cid)]
             counts["deliveries"] = counts.get("deliveries", 0) + len(runs)
             counts["calls"] = counts.get("calls", 0) + sum(r.calls for r in runs)
     return seconds, sum(result.examples.values()), len(result.findings)
+
+
+def _cpu_note(examples: int, hand: Sequence[float], check: Sequence[float]) -> str:
+    """The per-scenario ratio in CPU time, which the other processes of a shared machine do not inflate."""
+    ratio = statistics_median([h / c for h, c in zip(hand, check, strict=True)])
+    return (
+        f"in CPU time of this process (which other processes' load does not inflate): the test "
+        f"{statistics_median(hand) / examples * 1000:.1f} ms per scenario, harness check --mode bare "
+        f"{statistics_median(check) / examples * 1000:.1f} ms: {ratio:.2f}x (median of the "
+        f"repeats' ratios)"
+    )
 
 
 def _work_note(examples: int, hand: dict[str, int], check: dict[str, int]) -> str:
@@ -268,12 +281,14 @@ def bench_check(cfg: Config) -> BenchResult:
     scen_both = 0
     hand_work: dict[str, int] = {}
     check_work: dict[str, int] = {}
+    cpu_hand: list[float] = []
+    cpu_check: list[float] = []
     for r in range(repeats):
-        s, violations = handwritten_fault_test(examples, seed=cfg.seed + r, counts=hand_work)
+        s, violations = handwritten_fault_test(examples, seed=cfg.seed + r, counts=hand_work, cpu=cpu_hand)
         hand.append(examples / s)
         s, scen, _ = _check_once(examples, ("bare",), cfg.seed + r, shrink=False, counts=check_work)
         explore.append(scen / s)
-        s, scen, findings_bare = _check_once(examples, ("bare",), cfg.seed + r)
+        s, scen, findings_bare = _check_once(examples, ("bare",), cfg.seed + r, cpu=cpu_check)
         bare.append(scen / s)
         s, scen_both, findings_both = _check_once(examples, ("bare", "orchestrated"), cfg.seed + r)
         both.append(scen_both / s)
@@ -317,6 +332,7 @@ def bench_check(cfg: Config) -> BenchResult:
             "values), each played on the stateful fakes through urllib3 and http.client, "
             "judged against a reference run by six oracles and written to a SQLite ledger",
             _work_note(examples * repeats, hand_work, check_work),
+            _cpu_note(examples, cpu_hand, cpu_check),
         ),
     )
 
@@ -336,12 +352,14 @@ def bench_check_deal_won(cfg: Config) -> BenchResult:
     hand, explore, check = [], [], []
     hand_work: dict[str, int] = {}
     check_work: dict[str, int] = {}
+    cpu_hand: list[float] = []
+    cpu_check: list[float] = []
     for r in range(repeats):
-        hand.append(ct.handwritten_rate(examples, cfg.seed + r, hand_work)[0])
+        hand.append(ct.handwritten_rate(examples, cfg.seed + r, hand_work, cpu_hand)[0])
         explore.append(
             ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=False, counts=check_work)[0]
         )
-        check.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=True)[0])
+        check.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=True, cpu=cpu_check)[0])
     base = Row("hand-written Hypothesis + responses test", examples, "scenarios/s", tuple(hand))
     rows = with_ratios(
         [
@@ -364,6 +382,7 @@ def bench_check_deal_won(cfg: Config) -> BenchResult:
             "delivery; responses serves canned JSON, time.sleep patched out; harness check "
             "as in [check]",
             _work_note(examples * repeats, hand_work, check_work),
+            _cpu_note(examples, cpu_hand, cpu_check),
         ),
     )
 
