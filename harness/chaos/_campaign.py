@@ -3,7 +3,9 @@
 For each mode, Hypothesis draws ``examples`` scenarios from the flow's
 :class:`~harness.chaos.ScenarioSpace` (seeded: one seed reproduces the whole
 campaign); every scenario is played in a fresh world, judged by the oracles and
-written to the ledger as one batch of runs.  Then, for each oracle class met,
+its runs written to the ledger together, in transactions of :data:`WRITE_BATCH`
+scenarios (the batch under way is written when the campaign stops, interrupted
+or not).  Then, for each oracle class met,
 the first failing scenario is shrunk (steps deleted, then simplified, while the
 class still shows) to the fewest deliveries and faults, and becomes a
 :class:`~harness.oracles.Finding`.
