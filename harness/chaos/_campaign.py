@@ -384,9 +384,10 @@ def _explore(
 ) -> None:
     """Play ``plan[i]`` for ``i`` in ``indices``, in this process or the pool's; merge in order.
 
-    Every recorded scenario is one ledger transaction, written in example
-    order whichever process played it, so the ledger holds the same runs for
-    any number of workers.
+    Recorded scenarios are written in example order whichever process played
+    them, :data:`WRITE_BATCH` scenarios to a ledger transaction (a scenario's
+    runs never split between two), so the ledger holds the same runs for any
+    number of workers.
     """
     coverage = state.coverage = Coverage.of(target.space)
     # coverage first: the enumerated scenarios (every endpoint x fault kind, value target x
@@ -401,26 +402,59 @@ def _explore(
         if progress is not None:
             progress(mode, state.examples, total)
 
-    if pool is None:
-        outcome = play_slice(
-            target, mode, items, campaign_id=cid, seed=seed,
-            write=lambda records, inbox: ledger.write_runs(records, inbox=inbox), after=step,
-        )
-        merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
-    else:
-        parts = slices(items, pool.jobs)
-        results = pool.map([(_work_slice, (mode, cid, list(part))) for part in parts])
-        for outcome in results:
-            for records, inbox in outcome.batches:
-                ledger.write_runs(records, inbox=inbox)
-            for _ in range(outcome.played):
-                step()
+    writer = _BatchWriter(ledger)
+    try:
+        if pool is None:
+            outcome = play_slice(
+                target, mode, items, campaign_id=cid, seed=seed, write=writer.add, after=step,
+            )
             merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
+        else:
+            parts = slices(items, pool.jobs)
+            results = pool.map([(_work_slice, (mode, cid, list(part))) for part in parts])
+            for outcome in results:
+                for records, inbox in outcome.batches:
+                    writer.add(records, inbox)
+                for _ in range(outcome.played):
+                    step()
+                merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
+    finally:
+        # also when interrupted: the scenarios played so far are recorded
+        writer.flush()
     for oracle, (example, scenario) in first.items():
         state.first[oracle] = (scenario, example, None)
     refused = _baseline_error(target)
     if refused is not None:
         raise BaselineFailure(refused)
+
+
+#: scenarios whose runs go to the ledger in one transaction: a commit per scenario was a
+#: tenth of a campaign's time (measured: benchmarks, check); a kill loses at most this many
+WRITE_BATCH = 25
+
+
+class _BatchWriter:
+    """Writes scenarios' runs and inbox items :data:`WRITE_BATCH` scenarios at a time."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.ledger = ledger
+        self.runs: list[Any] = []
+        self.items: list[Any] = []
+        self.scenarios = 0
+
+    def add(self, records: Sequence[Any], inbox: Sequence[Any]) -> None:
+        self.runs.extend(records)
+        self.items.extend(inbox)
+        self.scenarios += 1
+        if self.scenarios >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not (self.runs or self.items):
+            return
+        runs, items = self.runs, self.items
+        self.runs, self.items, self.scenarios = [], [], 0
+        self.ledger.write_runs(runs, inbox=items)
 
 
 def _baseline_error(target: Target) -> str | None:
@@ -460,21 +494,51 @@ def _baseline_error(target: Target) -> str | None:
     return None
 
 
-def _classes(target: Target, scenario: Scenario, mode: str) -> frozenset[str]:
-    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits)."""
-    cache: dict[tuple[str, str], frozenset[str]] = target.__dict__.setdefault("_judged", {})
+@dataclass(frozen=True)
+class _Judged:
+    """What one replay of a scenario showed: its classes and, when asked, its evidence."""
+
+    classes: frozenset[str]
+    #: first message per class, and the timeline: kept when the replay showed the class
+    #: being shrunk, so the finding built from the minimal scenario need not replay it
+    messages: Mapping[str, str] = field(default_factory=dict)
+    timeline: tuple[Any, ...] | None = None
+
+
+def _judged(target: Target) -> dict[tuple[str, str], _Judged]:
+    cache: dict[tuple[str, str], _Judged] = target.__dict__.setdefault("_judged", {})
+    return cache
+
+
+def _classes(
+    target: Target, scenario: Scenario, mode: str, *, keep: str | None = None
+) -> frozenset[str]:
+    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits).
+
+    When the replay shows ``keep``, its messages and timeline are kept with it.
+    """
+    cache = _judged(target)
     key = (scenario.to_json(), mode)
     found = cache.get(key)
     if found is None:
-        found = frozenset(h.oracle for h in judge(target.run(scenario, mode)))
+        run = target.run(scenario, mode)
+        hits = judge(run)
+        classes = frozenset(h.oracle for h in hits)
+        if keep is not None and keep in classes:
+            messages: dict[str, str] = {}
+            for h in hits:
+                messages.setdefault(h.oracle, h.message)
+            found = _Judged(classes, messages, timeline_of(run))
+        else:
+            found = _Judged(classes)
         if len(cache) > 4096:
             cache.clear()
         cache[key] = found
-    return found
+    return found.classes
 
 
 def _shows(target: Target, scenario: Scenario, mode: str, oracle: str) -> bool:
-    return oracle in _classes(target, scenario, mode)
+    return oracle in _classes(target, scenario, mode, keep=oracle)
 
 
 def _shrink(target: Target, mode: str, oracle: str, first: Scenario) -> Scenario:
@@ -611,9 +675,16 @@ def _finding(
     ledger: Any,
     seed: int,
 ) -> Finding:
-    run = target.run(scenario, mode)
-    hits = [h for h in judge(run) if h.oracle == oracle]
-    message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+    judged = _judged(target).get((scenario.to_json(), mode))
+    if judged is not None and judged.timeline is not None and oracle in judged.messages:
+        # shrinking already replayed this very scenario (a fresh world, the same Target) and
+        # kept what it showed: the same replay again would only cost its time
+        message, timeline = judged.messages[oracle], judged.timeline
+    else:
+        run = target.run(scenario, mode)
+        hits = [h for h in judge(run) if h.oracle == oracle]
+        message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+        timeline = timeline_of(run)
     fid = f"{cid}-{oracle.replace('_', '-')}"
     return Finding(
         oracle=oracle,
@@ -621,7 +692,7 @@ def _finding(
         message=message,
         program=scenario.program(target.labels(), world=target.world_name),
         reproduce=f"harness replay {fid}{_ledger_arg(ledger)}",
-        timeline=timeline_of(run),
+        timeline=timeline,
         seed=seed,
         example=example,
         scenario_json=scenario.to_json(),
