@@ -1,4 +1,4 @@
-"""Webhook triggers of the bundled Shopify and Intercom fakes.
+"""Webhook triggers of the bundled Shopify, Intercom and GitHub fakes.
 
 * ``shopify.orders.create``: Shopify's ``orders/create`` webhook.  An event is
   the delivery as the automation's web handler sees it: ``{"headers": {...},
@@ -9,6 +9,10 @@
   ``{"type": "notification_event", "topic", "id", "data": {"item": conversation},
   "delivery_attempts"}``; Intercom's retry keeps ``id`` and increments
   ``delivery_attempts``.
+* ``github.issues.opened``: GitHub's ``issues`` webhook with ``action: opened``,
+  as ``{"headers": {...}, "body": {"action", "issue", "repository", "sender"}}``.
+  ``X-GitHub-Delivery`` identifies the event and is kept on a redelivery (GitHub
+  does not retry by itself; a person or a script redelivers a failed one).
 
 Imported by :mod:`harness.triggers`, which registers them.
 """
@@ -19,6 +23,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from harness._triggers._fixtures import example
 from harness.flow import Contract, Field, Trigger
 from harness.triggers import register_trigger
 
@@ -179,5 +184,53 @@ register_trigger(
         event_id_field="id",
         attempt_field="delivery_attempts",
         defining=("type", "topic"),
+    )
+)
+
+
+def _issue_key(event: Mapping[str, Any]) -> str:
+    body = event["body"]
+    return f"issue:{body['repository']['full_name']}#{body['issue']['number']}"
+
+
+def _issues(world: Any) -> list[str]:
+    return list(world.system("github").issue_keys())
+
+
+def _issue_event(world: Any, object_id: str, rng: random.Random) -> dict[str, Any]:
+    return dict(world.system("github").webhook_event(object_id, rng=rng))
+
+
+register_trigger(
+    Trigger(
+        name="github.issues.opened",
+        system="github",
+        description="an issue was opened on a GitHub repository (issues webhook, action opened)",
+        contract=Contract(
+            (
+                Field("headers.X-GitHub-Event", "enum", allowed=("issues",), meaning="the webhook event"),
+                Field("headers.X-GitHub-Delivery", "str",
+                      meaning="GitHub's GUID of the event; the same when it is redelivered"),
+                Field("headers.X-Hub-Signature-256", "str", pattern=r"sha256=[0-9a-f]{64}",
+                      meaning="HMAC-SHA256 of the body with the webhook's secret"),
+                Field("body.action", "enum", allowed=("opened",), meaning="what happened to the issue"),
+                Field("body.issue.number", "int", meaning="the issue's number in its repository"),
+                Field("body.issue.title", "str", meaning="the issue's title"),
+                Field("body.issue.body", "str", required=False, meaning="the issue's text (null when empty)"),
+                Field("body.issue.html_url", "str", meaning="the issue's page"),
+                Field("body.issue.user.login", "str", meaning="who opened it"),
+                Field("body.repository.full_name", "str", pattern=r"[^/\s]+/[^/\s]+",
+                      meaning="owner/repo"),
+            )
+        ),
+        object_key=_issue_key,
+        example=example("github/webhook_issues_opened.json"),
+        make_event=_issue_event,
+        objects=_issues,
+        event_id_field="headers.X-GitHub-Delivery",
+        attempt_field=None,
+        redelivery_keeps_id=True,
+        defining=("headers.X-GitHub-Event", "body.action"),
+        noun="issue",
     )
 )
