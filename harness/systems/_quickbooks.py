@@ -26,7 +26,8 @@ a new access token and the refresh token, as Intuit answers):
   is the lower-case ``{"fault": {"error": [...], "type": "AUTHENTICATION"}}`` 401.
 
 Not modelled: payments, taxes (``TxnTaxDetail.TotalTax`` is 0), multicurrency
-rates, ``operation=delete|void``, batch, CDC, XML, webhooks.
+rates, ``operation=delete|void``, batch, CDC, XML, webhook signing (the
+``quickbooks.customer.updated`` trigger builds the notification body only).
 """
 
 from __future__ import annotations
