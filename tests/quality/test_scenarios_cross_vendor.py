@@ -16,6 +16,8 @@ from harness.chaos import run_campaign
 from harness.flow import load_flow
 from harness.ledger import Ledger
 
+pytestmark = pytest.mark.slow
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 #: flow -> (its trigger, the classes its defects are found with at seed 3 in 30 examples)
