@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._schedule import Schedule
-from harness.errors import FlowDeclarationError, UsageError, did_you_mean
+from harness.errors import FlowDeclarationError, NotFoundError, UsageError, did_you_mean
 from harness.policy import Policy
 
 __all__ = [
@@ -215,10 +215,14 @@ class Contract:
         return tuple(v for f in self.fields if (v := f.check(event)) is not None)
 
     def field(self, name: str) -> Field:
+        """The field called ``name``; :class:`~harness.errors.NotFoundError` listing the fields otherwise."""
         for f in self.fields:
             if f.name == name:
                 return f
-        raise KeyError(name)
+        names = [f.name for f in self.fields]
+        raise NotFoundError(
+            f"Contract: no field {name!r}{did_you_mean(name, names)}; its fields are {names}"
+        )
 
 
 @dataclass(frozen=True)

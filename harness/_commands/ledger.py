@@ -11,6 +11,8 @@ ledger that does not exist yet is an error here, not silently created.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import json
 import re
 import time
@@ -42,12 +44,12 @@ def parse_duration(text: str) -> float:
     if compact and _PART.sub("", compact) == "":
         seconds = float(sum(float(n) * DURATION_UNITS[u] for n, u in _PART.findall(compact)))
         if seconds > MAX_DURATION:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{text!r} is longer than 100 years ({MAX_DURATION // 86400:,}d), the most a "
                 "duration may be; nothing in a ledger is older"
             )
         return seconds
-    raise ValueError(
+    raise InvalidValueError(
         f"{text!r} is not a duration: expected a number with a unit "
         f"(s, m, h, d or w), e.g. 180d, 12h, 30m or 1d12h"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,5 +18,5 @@ def example(name: str) -> Mapping[str, Any]:
     if isinstance(data, list):
         data = data[0]
     if not isinstance(data, dict):
-        raise ValueError(f"trigger example {name!r} is not a JSON object")
+        raise InvalidValueError(f"trigger example {name!r} is not a JSON object")
     return data

@@ -12,6 +12,8 @@ makes the same objects with the same ids, whatever the automation did before.
 
 from __future__ import annotations
 
+from harness.errors import NotFoundError
+
 import random
 import string
 import uuid
@@ -76,7 +78,7 @@ def _index(ids: Sequence[str], object_id: str, what: str) -> int:
     try:
         return list(ids).index(str(object_id))
     except ValueError:
-        raise KeyError(f"{what} {object_id!r} is not one of this world's trigger objects {list(ids)}") from None
+        raise NotFoundError(f"{what} {object_id!r} is not one of this world's trigger objects {list(ids)}") from None
 
 
 def _stripe_customer(world: Any, i: int) -> str:

@@ -22,11 +22,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 from harness._wire import ConnectionReset, Request, Response, Timeout
-from harness.errors import UsageError, did_you_mean
+from harness._samedef import same_definition
+from harness.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    NameTakenError,
+    UsageError,
+    did_you_mean,
+)
 from harness.systems._descriptor import DEFAULT_ID_SHAPES, SystemDescriptor, template_endpoint
 from harness.systems._known import known_descriptor
 from harness.systems._redact import redact_url
@@ -82,11 +89,27 @@ _REGISTRY: dict[str, FaultKind] = {}
 
 
 def register_fault(kind: FaultKind) -> FaultKind:
-    """Add ``kind`` to the registry; a name already taken is an error."""
-    if kind.name in _REGISTRY:
-        raise ValueError(f"a fault named {kind.name!r} is already registered")
+    """Add ``kind`` to the registry and return the registered kind.
+
+    Registering the same definition again (a flow file imported by name and
+    again by :func:`~harness.load_flow`) is harmless and returns the kind
+    already registered; a different kind under a taken name is a
+    :class:`~harness.errors.NameTakenError`.
+    """
+    if not isinstance(kind, FaultKind):
+        raise InvalidTypeError(f"register_fault: expected a harness.FaultKind, got {kind!r}")
     if kind.boundary == "transport" and kind.inject is None:
-        raise ValueError(f"transport fault {kind.name!r} needs an 'inject' function")
+        raise InvalidValueError(
+            f"register_fault: transport fault {kind.name!r} needs an 'inject' function"
+        )
+    taken = _REGISTRY.get(kind.name)
+    if taken is not None:
+        if same_definition(taken, kind):
+            return taken
+        raise NameTakenError(
+            f"register_fault: a different fault named {kind.name!r} is already registered "
+            f"({taken.boundary} boundary: {taken.description}); choose another name"
+        )
     _REGISTRY[kind.name] = kind
     return kind
 

@@ -35,7 +35,7 @@ from harness.chaos._values import (
     break_path,
     record_fields,
 )
-from harness.errors import UsageError
+from harness.errors import InvalidValueError, UsageError
 from harness.flow import Flow, check_declarations
 from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
@@ -223,7 +223,7 @@ class Target:
     def _objects(self, world: World) -> list[str]:
         trigger = self.flow.trigger
         if trigger.objects is None:
-            raise ValueError(f"trigger {trigger.name!r} cannot list the world's objects")
+            raise InvalidValueError(f"trigger {trigger.name!r} cannot list the world's objects")
         return [str(o) for o in trigger.objects(world)]
 
     def _ticker(self, world: World, clock: VirtualClock) -> Ticker | None:
@@ -237,7 +237,7 @@ class Target:
         """Object ``obj``'s event number ``n`` (0: the original), the same in every world."""
         trigger = self.flow.trigger
         if trigger.make_event is None:
-            raise ValueError(f"trigger {trigger.name!r} cannot make events")
+            raise InvalidValueError(f"trigger {trigger.name!r} cannot make events")
         rng = random.Random(f"{self.seed}:{obj}:{n}")
         return dict(trigger.make_event(world, self.object_ids[obj], rng))
 

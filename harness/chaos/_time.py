@@ -15,6 +15,8 @@ Everything is restored when the block exits, also on exceptions and on
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import contextlib
 import time
 from collections.abc import Iterator
@@ -50,7 +52,7 @@ def virtual_time(clock: VirtualClock) -> Iterator[VirtualClock]:
 
     def sleep(seconds: float) -> None:
         if seconds < 0:
-            raise ValueError("sleep length must be non-negative")
+            raise InvalidValueError("sleep length must be non-negative")
         clock.advance(float(seconds))
 
     remove = None

@@ -15,6 +15,8 @@ fails does not fail the run: the failure is logged and recorded on the alert.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import json
 import logging
 import smtplib
@@ -112,7 +114,7 @@ def _smtp_sink(spec: str) -> Sink:
     to = parts.path.lstrip("/")
     sender = parse_qs(parts.query).get("from", ["harness@localhost"])[0]
     if "@" not in to:
-        raise ValueError(f"alert sink {spec!r}: expected smtp://host:port/to@example.com")
+        raise InvalidValueError(f"alert sink {spec!r}: expected smtp://host:port/to@example.com")
 
     def send(alert: Alert) -> None:
         msg = EmailMessage()
@@ -134,7 +136,7 @@ def sink_for(spec: str) -> Sink:
         return _webhook_sink(spec[len("webhook:") :])
     if spec.startswith("smtp://"):
         return _smtp_sink(spec)
-    raise ValueError(
+    raise InvalidValueError(
         f"unknown alert sink {spec!r}; expected 'log', 'webhook:URL' or 'smtp://host:port/to@addr'"
     )
 

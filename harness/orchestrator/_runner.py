@@ -21,6 +21,8 @@ the run is recorded.  Every transition is also one log line on the
 
 from __future__ import annotations
 
+from harness.errors import InvalidTypeError
+
 import copy
 import inspect
 import logging
@@ -140,7 +142,7 @@ class Orchestrator:
         systems: Sequence[SystemDescriptor] | None = None,
     ) -> None:
         if not isinstance(flow, Flow):
-            raise TypeError(f"Orchestrator: 'flow' must be a harness.Flow, got {flow!r}")
+            raise InvalidTypeError(f"Orchestrator: 'flow' must be a harness.Flow, got {flow!r}")
         self.flow = flow
         self.policy = flow.policy
         self.clock: Clock = clock if clock is not None else WallClock()

@@ -9,6 +9,8 @@ heartbeat, one rate limiter and one worker pool per ledger.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import logging
 import os
 import socket
@@ -52,7 +54,7 @@ class Workers:
         idle_exit: bool = False,
     ) -> None:
         if not orchestrators:
-            raise ValueError("Workers: no flow to work for")
+            raise InvalidValueError("Workers: no flow to work for")
         self.by_flow: dict[str, DurableOrchestrator] = {}
         first = orchestrators[0]
         self.queue = first.queue
@@ -72,7 +74,7 @@ class Workers:
     def add(self, orch: DurableOrchestrator) -> None:
         """Work for ``orch``'s flow too (same ledger and owner)."""
         if orch.owner != self.owner:
-            raise ValueError(f"Workers: flow {orch.flow.name!r} leases as {orch.owner!r}, not {self.owner!r}")
+            raise InvalidValueError(f"Workers: flow {orch.flow.name!r} leases as {orch.owner!r}, not {self.owner!r}")
         self.by_flow[orch.flow.name] = orch
         orch.on_pending = self.wake
 

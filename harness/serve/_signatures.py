@@ -28,6 +28,8 @@ or the expected signature.  Comparisons are constant-time.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import base64
 import hashlib
 import hmac
@@ -220,4 +222,4 @@ def sign(
         }
     if scheme == "generic":
         return {"X-Hub-Signature-256": "sha256=" + _hmac(key, body).hex()}
-    raise ValueError(f"unknown signature scheme {scheme!r}; one of {', '.join(SCHEMES)}")
+    raise InvalidValueError(f"unknown signature scheme {scheme!r}; one of {', '.join(SCHEMES)}")

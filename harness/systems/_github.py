@@ -29,6 +29,8 @@ is immediate here, minutes late on GitHub), search's 1,000-result cap.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -204,7 +206,7 @@ class GitHub(FakeSystem):
         """
         owner, _, repo = full_name.partition("/")
         if not owner or not repo or "/" in repo:
-            raise ValueError(f"github: repository must be 'owner/repo': {full_name!r}")
+            raise InvalidValueError(f"github: repository must be 'owner/repo': {full_name!r}")
         with self._lock:
             rid = self._numeric_id()
             now = iso8601(created, millis=False)

@@ -7,6 +7,8 @@ shallow copy of each system's record dicts (no deep copy of the state), and a
 
 from __future__ import annotations
 
+from harness.errors import InvalidTypeError
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -133,11 +135,11 @@ def restore(world: World, snap: Snapshot, *, logs: bool = True) -> None:
     """Put every system back to ``snap`` (and, with ``logs``, truncate the call and write logs).
 
     Systems that are not :class:`~harness.systems._base.FakeSystem` (a custom
-    :class:`~harness.systems.System`) cannot be restored: ``TypeError`` names them.
+    :class:`~harness.systems.System`) cannot be restored: :class:`~harness.errors.InvalidTypeError` (a ``TypeError``) names them.
     """
     others = [s.name for s in world.systems if s.name not in snap.states]
     if others:
-        raise TypeError(
+        raise InvalidTypeError(
             f"restore: systems {others} were not captured by the snapshot (only the harness's "
             "own fakes can be restored); call reset() on them instead"
         )

@@ -28,6 +28,8 @@ token buckets (only :class:`FakeSystem`'s rate limit), search ranking.
 
 from __future__ import annotations
 
+from harness.errors import NotFoundError
+
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -200,12 +202,12 @@ class Pipedrive(FakeSystem):
         webhook reports a change that happened (no write is logged: it is a
         Pipedrive-side change).  The same change asked again (a redelivery
         with a new ``timestamp_micro``) reports the same ``previous``.
-        ``KeyError`` names a deal that does not exist.
+        :class:`~harness.errors.NotFoundError` (a ``KeyError``) names a deal that does not exist.
         """
         with self._lock:
             before = self._store["deal"].get(str(deal_id))
             if before is None:
-                raise KeyError(f"pipedrive: no deal {deal_id!r}")
+                raise NotFoundError(f"pipedrive: no deal {deal_id!r}")
             change = dict(changes) if changes is not None else {"status": "won"}
             repeat = str(deal_id) in self._changed_from and all(before.get(k) == v for k, v in change.items())
             if repeat:

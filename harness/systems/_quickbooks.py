@@ -31,6 +31,8 @@ rates, ``operation=delete|void``, batch, CDC, XML, webhooks.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError, NotFoundError
+
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -237,11 +239,11 @@ class QuickBooks(FakeSystem):
         """
         kind = entity.lower()
         if kind not in _ENTITIES or operation not in ("Create", "Update", "Delete", "Merge", "Void"):
-            raise ValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
+            raise InvalidValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
         with self._lock:
             record = self._store[kind].get(str(object_id))
             if record is None:
-                raise KeyError(f"quickbooks: no {kind} {object_id!r}")
+                raise NotFoundError(f"quickbooks: no {kind} {object_id!r}")
             updated = datetime.fromtimestamp(self.now(), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             return {"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": [
                 {"name": _ENTITIES[kind], "id": str(object_id), "operation": operation, "lastUpdated": updated}]}}]}

@@ -12,6 +12,8 @@ all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError
+
 import functools
 import random
 from dataclasses import dataclass
@@ -107,7 +109,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     segment) and ``pipeline``.  Seeding logs no writes.  Deterministic for a seed.
     """
     if not isinstance(deals, int) or deals < 0:
-        raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
+        raise InvalidValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
     from harness.systems._github import GitHub
     from harness.systems._intercom import Intercom
     from harness.systems._seed_apps import seed_apps

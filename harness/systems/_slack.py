@@ -27,6 +27,8 @@ Grid, edit windows.
 
 from __future__ import annotations
 
+from harness.errors import NotFoundError
+
 import base64
 import json
 import re
@@ -267,7 +269,7 @@ class Slack(FakeSystem):
         for cid, channel in self._store["channel"].items():
             if channel.get("name") == bare:
                 return cid
-        raise KeyError(f"slack: no channel named {name!r}")
+        raise NotFoundError(f"slack: no channel named {name!r}")
 
     def messages(self, channel: str) -> list[Mapping[str, Any]]:
         """The messages of ``channel`` (an id or a name), oldest first."""

@@ -19,6 +19,8 @@ exist, finalizing a non-draft invoice, :meth:`fail_next`) are stored.
 
 from __future__ import annotations
 
+from harness.errors import NotFoundError
+
 import base64
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -387,7 +389,7 @@ class Stripe(FakeSystem):
         with self._lock:
             old = self._store["subscription"].get(subscription_id)
             if old is None:
-                raise KeyError(f"stripe: no subscription {subscription_id!r}")
+                raise NotFoundError(f"stripe: no subscription {subscription_id!r}")
             new = dict(old)
             previous: Record = {}
             for name, value in changes.items():
@@ -398,7 +400,7 @@ class Stripe(FakeSystem):
                     new["items"] = {**items, "data": data}
                     continue
                 if name not in old:
-                    raise KeyError(f"stripe: a subscription has no field {name!r}")
+                    raise NotFoundError(f"stripe: a subscription has no field {name!r}")
                 if old[name] != value:
                     previous[name] = old[name]
                     new[name] = value
@@ -425,7 +427,7 @@ class Stripe(FakeSystem):
     def _existing(self, customer_id: str) -> Record:
         customer = self._store["customer"].get(customer_id)
         if customer is None:
-            raise KeyError(f"stripe: no customer {customer_id!r}; add it with add_customer first")
+            raise NotFoundError(f"stripe: no customer {customer_id!r}; add it with add_customer first")
         return customer
 
     # -- errors ----------------------------------------------------------------

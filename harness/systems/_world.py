@@ -17,6 +17,8 @@ structlog processors: each receives the request, the per-call
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError, NotFoundError
+
 import contextlib
 import contextvars
 import itertools
@@ -186,7 +188,7 @@ class World:
     def add(self, system: System) -> System:
         """Add ``system``; a second system with the same name is an error."""
         if any(s.name == system.name for s in self.systems):
-            raise ValueError(f"a system named {system.name!r} is already in this world")
+            raise InvalidValueError(f"a system named {system.name!r} is already in this world")
         self.systems.append(system)
         system.attach(self)
         return system
@@ -196,7 +198,7 @@ class World:
         for s in self.systems:
             if s.name == name:
                 return s
-        raise KeyError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
+        raise NotFoundError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
 
     def descriptor(self, name: str) -> SystemDescriptor:
         """The :class:`SystemDescriptor` of the system called ``name``.

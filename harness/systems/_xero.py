@@ -40,6 +40,8 @@ headers beyond ``Retry-After``/``X-Rate-Limit-Problem``, plain-text 404/503 bodi
 
 from __future__ import annotations
 
+from harness.errors import InvalidValueError, NotFoundError
+
 import base64
 import re
 import uuid
@@ -273,13 +275,13 @@ class Xero(FakeSystem):
         The body Xero POSTs: ``{"events": [{"resourceUrl", "resourceId", "eventDateUtc",
         "eventType", "eventCategory": "INVOICE", "tenantId", "tenantType"}],
         "firstEventSequence", "lastEventSequence", "entropy"}``; each delivery
-        takes the next sequence number.  ``KeyError`` names a missing invoice.
+        takes the next sequence number.  :class:`~harness.errors.NotFoundError` (a ``KeyError``) names a missing invoice.
         """
         if event_type not in ("CREATE", "UPDATE"):
-            raise ValueError(f"xero.webhook_event: 'event_type' must be 'CREATE' or 'UPDATE': {event_type!r}")
+            raise InvalidValueError(f"xero.webhook_event: 'event_type' must be 'CREATE' or 'UPDATE': {event_type!r}")
         with self._lock:
             if str(invoice_id) not in self._store["invoice"]:
-                raise KeyError(f"xero: no invoice {invoice_id!r}")
+                raise NotFoundError(f"xero: no invoice {invoice_id!r}")
             source = rng if rng is not None else self._rng
             sequence = self._event_sequence
             self._event_sequence += 1

@@ -21,6 +21,8 @@ As Zendesk does, unknown ticket attributes are ignored, invalid ones are a 422
 
 from __future__ import annotations
 
+from harness.errors import NotFoundError
+
 import base64
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -260,11 +262,11 @@ class Zendesk(FakeSystem):
         The shape of Zendesk's event webhooks: ``type``, ``account_id``, ``id``,
         ``time``, ``zendesk_event_version``, ``subject`` (``zen:ticket:ID``), the
         ticket in ``detail`` (ids as strings, enums upper case, as documented)
-        and ``event``.  ``KeyError`` names the ticket when it does not exist.
+        and ``event``.  :class:`~harness.errors.NotFoundError` (a ``KeyError``) names the ticket when it does not exist.
         """
         ticket = self._store["ticket"].get(str(ticket_id))
         if ticket is None:
-            raise KeyError(f"zendesk: no ticket {ticket_id!r}")
+            raise NotFoundError(f"zendesk: no ticket {ticket_id!r}")
 
         def sid(value: Any) -> str | None:
             return None if value is None else str(value)
