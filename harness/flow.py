@@ -21,7 +21,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,7 @@ class Field:
 
     name: str
     type: str = "str"
+    _: KW_ONLY
     required: bool = True
     meaning: str = ""
     allowed: tuple[str, ...] | None = None
@@ -239,6 +240,7 @@ class WriteContract:
     method: str
     path: str
     contract: Contract
+    _: KW_ONLY
     meaning: str = ""
 
     def __post_init__(self) -> None:
@@ -262,6 +264,7 @@ class Effect:
 
     system: str
     kind: str
+    _: KW_ONLY
     count: int = 1
     description: str = ""
 
@@ -304,6 +307,7 @@ class Trigger:
     contract: Contract
     object_key: Callable[[Event], str]
     example: Mapping[str, Any]
+    _: KW_ONLY
     make_event: Callable[..., dict[str, Any]] | None = None
     objects: Callable[[Any], Sequence[str]] | None = None
     event_id_field: str = "eventId"
@@ -474,6 +478,7 @@ class Flow:
     name: str
     automation: Callable[..., Any] | str
     trigger: Trigger
+    _: KW_ONLY
     owner: str = ""
     dedupe_key: Callable[[Event], str] | str | None = None
     effects: tuple[Effect, ...] = ()

@@ -34,7 +34,7 @@ def _positive(owner: str, name: str, value: float | int | None, *, allow_none: b
         )
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class RetryPolicy:
     """Retries of transient errors: exponential backoff with full jitter.
 
@@ -77,7 +77,7 @@ class RetryPolicy:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class TimeoutPolicy:
     """Timeouts: the default for HTTP calls that set none, per attempt and per run."""
 
@@ -91,7 +91,7 @@ class TimeoutPolicy:
         _positive("TimeoutPolicy", "run", self.run)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class DedupePolicy:
     """What to do with a delivery whose dedupe key was already claimed.
 
@@ -112,7 +112,7 @@ class DedupePolicy:
         _positive("DedupePolicy", "retention", self.retention, allow_none=True)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class InboxPolicy:
     """The manual fallback: how long a person has to act on an item."""
 
@@ -122,7 +122,7 @@ class InboxPolicy:
         _positive("InboxPolicy", "due_after", self.due_after)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class BreakerPolicy:
     """Per-system circuit breaker: ``failures`` transient failures within ``window`` open it."""
 
@@ -141,7 +141,7 @@ class BreakerPolicy:
         _positive("BreakerPolicy", "max_wait", self.max_wait)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class AlertPolicy:
     """Alerts: sinks (``log``, ``webhook:URL``, ``smtp://host:port/to@addr``) and throttling."""
 
@@ -163,7 +163,7 @@ class AlertPolicy:
 ErrorMatcher = type[BaseException] | Callable[[BaseException], bool]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Policy:
     """Everything the orchestrator needs to know about one flow.
 

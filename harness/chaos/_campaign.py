@@ -18,7 +18,7 @@ import shlex
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -72,6 +72,7 @@ class CampaignResult:
     campaign_ids: Mapping[str, str]
     findings: tuple[Finding, ...]
     faults_injected: Mapping[str, Mapping[str, int]]
+    _: KW_ONLY
     command: str = ""
     flow: str = ""
     warnings: tuple[str, ...] = ()

@@ -78,6 +78,7 @@ class FaultKind:
     name: str
     boundary: Boundary
     description: str
+    _: KW_ONLY
     transient: bool = True
     params: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     inject: Inject | None = None

@@ -17,7 +17,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from harness._aio import call as call_automation
@@ -86,6 +86,7 @@ class DeliveryResult:
     ended_at: float
     wall_started: float
     wall_ended: float
+    _: KW_ONLY
     value: Any = None
     error: BaseException | None = None
     ok: bool = True
@@ -121,6 +122,7 @@ class ScenarioRun:
     deliveries: list[DeliveryResult]
     reference: Reference
     injected: dict[str, int]
+    _: KW_ONLY
     inbox: list[Any] = field(default_factory=list)
 
     def tags_of(self, object_key: str) -> set[str]:

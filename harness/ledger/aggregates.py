@@ -87,7 +87,7 @@ class _HasEngine(Protocol):
     def engine(self) -> Engine: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class RunFilter:
     """Which runs an aggregate covers; every empty field means "all".
 

@@ -10,7 +10,7 @@ production), ``wall_*`` fields are always epoch seconds of the real clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
@@ -65,6 +65,7 @@ class EventRecord:
     kind: str
     at: float
     wall_at: float
+    _: KW_ONLY
     system: str | None = None
     step: str | None = None
     error_class: str | None = None
@@ -95,6 +96,7 @@ class RunRecord:
     ended_at: float
     wall_started: float
     wall_ended: float
+    _: KW_ONLY
     campaign_id: str | None = None
     segment: str = "all"
     seed: int | None = None
@@ -127,6 +129,7 @@ class CampaignRecord:
     flow: str
     mode: str
     wall_started: float
+    _: KW_ONLY
     seed: int | None = None
     examples: int | None = None
     command: str = ""
@@ -153,6 +156,7 @@ class InboxItem:
     created_at: float
     wall_created: float
     due_at: float
+    _: KW_ONLY
     owner: str = ""
     error_class: str | None = None
     segment: str = "all"
@@ -176,6 +180,7 @@ class FindingRecord:
     scenario: str  # the minimal scenario as a readable program
     reproduce: str  # one shell line
     wall_created: float
+    _: KW_ONLY
     campaign_id: str | None = None
     seed: int | None = None
     example: int | None = None
@@ -191,6 +196,7 @@ class FlowChange:
     wall_at: float
     kind: str  # contract | rule | code | config
     description: str
+    _: KW_ONLY
     by: str = ""
 
 
@@ -208,4 +214,5 @@ class LedgerInfo:
     inbox_open: int
     first_wall: float | None
     last_wall: float | None
+    _: KW_ONLY
     flows: tuple[str, ...] = ()

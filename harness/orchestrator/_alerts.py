@@ -24,7 +24,7 @@ import threading
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -48,6 +48,7 @@ class Alert:
     kind: str
     flow: str
     text: str
+    _: KW_ONLY
     subject: str = ""
     owner: str = ""
     criticality: str = "normal"
@@ -75,6 +76,7 @@ class AlertOutcome:
 
     sink: str
     throttled: bool
+    _: KW_ONLY
     error: str | None = None
 
 
@@ -213,7 +215,7 @@ class Alerter:
                     message,
                     extra={"flow": alert.flow, "run_id": alert.run_id, "alert": alert.kind},
                 )
-                outcomes.append(AlertOutcome(shown, False, message))
+                outcomes.append(AlertOutcome(shown, False, error=message))
             else:
                 outcomes.append(AlertOutcome(shown, False))
         return outcomes

@@ -35,7 +35,7 @@ log = logging.getLogger("harness.orchestrator")
 Sink = Callable[[RunRecord, InboxItem | None], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class DeliveryInfo:
     """Where a delivery comes from (campaigns fill it; production leaves it ``None``).
 

@@ -14,7 +14,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -84,6 +84,7 @@ class ReportData:
     generated_wall: float
     ledger_url: str
     accepted_runs: int
+    _: KW_ONLY
     empty_message: str = ""
     scope: tuple[tuple[str, str], ...] = ()
     modes: tuple[str, ...] = ()
@@ -120,7 +121,7 @@ class ReportData:
         return self.metrics.get(self.subject_mode or "")
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Coverage:
     """What the runs in scope reached, and which faults they tried where.
 

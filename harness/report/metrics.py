@@ -61,7 +61,7 @@ class FailurePlace:
     runs: int
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Metrics:
     """The four metrics (and the activity beside them) over one set of runs.
 

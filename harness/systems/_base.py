@@ -23,7 +23,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -52,6 +52,7 @@ class HostRule:
     """
 
     host: str
+    _: KW_ONLY
     prefix: str = ""
     port: int | None = None
 

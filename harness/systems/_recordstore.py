@@ -94,6 +94,7 @@ class Resource:
 
     name: str
     path: str
+    _: KW_ONLY
     required: tuple[str, ...] = ()
     fields: Mapping[str, str] = field(default_factory=dict)
     unique: tuple[str, ...] = ()
