@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -13,6 +14,27 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
     assert len(set(harness.__all__)) == len(harness.__all__)
     for name in harness.__all__:
         assert getattr(harness, name) is not None, name
+
+
+def test_all_equals_the_public_names_of_the_module() -> None:
+    """Every public name (no leading ``_``, not a submodule) is in ``__all__``, and nothing else.
+
+    As Hypothesis keeps its ``__all__`` honest: a name added to the module but
+    not to ``__all__`` (or left in ``__all__`` after it went) fails here.  The
+    lazy names count: ``dir()`` lists them and ``getattr`` imports them.
+    """
+    public = {
+        name
+        for name in dir(harness)
+        if not name.startswith("_") and not inspect.ismodule(getattr(harness, name))
+    }
+    assert sorted(public - set(harness.__all__)) == [], "public but not in __all__"
+    assert sorted(set(harness.__all__) - public) == [], "in __all__ but not public"
+
+
+def test_no_submodule_is_exported_by_name() -> None:
+    for name in harness.__all__:
+        assert not inspect.ismodule(getattr(harness, name)), name
 
 
 def test_lazy_names_come_from_the_room_that_owns_them() -> None:
