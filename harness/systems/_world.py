@@ -25,7 +25,7 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, Protocol
 
 from harness._wire import (
@@ -138,6 +138,7 @@ class CallContext:
     system: str
     tag: str | None
     started_at: float
+    _: KW_ONLY
     fault: str | None = None
     executed: bool = False
     notes: dict[str, Any] = field(default_factory=dict)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import inspect
 import subprocess
 import sys
+
+import pytest
 
 import harness
 
@@ -58,3 +62,47 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         assert "no attribute 'NoSuchThing'" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("expected AttributeError")
+
+
+# Positional on purpose (see the dataclasses' docstrings): the wire types are shaped like the
+# vendors' own and built on every call; the scenario steps print as Python a user pastes; a
+# Contract's one field is its tuple of fields; Field's type reads as Field("email", "email").
+POSITIONAL_DEFAULTS = {
+    ("Request", "headers"), ("Request", "body"), ("Request", "timeout"), ("Request", "client"),
+    ("Response", "headers"), ("Response", "body"), ("Contract", "fields"),
+    ("Field", "type"),
+}
+
+
+def _public_dataclasses() -> dict[str, type]:
+    rooms = ["harness", "harness.chaos", "harness.gate", "harness.ledger", "harness.orchestrator",
+             "harness.report", "harness.systems", "harness.triggers", "harness.oracles"]
+    found: dict[str, type] = {}
+    for room in rooms:
+        module = importlib.import_module(room)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return found
+
+
+def test_public_dataclasses_take_their_defaults_by_keyword() -> None:
+    classes = _public_dataclasses()
+    assert len(classes) > 20, sorted(classes)  # the walk found the rooms' dataclasses
+    positional = sorted(
+        f"{cls.__qualname__}.{f.name}"
+        for cls in classes.values()
+        for f in dataclasses.fields(cls)
+        if f.init and not f.kw_only
+        and (f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+        and (cls.__qualname__, f.name) not in POSITIONAL_DEFAULTS
+        and cls.__qualname__ not in ("Deliver", "InjectFault", "Scenario")
+    )
+    assert positional == [], positional
+
+
+def test_a_policy_given_positionally_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="positional"):
+        harness.RetryPolicy(3, 1.0)  # type: ignore[misc]
+    assert harness.RetryPolicy(max_attempts=3, base_delay=1.0).max_attempts == 3
