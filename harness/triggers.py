@@ -17,8 +17,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from harness._schedule import Schedule
 from harness._samedef import same_definition
+from harness._schedule import Schedule
 from harness.errors import FlowDeclarationError, NameTakenError, UsageError, did_you_mean
 from harness.flow import Contract, Field, Trigger
 

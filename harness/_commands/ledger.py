@@ -11,8 +11,6 @@ ledger that does not exist yet is an error here, not silently created.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import json
 import re
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 import click
 
+from harness.errors import InvalidValueError
 from harness.ledger import Ledger, LedgerInfo
 
 __all__ = ["COMMANDS", "DURATION_UNITS", "Duration", "ledger_option", "parse_duration"]

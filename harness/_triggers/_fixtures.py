@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from harness.errors import InvalidValueError
 
 EXAMPLES = Path(__file__).parent / "examples"
 

@@ -12,8 +12,6 @@ makes the same objects with the same ids, whatever the automation did before.
 
 from __future__ import annotations
 
-from harness.errors import NotFoundError
-
 import random
 import string
 import uuid
@@ -22,6 +20,7 @@ from typing import Any
 
 from harness._triggers._fixtures import example
 from harness._triggers._generic import _PathKey, schedule_trigger
+from harness.errors import NotFoundError
 from harness.flow import Contract, Field, Trigger
 from harness.triggers import register_trigger
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
-from harness._wire import ConnectionReset, Request, Response, Timeout
 from harness._samedef import same_definition
+from harness._wire import ConnectionReset, Request, Response, Timeout
 from harness.errors import (
     InvalidTypeError,
     InvalidValueError,

@@ -15,8 +15,6 @@ Everything is restored when the block exits, also on exceptions and on
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import contextlib
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from collections.abc import Iterator
 import time_machine
 
 from harness._wire import VirtualClock
+from harness.errors import InvalidValueError
 
 __all__ = ["virtual_time"]
 

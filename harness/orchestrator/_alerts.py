@@ -15,8 +15,6 @@ fails does not fail the run: the failure is logged and recorded on the alert.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import json
 import logging
 import smtplib
@@ -30,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from harness._wire import Clock, WallClock
+from harness.errors import InvalidValueError
 from harness.policy import AlertPolicy
 from harness.systems._intercept import real_network
 from harness.systems._redact import redact_text, redact_url

@@ -21,8 +21,6 @@ the run is recorded.  Every transition is also one log line on the
 
 from __future__ import annotations
 
-from harness.errors import InvalidTypeError
-
 import copy
 import inspect
 import logging
@@ -36,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness._aio import run as run_awaitable
 from harness._wire import Clock, Response, VirtualClock, WallClock, real_time
+from harness.errors import InvalidTypeError
 from harness.flow import Flow
 from harness.ledger.records import InboxItem, RunRecord
 from harness.orchestrator._alerts import Alert, Alerter

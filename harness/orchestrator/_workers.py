@@ -9,8 +9,6 @@ heartbeat, one rate limiter and one worker pool per ledger.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import logging
 import os
 import socket
@@ -20,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from harness._wire import real_time
+from harness.errors import InvalidValueError
 from harness.flow import Flow
 from harness.ledger.runqueue import QueuedRun, RunQueue
 from harness.orchestrator._durable import DEFAULT_LEASE, DurableOrchestrator, _Leases

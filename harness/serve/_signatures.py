@@ -28,8 +28,6 @@ or the expected signature.  Comparisons are constant-time.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import base64
 import hashlib
 import hmac
@@ -37,6 +35,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from harness.errors import InvalidValueError
 
 __all__ = ["SCHEMES", "Scheme", "SignedRequest", "scheme_for_system", "sign"]
 

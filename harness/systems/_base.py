@@ -16,8 +16,6 @@ guarantees the :class:`~harness.systems._world.System` contract:
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import random
 import re
 import threading
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from harness._wire import Request, Response, VirtualClock
+from harness.errors import InvalidValueError
 from harness.systems._descriptor import SystemDescriptor
 
 if TYPE_CHECKING:

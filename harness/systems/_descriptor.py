@@ -29,8 +29,6 @@ Example, a small internal REST API::
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import contextlib
 import functools
 import os
@@ -39,6 +37,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from harness.errors import InvalidValueError
 
 __all__ = [
     "DEFAULT_ID_SHAPES",

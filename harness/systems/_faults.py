@@ -8,12 +8,11 @@ headers) is kept.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError, NotFoundError
-
 import json
 from typing import Any
 
 from harness._wire import Response
+from harness.errors import InvalidValueError, NotFoundError
 
 __all__ = ["drop_field", "has_field", "set_field"]
 

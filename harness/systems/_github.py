@@ -29,14 +29,13 @@ is immediate here, minutes late on GitHub), search's 1,000-result cap.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 

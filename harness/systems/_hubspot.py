@@ -32,14 +32,13 @@ Errors use HubSpot's shape (``status``, ``message``, ``correlationId``,
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError, NotFoundError
-
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import (
     ID_NUMERIC,

@@ -7,13 +7,12 @@ shallow copy of each system's record dicts (no deep copy of the state), and a
 
 from __future__ import annotations
 
-from harness.errors import InvalidTypeError
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness._wire import Request
+from harness.errors import InvalidTypeError
 from harness.systems._base import FakeSystem
 from harness.systems._world import World, Write
 

@@ -28,8 +28,6 @@ token buckets (only :class:`FakeSystem`'s rate limit), search ranking.
 
 from __future__ import annotations
 
-from harness.errors import NotFoundError
-
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 

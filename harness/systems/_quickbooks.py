@@ -31,8 +31,6 @@ rates, ``operation=delete|void``, batch, CDC, XML, webhooks.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError, NotFoundError
-
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,6 +38,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_NUMERIC,

@@ -47,8 +47,6 @@ resources), so the engines find its ids, errors, records and idempotency.
 
 from __future__ import annotations
 
-from harness.errors import InvalidTypeError, InvalidValueError
-
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +55,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from harness._wire import Request, Response
+from harness.errors import InvalidTypeError, InvalidValueError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     DEFAULT_ID_SHAPES,

@@ -12,13 +12,12 @@ all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError
-
 import functools
 import random
 from dataclasses import dataclass
 
 from harness._wire import Clock, VirtualClock
+from harness.errors import InvalidValueError
 from harness.systems._hubspot import HubSpot
 from harness.systems._pipedrive import Pipedrive
 from harness.systems._quickbooks import QuickBooks

@@ -27,8 +27,6 @@ Grid, edit windows.
 
 from __future__ import annotations
 
-from harness.errors import NotFoundError
-
 import base64
 import json
 import re
@@ -36,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ErrorShape, RecordShape, SystemDescriptor
 

@@ -19,8 +19,6 @@ exist, finalizing a non-draft invoice, :meth:`fail_next`) are stored.
 
 from __future__ import annotations
 
-from harness.errors import NotFoundError
-
 import base64
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_PREFIXED,

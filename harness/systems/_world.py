@@ -17,8 +17,6 @@ structlog processors: each receives the request, the per-call
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError, NotFoundError
-
 import contextlib
 import contextvars
 import itertools
@@ -36,6 +34,7 @@ from harness._wire import (
     UnfakedHost,
     VirtualClock,
 )
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._descriptor import SystemDescriptor
 
 __all__ = [

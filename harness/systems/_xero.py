@@ -40,8 +40,6 @@ headers beyond ``Retry-After``/``X-Rate-Limit-Problem``, plain-text 404/503 bodi
 
 from __future__ import annotations
 
-from harness.errors import InvalidValueError, NotFoundError
-
 import base64
 import re
 import uuid
@@ -51,6 +49,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_UUID,

@@ -21,8 +21,6 @@ As Zendesk does, unknown ticket attributes are ignored, invalid ones are a 422
 
 from __future__ import annotations
 
-from harness.errors import NotFoundError
-
 import base64
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from harness._wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import (
     ID_NUMERIC,

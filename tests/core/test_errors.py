@@ -69,7 +69,7 @@ def test_record_store_and_orchestrator_type_errors_are_harness_errors() -> None:
         RecordStore("books", [Resource("invoice", "/invoices")], descriptor="books")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="declare at least one Resource"):
         RecordStore("books", [])
-    with pytest.raises(InvalidTypeError, match="'flow' must be a harness.Flow"):
+    with pytest.raises(InvalidTypeError, match=r"'flow' must be a harness\.Flow"):
         Orchestrator("not a flow")  # type: ignore[arg-type]
 
 
@@ -82,7 +82,7 @@ def test_a_contract_field_lookup_names_the_fields() -> None:
 def test_a_transport_fault_without_inject_is_an_invalid_value() -> None:
     with pytest.raises(InvalidValueError, match="transport fault 'no_inject' needs an 'inject' function"):
         register_fault(FaultKind("no_inject", "transport", "no injector"))
-    with pytest.raises(InvalidTypeError, match="expected a harness.FaultKind"):
+    with pytest.raises(InvalidTypeError, match=r"expected a harness\.FaultKind"):
         register_fault("stall")  # type: ignore[arg-type]
 
 
@@ -186,7 +186,7 @@ def test_a_different_definition_under_a_taken_name_fails_clearly(
         if other != kind:
             text = text.replace(f'"{name}"', f'"{name}_b"')
     second = _write(tmp_path / "b", "flow_b", text)
-    with pytest.raises(UsageError, match="importing .* raised NameTakenError") as caught:
+    with pytest.raises(UsageError, match=r"importing .* raised NameTakenError") as caught:
         harness.load_flow(str(second))
     assert message in str(caught.value)
 
