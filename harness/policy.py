@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import FlowDeclarationError
+
+if TYPE_CHECKING:
+    # ErrorClass lives with the ledger records; only its name is needed here
+    from harness.ledger.records import ErrorClass
 
 __all__ = [
     "AlertPolicy",
@@ -179,7 +183,7 @@ class Policy:
     inbox: InboxPolicy = field(default_factory=InboxPolicy)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
-    classify: Sequence[tuple[Any, str]] = ()
+    classify: Sequence[tuple[Any, ErrorClass]] = ()
     unknown_as: str = "logical"
     idempotency_keys: bool = True
     journal: bool = True

@@ -16,7 +16,7 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -54,7 +54,14 @@ def parse_duration(text: str) -> float:
     )
 
 
-class Duration(click.ParamType):
+if TYPE_CHECKING:
+    # click >= 8.2 types ParamType by its value and input; older clicks are not generic at run time
+    _ParamType = click.ParamType[float, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Duration(_ParamType):
     """A click parameter parsed by :func:`parse_duration` (seconds as a float)."""
 
     name = "duration"

@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -43,6 +43,9 @@ from harness.errors import BaselineFailure, LedgerError, RunBrokenError, UsageEr
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
 from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 __all__ = ["DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"]
 
@@ -149,7 +152,7 @@ def _explore_settings(examples: int) -> settings:
 def run_campaign(
     flow: Flow,
     *,
-    ledger: Any,
+    ledger: Ledger,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
@@ -208,7 +211,7 @@ def run_campaign(
 def _run_campaign(
     flow: Flow,
     *,
-    ledger: Any,
+    ledger: Ledger,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
@@ -308,7 +311,7 @@ def _explore(
     examples: int,
     seed: int,
     cid: str,
-    ledger: Any,
+    ledger: Ledger,
     state: _ModeState,
     progress: Progress | None,
 ) -> None:
@@ -532,7 +535,7 @@ def _flow_ref(flow: Flow) -> str:
     return f"<{flow.name}> --trigger {flow.trigger.name}{with_world}"
 
 
-def _ledger_arg(ledger: Any) -> str:
+def _ledger_arg(ledger: Ledger) -> str:
     url = str(getattr(ledger, "url", "") or "")
     try:
         from harness.ledger import DEFAULT_URL, resolve_url
@@ -554,7 +557,7 @@ def _finding(
     example: int | None,
     cid: str,
     ref: str,
-    ledger: Any,
+    ledger: Ledger,
     seed: int,
 ) -> Finding:
     run = target.run(scenario, mode)

@@ -18,7 +18,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._aio import call as call_automation
 from harness._watchdog import run_limit
@@ -39,6 +39,9 @@ from harness.errors import InvalidValueError, UsageError
 from harness.flow import Flow, check_declarations
 from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
+
+if TYPE_CHECKING:
+    from harness.ledger.records import EndState
 
 __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
 
@@ -90,7 +93,7 @@ class DeliveryResult:
     value: Any = None
     error: BaseException | None = None
     ok: bool = True
-    end_state: str = "succeeded"
+    end_state: EndState = "succeeded"
     run: Any = None  # the orchestrator's RunRecord in orchestrated mode
     inbox_item: Any = None
 

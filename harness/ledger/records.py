@@ -68,7 +68,7 @@ class EventRecord:
     _: KW_ONLY
     system: str | None = None
     step: str | None = None
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
     fault: str | None = None
     status: int | None = None
     outcome: str | None = None
@@ -91,7 +91,7 @@ class RunRecord:
     id: str
     flow: str
     mode: str
-    end_state: str
+    end_state: EndState
     started_at: float
     ended_at: float
     wall_started: float
@@ -107,7 +107,7 @@ class RunRecord:
     dedupe_key: str | None = None
     delivery_kind: str = "original"
     is_duplicate: bool = False
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
     attempts: int = 1
     errors: int = 0
     calls: int = 0
@@ -158,7 +158,7 @@ class InboxItem:
     due_at: float
     _: KW_ONLY
     owner: str = ""
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
     segment: str = "all"
     status: str = "open"
     resolved_at: float | None = None

@@ -66,6 +66,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from harness._wire import Clock, Request, Response
 from harness.flow import WriteContract
+from harness.ledger.records import ErrorClass
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
     TRANSIENT_STATUSES,
@@ -121,7 +122,7 @@ class CallRecord:
     status: int | None
     outcome: str
     error: str | None
-    error_class: str | None
+    error_class: ErrorClass | None
     fault: str | None
     started_at: float
     latency: float
@@ -434,7 +435,7 @@ class RunHook:
             and world_call.url == redact_url(plan.request.url)
         ):
             fault = world_call.fault
-        error_class: str | None = None
+        error_class: ErrorClass | None = None
         if response is not None:
             status: int | None = response.status
             outcome = "ok" if 200 <= response.status < 300 else "failed"

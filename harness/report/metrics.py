@@ -32,12 +32,15 @@ import time
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.ledger import aggregates as agg
 from harness.ledger.aggregates import RunFilter
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 __all__ = [
     "FailurePlace",
@@ -242,7 +245,7 @@ def _slices(
 
 
 def load_frames(
-    ledger: Any,
+    ledger: Ledger,
     flt: RunFilter,
     *,
     bucket_seconds: float | None = None,
@@ -400,7 +403,7 @@ def metrics_from_frames(
 
 
 def compute_metrics(
-    ledger: Any,
+    ledger: Ledger,
     *,
     flow: str | None = None,
     mode: str | None = None,

@@ -469,7 +469,8 @@ def _patch_httpx(p: _Patches, net: _Net) -> None:
 
     sync_handle = httpx.HTTPTransport.handle_request
     async_handle = httpx.AsyncHTTPTransport.handle_async_request
-    real_ssl = default.create_ssl_context
+    # the name httpx's transports call (maybe already wrapped), not httpx._config's original
+    real_ssl: Callable[..., ssl.SSLContext] = vars(default)["create_ssl_context"]
 
     def serve(transport: Any, request: httpx.Request, body: bytes) -> httpx.Response:
         # httpcore retries a failed connect `retries` times with exponential backoff

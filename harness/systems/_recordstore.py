@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -299,7 +299,8 @@ class RecordStore(FakeSystem):
                             stored.body)
         groups = match.groups()
         parents = dict(zip(res.parents, groups[: len(res.parents)], strict=True))
-        response = getattr(self, "_" + op)(res, request, parents, *groups[len(res.parents) :])
+        handler: Callable[..., Response] = getattr(self, "_" + op)
+        response = handler(res, request, parents, *groups[len(res.parents) :])
         if key is not None and 200 <= response.status < 300:
             self._keys[key] = (path, request.body, response)
         return response

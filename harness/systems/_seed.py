@@ -121,7 +121,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
          QuickBooks(seed=seed), Pipedrive(seed=seed), *apps],
         clock=clock if clock is not None else VirtualClock(),
     )
-    hubspot: HubSpot = world.system("hubspot")
+    hubspot = world.system("hubspot", HubSpot)
     created = world.clock.now() - 30 * 86_400
     for i, deal in enumerate(seed_deals(seed, deals)):
         contact_id = hubspot.add_object(
@@ -170,9 +170,9 @@ def _seed_accounting_and_pipedrive(world: World, seed: int, deals: tuple[SeedDea
     HubSpot, Stripe and Zendesk records of a seed are what they always were.
     """
     rng = random.Random(f"accounting:{seed}")
-    xero: Xero = world.system("xero")
-    quickbooks: QuickBooks = world.system("quickbooks")
-    pipedrive: Pipedrive = world.system("pipedrive")
+    xero = world.system("xero", Xero)
+    quickbooks = world.system("quickbooks", QuickBooks)
+    pipedrive = world.system("pipedrive", Pipedrive)
     orgs: dict[str, int] = {}
     for deal in deals:
         name = f"{deal.firstname} {deal.lastname}"

@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from harness._wire import (
     Clock,
@@ -34,7 +34,7 @@ from harness._wire import (
     UnfakedHost,
     VirtualClock,
 )
-from harness.errors import InvalidValueError, NotFoundError
+from harness.errors import InvalidTypeError, InvalidValueError, NotFoundError
 from harness.systems._descriptor import SystemDescriptor
 
 __all__ = [
@@ -148,6 +148,8 @@ last_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "harness_last_call", default=None
 )
 
+_S = TypeVar("_S")
+
 Next = Callable[[Request], Response]
 Interceptor = Callable[[Request, CallContext, Next], Response]
 
@@ -193,10 +195,29 @@ class World:
         system.attach(self)
         return system
 
-    def system(self, name: str) -> Any:
-        """The system called ``name`` (``KeyError`` listing the names if none)."""
+    @overload
+    def system(self, name: str) -> Any: ...
+
+    @overload
+    def system(self, name: str, kind: type[_S]) -> _S: ...
+
+    def system(self, name: str, kind: type[Any] | None = None) -> Any:
+        """The system called ``name``, typed as ``kind`` when given.
+
+        ``world.system("stripe", Stripe)`` is a :class:`~harness.systems.Stripe`
+        to the type checker and checked at run time
+        (:class:`~harness.errors.InvalidTypeError` names both types when it is
+        another); without ``kind`` the result is untyped, as a test script
+        reaching for a fake's helpers wants it.  An unknown name is a
+        :class:`~harness.errors.NotFoundError` (a ``KeyError``) listing the names.
+        """
         for s in self.systems:
             if s.name == name:
+                if kind is not None and not isinstance(s, kind):
+                    raise InvalidTypeError(
+                        f"world.system({name!r}): the system is a {type(s).__name__}, "
+                        f"not a {kind.__name__}"
+                    )
                 return s
         raise NotFoundError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
 
@@ -210,7 +231,8 @@ class World:
             if s.name == name:
                 describe = getattr(s, "describe", None)
                 if describe is not None:
-                    return describe()
+                    described: SystemDescriptor = describe()
+                    return described
                 break
         safe = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "system"
         if not safe[0].isalpha():

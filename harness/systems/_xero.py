@@ -587,7 +587,7 @@ class Xero(FakeSystem):
 
     @staticmethod
     def _duplicates(items: list[Any]) -> str:
-        names = [i.get("Name", "").strip().lower() for i in items if isinstance(i, dict) and isinstance(i.get("Name"), str)]
+        names = [str(i["Name"]).strip().lower() for i in items if isinstance(i, dict) and isinstance(i.get("Name"), str)]
         for n in names:
             if names.count(n) > 1:
                 return n

@@ -198,3 +198,11 @@ def test_name_taken_is_raised_directly_outside_load_flow() -> None:
     with pytest.raises(NameTakenError, match=r"a different fault named 'taken_once' .*choose another name") as caught:
         register_fault(FaultKind("taken_once", "trigger", "second"))
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, FlowDeclarationError)
+
+
+def test_world_system_with_a_kind_is_typed_and_checked() -> None:
+    world = harness.standard_world(seed=1)
+    stripe = world.system("stripe", harness.Stripe)
+    assert stripe is world.system("stripe") and isinstance(stripe, harness.Stripe)
+    with pytest.raises(InvalidTypeError, match=r"world\.system\('stripe'\): the system is a Stripe, not a HubSpot"):
+        world.system("stripe", harness.HubSpot)
