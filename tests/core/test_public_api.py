@@ -104,5 +104,5 @@ def test_public_dataclasses_take_their_defaults_by_keyword() -> None:
 
 def test_a_policy_given_positionally_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="positional"):
-        harness.RetryPolicy(3, 1.0)  # type: ignore[misc]
+        harness.RetryPolicy(3, 1.0)  # type: ignore[call-arg]
     assert harness.RetryPolicy(max_attempts=3, base_delay=1.0).max_attempts == 3

@@ -93,6 +93,7 @@ def test_made_event_has_the_documented_example_s_fields(name: str) -> None:
     obj = event.get("data", {}).get("object") or event.get("detail")
     documented = trigger.example.get("data", {}).get("object") or trigger.example.get("detail")
     if documented is not None:
+        assert obj is not None, event
         assert set(obj) >= set(documented), sorted(set(documented) - set(obj))
 
 

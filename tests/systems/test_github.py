@@ -63,8 +63,9 @@ def test_auth_rate_limit_headers_and_vendor_errors(world: World) -> None:
     assert limited.header("Retry-After") == "30" and "secondary rate limit" in limited.json()["message"]
     primary = github.error_response(403)
     assert primary.header("X-RateLimit-Remaining") == "0"
-    assert github.describe().errors.rejected_field is not None
-    assert github.describe().errors.rejected_field(load("github", "error_validation_failed")) == "title"
+    rejected_field = github.describe().errors.rejected_field
+    assert rejected_field is not None
+    assert rejected_field(load("github", "error_validation_failed")) == "title"
     assert call(world, "GET", "https://api.github.com/repos/acme/elsewhere/issues", auth=AUTH).status == 404
 
 

@@ -101,7 +101,7 @@ def test_reply_as_user_close_assign_and_create(world: World) -> None:
 def test_search_pages_with_starting_after(world: World) -> None:
     for i in range(7):
         _req(world, "POST", "/contacts", {"email": f"p{i}@paging.example", "name": f"P{i}"})
-    query = {"query": {"field": "email", "operator": "$", "value": "@paging.example"},
+    query: dict[str, Any] = {"query": {"field": "email", "operator": "$", "value": "@paging.example"},
              "pagination": {"per_page": 3}}
     seen = []
     while True:
@@ -169,6 +169,7 @@ def test_each_reply_is_one_conversation_part(times: int) -> None:
 
 def test_conversation_user_created_event_is_intercoms_envelope(world: World) -> None:
     trigger = get_trigger("intercom.conversation.user.created")
+    assert trigger.objects is not None and trigger.make_event is not None
     conv_id = trigger.objects(world)[0]
     event = trigger.make_event(world, conv_id, random.Random(3))
     assert_shape(event, load("intercom", "webhook_conversation_user_created"))

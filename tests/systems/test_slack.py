@@ -169,7 +169,7 @@ def test_archived_channel_and_another_users_message(world: World) -> None:
 
 # -- properties ---------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=200).filter(
+_TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=200).filter(
     lambda t: t.strip() != "")
 
 
