@@ -201,9 +201,9 @@ def bench_deal_won(cfg: Config) -> BenchResult:
         rows=ratioed,
         targets=(Target("orchestrated >= 0.5x bare (deal_won, fakes)", 0.5, ratioed[1].ratio),),
         notes=(
-            f"bad day: invoices made by tenacity {report['bad_day_invoices']['tenacity']}, "
+            (f"bad day: invoices made by tenacity {report['bad_day_invoices']['tenacity']}, "
             f"orchestrated {report['bad_day_invoices']['orchestrated']} (one per deal is right); "
-            f"{report['runs_recorded']} runs recorded",
+            f"{report['runs_recorded']} runs recorded"),
         ),
     )
 
@@ -286,8 +286,8 @@ def bench_check(cfg: Config) -> BenchResult:
         rows=rows,
         targets=(Target("harness check >= 1.0x hand-written test (per scenario)", 1.0, rows[1].ratio),),
         notes=(
-            "harness check runs in-process through harness.chaos.run_campaign (what the CLI "
-            "calls), so CLI start-up is not counted; shrinking of its findings is counted",
+            ("harness check runs in-process through harness.chaos.run_campaign (what the CLI "
+            "calls), so CLI start-up is not counted; shrinking of its findings is counted"),
         ),
     )
 
@@ -401,8 +401,8 @@ def bench_virtual_time(cfg: Config) -> BenchResult:
         baseline=None,
         rows=tuple(rows),
         notes=(
-            f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
-            f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x",
+            (f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
+            f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x"),
         ),
     )
 
@@ -578,9 +578,9 @@ def bench_memory(cfg: Config) -> BenchResult:
         baseline=f"{small:,} scenarios",
         rows=ratioed,
         notes=(
-            f"peak RSS at {large:,} / at {small:,} scenarios = {growth:.2f} (1.00 = flat); "
+            (f"peak RSS at {large:,} / at {small:,} scenarios = {growth:.2f} (1.00 = flat); "
             "each size in a fresh child process; no shrinking; the issue's 1,000 and 10,000 "
-            "do not fit the 10-minute budget here: `--only memory --memory-sizes 1000,10000`",
+            "do not fit the 10-minute budget here: `--only memory --memory-sizes 1000,10000`"),
         ),
     )
 

@@ -297,9 +297,9 @@ def _warnings(target: Target) -> tuple[str, ...]:
     n, total = len(target.baseline_failures), len(target.object_ids)
     first = min(target.baseline_failures)
     return (
-        f"without any fault the automation already failed for {n} of {total} "
+        (f"without any fault the automation already failed for {n} of {total} "
         f"{target.noun}s (for example {target.noun} {first}, {target.object_ids[first]}: "
-        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do",
+        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do"),
         *threads,
     )
 

@@ -36,7 +36,7 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     for counts in run.reference.creates.values():
         for k, n in counts.items():
             total_ref[k] = total_ref.get(k, 0) + n
-    escaped = {tag: 0 for tag in by_tag}
+    escaped = dict.fromkeys(by_tag, 0)
     for w in run.world.writes:
         d = by_tag.get(w.tag or "")
         if d is None or not is_primary(w):

@@ -347,8 +347,7 @@ class Orchestrator:
             if claimed and dedupe_key is not None:
                 self._release(dedupe_key, run_id)
             raise
-        result = self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
-        return result
+        return self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
 
     def _attempts(
         self,

@@ -198,7 +198,7 @@ class MetricFrames:
         for name in ("summary", "failed", "places", "recovery", "inbox"):
             df = getattr(self, name)
             if column in df.columns:
-                parts[name] = {k: g for k, g in df.groupby(column, dropna=False)}
+                parts[name] = dict(df.groupby(column, dropna=False))
                 keys.update(parts[name])
         out = {}
         for key in keys:

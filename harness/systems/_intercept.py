@@ -339,12 +339,14 @@ def _patch_http_client(p: _Patches, net: _Net) -> None:
 
     def connect(self: Any) -> None:
         if net.passes(self.host, self.port):
-            return base_connect(self)
+            base_connect(self)
+            return
         self.sock = fake(self, "http")
 
     def connect_tls(self: Any) -> None:
         if net.passes(self._tunnel_host or self.host, self._tunnel_port or self.port):
-            return tls_connect(self)
+            tls_connect(self)
+            return
         self.sock = fake(self, "https")
 
     p.set(http.client.HTTPConnection, "connect", connect)
@@ -388,7 +390,8 @@ def _patch_urllib3(p: _Patches, net: _Net) -> None:
 
     def connect_tls(self: Any) -> None:
         if net.passes(self._tunnel_host or self.host, self._tunnel_port or self.port):
-            return tls_connect(self)
+            tls_connect(self)
+            return
         # no certificate loading, no handshake: the peer is in this process
         self.sock = fake(self, "https")
         self.is_verified = True

@@ -144,7 +144,7 @@ class Pipedrive(FakeSystem):
 
     def _init_state(self) -> None:
         super()._init_state()
-        self._ids = {kind: 1 for kind in self.kinds}
+        self._ids = dict.fromkeys(self.kinds, 1)
         self._events = random.Random(f"pipedrive-events:{self._seed}")
         # deal id -> the deal before the last change a webhook reported (a repeat reports it again)
         self._changed_from: dict[str, Record] = {}

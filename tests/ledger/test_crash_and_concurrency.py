@@ -69,7 +69,7 @@ def test_sigkill_mid_campaign_keeps_every_committed_run_whole(sqlite_url: str) -
     assert len(committed) >= 3 + 60
 
 
-@pytest.mark.parametrize("processes,threads", [(2, 4)])
+@pytest.mark.parametrize(("processes", "threads"), [(2, 4)])
 def test_two_processes_and_four_threads_lose_nothing(
     ledger_url: str, tmp_path: Path, processes: int, threads: int
 ) -> None:
