@@ -198,7 +198,8 @@ class MetricFrames:
         for name in ("summary", "failed", "places", "recovery", "inbox"):
             df = getattr(self, name)
             if column in df.columns:
-                parts[name] = dict(df.groupby(column, dropna=False))
+                # not dict(groupby): a GroupBy has a `keys` attribute, so dict() takes it for a mapping
+                parts[name] = {k: g for k, g in df.groupby(column, dropna=False)}  # noqa: C416
                 keys.update(parts[name])
         out = {}
         for key in keys:
