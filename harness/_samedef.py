@@ -31,35 +31,41 @@ def same_definition(a: object, b: object) -> bool:
     contents.  Dataclass instances, mappings, sequences and sets are compared
     element by element with the same rule; anything else with ``==``.
     """
-    return _same(a, b, 0)
+    return _same(a, b, 0, set())
 
 
-def _same(a: Any, b: Any, depth: int) -> bool:
+def _same(a: Any, b: Any, depth: int, pending: set[tuple[int, int]]) -> bool:
+    """``pending`` holds the pairs of functions being compared further up the stack."""
     if a is b:
         return True
     if depth > _MAX_DEPTH:
         return False
     if isinstance(a, types.FunctionType) and isinstance(b, types.FunctionType):
-        return _same_function(a, b, depth)
+        pair = (id(a), id(b))
+        if pair in pending:
+            # a recursive closure (a cell holding the function itself): the same
+            # definition if everything else is, which the caller is checking
+            return True
+        return _same_function(a, b, depth, pending | {pair})
     if isinstance(a, types.MethodType) and isinstance(b, types.MethodType):
-        return _same(a.__func__, b.__func__, depth + 1) and _same(
-            a.__self__, b.__self__, depth + 1
+        return _same(a.__func__, b.__func__, depth + 1, pending) and _same(
+            a.__self__, b.__self__, depth + 1, pending
         )
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
         if type(a).__qualname__ != type(b).__qualname__ or not dataclasses.is_dataclass(b):
             return False
         return all(
-            _same(getattr(a, f.name), getattr(b, f.name), depth + 1)
+            _same(getattr(a, f.name), getattr(b, f.name), depth + 1, pending)
             for f in dataclasses.fields(a)
             if f.compare
         )
     if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1, pending) for k in a)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return (
             type(a) is type(b)
             and len(a) == len(b)
-            and all(_same(x, y, depth + 1) for x, y in zip(a, b, strict=True))
+            and all(_same(x, y, depth + 1, pending) for x, y in zip(a, b, strict=True))
         )
     try:
         return bool(a == b)
@@ -67,14 +73,16 @@ def _same(a: Any, b: Any, depth: int) -> bool:
         return False
 
 
-def _same_function(a: types.FunctionType, b: types.FunctionType, depth: int) -> bool:
+def _same_function(
+    a: types.FunctionType, b: types.FunctionType, depth: int, pending: set[tuple[int, int]]
+) -> bool:
     if a.__qualname__ != b.__qualname__ or a.__code__ != b.__code__:
         return False
-    if not _same(a.__defaults__, b.__defaults__, depth + 1):
+    if not _same(a.__defaults__, b.__defaults__, depth + 1, pending):
         return False
-    if not _same(a.__kwdefaults__, b.__kwdefaults__, depth + 1):
+    if not _same(a.__kwdefaults__, b.__kwdefaults__, depth + 1, pending):
         return False
-    return _same(_cells(a), _cells(b), depth + 1)
+    return _same(_cells(a), _cells(b), depth + 1, pending)
 
 
 _EMPTY = object()
