@@ -201,9 +201,9 @@ def bench_deal_won(cfg: Config) -> BenchResult:
         rows=ratioed,
         targets=(Target("orchestrated >= 0.5x bare (deal_won, fakes)", 0.5, ratioed[1].ratio),),
         notes=(
-            f"bad day: invoices made by tenacity {report['bad_day_invoices']['tenacity']}, "
+            (f"bad day: invoices made by tenacity {report['bad_day_invoices']['tenacity']}, "
             f"orchestrated {report['bad_day_invoices']['orchestrated']} (one per deal is right); "
-            f"{report['runs_recorded']} runs recorded",
+            f"{report['runs_recorded']} runs recorded"),
         ),
     )
 
@@ -347,16 +347,16 @@ def bench_check(cfg: Config) -> BenchResult:
         rows=rows,
         targets=(Target("harness check >= 1.0x hand-written test (per scenario)", 1.0, rows[1].ratio),),
         notes=(
-            "harness check runs in-process through harness.chaos.run_campaign (what the CLI "
-            "calls), so CLI start-up is not counted; shrinking of its findings is counted",
-            "the hand-written test: Hypothesis draws the deal's fields, a fault for each call "
+            ("harness check runs in-process through harness.chaos.run_campaign (what the CLI "
+            "calls), so CLI start-up is not counted; shrinking of its findings is counted"),
+            ("the hand-written test: Hypothesis draws the deal's fields, a fault for each call "
             "(none, none, 503, 429, timeout before the server acts, reset) and a second "
             "delivery; responses serves canned JSON; it counts duplicate customers or "
             "tickets; harness check: an enumerated phase over every endpoint x fault kind, "
             "then Hypothesis scenarios of 1-3 deliveries (duplicates, redeliveries, reordering) "
             "and 0-3 faults (also timeouts after the server acted, slow answers, outages, bad "
             "values), each played on the stateful fakes through urllib3 and http.client, "
-            "judged against a reference run by six oracles and written to a SQLite ledger",
+            "judged against a reference run by six oracles and written to a SQLite ledger"),
             _work_note(examples * repeats, hand_work, check_work),
             _cpu_note(examples, cpu_hand, cpu_check),
         ),
@@ -403,10 +403,10 @@ def bench_check_deal_won(cfg: Config) -> BenchResult:
         rows=rows,
         targets=(Target("harness check >= 1.0x hand-written test (deal_won)", 1.0, rows[1].ratio),),
         notes=(
-            "the hand-written test: Hypothesis draws the deal, its amount, one fault (none, "
+            ("the hand-written test: Hypothesis draws the deal, its amount, one fault (none, "
             "503, timeout before the server acts) on one of the 7 endpoints and a second "
             "delivery; responses serves canned JSON, time.sleep patched out; harness check "
-            "as in [check]",
+            "as in [check]"),
             _work_note(examples * repeats, hand_work, check_work),
             _cpu_note(examples, cpu_hand, cpu_check),
         ),
@@ -486,8 +486,8 @@ def bench_virtual_time(cfg: Config) -> BenchResult:
         baseline=None,
         rows=tuple(rows),
         notes=(
-            f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
-            f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x",
+            (f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
+            f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x"),
         ),
     )
 
@@ -663,9 +663,9 @@ def bench_memory(cfg: Config) -> BenchResult:
         baseline=f"{small:,} scenarios",
         rows=ratioed,
         notes=(
-            f"peak RSS at {large:,} / at {small:,} scenarios = {growth:.2f} (1.00 = flat); "
+            (f"peak RSS at {large:,} / at {small:,} scenarios = {growth:.2f} (1.00 = flat); "
             "each size in a fresh child process; no shrinking; the issue's 1,000 and 10,000 "
-            "do not fit the 10-minute budget here: `--only memory --memory-sizes 1000,10000`",
+            "do not fit the 10-minute budget here: `--only memory --memory-sizes 1000,10000`"),
         ),
     )
 
@@ -706,10 +706,10 @@ def bench_intercept(cfg: Config) -> BenchResult:
         baseline=None,
         rows=tuple(rows),
         notes=(
-            "CPU time of the calling thread (the calls do no I/O; the wall clock of a shared "
+            ("CPU time of the calling thread (the calls do no I/O; the wall clock of a shared "
             "machine would also count other processes); split by timers on the fake "
             "(World.dispatch) and on the interception's entry points (the in-memory socket, "
-            "the patched connects, the httpx and aiohttp transports)",
+            "the patched connects, the httpx and aiohttp transports)"),
             f"interception share of a call: {min(shares):.0%}-{max(shares):.0%} across clients"
             if shares else "no client measured",
             "an httpx.Client() made per call: "

@@ -21,13 +21,13 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from harness._schedule import Schedule
-from harness.errors import FlowDeclarationError, UsageError, did_you_mean
+from harness.errors import FlowDeclarationError, NotFoundError, UsageError, did_you_mean
 from harness.policy import Policy
 
 __all__ = [
@@ -123,6 +123,7 @@ class Field:
 
     name: str
     type: str = "str"
+    _: KW_ONLY
     required: bool = True
     meaning: str = ""
     allowed: tuple[str, ...] | None = None
@@ -215,10 +216,14 @@ class Contract:
         return tuple(v for f in self.fields if (v := f.check(event)) is not None)
 
     def field(self, name: str) -> Field:
+        """The field called ``name``; :class:`~harness.errors.NotFoundError` listing the fields otherwise."""
         for f in self.fields:
             if f.name == name:
                 return f
-        raise KeyError(name)
+        names = [f.name for f in self.fields]
+        raise NotFoundError(
+            f"Contract: no field {name!r}{did_you_mean(name, names)}; its fields are {names}"
+        )
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,7 @@ class WriteContract:
     method: str
     path: str
     contract: Contract
+    _: KW_ONLY
     meaning: str = ""
 
     def __post_init__(self) -> None:
@@ -258,6 +264,7 @@ class Effect:
 
     system: str
     kind: str
+    _: KW_ONLY
     count: int = 1
     description: str = ""
 
@@ -300,6 +307,7 @@ class Trigger:
     contract: Contract
     object_key: Callable[[Event], str]
     example: Mapping[str, Any]
+    _: KW_ONLY
     make_event: Callable[..., dict[str, Any]] | None = None
     objects: Callable[[Any], Sequence[str]] | None = None
     event_id_field: str = "eventId"
@@ -470,6 +478,7 @@ class Flow:
     name: str
     automation: Callable[..., Any] | str
     trigger: Trigger
+    _: KW_ONLY
     owner: str = ""
     dedupe_key: Callable[[Event], str] | str | None = None
     effects: tuple[Effect, ...] = ()

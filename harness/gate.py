@@ -46,7 +46,7 @@ import dataclasses
 import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -120,6 +120,7 @@ class FlowGate:
     """The thresholds of one flow; ``None`` means "not judged"."""
 
     flow: str
+    _: KW_ONLY
     mode: str = "orchestrated"
     min_examples: int | None = None
     min_duplicate_prevention_success: float | None = None
@@ -354,6 +355,7 @@ class FlowMeasures:
     manual_runs: float
     manual_fallback_frequency: float | None
     time_to_recovery_p90: float | None
+    _: KW_ONLY
     failed_run_rate: float | None = None
 
 
@@ -403,6 +405,7 @@ class Check:
     limit: float
     measured: float | None
     passed: bool
+    _: KW_ONLY
     unit: str = ""
     note: str = ""
     reproduce: tuple[str, ...] = ()
@@ -426,6 +429,7 @@ class GateResult:
     path: str
     checks: tuple[Check, ...]
     measures: tuple[FlowMeasures, ...]
+    _: KW_ONLY
     campaigns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # e.g. why a given campaign was not judged, one line each
 
@@ -544,7 +548,7 @@ def evaluate(
                 ok = measured >= limit if spec.bound == "min" else measured <= limit
                 note = ""
             checks.append(
-                Check(name, spec.key, spec.label, float(limit), measured, ok, spec.unit, note)
+                Check(name, spec.key, spec.label, float(limit), measured, ok, unit=spec.unit, note=note)
             )
         judged = [f for f in findings_by_flow.get(name, ()) if f.mode == fg.mode]
         limits = dict(fg.max_findings)

@@ -48,7 +48,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness import _wire
@@ -127,6 +127,7 @@ class TimelineEntry:
     kind: str
     delivery: str
     at: float
+    _: KW_ONLY
     system: str = ""
     method: str = ""
     path: str = ""
@@ -180,6 +181,7 @@ class Finding:
     seed: int
     example: int | None
     scenario_json: str
+    _: KW_ONLY
     id: str = ""
     flow: str = ""
     campaign_id: str | None = None

@@ -17,8 +17,9 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from harness._samedef import same_definition
 from harness._schedule import Schedule
-from harness.errors import FlowDeclarationError, UsageError, did_you_mean
+from harness.errors import FlowDeclarationError, NameTakenError, UsageError, did_you_mean
 from harness.flow import Contract, Field, Trigger
 
 __all__ = [
@@ -38,16 +39,18 @@ def register_trigger(trigger: Trigger) -> Trigger:
     """Add ``trigger`` to the registry and return it.
 
     Registering the same trigger again (an equal declaration, as when a module
-    is imported twice) is harmless; a different trigger under a taken name is a
-    :class:`~harness.errors.FlowDeclarationError`.
+    is imported twice, once by name and once by path through
+    :func:`~harness.load_flow`) is harmless and returns the trigger already
+    registered; a different trigger under a taken name is a
+    :class:`~harness.errors.NameTakenError`.
     """
     if not isinstance(trigger, Trigger):
         raise FlowDeclarationError(f"register_trigger: expected a harness.Trigger, got {trigger!r}")
     taken = _REGISTRY.get(trigger.name)
     if taken is not None:
-        if taken is trigger or taken == trigger:
+        if same_definition(taken, trigger):
             return taken
-        raise FlowDeclarationError(
+        raise NameTakenError(
             f"a different trigger named {trigger.name!r} is already registered (system "
             f"{taken.system!r}); choose another name"
         )

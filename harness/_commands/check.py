@@ -59,8 +59,7 @@ def _flow_name(function: str) -> str:
     import unicodedata
 
     ascii_name = unicodedata.normalize("NFKD", function).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", ascii_name)[:100].strip("_") or "automation"
-    return name
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", ascii_name)[:100].strip("_") or "automation"
 
 
 def _check_report_suffix(report_path: str) -> None:
@@ -386,10 +385,10 @@ def _run_with_progress(
     show: bool = True,
     passthrough: Sequence[str] = (),
 ) -> Any:
-    kwargs = dict(
-        ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
-        faults=faults, flow_ref=flow_ref, passthrough=tuple(passthrough),
-    )
+    kwargs = {
+        "ledger": ledger, "examples": examples, "seed": seed, "modes": modes, "command": command,
+        "faults": faults, "flow_ref": flow_ref, "passthrough": tuple(passthrough),
+    }
     if not show:
         return run_campaign(flow, **kwargs)
     if not err.is_terminal:

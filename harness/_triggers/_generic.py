@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._schedule import TICK_FIELDS, Schedule, tick_event
-from harness.errors import FlowDeclarationError
+from harness.errors import FlowDeclarationError, NotFoundError
 from harness.flow import _MISSING, Contract, Field, Trigger, lookup
 
 __all__ = ["schedule_trigger", "webhook_trigger"]
@@ -106,7 +106,7 @@ class _PathKey:
     def __call__(self, event: Mapping[str, Any]) -> str:
         value = _get(event, self.path)
         if value is None or _absent(value):
-            raise KeyError(f"the event has no {self.path!r}")
+            raise NotFoundError(f"the event has no {self.path!r}")
         return f"{self.noun}:{value}"
 
 

@@ -23,8 +23,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -60,6 +60,9 @@ from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
 from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
 
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
+
 __all__ = ["DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"]
 
 MODES: tuple[str, ...] = ("bare", "orchestrated")
@@ -88,6 +91,7 @@ class CampaignResult:
     campaign_ids: Mapping[str, str]
     findings: tuple[Finding, ...]
     faults_injected: Mapping[str, Mapping[str, int]]
+    _: KW_ONLY
     command: str = ""
     flow: str = ""
     warnings: tuple[str, ...] = ()
@@ -163,7 +167,7 @@ def _explore_settings(examples: int) -> settings:
 def run_campaign(
     flow: Flow,
     *,
-    ledger: Any,
+    ledger: Ledger,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
@@ -260,7 +264,7 @@ def run_campaign(
 def _run_campaign(
     flow: Flow,
     *,
-    ledger: Any,
+    ledger: Ledger,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
@@ -362,9 +366,9 @@ def _warnings(target: Target) -> tuple[str, ...]:
     n, total = len(target.baseline_failures), len(target.object_ids)
     first = min(target.baseline_failures)
     return (
-        f"without any fault the automation already failed for {n} of {total} "
+        (f"without any fault the automation already failed for {n} of {total} "
         f"{target.noun}s (for example {target.noun} {first}, {target.object_ids[first]}: "
-        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do",
+        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do"),
         *threads,
     )
 
@@ -377,7 +381,7 @@ def _explore(
     mode: str,
     seed: int,
     cid: str,
-    ledger: Any,
+    ledger: Ledger,
     state: _ModeState,
     progress: Progress | None,
     pool: WorkerPool | None,
@@ -650,7 +654,7 @@ def _flow_ref(flow: Flow) -> str:
     return f"<{flow.name}> --trigger {flow.trigger.name}{with_world}"
 
 
-def _ledger_arg(ledger: Any) -> str:
+def _ledger_arg(ledger: Ledger) -> str:
     url = str(getattr(ledger, "url", "") or "")
     try:
         from harness.ledger import DEFAULT_URL, resolve_url
@@ -672,7 +676,7 @@ def _finding(
     example: int | None,
     cid: str,
     ref: str,
-    ledger: Any,
+    ledger: Ledger,
     seed: int,
 ) -> Finding:
     judged = _judged(target).get((scenario.to_json(), mode))

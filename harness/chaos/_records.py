@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
-from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness.ledger.records import ErrorClass, EventRecord, InboxItem, RunRecord
 from harness.systems._redact import redact_text, redact_url
 
 __all__ = ["escaped_effects", "run_records"]
@@ -36,7 +36,7 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     for counts in run.reference.creates.values():
         for k, n in counts.items():
             total_ref[k] = total_ref.get(k, 0) + n
-    escaped = {tag: 0 for tag in by_tag}
+    escaped = dict.fromkeys(by_tag, 0)
     for w in run.world.writes:
         d = by_tag.get(w.tag or "")
         if d is None or not is_primary(w):
@@ -52,12 +52,12 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     return escaped
 
 
-def _classify(exc: BaseException, run: ScenarioRun) -> str:
+def _classify(exc: BaseException, run: ScenarioRun) -> ErrorClass:
     try:
         from harness.orchestrator import classify
     except ImportError:  # pragma: no cover - the orchestrator ships with the harness
         return "unknown"
-    return str(classify(exc, run.flow.policy))
+    return classify(exc, run.flow.policy)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -139,7 +139,7 @@ def _bare(
     ]
     for c in calls:
         events.append(_call_event(len(events) + 1, c, d, wall, run.world))
-    error_class = None
+    error_class: ErrorClass | None = None
     first_error_at = next((c.started_at + c.latency for c in calls if c.outcome != "ok"), None)
     recovered_at = None
     if d.error is not None:

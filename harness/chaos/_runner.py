@@ -17,8 +17,8 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from harness._aio import call as call_automation
 from harness._watchdog import run_limit
@@ -35,10 +35,13 @@ from harness.chaos._values import (
     break_path,
     record_fields,
 )
-from harness.errors import UsageError
+from harness.errors import InvalidValueError, UsageError
 from harness.flow import Flow, check_declarations
 from harness.systems._redact import redact_text
 from harness.systems._world import Call, World, Write
+
+if TYPE_CHECKING:
+    from harness.ledger.records import EndState
 
 __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
 
@@ -86,10 +89,11 @@ class DeliveryResult:
     ended_at: float
     wall_started: float
     wall_ended: float
+    _: KW_ONLY
     value: Any = None
     error: BaseException | None = None
     ok: bool = True
-    end_state: str = "succeeded"
+    end_state: EndState = "succeeded"
     run: Any = None  # the orchestrator's RunRecord in orchestrated mode
     inbox_item: Any = None
 
@@ -121,6 +125,7 @@ class ScenarioRun:
     deliveries: list[DeliveryResult]
     reference: Reference
     injected: dict[str, int]
+    _: KW_ONLY
     inbox: list[Any] = field(default_factory=list)
 
     def tags_of(self, object_key: str) -> set[str]:
@@ -223,7 +228,7 @@ class Target:
     def _objects(self, world: World) -> list[str]:
         trigger = self.flow.trigger
         if trigger.objects is None:
-            raise ValueError(f"trigger {trigger.name!r} cannot list the world's objects")
+            raise InvalidValueError(f"trigger {trigger.name!r} cannot list the world's objects")
         return [str(o) for o in trigger.objects(world)]
 
     def _ticker(self, world: World, clock: VirtualClock) -> Ticker | None:
@@ -237,7 +242,7 @@ class Target:
         """Object ``obj``'s event number ``n`` (0: the original), the same in every world."""
         trigger = self.flow.trigger
         if trigger.make_event is None:
-            raise ValueError(f"trigger {trigger.name!r} cannot make events")
+            raise InvalidValueError(f"trigger {trigger.name!r} cannot make events")
         rng = random.Random(f"{self.seed}:{obj}:{n}")
         return dict(trigger.make_event(world, self.object_ids[obj], rng))
 

@@ -87,7 +87,7 @@ class _HasEngine(Protocol):
     def engine(self) -> Engine: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class RunFilter:
     """Which runs an aggregate covers; every empty field means "all".
 
@@ -172,8 +172,10 @@ def _json_key(ledger: _HasEngine, column: Any, key: str) -> ColumnElement[Any]:
     """The text value of ``key`` in a JSON text column."""
     if ledger.engine.dialect.name == "sqlite":
         # type_coerce, not CAST: SQLite would give a column named JSON numeric affinity.
-        return type_coerce(column, JSON)[key].as_string()
-    return cast(column, JSON)[key].as_string()
+        coerced: ColumnElement[Any] = type_coerce(column, JSON)[key].as_string()
+        return coerced
+    casted: ColumnElement[Any] = cast(column, JSON)[key].as_string()
+    return casted
 
 
 def _via_pk(ledger: _HasEngine, flt: RunFilter) -> list[ColumnElement[bool]]:

@@ -123,13 +123,13 @@ def simulate_history(
     ledger.record_changes(
         [
             FlowChange(flow, start + phases["dedupe_on"] * DAY + 9 * 3600, "config",
-                       "dedupe switched on (key: deal id)", people[0]),
+                       "dedupe switched on (key: deal id)", by=people[0]),
             FlowChange(flow, start + phases["contract_change"] * DAY + 10 * 3600, "contract",
-                       "HubSpot stopped sending deal property 'amount' for new pipelines", people[1]),
+                       "HubSpot stopped sending deal property 'amount' for new pipelines", by=people[1]),
             FlowChange(flow, start + phases["contract_fixed"] * DAY + 15 * 3600, "contract",
-                       "contract updated: amount read from line items", people[1]),
+                       "contract updated: amount read from line items", by=people[1]),
             FlowChange(flow, start + phases["code_change"] * DAY + 11 * 3600, "code",
-                       "Zendesk ticket creation honours Retry-After", people[2]),
+                       "Zendesk ticket creation honours Retry-After", by=people[2]),
         ]
     )
 

@@ -877,7 +877,7 @@ class Ledger:
             def count(table: Any, *where: Any) -> int:
                 return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar() or 0)
 
-            info = LedgerInfo(
+            return LedgerInfo(
                 url=self.url,
                 schema_version=version,
                 size_bytes=self._size_bytes(conn),
@@ -890,7 +890,6 @@ class Ledger:
                 last_wall=last,
                 flows=tuple(conn.execute(select(r.flow).distinct().order_by(r.flow)).scalars()),
             )
-        return info
 
     def prune(self, *, older_than: float, wall_now: float) -> int:
         """Delete everything older than ``older_than`` seconds before ``wall_now``.

@@ -223,7 +223,8 @@ def _install_http_client() -> None:
         self.__dict__.pop("_harness_call", None)  # a plan whose response was never read
         hook = hooked()
         if hook is None:
-            return original_request(self, method, url, body, headers if headers is not None else {}, **kw)
+            original_request(self, method, url, body, headers if headers is not None else {}, **kw)
+            return
         sent_headers = dict(headers or {})
         scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
         host = self._tunnel_host or self.host
@@ -424,10 +425,10 @@ def _aio_response(answer: Response, req: Any) -> Any:
     from aiohttp.helpers import TimerNoop
     from multidict import CIMultiDict, CIMultiDictProxy
 
-    kwargs: dict[str, Any] = dict(
-        writer=None, continue100=None, timer=TimerNoop(), request_info=req.request_info,
-        traces=[], loop=asyncio.get_running_loop(), session=req.session,
-    )
+    kwargs: dict[str, Any] = {
+        "writer": None, "continue100": None, "timer": TimerNoop(), "request_info": req.request_info,
+        "traces": [], "loop": asyncio.get_running_loop(), "session": req.session,
+    }
     if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
         kwargs["stream_writer"] = types.SimpleNamespace(output_size=0)
     resp = req.response_class(req.method, req.url, **kwargs)

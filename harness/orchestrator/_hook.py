@@ -90,6 +90,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from harness._wire import Clock, Request, Response
 from harness.flow import WriteContract
+from harness.ledger.records import ErrorClass
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
     TRANSIENT_STATUSES,
@@ -154,7 +155,7 @@ class CallRecord:
     status: int | None
     outcome: str
     error: str | None
-    error_class: str | None
+    error_class: ErrorClass | None
     fault: str | None
     started_at: float
     latency: float
@@ -560,7 +561,7 @@ class RunHook:
             and world_call.url == redact_url(plan.request.url)
         ):
             fault = world_call.fault
-        error_class: str | None = None
+        error_class: ErrorClass | None = None
         if response is not None:
             status: int | None = response.status
             outcome = "ok" if 200 <= response.status < 300 else "failed"

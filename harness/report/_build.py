@@ -14,8 +14,8 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -49,6 +49,9 @@ RECOVERY_BINS: tuple[tuple[float, str], ...] = (
     (DAY, "4–24 h"),
     (math.inf, "> 1 day"),
 )
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 ContractLine = tuple[str, str, str]
 """A contract field as the caller describes it: ``(field, meaning, rule sentence)``."""
@@ -84,6 +87,7 @@ class ReportData:
     generated_wall: float
     ledger_url: str
     accepted_runs: int
+    _: KW_ONLY
     empty_message: str = ""
     scope: tuple[tuple[str, str], ...] = ()
     modes: tuple[str, ...] = ()
@@ -120,7 +124,7 @@ class ReportData:
         return self.metrics.get(self.subject_mode or "")
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Coverage:
     """What the runs in scope reached, and which faults they tried where.
 
@@ -204,7 +208,7 @@ def _loads(text: Any, default: Any) -> Any:
 
 
 def build_report(
-    ledger: Any,
+    ledger: Ledger,
     *,
     flow: str | None = None,
     since: float | None = None,
@@ -631,7 +635,7 @@ def _change(a: float | None, b: float | None, lower_better: bool) -> str:
 
 
 def _contract(
-    ledger: Any, flt: RunFilter, contract: Sequence[ContractLine] | None
+    ledger: Ledger, flt: RunFilter, contract: Sequence[ContractLine] | None
 ) -> tuple[dict[str, Any], ...]:
     seen: dict[str, dict[str, Any]] = {}
     for mode, fname, rule, violations, nruns, samples in agg.contract_violations(ledger, flt).rows:
@@ -700,7 +704,7 @@ def _owners(
     return tuple(sorted(rows.values(), key=lambda r: (-r["open"], -r["items"], r["owner"])))
 
 
-def _aging(ledger: Any, flt: RunFilter) -> tuple[dict[str, Any], ...]:
+def _aging(ledger: Ledger, flt: RunFilter) -> tuple[dict[str, Any], ...]:
     out = []
     for r in agg.oldest_open_items(ledger, flt, limit=20).dicts():
         out.append(

@@ -32,12 +32,15 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.ledger import aggregates as agg
 from harness.ledger.aggregates import RunFilter
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 __all__ = [
     "FailurePlace",
@@ -61,7 +64,7 @@ class FailurePlace:
     runs: int
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Metrics:
     """The four metrics (and the activity beside them) over one set of runs.
 
@@ -195,7 +198,8 @@ class MetricFrames:
         for name in ("summary", "failed", "places", "recovery", "inbox"):
             df = getattr(self, name)
             if column in df.columns:
-                parts[name] = {k: g for k, g in df.groupby(column, dropna=False)}
+                # not dict(groupby): a GroupBy has a `keys` attribute, so dict() takes it for a mapping
+                parts[name] = {k: g for k, g in df.groupby(column, dropna=False)}  # noqa: C416
                 keys.update(parts[name])
         out = {}
         for key in keys:
@@ -242,7 +246,7 @@ def _slices(
 
 
 def load_frames(
-    ledger: Any,
+    ledger: Ledger,
     flt: RunFilter,
     *,
     bucket_seconds: float | None = None,
@@ -400,7 +404,7 @@ def metrics_from_frames(
 
 
 def compute_metrics(
-    ledger: Any,
+    ledger: Ledger,
     *,
     flow: str | None = None,
     mode: str | None = None,

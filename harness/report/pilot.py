@@ -45,7 +45,7 @@ import datetime as dt
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from harness.errors import ConfigError, did_you_mean
 __all__ = ["Pilot", "Thresholds", "load_pilot", "parse_pilot"]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Thresholds:
     """The numbers the verdict rules compare against (see :mod:`harness.report.verdict`)."""
 
@@ -99,6 +99,7 @@ class Pilot:
     flow: str
     since: float
     until: float
+    _: KW_ONLY
     title: str = ""
     owner: str = ""
     runbook: str = ""
@@ -329,9 +330,8 @@ def _time(value: Any, key: str, path: str) -> float:
                 value=value,
             ) from None
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.timestamp()
+        when = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return when.timestamp()
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp()
     raise ConfigError(

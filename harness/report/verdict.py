@@ -40,7 +40,7 @@ verdict (``decision == "none"``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from harness.report.metrics import Metrics
 from harness.report.pilot import Thresholds
@@ -50,7 +50,7 @@ __all__ = ["DECISIONS", "Maintenance", "RuleResult", "Verdict", "decide"]
 DECISIONS: tuple[str, ...] = ("stop", "simplify", "expand", "keep")
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Maintenance:
     """What keeping the flow running cost people in the window."""
 
@@ -69,6 +69,7 @@ class RuleResult:
     observed: str
     limit: str
     ok: bool
+    _: KW_ONLY
     segment: str | None = None
 
 
@@ -79,6 +80,7 @@ class Verdict:
     decision: str  # stop | simplify | expand | keep | none
     reason: str
     rules: tuple[RuleResult, ...]
+    _: KW_ONLY
     mode: str | None = None
 
     @property
@@ -120,14 +122,14 @@ def decide(
     t = thresholds
     mnt = maintenance or Maintenance()
     if metrics.accepted_runs == 0:
-        return Verdict("none", "No runs in the scope: there is nothing to judge.", (), metrics.mode)
+        return Verdict("none", "No runs in the scope: there is nothing to judge.", (), mode=metrics.mode)
     rules: list[RuleResult] = []
 
     def check(
         rule: str, leads_to: str, sentence: str, observed: str, limit: str, ok: bool,
         segment: str | None = None,
     ) -> None:
-        rules.append(RuleResult(rule, leads_to, sentence, observed, limit, ok, segment))
+        rules.append(RuleResult(rule, leads_to, sentence, observed, limit, ok, segment=segment))
 
     silent = metrics.silent_failures + silent_loss_findings
     check(
@@ -200,14 +202,14 @@ def decide(
         broken = [r for r in rules if r.leads_to == level and not r.ok]
         if broken:
             reason = "; ".join(f"{r.sentence}: {r.observed}, {r.limit}" for r in broken)
-            return Verdict(level, f"{level.capitalize()}: {reason}.", tuple(rules), metrics.mode)
+            return Verdict(level, f"{level.capitalize()}: {reason}.", tuple(rules), mode=metrics.mode)
     missed = [r for r in rules if r.leads_to == "expand" and not r.ok]
     if not missed:
         return Verdict(
             "expand",
             "Expand: every threshold is met with margin in every segment, on enough runs.",
             tuple(rules),
-            metrics.mode,
+            mode=metrics.mode,
         )
     first = missed[0]
     return Verdict(
@@ -215,5 +217,5 @@ def decide(
         "Keep: every threshold is met, but not with the margin and evidence to expand "
         f"({first.sentence} in segment {first.segment}: {first.observed}, {first.limit}).",
         tuple(rules),
-        metrics.mode,
+        mode=metrics.mode,
     )

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 
@@ -214,7 +215,7 @@ class GitHub(FakeSystem):
         """
         owner, _, repo = full_name.partition("/")
         if not owner or not repo or "/" in repo:
-            raise ValueError(f"github: repository must be 'owner/repo': {full_name!r}")
+            raise InvalidValueError(f"github: repository must be 'owner/repo': {full_name!r}")
         with self._lock:
             rid = self._numeric_id()
             now = iso8601(created, millis=False)

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import (
     ID_NUMERIC,
@@ -296,7 +297,7 @@ class HubSpot(FakeSystem):
         with self._lock:
             for kind, oid in ((a, from_id), (b, to_id)):
                 if str(oid) not in self._store[kind]:
-                    raise KeyError(f"hubspot: no {kind} {oid!r} to associate")
+                    raise NotFoundError(f"hubspot: no {kind} {oid!r} to associate")
             for x, xid, y, yid in ((a, str(from_id), b, str(to_id)), (b, str(to_id), a, str(from_id))):
                 current = self._links.get((x, xid, y), ())
                 if yid not in current:
@@ -395,10 +396,10 @@ class HubSpot(FakeSystem):
         with ``apply`` (default) the change is made first (the last-modified date
         stamped), as the event reports a change that happened.  ``*.creation``
         carries no property.  ``occurredAt`` is epoch milliseconds from the
-        world's clock.  ``KeyError`` names the object when it does not exist.
+        world's clock.  :class:`~harness.errors.NotFoundError` (a ``KeyError``) names the object when it does not exist.
         """
         if subscription_type not in SUBSCRIPTIONS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"hubspot.webhook_event: unsupported subscription_type {subscription_type!r}; "
                 f"expected one of {', '.join(SUBSCRIPTIONS)}"
             )
@@ -546,7 +547,7 @@ class HubSpot(FakeSystem):
     def _kind(self, object_type: str) -> str:
         kind = _TYPES.get(object_type)
         if kind is None:
-            raise KeyError(
+            raise NotFoundError(
                 f"hubspot: unknown object type {object_type!r}; expected one of "
                 f"{', '.join(sorted(_PLURAL))}"
             )
@@ -555,7 +556,7 @@ class HubSpot(FakeSystem):
     def _existing(self, kind: str, object_id: str) -> Record:
         record = self._store[kind].get(str(object_id))
         if record is None:
-            raise KeyError(
+            raise NotFoundError(
                 f"hubspot: no {kind} {str(object_id)!r}; the fake has {len(self._store[kind])} "
                 f"{_PLURAL[kind]} (ids {list(self._store[kind])[:5]}...)"
             )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness._wire import Request
+from harness.errors import InvalidTypeError
 from harness.systems._base import FakeSystem
 from harness.systems._world import World, Write
 
@@ -133,11 +134,11 @@ def restore(world: World, snap: Snapshot, *, logs: bool = True) -> None:
     """Put every system back to ``snap`` (and, with ``logs``, truncate the call and write logs).
 
     Systems that are not :class:`~harness.systems._base.FakeSystem` (a custom
-    :class:`~harness.systems.System`) cannot be restored: ``TypeError`` names them.
+    :class:`~harness.systems.System`) cannot be restored: :class:`~harness.errors.InvalidTypeError` (a ``TypeError``) names them.
     """
     others = [s.name for s in world.systems if s.name not in snap.states]
     if others:
-        raise TypeError(
+        raise InvalidTypeError(
             f"restore: systems {others} were not captured by the snapshot (only the harness's "
             "own fakes can be restored); call reset() on them instead"
         )

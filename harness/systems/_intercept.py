@@ -352,12 +352,14 @@ def _patch_http_client(p: _Patches, net: _Net) -> None:
 
     def connect(self: Any) -> None:
         if net.passes(self.host, self.port):
-            return base_connect(self)
+            base_connect(self)
+            return
         self.sock = fake(self, "http")
 
     def connect_tls(self: Any) -> None:
         if net.passes(self._tunnel_host or self.host, self._tunnel_port or self.port):
-            return tls_connect(self)
+            tls_connect(self)
+            return
         self.sock = fake(self, "https")
 
     p.set(http.client.HTTPConnection, "connect", connect)
@@ -401,7 +403,8 @@ def _patch_urllib3(p: _Patches, net: _Net) -> None:
 
     def connect_tls(self: Any) -> None:
         if net.passes(self._tunnel_host or self.host, self._tunnel_port or self.port):
-            return tls_connect(self)
+            tls_connect(self)
+            return
         # no certificate loading, no handshake: the peer is in this process
         self.sock = fake(self, "https")
         self.is_verified = True
@@ -482,7 +485,8 @@ def _patch_httpx(p: _Patches, net: _Net) -> None:
 
     sync_handle = httpx.HTTPTransport.handle_request
     async_handle = httpx.AsyncHTTPTransport.handle_async_request
-    real_ssl = default.create_ssl_context
+    # the name httpx's transports call (maybe already wrapped), not httpx._config's original
+    real_ssl: Callable[..., ssl.SSLContext] = vars(default)["create_ssl_context"]
 
     def serve(transport: Any, request: httpx.Request, body: bytes) -> httpx.Response:
         # httpcore retries a failed connect `retries` times with exponential backoff

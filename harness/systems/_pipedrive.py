@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 
@@ -143,7 +144,7 @@ class Pipedrive(FakeSystem):
 
     def _init_state(self) -> None:
         super()._init_state()
-        self._ids = {kind: 1 for kind in self.kinds}
+        self._ids = dict.fromkeys(self.kinds, 1)
         self._events = random.Random(f"pipedrive-events:{self._seed}")
         # deal id -> the deal before the last change a webhook reported (a repeat reports it again)
         self._changed_from: dict[str, Record] = {}
@@ -200,12 +201,12 @@ class Pipedrive(FakeSystem):
         webhook reports a change that happened (no write is logged: it is a
         Pipedrive-side change).  The same change asked again (a redelivery
         with a new ``timestamp_micro``) reports the same ``previous``.
-        ``KeyError`` names a deal that does not exist.
+        :class:`~harness.errors.NotFoundError` (a ``KeyError``) names a deal that does not exist.
         """
         with self._lock:
             before = self._store["deal"].get(str(deal_id))
             if before is None:
-                raise KeyError(f"pipedrive: no deal {deal_id!r}")
+                raise NotFoundError(f"pipedrive: no deal {deal_id!r}")
             change = dict(changes) if changes is not None else {"status": "won"}
             repeat = str(deal_id) in self._changed_from and all(before.get(k) == v for k, v in change.items())
             if repeat:

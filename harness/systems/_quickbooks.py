@@ -39,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_NUMERIC,
@@ -245,11 +246,11 @@ class QuickBooks(FakeSystem):
         """
         kind = entity.lower()
         if kind not in _ENTITIES or operation not in ("Create", "Update", "Delete", "Merge", "Void"):
-            raise ValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
+            raise InvalidValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
         with self._lock:
             record = self._store[kind].get(str(object_id))
             if record is None:
-                raise KeyError(f"quickbooks: no {kind} {object_id!r}")
+                raise NotFoundError(f"quickbooks: no {kind} {object_id!r}")
             updated = datetime.fromtimestamp(self.now(), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             return {"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": [
                 {"name": _ENTITIES[kind], "id": str(object_id), "operation": operation, "lastUpdated": updated}]}}]}

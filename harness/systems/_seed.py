@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 
 from harness._wire import Clock, VirtualClock
+from harness.errors import InvalidValueError
 from harness.systems._hubspot import HubSpot
 from harness.systems._pipedrive import Pipedrive
 from harness.systems._quickbooks import QuickBooks
@@ -107,7 +108,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     segment) and ``pipeline``.  Seeding logs no writes.  Deterministic for a seed.
     """
     if not isinstance(deals, int) or deals < 0:
-        raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
+        raise InvalidValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
     from harness.systems._github import GitHub
     from harness.systems._intercom import Intercom
     from harness.systems._seed_apps import seed_apps
@@ -120,7 +121,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
          QuickBooks(seed=seed), Pipedrive(seed=seed), *apps],
         clock=clock if clock is not None else VirtualClock(),
     )
-    hubspot: HubSpot = world.system("hubspot")
+    hubspot = world.system("hubspot", HubSpot)
     created = world.clock.now() - 30 * 86_400
     for i, deal in enumerate(seed_deals(seed, deals)):
         contact_id = hubspot.add_object(
@@ -169,9 +170,9 @@ def _seed_accounting_and_pipedrive(world: World, seed: int, deals: tuple[SeedDea
     HubSpot, Stripe and Zendesk records of a seed are what they always were.
     """
     rng = random.Random(f"accounting:{seed}")
-    xero: Xero = world.system("xero")
-    quickbooks: QuickBooks = world.system("quickbooks")
-    pipedrive: Pipedrive = world.system("pipedrive")
+    xero = world.system("xero", Xero)
+    quickbooks = world.system("quickbooks", QuickBooks)
+    pipedrive = world.system("pipedrive", Pipedrive)
     orgs: dict[str, int] = {}
     for deal in deals:
         name = f"{deal.firstname} {deal.lastname}"

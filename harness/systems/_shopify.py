@@ -650,8 +650,8 @@ class Shopify(FakeSystem):
     def _create_customer(self, request: Request) -> tuple[int, Any, dict[str, str]]:
         data = self._root(request, "customer")
         if not any(data.get(k) for k in ("email", "phone", "first_name", "last_name")):
-            raise _Fail(422, {"customer": ["Customer must have a name, phone number or email "
-                                           "address"]})
+            raise _Fail(422, {"customer": [("Customer must have a name, phone number or email "
+                                           "address")]})
         self._validate_customer(data)
         customer = self._customer_object(data, None)
         self._store_record("customer", str(customer["id"]), customer, "create")

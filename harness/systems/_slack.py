@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness._wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ErrorShape, RecordShape, SystemDescriptor
 
@@ -340,7 +341,7 @@ class Slack(FakeSystem):
         for cid, channel in self._store["channel"].items():
             if channel.get("name") == bare:
                 return cid
-        raise KeyError(f"slack: no channel named {name!r}")
+        raise NotFoundError(f"slack: no channel named {name!r}")
 
     def messages(self, channel: str) -> list[Mapping[str, Any]]:
         """The messages of ``channel`` (an id or a name), oldest first."""

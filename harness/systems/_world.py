@@ -23,8 +23,8 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from harness._wire import (
     Clock,
@@ -34,6 +34,7 @@ from harness._wire import (
     UnfakedHost,
     VirtualClock,
 )
+from harness.errors import InvalidTypeError, InvalidValueError, NotFoundError
 from harness.systems._descriptor import SystemDescriptor
 
 __all__ = [
@@ -136,6 +137,7 @@ class CallContext:
     system: str
     tag: str | None
     started_at: float
+    _: KW_ONLY
     fault: str | None = None
     executed: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
@@ -145,6 +147,8 @@ class CallContext:
 last_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "harness_last_call", default=None
 )
+
+_S = TypeVar("_S")
 
 Next = Callable[[Request], Response]
 Interceptor = Callable[[Request, CallContext, Next], Response]
@@ -186,17 +190,36 @@ class World:
     def add(self, system: System) -> System:
         """Add ``system``; a second system with the same name is an error."""
         if any(s.name == system.name for s in self.systems):
-            raise ValueError(f"a system named {system.name!r} is already in this world")
+            raise InvalidValueError(f"a system named {system.name!r} is already in this world")
         self.systems.append(system)
         system.attach(self)
         return system
 
-    def system(self, name: str) -> Any:
-        """The system called ``name`` (``KeyError`` listing the names if none)."""
+    @overload
+    def system(self, name: str) -> Any: ...
+
+    @overload
+    def system(self, name: str, kind: type[_S]) -> _S: ...
+
+    def system(self, name: str, kind: type[Any] | None = None) -> Any:
+        """The system called ``name``, typed as ``kind`` when given.
+
+        ``world.system("stripe", Stripe)`` is a :class:`~harness.systems.Stripe`
+        to the type checker and checked at run time
+        (:class:`~harness.errors.InvalidTypeError` names both types when it is
+        another); without ``kind`` the result is untyped, as a test script
+        reaching for a fake's helpers wants it.  An unknown name is a
+        :class:`~harness.errors.NotFoundError` (a ``KeyError``) listing the names.
+        """
         for s in self.systems:
             if s.name == name:
+                if kind is not None and not isinstance(s, kind):
+                    raise InvalidTypeError(
+                        f"world.system({name!r}): the system is a {type(s).__name__}, "
+                        f"not a {kind.__name__}"
+                    )
                 return s
-        raise KeyError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
+        raise NotFoundError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
 
     def descriptor(self, name: str) -> SystemDescriptor:
         """The :class:`SystemDescriptor` of the system called ``name``.
@@ -208,7 +231,8 @@ class World:
             if s.name == name:
                 describe = getattr(s, "describe", None)
                 if describe is not None:
-                    return describe()
+                    described: SystemDescriptor = describe()
+                    return described
                 break
         safe = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "system"
         if not safe[0].isalpha():

@@ -94,6 +94,7 @@ def test_made_event_has_the_documented_example_s_fields(name: str) -> None:
     obj = event.get("data", {}).get("object") or event.get("detail")
     documented = trigger.example.get("data", {}).get("object") or trigger.example.get("detail")
     if documented is not None:
+        assert obj is not None, event
         assert set(obj) >= set(documented), sorted(set(documented) - set(obj))
 
 
@@ -220,8 +221,8 @@ def test_webhook_trigger_from_a_json_file_and_register_twice(tmp_path: Path, mon
     monkeypatch.setattr(harness.triggers, "_REGISTRY", dict(harness.triggers._REGISTRY))
     path = tmp_path / "order.json"
     path.write_text(json.dumps(ORDER))
-    declare = dict(example=str(path), object_key="data.item.id",
-                   contract=Contract((Field("data.item.id", "int"), Field("id", "str"))))
+    declare = {"example": str(path), "object_key": "data.item.id",
+                   "contract": Contract((Field("data.item.id", "int"), Field("id", "str")))}
     a = register_trigger(webhook_trigger("t.file.order", **declare))  # type: ignore[arg-type]
     assert register_trigger(webhook_trigger("t.file.order", **declare)) is a  # type: ignore[arg-type]
     with pytest.raises(FlowDeclarationError, match=r"different trigger named 't\.file\.order'"):
@@ -231,12 +232,12 @@ def test_webhook_trigger_from_a_json_file_and_register_twice(tmp_path: Path, mon
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(example=ORDER, object_key="data.order.id"), "'object_key' 'data.order.id' is not in the example"),
-        (dict(example=ORDER, object_key="data.item.id", event_id="event_id"), "'event_id' 'event_id'"),
-        (dict(example=ORDER, object_key="data.item.id",
-              contract=Contract((Field("data.item.total", "int"),))), "breaks the trigger's own contract"),
-        (dict(example="no/such/file.json", object_key="id"), "does not exist"),
-        (dict(example=[1, 2], object_key="id"), "'example' must be a JSON object"),
+        ({"example": ORDER, "object_key": "data.order.id"}, "'object_key' 'data.order.id' is not in the example"),
+        ({"example": ORDER, "object_key": "data.item.id", "event_id": "event_id"}, "'event_id' 'event_id'"),
+        ({"example": ORDER, "object_key": "data.item.id",
+              "contract": Contract((Field("data.item.total", "int"),))}, "breaks the trigger's own contract"),
+        ({"example": "no/such/file.json", "object_key": "id"}, "does not exist"),
+        ({"example": [1, 2], "object_key": "id"}, "'example' must be a JSON object"),
     ],
 )
 def test_webhook_trigger_declaration_errors_name_the_problem(kwargs: dict[str, Any], message: str) -> None:

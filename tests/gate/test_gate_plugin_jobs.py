@@ -70,8 +70,8 @@ def test_a_flow_built_in_memory_cannot_go_to_worker_processes(pytester: pytest.P
     result = _run(pytester, "--harness-jobs=2")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*harness: flow 'inline' was built in memory, so --harness-jobs cannot load it in "
-         "another process; declare it in a file*"]
+        [("*harness: flow 'inline' was built in memory, so --harness-jobs cannot load it in "
+         "another process; declare it in a file*")]
     )
 
 

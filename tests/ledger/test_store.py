@@ -222,7 +222,7 @@ def test_an_in_memory_ledger_works_across_threads() -> None:
 
 
 @pytest.mark.parametrize(
-    "filters,index",
+    ("filters", "index"),
     [
         ({"flow": "deal_won", "since": T0, "until": T0 + 86400}, "ix_runs_flow_wall"),
         ({"since": T0, "until": T0 + 86400}, "ix_runs_wall"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos import DEFAULT_EXAMPLES, run_campaign
+from harness.chaos import DEFAULT_EXAMPLES, CampaignResult, run_campaign
 from harness.flow import Contract, Field, Flow
 from harness.ledger import Ledger
 from harness.triggers import get_trigger, webhook_trigger
@@ -67,7 +67,7 @@ def _flow_of(name: str) -> Flow:
     return Flow(name=name, automation=f"{AUTOMATIONS / name}.py:handle", trigger=CASES[name][0])
 
 
-def _campaign(name: str, seed: int, ledger: Ledger):  # type: ignore[no-untyped-def]
+def _campaign(name: str, seed: int, ledger: Ledger) -> CampaignResult:
     return run_campaign(_flow_of(name), ledger=ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False)
 
 

@@ -215,7 +215,10 @@ def test_ledger_export_defuses_formula_cells(tmp_path: Path, capsys: pytest.Capt
     assert main(["check", "--flow", str(tmp_path / "flow.py"), "--examples", "1", "--seed", "1", "--ledger", url]) == 0
     assert main(["ledger", "export", str(tmp_path / "x"), "--ledger", url]) == 0
     capsys.readouterr()
-    cells = [c for p in (tmp_path / "x").glob("*.csv") for row in csv.reader(p.open()) for c in row]
+    cells: list[str] = []
+    for p in (tmp_path / "x").glob("*.csv"):
+        with p.open(newline="") as f:
+            cells += [c for row in csv.reader(f) for c in row]
     assert "'" + formula in cells, "the segment is exported, defused"
     assert [c for c in cells if c[:1] in ("=", "+", "@")] == []
     assert [c for c in cells if c[:1] == "-" and not _number(c)] == []

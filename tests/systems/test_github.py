@@ -69,8 +69,9 @@ def test_auth_rate_limit_headers_and_vendor_errors(world: World) -> None:
     assert limited.header("Retry-After") == "30" and "secondary rate limit" in limited.json()["message"]
     primary = github.error_response(403)
     assert primary.header("X-RateLimit-Remaining") == "0"
-    assert github.describe().errors.rejected_field is not None
-    assert github.describe().errors.rejected_field(load("github", "error_validation_failed")) == "title"
+    rejected_field = github.describe().errors.rejected_field
+    assert rejected_field is not None
+    assert rejected_field(load("github", "error_validation_failed")) == "title"
     assert call(world, "GET", "https://api.github.com/repos/acme/elsewhere/issues", auth=AUTH).status == 404
 
 
@@ -180,6 +181,7 @@ def test_pygithub_unmodified(world: World) -> None:
 
 def test_issues_opened_event_is_a_signed_delivery_keyed_by_its_delivery_guid(world: World) -> None:
     trigger = get_trigger("github.issues.opened")
+    assert trigger.objects is not None and trigger.make_event is not None
     key = trigger.objects(world)[0]
     event = trigger.make_event(world, key, random.Random(1))
     documented = load("github", "webhook_issues_opened")

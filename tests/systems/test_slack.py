@@ -172,7 +172,7 @@ def test_archived_channel_and_another_users_message(world: World) -> None:
 
 # -- properties ---------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=200).filter(
+_TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=200).filter(
     lambda t: t.strip() != "")
 
 
@@ -266,6 +266,7 @@ def test_app_mention_event_is_signed_as_slack_signs_and_keyed_by_event_id(world:
 
     slack: Slack = world.system("slack")
     trigger = get_trigger("slack.app_mention")
+    assert trigger.objects is not None and trigger.make_event is not None
     key = trigger.objects(world)[0]
     event = trigger.make_event(world, key, random.Random(1))
     assert_shape(event, load("slack", "event_app_mention"))
