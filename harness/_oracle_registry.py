@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BUILTIN_ORACLES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
+__all__ = ["BUILTIN_ORACLES", "SILENT_CLASSES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
 
 #: the built-in oracle classes, in the order findings are reported
 BUILTIN_ORACLES: tuple[str, ...] = (
@@ -25,6 +25,9 @@ BUILTIN_ORACLES: tuple[str, ...] = (
     "transient_unrecovered",
     "effect",
 )
+
+#: classes whose harm nobody sees when it happens: they fail a gate by default
+SILENT_CLASSES: tuple[str, ...] = ("duplicate_effect", "silent_loss", "bad_value")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import click
 
-from harness._redact import redact_text
+from harness._shared.redact import redact_text
 from harness._terminal import safe_line
 from harness.errors import EXIT_BROKEN, HarnessError
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness._oracle_registry import BUILTIN_ORACLES, oracle_names
+from harness._oracle_registry import BUILTIN_ORACLES, SILENT_CLASSES, oracle_names
 from harness.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ FINDING_CLASSES: tuple[str, ...] = BUILTIN_ORACLES
 
 #: classes whose harm goes unseen (``harness.oracles.SILENT_CLASSES``): a flow table that
 #: names neither the class nor ``total`` under ``max_findings`` allows none of them
-SILENT_DEFAULTS: tuple[str, ...] = ("duplicate_effect", "silent_loss", "bad_value")
+SILENT_DEFAULTS: tuple[str, ...] = SILENT_CLASSES
 
 #: a ``max_findings`` key counting every finding of the flow, whatever its class
 _TOTAL = "total"

@@ -330,7 +330,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state.gate is not None:
         parts.append(f"gate {state.gate.path}")
     if state.ledger_url is not None:
-        from harness.systems._redact import redact_url
+        from harness._shared.redact import redact_url
 
         parts.append(f"ledger {redact_url(state.ledger_url)}")
     return [", ".join(parts)]

@@ -136,7 +136,7 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 def _print_finding(console: Any, n: int, f: Any) -> None:
     from rich.markup import escape as rich_escape
 
-    from harness._redact import redact_text
+    from harness._shared.redact import redact_text
     from harness._terminal import safe
 
     def escape(text: str) -> str:
@@ -245,7 +245,7 @@ def check_command(
     # every output path is checked before anything runs or the ledger is opened
     check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
     faults = _parse_faults(faults_text)
-    from harness.systems._intercept import parse_passthrough
+    from harness.systems import parse_passthrough
 
     for spec in passthrough:
         parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs

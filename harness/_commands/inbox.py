@@ -314,7 +314,7 @@ def retry_command(
     ledger_url: str | None, item_id: str, flow_spec: str, by: str | None, note: str
 ) -> int:
     """Re-run the flow on the item's stored event; exit 0 if the new run succeeded."""
-    from harness._wire import WallClock
+    from harness._shared.wire import WallClock
     from harness.flow import load_flow
     from harness.ledger import Ledger
     from harness.orchestrator import Orchestrator

@@ -25,7 +25,7 @@ from typing import Any
 
 from harness._schedule import TICK_FIELDS, Schedule, tick_event
 from harness.errors import FlowDeclarationError
-from harness.flow import _MISSING, Contract, Field, Trigger, lookup
+from harness.flow import MISSING, Contract, Field, Trigger, lookup
 
 __all__ = ["schedule_trigger", "webhook_trigger"]
 
@@ -35,7 +35,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
 
 
 def _absent(value: Any) -> bool:
-    return value is _MISSING
+    return value is MISSING
 
 
 def _get(data: Any, path: str) -> Any:

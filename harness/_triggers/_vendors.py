@@ -20,8 +20,8 @@ from typing import Any
 
 from harness._triggers._fixtures import example
 from harness._triggers._generic import _PathKey, schedule_trigger
+from harness._triggers._registry import register_trigger
 from harness.flow import Contract, Field, Trigger
-from harness.triggers import register_trigger
 
 __all__: list[str] = []
 

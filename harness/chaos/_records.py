@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness._shared.redact import redact_text, redact_url
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
-from harness.systems._redact import redact_text, redact_url
 
 __all__ = ["escaped_effects", "run_records"]
 

@@ -81,7 +81,7 @@ def hide_password(url: str | URL) -> str:
 
 
 def _hide_query(url: URL) -> URL:
-    from harness._redact import is_secret_param
+    from harness._shared.redact import is_secret_param
 
     if not any(is_secret_param(k) for k in url.query):
         return url

@@ -198,7 +198,7 @@ class Ledger:
     def _error(self, what: str, exc: BaseException, *, usage: bool) -> LedgerError:
         orig = getattr(exc, "orig", None) or exc
         message = _one_line(str(orig))
-        from harness._redact import is_secret_param, redact_text
+        from harness._shared.redact import is_secret_param, redact_text
 
         url = self.engine.url
         secrets = [str(url.password)] if url.password else []
@@ -933,7 +933,7 @@ class Ledger:
         """Write one ``<table>.csv`` per table (header row first) into ``directory``.
 
         Rows are streamed, so the export of a large ledger needs little memory.
-        Every text cell is redacted (the rules of :mod:`harness._redact`) and
+        Every text cell is redacted (the rules of :mod:`harness._shared.redact`) and
         defused: a cell a spreadsheet would run as a formula (``=``, ``+``,
         ``-``, ``@``, tab, carriage return first) gets a leading ``'``.  Each
         file is written beside its name and renamed when whole; a failure
@@ -982,7 +982,7 @@ def _csv_cell(value: Any) -> Any:
     """A cell as exported: text redacted, and defused when a spreadsheet would run it."""
     if not isinstance(value, str):
         return value
-    from harness._redact import redact_text
+    from harness._shared.redact import redact_text
 
     value = redact_text(value)
     if value.startswith(_FORMULA_START):

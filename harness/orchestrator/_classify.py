@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from harness._wire import TransportFault
+from harness._shared.wire import TransportFault
 from harness.errors import HarnessError
 from harness.flow import Violation
 from harness.policy import Policy

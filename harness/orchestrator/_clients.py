@@ -16,7 +16,7 @@ import http
 import threading
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.orchestrator._hook import RunHook, _Plan
 
 __all__ = ["activate", "current_hook", "deactivate", "install"]

@@ -20,15 +20,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness._wire import Request, Response
-from harness.orchestrator._hook import CallRecord, journal_key
-from harness.systems._redact import (
+from harness._shared.redact import (
     REDACTED,
     SECRET_NAME,
     redact_headers,
     redact_text,
     redact_url,
 )
+from harness._shared.wire import Request, Response
+from harness.orchestrator._hook import CallRecord, journal_key
 
 __all__ = [
     "BODY_LIMIT",

@@ -37,7 +37,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import (
     ID_NUMERIC,

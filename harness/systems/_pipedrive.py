@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 

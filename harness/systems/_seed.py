@@ -16,7 +16,7 @@ import functools
 import random
 from dataclasses import dataclass
 
-from harness._wire import Clock, VirtualClock
+from harness._shared.wire import Clock, VirtualClock
 from harness.systems._hubspot import HubSpot
 from harness.systems._pipedrive import Pipedrive
 from harness.systems._quickbooks import QuickBooks
