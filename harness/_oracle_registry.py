@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import UsageError
+
 __all__ = ["BUILTIN_ORACLES", "SILENT_CLASSES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
 
 #: the built-in oracle classes, in the order findings are reported
@@ -57,8 +59,6 @@ def register_oracle(
     Registering the same check under the same name again is harmless; another
     check under a taken name (a built-in's included) is a ``ValueError``.
     """
-    from harness.errors import UsageError
-
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
         raise UsageError(
             f"register_oracle: the name must be lowercase letters, digits and '_' (a finding "

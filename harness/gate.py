@@ -631,6 +631,8 @@ def evaluate_ledger(
     the gate does not judge are ignored.  Metrics come from
     :func:`harness.report.compute_metrics`, findings from the ledger.
     """
+    # the report room brings pandas; a gate read from a file or judged from a
+    # campaign result never needs it
     from harness.report import compute_metrics
 
     ids = list(dict.fromkeys(campaign_ids))

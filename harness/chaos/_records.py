@@ -18,6 +18,7 @@ from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness.orchestrator import classify
 
 __all__ = ["escaped_effects", "run_records"]
 
@@ -53,10 +54,6 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
 
 
 def _classify(exc: BaseException, run: ScenarioRun) -> str:
-    try:
-        from harness.orchestrator import classify
-    except ImportError:  # pragma: no cover - the orchestrator ships with the harness
-        return "unknown"
     return str(classify(exc, run.flow.policy))
 
 

@@ -165,7 +165,7 @@ def simulate_history(
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(
-                    ledger._write_rows,
+                    ledger.write_rows,
                     f"writing synthetic history (day {day + 1} of {days})",
                     run_rows,
                     event_rows,

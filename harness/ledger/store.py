@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, String, exists, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from harness._shared.redact import is_secret_param, redact_text
 from harness.errors import LedgerError
 from harness.ledger import _codec, _stranded, migrations, schema
 from harness.ledger._engine import (
@@ -198,8 +199,6 @@ class Ledger:
     def _error(self, what: str, exc: BaseException, *, usage: bool) -> LedgerError:
         orig = getattr(exc, "orig", None) or exc
         message = _one_line(str(orig))
-        from harness._shared.redact import is_secret_param, redact_text
-
         url = self.engine.url
         secrets = [str(url.password)] if url.password else []
         secrets += [str(v) for k, v in url.query.items() if is_secret_param(k) and isinstance(v, str)]
@@ -245,7 +244,7 @@ class Ledger:
                         # SQLite checks a foreign key per inserted row with an
                         # index probe, which made ingest 5x slower; a bulk
                         # write checks its references itself (see
-                        # _write_rows).  The pragma only takes effect outside
+                        # write_rows).  The pragma only takes effect outside
                         # a transaction, hence the driver connection.
                         driver = conn.connection.driver_connection
                         assert driver is not None
@@ -395,9 +394,9 @@ class Ledger:
             event_rows.extend([event_row(run_id, e) for e in run.events])
         inbox_rows = [_codec.inbox_row(item) for item in inbox]
         what = f"writing {len(run_rows)} runs (first {runs[0].id!r})" if runs else "writing inbox"
-        self._write_rows(what, run_rows, event_rows, inbox_rows, campaign_ids)
+        self.write_rows(what, run_rows, event_rows, inbox_rows, campaign_ids)
 
-    def _write_rows(
+    def write_rows(
         self,
         what: str,
         run_rows: Sequence[tuple[Any, ...]],
@@ -406,6 +405,9 @@ class Ledger:
         campaign_ids: set[str],
     ) -> None:
         """Insert prepared rows (``_codec`` column orders) in one transaction.
+
+        The bulk door of the ledger room: :meth:`record_runs` and
+        :mod:`harness.ledger.simulate` prepare rows and write them through it.
 
         References are checked here rather than by SQLite per row: every
         event row must belong to a run of ``run_rows`` (callers build them
@@ -982,8 +984,6 @@ def _csv_cell(value: Any) -> Any:
     """A cell as exported: text redacted, and defused when a spreadsheet would run it."""
     if not isinstance(value, str):
         return value
-    from harness._shared.redact import redact_text
-
     value = redact_text(value)
     if value.startswith(_FORMULA_START):
         return "'" + value

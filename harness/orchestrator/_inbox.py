@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from harness._shared.redact import (
     REDACTED,
@@ -80,8 +81,6 @@ def _redact_body(body: bytes, content_type: str | None) -> str:
         except ValueError:
             shown = redact_text(text)
     elif "form" in ctype or ("=" in text and " " not in text):
-        from urllib.parse import parse_qsl, urlencode
-
         try:
             pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
         except ValueError:

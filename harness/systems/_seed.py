@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 
 from harness._shared.wire import Clock, VirtualClock
+from harness.systems._base import iso8601
 from harness.systems._hubspot import HubSpot
 from harness.systems._pipedrive import Pipedrive
 from harness.systems._quickbooks import QuickBooks
@@ -76,8 +77,6 @@ def seed_deals(seed: int, count: int) -> tuple[SeedDeal, ...]:
         cents = rng.randrange(50_000, 5_000_000, 50)  # $500 .. $50,000
         amount = f"{cents // 100}" if cents % 100 == 0 else f"{cents / 100:.2f}"
         close = 1_767_225_600 + rng.randrange(0, 90) * 86_400
-        from harness.systems._base import iso8601
-
         out.append(
             SeedDeal(
                 dealname=f"{company} - {rng.choice(_PRODUCTS)}",
@@ -108,11 +107,9 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     """
     if not isinstance(deals, int) or deals < 0:
         raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
-    from harness.systems._github import GitHub
-    from harness.systems._intercom import Intercom
-    from harness.systems._seed_apps import seed_apps
-    from harness.systems._shopify import Shopify
-    from harness.systems._slack import Slack
+    # _seed_apps seeds the app fakes from this module's deals and Faker: imported
+    # here, once this module is complete, instead of in a cycle at import time
+    from harness.systems._seed_apps import GitHub, Intercom, Shopify, Slack, seed_apps
 
     apps = (Slack(seed=seed), GitHub(seed=seed), Shopify(seed=seed), Intercom(seed=seed))
     world = World(
