@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Connection, Engine, String, exists, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -38,6 +38,7 @@ from harness.ledger._engine import (
     parse_url,
     resolve_url,
 )
+from harness.ledger.aggregates import RunFilter, RunFilterKeywords, run_filter
 from harness.ledger.records import (
     END_STATES,
     CampaignRecord,
@@ -466,64 +467,32 @@ class Ledger:
             events = self._events_for(conn, [run_id]).get(run_id, [])
         return _codec.run_from_row(row, tuple(events))
 
-    def _runs_query(
-        self,
-        *,
-        flow: str | None,
-        mode: str | None,
-        campaign_id: str | None,
-        segment: str | None,
-        since: float | None,
-        until: float | None,
-        limit: int | None,
-    ) -> Any:
+    def _runs_query(self, where: RunFilter, limit: int | None) -> Any:
         r = schema.runs.c
-        stmt = self._select_runs()
-        if flow is not None:
-            stmt = stmt.where(r.flow == flow)
-        if mode is not None:
-            stmt = stmt.where(r.mode == mode)
-        if campaign_id is not None:
-            stmt = stmt.where(r.campaign_id == campaign_id)
-        if segment is not None:
-            stmt = stmt.where(r.segment == segment)
-        if since is not None:
-            stmt = stmt.where(r.wall_started >= since)
-        if until is not None:
-            stmt = stmt.where(r.wall_started < until)
-        stmt = stmt.order_by(r.wall_started, r.id)
+        stmt = self._select_runs().where(*where.conditions()).order_by(r.wall_started, r.id)
         if limit is not None:
             stmt = stmt.limit(limit)
         return stmt
 
     def runs(
         self,
+        where: RunFilter | None = None,
         *,
-        flow: str | None = None,
-        mode: str | None = None,
-        campaign_id: str | None = None,
-        segment: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
         limit: int | None = None,
         with_events: bool = False,
+        **filters: Unpack[RunFilterKeywords],
     ) -> list[RunRecord]:
-        """Runs matching every given filter, oldest first (by ``wall_started``).
+        """Runs matching ``where`` (a :class:`RunFilter`), oldest first (by ``wall_started``).
 
-        ``since``/``until`` bound ``wall_started`` (``since <= t < until``),
-        served by an index so a small window reads only its rows.  Events are
-        loaded only with ``with_events``.  For large windows prefer
-        :meth:`iter_runs`, which streams.
+        The filter's fields may also be given one by one, as keywords
+        (``flow=``, ``mode=``, ``campaign_id=``, ``segment=``, ``since=``,
+        ``until=``; see :func:`run_filter`).  ``since``/``until`` bound
+        ``wall_started`` (``since <= t < until``), served by an index so a
+        small window reads only its rows.  Events are loaded only with
+        ``with_events``.  For large windows prefer :meth:`iter_runs`, which
+        streams.
         """
-        stmt = self._runs_query(
-            flow=flow,
-            mode=mode,
-            campaign_id=campaign_id,
-            segment=segment,
-            since=since,
-            until=until,
-            limit=limit,
-        )
+        stmt = self._runs_query(run_filter(where, **filters), limit)
         with self._read("reading runs") as conn:
             rows = conn.execute(stmt).all()
             if not with_events:
@@ -533,30 +502,18 @@ class Ledger:
 
     def iter_runs(
         self,
+        where: RunFilter | None = None,
         *,
-        flow: str | None = None,
-        mode: str | None = None,
-        campaign_id: str | None = None,
-        segment: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
         with_events: bool = False,
         chunk: int = 5000,
+        **filters: Unpack[RunFilterKeywords],
     ) -> Iterator[RunRecord]:
         """Like :meth:`runs` but streamed ``chunk`` rows at a time (bounded memory).
 
         The read transaction stays open until the iterator is exhausted or
         closed.
         """
-        stmt = self._runs_query(
-            flow=flow,
-            mode=mode,
-            campaign_id=campaign_id,
-            segment=segment,
-            since=since,
-            until=until,
-            limit=None,
-        )
+        stmt = self._runs_query(run_filter(where, **filters), None)
         with self._read("reading runs") as conn:
             result = conn.execution_options(yield_per=chunk).execute(stmt)
             for part in result.partitions():
