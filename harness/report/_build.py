@@ -241,21 +241,7 @@ def build_report(
     _check_request(ledger, scope)
     flt = scope.runs
     count, first, last = agg.window_bounds(ledger, flt)
-    base: dict[str, Any] = {
-        "title": scrub(title or _default_title(scope, pilot)),
-        "kind": scope.kind,
-        "flow": scope.flow,
-        "since": scope.since,
-        "until": scope.until,
-        "first_wall": first,
-        "last_wall": last,
-        "generated_wall": now,
-        "ledger_url": scrub(str(getattr(ledger, "url", ""))),
-        "accepted_runs": count,
-        "scope": tuple((k, scrub(v)) for k, v in scope.lines),
-        "thresholds": scope.thresholds,
-        "thresholds_from": scope.thresholds_from,
-    }
+    base = _heading(ledger, scope, title or _default_title(scope, pilot), (count, first, last), now)
     if count == 0:
         return _empty_report(ledger, scope, base)
 
@@ -266,26 +252,10 @@ def build_report(
         wall_now=now,
     )
     modes = frames.modes
-    subject_mode = pilot.mode if pilot is not None and pilot.mode else None
-    if subject_mode is None:
-        subject_mode = next((m for m in SUBJECT_ORDER if m in modes), modes[0])
-    metrics = {
-        m: metrics_from_frames(frames.select(modes=(m,)), flow=scope.flow, mode=m) for m in modes
-    }
-    subject = metrics.get(subject_mode) or metrics_from_frames(
-        frames.select(modes=(subject_mode,)), flow=scope.flow, mode=subject_mode
-    )
+    metrics, subject_mode, subject = _metrics(frames, scope.flow, pilot)
     finding_counts, findings = _findings(ledger, flt)
     changes = _changes(ledger, scope)
-    maintenance = Maintenance(
-        inbox_items=subject.inbox_items,
-        person_seconds=subject.inbox_person_seconds,
-        flow_changes=len(changes),
-    )
-    silent_findings = finding_counts.get(subject_mode, {}).get("silent_loss", 0)
-    verdict = decide(
-        subject, scope.thresholds, maintenance=maintenance, silent_loss_findings=silent_findings
-    )
+    maintenance, verdict = _verdict(subject, subject_mode, scope, finding_counts, changes)
     trend = (
         _trend(frames, subject_mode, start, bucket, end, changes, scope.flow)
         if bucket is not None
@@ -319,6 +289,68 @@ def build_report(
         campaigns=campaigns,
         changes=changes,
     )
+
+
+def _heading(
+    ledger: Any,
+    scope: _Scope,
+    title: str,
+    bounds: tuple[int, float | None, float | None],
+    now: float,
+) -> dict[str, Any]:
+    """What every report shows, an empty one too: title, scope, window, runs, thresholds."""
+    count, first, last = bounds
+    return {
+        "title": scrub(title),
+        "kind": scope.kind,
+        "flow": scope.flow,
+        "since": scope.since,
+        "until": scope.until,
+        "first_wall": first,
+        "last_wall": last,
+        "generated_wall": now,
+        "ledger_url": scrub(str(getattr(ledger, "url", ""))),
+        "accepted_runs": count,
+        "scope": tuple((k, scrub(v)) for k, v in scope.lines),
+        "thresholds": scope.thresholds,
+        "thresholds_from": scope.thresholds_from,
+    }
+
+
+def _verdict(
+    subject: Metrics,
+    subject_mode: str,
+    scope: _Scope,
+    finding_counts: Mapping[str, Mapping[str, int]],
+    changes: Sequence[Mapping[str, Any]],
+) -> tuple[Maintenance, Verdict]:
+    """The subject's upkeep and the verdict on it (silent-loss findings weigh in)."""
+    maintenance = Maintenance(
+        inbox_items=subject.inbox_items,
+        person_seconds=subject.inbox_person_seconds,
+        flow_changes=len(changes),
+    )
+    silent_findings = finding_counts.get(subject_mode, {}).get("silent_loss", 0)
+    verdict = decide(
+        subject, scope.thresholds, maintenance=maintenance, silent_loss_findings=silent_findings
+    )
+    return maintenance, verdict
+
+
+def _metrics(
+    frames: MetricFrames, flow: str | None, pilot: Pilot | None
+) -> tuple[dict[str, Metrics], str, Metrics]:
+    """The metrics of each mode, and the subject's: the pilot's mode, else the first of
+    :data:`SUBJECT_ORDER` that ran."""
+    modes = frames.modes
+    subject_mode = pilot.mode if pilot is not None and pilot.mode else None
+    if subject_mode is None:
+        subject_mode = next((m for m in SUBJECT_ORDER if m in modes), modes[0])
+    metrics = {m: metrics_from_frames(frames.select(modes=(m,)), flow=flow, mode=m) for m in modes}
+    subject = metrics.get(subject_mode) or metrics_from_frames(
+        frames.select(modes=(subject_mode,)), flow=flow, mode=subject_mode
+    )
+    return metrics, subject_mode, subject
 
 
 def _scope(

@@ -12,6 +12,7 @@ from _ledger_records import T0, campaign, inbox_item, run
 
 from harness.errors import LedgerError
 from harness.ledger import SCHEMA_VERSION, FindingRecord, FlowChange, Ledger
+from harness.ledger.aggregates import run_filter
 
 
 def test_a_new_ledger_is_empty_and_current(ledger: Ledger) -> None:
@@ -233,8 +234,7 @@ def test_window_reads_use_an_index_not_a_scan(
     sqlite_ledger: Ledger, filters: dict[str, object], index: str
 ) -> None:
     """A small window must not read the whole history: SQLite searches an index."""
-    unset = dict.fromkeys(("flow", "mode", "campaign_id", "segment", "since", "until", "limit"))
-    stmt = sqlite_ledger._runs_query(**{**unset, **filters})  # type: ignore[arg-type]
+    stmt = sqlite_ledger._runs_query(run_filter(**filters), None)  # type: ignore[arg-type]
     compiled = stmt.compile(sqlite_ledger.engine, compile_kwargs={"literal_binds": True})
     with sqlite_ledger.engine.connect() as conn:
         plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
