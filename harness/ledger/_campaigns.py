@@ -13,7 +13,7 @@ from harness.ledger.records import (
 
 
 class CampaignTable(LedgerCore):
-    """The campaigns table: start, finish and read campaigns. (a part of :class:`harness.ledger.Ledger`)."""
+    """The campaigns table: start, finish and read campaigns (a part of :class:`harness.ledger.Ledger`)."""
 
     def start_campaign(self, campaign: CampaignRecord) -> None:
         """Record a campaign (status ``running``) before its runs are written.

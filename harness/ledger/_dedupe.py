@@ -13,7 +13,7 @@ _DEDUPE_KEY_LENGTH: int | None = getattr(schema.dedupe_keys.c.key.type, "length"
 
 
 class DedupeTable(LedgerCore):
-    """The dedupe keys table: claim a delivery's key once, across threads, processes and machines. (a part of :class:`harness.ledger.Ledger`)."""
+    """The dedupe keys table: claim a delivery's key once, across threads, processes and machines (a part of :class:`harness.ledger.Ledger`)."""
 
     def claim_dedupe(
         self, flow: str, key: str, run_id: str, *, wall_now: float, ttl: float | None

@@ -16,7 +16,7 @@ from harness.ledger.records import (
 
 
 class FindingTable(LedgerCore):
-    """The findings and flow changes tables. (a part of :class:`harness.ledger.Ledger`)."""
+    """The findings and flow changes tables (a part of :class:`harness.ledger.Ledger`)."""
 
     def write_findings(self, findings: Sequence[FindingRecord]) -> None:
         """Write findings in one transaction."""

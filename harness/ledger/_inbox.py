@@ -18,7 +18,7 @@ from harness.ledger.records import (
 
 
 class InboxTable(LedgerCore):
-    """The inbox table: items a person must finish, and what they did with them. (a part of :class:`harness.ledger.Ledger`)."""
+    """The inbox table: items a person must finish, and what they did with them (a part of :class:`harness.ledger.Ledger`)."""
 
     def add_inbox_item(self, item: InboxItem) -> None:
         """Add an item for a run already written (or use ``write_runs(inbox=...)``)."""

@@ -20,7 +20,7 @@ from harness.ledger.records import (
 
 
 class RunTable(LedgerCore):
-    """The runs and events tables: write runs whole (with their events), read them back. (a part of :class:`harness.ledger.Ledger`)."""
+    """The runs and events tables: write runs whole (with their events), read them back (a part of :class:`harness.ledger.Ledger`)."""
 
     def write_runs(self, runs: Sequence[RunRecord], *, inbox: Sequence[InboxItem] = ()) -> None:
         """Write ``runs`` with their events (and ``inbox`` items) in one transaction.

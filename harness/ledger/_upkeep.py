@@ -31,7 +31,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 class Upkeep(LedgerCore):
-    """Looking after the ledger as a whole: its size and counts, pruning, CSV export. (a part of :class:`harness.ledger.Ledger`)."""
+    """Looking after the ledger as a whole: its size and counts, pruning, CSV export (a part of :class:`harness.ledger.Ledger`)."""
 
     def _size_bytes(self, conn: Connection) -> int | None:
         if self.backend == "postgresql":
