@@ -528,6 +528,34 @@ def _bad_value(
     effects made before it), unless the run was handed to a person.
     """
     ref_calls = run.reference.calls.get(okey, ())
+    problems = _lost_values(run, calls, ref_calls)
+    rejections = _new_rejections(run, calls, ref_calls)
+    problems += _write_contract_violations(run, calls, ref_calls)
+    hits: list[Hit] = []
+    loud = any(d.explicit_failure for d in ds)
+    handed_over = any(d.end_state == "manual" for d in ds)
+    if rejections and not loud and not handed_over:
+        problems += rejections  # the vendor refused, yet the automation reported success
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        more = f" (and {len(unique) - 3} more)" if len(unique) > 3 else ""
+        hits.append(Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}"))
+    elif rejections and loud and not handed_over:
+        made = sorted({f"{w.system} {w.kind}" for w in writes if w.action == "create" and is_primary(w)})
+        if made:
+            hits.append(
+                Hit(
+                    "partial_effect",
+                    okey,
+                    f"{okey}: {rejections[0]}; the automation failed loudly but left "
+                    f"{', '.join(made)} behind, for someone to find and clean up",
+                )
+            )
+    return hits
+
+
+def _lost_values(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:
+    """Writes that sent no value, or a bad one, where the reference's same write sent a real one."""
     ref_writes = [c for c in ref_calls if c.method in _WRITE_METHODS]
     problems: list[str] = []
     used: set[int] = set()
@@ -536,7 +564,7 @@ def _bad_value(
         if c.method not in _WRITE_METHODS:
             continue
         if c.status is not None and 400 <= c.status < 500:
-            continue  # refused: the value never reached the system (judged as a rejection below)
+            continue  # refused: the value never reached the system (judged as a rejection)
         endpoint = endpoint_in(run.world, c.system, c.method, c.request.path)
         idx = position.get((c.system, endpoint), 0)
         position[(c.system, endpoint)] = idx + 1
@@ -560,6 +588,11 @@ def _bad_value(
                 problems.append(
                     f"{endpoint} on {c.system} sent {name} = {_show(value)} (reference: {_show(ref_value)})"
                 )
+    return problems
+
+
+def _new_rejections(run: ScenarioRun, calls: Sequence[Call], ref_calls: Sequence[Call]) -> list[str]:
+    """Writes the vendor's validation refused (400/422 naming a field) that the reference got through."""
     ref_rejected = {
         (c.system, endpoint_in(run.world, c.system, c.method, c.request.path))
         for c in ref_calls
@@ -576,28 +609,7 @@ def _bad_value(
         ):
             reason = _error_text(c)
             rejections.append(f"{c.system} rejected {endpoint} with {c.status}{': ' + reason if reason else ''}")
-    problems += _write_contract_violations(run, calls, ref_calls)
-    hits: list[Hit] = []
-    loud = any(d.explicit_failure for d in ds)
-    handed_over = any(d.end_state == "manual" for d in ds)
-    if rejections and not loud and not handed_over:
-        problems += rejections  # the vendor refused, yet the automation reported success
-    if problems:
-        unique = list(dict.fromkeys(problems))
-        more = f" (and {len(unique) - 3} more)" if len(unique) > 3 else ""
-        hits.append(Hit("bad_value", okey, f"{okey}: {'; '.join(unique[:3])}{more}"))
-    elif rejections and loud and not handed_over:
-        made = sorted({f"{w.system} {w.kind}" for w in writes if w.action == "create" and is_primary(w)})
-        if made:
-            hits.append(
-                Hit(
-                    "partial_effect",
-                    okey,
-                    f"{okey}: {rejections[0]}; the automation failed loudly but left "
-                    f"{', '.join(made)} behind, for someone to find and clean up",
-                )
-            )
-    return hits
+    return rejections
 
 
 def _same_write(
