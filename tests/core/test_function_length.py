@@ -31,7 +31,6 @@ WAIVED: dict[str, str] = {
     "_triggers/_generic.py:webhook_trigger": "not split yet",
     "_commands/inbox.py:show_command": "not split yet",
     "systems/_zendesk.py:_create_ticket": "not split yet",
-    "cli.py:main": "not split yet",
     "_commands/inbox.py:list_command": "not split yet",
     "systems/_stripe_params.py:_coerce": "not split yet",
 }
