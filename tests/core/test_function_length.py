@@ -29,9 +29,7 @@ WAIVED: dict[str, str] = {
     # not split yet
     "systems/_pipedrive.py:_build": "not split yet",
     "_triggers/_generic.py:webhook_trigger": "not split yet",
-    "_commands/inbox.py:show_command": "not split yet",
     "systems/_zendesk.py:_create_ticket": "not split yet",
-    "_commands/inbox.py:list_command": "not split yet",
     "systems/_stripe_params.py:_coerce": "not split yet",
 }
 
