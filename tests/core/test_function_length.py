@@ -27,7 +27,6 @@ WAIVED: dict[str, str] = {
     "systems/_stripe_billing.py:subscription_object": "a table: Stripe's subscription object",
     "systems/_stripe_objects.py:invoice_object": "a table: Stripe's invoice object",
     # not split yet
-    "systems/_pipedrive.py:_build": "not split yet",
     "systems/_zendesk.py:_create_ticket": "not split yet",
     "systems/_stripe_params.py:_coerce": "not split yet",
 }
