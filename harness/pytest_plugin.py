@@ -63,6 +63,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+# Nothing of the harness is imported here, only inside the hooks and fixtures that
+# use it: pytest loads this plugin (an entry point) in every session of a project
+# that installed the harness, and `import harness` alone costs about a second
+# (the fakes, the triggers); the chaos room adds Hypothesis, the ledger SQLAlchemy,
+# the report pandas.  A session that never uses the plugin pays none of it.
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult
     from harness.flow import Flow
