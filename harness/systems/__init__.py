@@ -29,7 +29,7 @@ from harness.systems._faults import drop_field, has_field, set_field
 from harness.systems._github import GitHub
 from harness.systems._hubspot import HubSpot
 from harness.systems._inspect import Change, RecordOrigin, Snapshot, StateDiff, diff
-from harness.systems._intercept import parse_passthrough, real_network
+from harness.systems._intercept import harness_traffic, parse_passthrough, real_network
 from harness.systems._intercom import Intercom
 from harness.systems._known import (
     known_descriptor,
@@ -44,6 +44,7 @@ from harness.systems._seed import SeedDeal, seed_deals, standard_world
 from harness.systems._shopify import Shopify
 from harness.systems._slack import Slack
 from harness.systems._stripe import Stripe
+from harness.systems._wirebytes import response_bytes
 from harness.systems._world import (
     Call,
     CallContext,
@@ -101,6 +102,7 @@ __all__ = [
     "drop_field",
     "generic_error_body",
     "generic_rejected_field",
+    "harness_traffic",
     "has_field",
     "known_descriptor",
     "known_descriptors",
@@ -110,6 +112,7 @@ __all__ = [
     "real_network",
     "records_with_origin",
     "register_system",
+    "response_bytes",
     "restore",
     "seed_deals",
     "set_field",
