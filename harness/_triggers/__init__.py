@@ -9,12 +9,14 @@ triggers (Shopify, Intercom, Pipedrive) adds one module here, for example
 reading the fake), and its documented example events under ``examples/``.
 """
 
+from harness._triggers._fixtures import example
 from harness._triggers._generic import schedule_trigger, webhook_trigger
 from harness._triggers._registry import all_triggers, get_trigger, register_trigger, trigger_names
 
 __all__ = [
     "HELPERS",
     "all_triggers",
+    "example",
     "get_trigger",
     "register_trigger",
     "schedule_trigger",

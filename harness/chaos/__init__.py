@@ -27,6 +27,7 @@ from harness.chaos._faults import (
     register_fault,
     vendor_error,
 )
+from harness.chaos._jobs import MAX_JOBS, Shard, campaign_group, parse_shard
 from harness.chaos._runner import DeliveryResult, Reference, ScenarioRun, Target
 from harness.chaos._scenario import (
     DELIVERY_KINDS,
@@ -50,6 +51,7 @@ from harness.chaos._time import virtual_time
 __all__ = [
     "DEFAULT_EXAMPLES",
     "DELIVERY_KINDS",
+    "MAX_JOBS",
     "MODES",
     "STALL_CAP",
     "VALUE_HOWS",
@@ -63,15 +65,18 @@ __all__ = [
     "ScenarioRun",
     "ScenarioSpace",
     "SetValue",
+    "Shard",
     "Step",
     "Target",
     "TransportInjector",
+    "campaign_group",
     "deliveries",
     "endpoint_of",
     "fault_kinds",
     "fault_names",
     "fault_steps",
     "get_fault",
+    "parse_shard",
     "register_fault",
     "replay",
     "run_campaign",
