@@ -170,7 +170,7 @@ def measure(calls: int, repeats: int) -> list[dict[str, Any]]:
     import urllib3
 
     from harness._aio import run
-    from harness._wire import Request
+    from harness._shared.wire import Request
     from harness.systems import standard_world
 
     world = standard_world(1)

@@ -16,7 +16,7 @@ import importlib as _importlib
 import typing as _typing
 
 from harness._oracle_registry import register_oracle
-from harness._wire import Request, Response, VirtualClock, WallClock
+from harness._shared.wire import Request, Response, VirtualClock, WallClock
 from harness.errors import (
     ConfigError,
     FlowDeclarationError,

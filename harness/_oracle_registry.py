@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from harness._samedef import same_definition
+from harness._shared.samedef import same_definition
+from harness.errors import NameTakenError, UsageError
 
-__all__ = ["BUILTIN_ORACLES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
+__all__ = ["BUILTIN_ORACLES", "SILENT_CLASSES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
 
 #: the built-in oracle classes, in the order findings are reported
 BUILTIN_ORACLES: tuple[str, ...] = (
@@ -27,6 +28,9 @@ BUILTIN_ORACLES: tuple[str, ...] = (
     "transient_unrecovered",
     "effect",
 )
+
+#: classes whose harm nobody sees when it happens: they fail a gate by default
+SILENT_CLASSES: tuple[str, ...] = ("duplicate_effect", "silent_loss", "bad_value")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +62,6 @@ def register_oracle(
     and again by path through :func:`~harness.load_flow`); another check under
     a taken name (a built-in's included) is a :class:`~harness.errors.NameTakenError`.
     """
-    from harness.errors import NameTakenError, UsageError
-
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
         raise UsageError(
             f"register_oracle: the name must be lowercase letters, digits and '_' (a finding "

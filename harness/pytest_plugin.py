@@ -64,6 +64,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+# Nothing of the harness is imported here, only inside the hooks and fixtures that
+# use it: pytest loads this plugin (an entry point) in every session of a project
+# that installed the harness, and `import harness` alone costs about a second
+# (the fakes, the triggers); the chaos room adds Hypothesis, the ledger SQLAlchemy,
+# the report pandas.  A session that never uses the plugin pays none of it.
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult
     from harness.flow import Flow
@@ -131,7 +136,7 @@ def _examples_option(value: str) -> int:
 
 
 def _jobs_option(value: str) -> int:
-    from harness.chaos._jobs import MAX_JOBS
+    from harness.chaos import MAX_JOBS
 
     try:
         n = int(value)
@@ -351,7 +356,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state.gate is not None:
         parts.append(f"gate {state.gate.path}")
     if state.ledger_url is not None:
-        from harness.systems._redact import redact_url
+        from harness._shared.redact import redact_url
 
         parts.append(f"ledger {redact_url(state.ledger_url)}")
     return [", ".join(parts)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 def _print_finding(console: Any, n: int, f: Any) -> None:
     from rich.markup import escape as rich_escape
 
-    from harness._redact import redact_text
+    from harness._shared.redact import redact_text
     from harness._terminal import safe
 
     def escape(text: str) -> str:
@@ -249,29 +249,9 @@ def check_command(
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
-    if not 1 <= examples <= MAX_EXAMPLES:
-        raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
-    from harness.chaos._jobs import MAX_JOBS, parse_shard
-
-    if not 1 <= jobs <= MAX_JOBS:
-        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs}")
-    shard = parse_shard(shard_text) if shard_text is not None else None
-    if shard is not None and seed is None:
-        raise UsageError(
-            f"--shard {shard_text}: give the same --seed to every shard (they are slices of one "
-            "campaign); in a GitHub Actions matrix: --seed ${{ github.run_id }}"
-        )
-    if report_path:
-        _check_report_suffix(report_path)
-    # every output path is checked before anything runs or the ledger is opened
-    check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
-    faults = _parse_faults(faults_text)
-    from harness.systems._intercept import parse_passthrough
-
-    for spec in passthrough:
-        parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs
+    faults, shard = _check_request(
+        examples, seed, jobs, shard_text, faults_text, json_path, report_path, passthrough
+    )
     flow, flow_ref = _build_flow(target, flow_path, trigger, world)
     if seed is None:
         import secrets
@@ -308,32 +288,10 @@ def check_command(
         for n, f in enumerate(result.findings, 1):
             _print_finding(out, n, f)
         out.print("")
-        for m in modes:
-            found = result.findings_for(m)
-            classes = ", ".join(f.oracle for f in found) or "none"
-            injected = sum(result.faults_injected.get(m, {}).values())
-            out.print(
-                f"{m}: {result.examples.get(m, 0)} scenarios, {injected} faults injected, "
-                f"{len(found)} finding{'s' if len(found) != 1 else ''} ({classes})"
-            )
-            coverage = result.coverage.get(m)
-            if coverage:
-                out.print("  " + _coverage_line(coverage))
-            mm = metrics.get(m)
-            if mm:
-                out.print(
-                    "  "
-                    + ", ".join(
-                        f"{k}={json.dumps(mm.get(k))}"
-                        for k in (
-                            "failed_runs_by_class", "time_to_recovery_p50", "time_to_recovery_p90",
-                            "duplicate_prevention_success", "manual_fallback_frequency",
-                        )
-                    )
-                )
+        _print_modes(out, result, modes, metrics)
         out.print(f"rerun the campaign: {command}")
         if shard is not None:
-            from harness.chaos._jobs import campaign_group
+            from harness.chaos import campaign_group
 
             group = campaign_group(
                 flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
@@ -343,21 +301,7 @@ def check_command(
                 "`harness gate --config GATE.toml` on this ledger judges them as one campaign"
             )
         if json_path:
-            payload = {
-                "flow": flow.name,
-                "seed": result.seed,
-                "examples": examples,
-                "examples_run": dict(result.examples),
-                "modes": list(modes),
-                "command": command,
-                "campaign_ids": dict(result.campaign_ids),
-                "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
-                "coverage": {m: dict(v) for m, v in result.coverage.items()},
-                "warnings": list(result.warnings),
-                "findings": [f.to_json() for f in result.findings],
-                "metrics": metrics,
-            }
-            write_text(json_path, json.dumps(payload, indent=2, sort_keys=True) + "\n", option="--json")
+            _write_json(json_path, flow.name, examples, modes, command, result, metrics)
             out.print(f"wrote {escape(json_path)}")
         if report_path:
             from harness.report import write_report
@@ -369,6 +313,96 @@ def check_command(
             )
             out.print(f"wrote {written}")
     return 1 if result.findings else 0
+
+
+def _check_request(
+    examples: int,
+    seed: int | None,
+    jobs: int,
+    shard_text: str | None,
+    faults_text: str | None,
+    json_path: str | None,
+    report_path: str | None,
+    passthrough: tuple[str, ...],
+) -> tuple[tuple[str, ...], Any]:
+    """Every usage error before anything runs or the ledger is opened; the faults and shard asked for."""
+    from harness.chaos import MAX_JOBS, parse_shard
+    from harness.systems import parse_passthrough
+
+    if not 1 <= examples <= MAX_EXAMPLES:
+        raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs}")
+    shard = parse_shard(shard_text) if shard_text is not None else None
+    if shard is not None and seed is None:
+        raise UsageError(
+            f"--shard {shard_text}: give the same --seed to every shard (they are slices of one "
+            "campaign); in a GitHub Actions matrix: --seed ${{ github.run_id }}"
+        )
+    if report_path:
+        _check_report_suffix(report_path)
+    # every output path is checked before anything runs or the ledger is opened
+    check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
+    faults = _parse_faults(faults_text)
+    for spec in passthrough:
+        parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs
+    return faults, shard
+
+
+def _print_modes(out: Any, result: Any, modes: Sequence[str], metrics: Mapping[str, Any]) -> None:
+    """One line per mode (scenarios, faults, findings), its coverage and its four metrics."""
+    for m in modes:
+        found = result.findings_for(m)
+        classes = ", ".join(f.oracle for f in found) or "none"
+        injected = sum(result.faults_injected.get(m, {}).values())
+        out.print(
+            f"{m}: {result.examples.get(m, 0)} scenarios, {injected} faults injected, "
+            f"{len(found)} finding{'s' if len(found) != 1 else ''} ({classes})"
+        )
+        coverage = result.coverage.get(m)
+        if coverage:
+            out.print("  " + _coverage_line(coverage))
+        mm = metrics.get(m)
+        if mm:
+            out.print(
+                "  "
+                + ", ".join(
+                    f"{k}={json.dumps(mm.get(k))}"
+                    for k in (
+                        "failed_runs_by_class", "time_to_recovery_p50", "time_to_recovery_p90",
+                        "duplicate_prevention_success", "manual_fallback_frequency",
+                    )
+                )
+            )
+
+
+def _write_json(
+    json_path: str,
+    flow: str,
+    examples: int,
+    modes: Sequence[str],
+    command: str,
+    result: Any,
+    metrics: Mapping[str, Any],
+) -> None:
+    """The campaign as JSON: seed, examples, campaign ids, faults, coverage, findings, metrics."""
+    payload = {
+        "flow": flow,
+        "seed": result.seed,
+        "examples": examples,
+        "examples_run": dict(result.examples),
+        "modes": list(modes),
+        "command": command,
+        "campaign_ids": dict(result.campaign_ids),
+        "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
+        "coverage": {m: dict(v) for m, v in result.coverage.items()},
+        "warnings": list(result.warnings),
+        "findings": [f.to_json() for f in result.findings],
+        "metrics": metrics,
+    }
+    write_text(json_path, json.dumps(payload, indent=2, sort_keys=True) + "\n", option="--json")
 
 
 def _run_with_progress(

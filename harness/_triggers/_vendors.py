@@ -20,9 +20,9 @@ from typing import Any
 
 from harness._triggers._fixtures import example
 from harness._triggers._generic import _PathKey, schedule_trigger
+from harness._triggers._registry import register_trigger
 from harness.errors import NotFoundError
 from harness.flow import Contract, Field, Trigger
-from harness.triggers import register_trigger
 
 __all__: list[str] = []
 

@@ -9,7 +9,7 @@ processes with the same result), judged by the oracles and written to the
 ledger as one batch of runs.  Then, for each oracle class met,
 the first failing scenario is shrunk (steps deleted, then simplified, while the
 class still shows) to the fewest deliveries and faults, and becomes a
-:class:`~harness.oracles.Finding`.
+:class:`~harness.chaos.oracles.Finding`.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ from harness.chaos._jobs import (
 from harness.chaos._runner import ScenarioRun, Target, wall_now
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import scenarios
+from harness.chaos.oracles import Finding, Hit, judge, oracle_names, timeline_of
 from harness.errors import BaselineFailure, RunBrokenError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
-from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
 
 if TYPE_CHECKING:
     from harness.ledger import Ledger

@@ -25,8 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
-from harness._samedef import same_definition
-from harness._wire import ConnectionReset, Request, Response, Timeout, VirtualClock
+from harness._shared.redact import redact_url
+from harness._shared.samedef import same_definition
+from harness._shared.wire import ConnectionReset, Request, Response, Timeout, VirtualClock
 from harness.errors import (
     InvalidTypeError,
     InvalidValueError,
@@ -34,10 +35,14 @@ from harness.errors import (
     UsageError,
     did_you_mean,
 )
-from harness.systems._descriptor import DEFAULT_ID_SHAPES, SystemDescriptor, template_endpoint
-from harness.systems._known import known_descriptor
-from harness.systems._redact import redact_url
-from harness.systems._world import CallContext, World
+from harness.systems import (
+    DEFAULT_ID_SHAPES,
+    CallContext,
+    SystemDescriptor,
+    World,
+    known_descriptor,
+    template_endpoint,
+)
 
 __all__ = [
     "STALL_CAP",
@@ -71,7 +76,7 @@ class FaultKind:
     first is the simplest, the one shrinking moves toward).  ``transient``
     says whether a well-built client should retry it.  ``inject`` is set for
     transport faults: ``inject(request, ctx, call_next, params, injector)``
-    returns a response or raises a :class:`~harness._wire.TransportFault`.
+    returns a response or raises a :class:`~harness._shared.wire.TransportFault`.
     ``persistent`` faults (a logical 4xx) hit every matching call once armed.
     """
 

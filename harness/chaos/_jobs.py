@@ -45,9 +45,9 @@ from harness.chaos._coverage import ENUMERATION_SHARE, Coverage, enumerated
 from harness.chaos._records import run_records
 from harness.chaos._runner import Target
 from harness.chaos._scenario import Scenario
+from harness.chaos.oracles import judge
 from harness.errors import RunBrokenError, UsageError
 from harness.flow import Flow
-from harness.oracles import judge
 
 __all__ = [
     "FlowSource",

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness._shared.redact import redact_text, redact_url
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
 from harness.ledger.records import ErrorClass, EventRecord, InboxItem, RunRecord
-from harness.systems._redact import redact_text, redact_url
+from harness.orchestrator import classify
 
 __all__ = ["escaped_effects", "run_records"]
 
@@ -53,10 +54,6 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
 
 
 def _classify(exc: BaseException, run: ScenarioRun) -> ErrorClass:
-    try:
-        from harness.orchestrator import classify
-    except ImportError:  # pragma: no cover - the orchestrator ships with the harness
-        return "unknown"
     return classify(exc, run.flow.policy)
 
 
@@ -125,6 +122,50 @@ def _bare(
     campaign_id: str | None,
     example: int | None,
 ) -> RunRecord:
+    """The run record of one bare delivery: its calls, its error (if any) and its end."""
+    events, error_class, first_error_at, recovered_at = _bare_events(d, run, calls)
+    okey = d.object_key
+    try:
+        dedupe = run.flow.key_for(d.event)
+    except Exception:
+        dedupe = None
+    return RunRecord(
+        id=f"r-{uuid.uuid4().hex[:16]}",
+        flow=run.flow.name,
+        mode="bare",
+        end_state=d.end_state,
+        started_at=d.started_at,
+        ended_at=d.ended_at,
+        wall_started=d.wall_started,
+        wall_ended=d.wall_ended,
+        campaign_id=campaign_id,
+        segment=d.segment,
+        seed=run.scenario.seed,
+        example=example,
+        delivery=d.index,
+        event_id=_event_id(d, run),
+        object_key=okey,
+        dedupe_key=dedupe,
+        delivery_kind=d.delivery_kind,
+        is_duplicate=d.is_duplicate,
+        error_class=error_class,
+        attempts=1,
+        errors=1 if d.explicit_failure else 0,
+        calls=len(calls),
+        retries=0,
+        first_error_at=first_error_at,
+        recovered_at=recovered_at,
+        clock="virtual",
+        duplicate_effects=escaped,
+        detail={"tag": d.tag, "faults": sorted({c.fault for c in calls if c.fault})},
+        events=tuple(events),
+    )
+
+
+def _bare_events(
+    d: DeliveryResult, run: ScenarioRun, calls: list[Any]
+) -> tuple[list[EventRecord], ErrorClass | None, float | None, float | None]:
+    """A bare delivery's events, error class, first error and recovery (its own retries)."""
     wall = d.wall_started
     events: list[EventRecord] = [
         EventRecord(
@@ -171,42 +212,7 @@ def _bare(
             detail={"end_state": d.end_state},
         )
     )
-    okey = d.object_key
-    try:
-        dedupe = run.flow.key_for(d.event)
-    except Exception:
-        dedupe = None
-    return RunRecord(
-        id=f"r-{uuid.uuid4().hex[:16]}",
-        flow=run.flow.name,
-        mode="bare",
-        end_state=d.end_state,
-        started_at=d.started_at,
-        ended_at=d.ended_at,
-        wall_started=d.wall_started,
-        wall_ended=d.wall_ended,
-        campaign_id=campaign_id,
-        segment=d.segment,
-        seed=run.scenario.seed,
-        example=example,
-        delivery=d.index,
-        event_id=_event_id(d, run),
-        object_key=okey,
-        dedupe_key=dedupe,
-        delivery_kind=d.delivery_kind,
-        is_duplicate=d.is_duplicate,
-        error_class=error_class,
-        attempts=1,
-        errors=1 if d.explicit_failure else 0,
-        calls=len(calls),
-        retries=0,
-        first_error_at=first_error_at,
-        recovered_at=recovered_at,
-        clock="virtual",
-        duplicate_effects=escaped,
-        detail={"tag": d.tag, "faults": sorted({c.fault for c in calls if c.fault})},
-        events=tuple(events),
-    )
+    return events, error_class, first_error_at, recovered_at
 
 
 def _event_id(d: DeliveryResult, run: ScenarioRun) -> str | None:

@@ -21,8 +21,9 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness._aio import call as call_automation
+from harness._shared.redact import redact_text
+from harness._shared.wire import VirtualClock, real_time
 from harness._watchdog import run_limit
-from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
@@ -37,8 +38,7 @@ from harness.chaos._values import (
 )
 from harness.errors import InvalidValueError, UsageError
 from harness.flow import Flow, check_declarations
-from harness.systems._redact import redact_text
-from harness.systems._world import Call, World, Write
+from harness.systems import Call, World, Write, passthrough_endpoints
 
 if TYPE_CHECKING:
     from harness.ledger.records import EndState
@@ -194,9 +194,7 @@ class Target:
             return world, clock
         world = self._world_factory(self.seed, clock)
         if self._passthrough:
-            from harness.systems._world import _parse_passthrough
-
-            world.passthrough = (*world.passthrough, *_parse_passthrough(self._passthrough))
+            world.passthrough = (*world.passthrough, *passthrough_endpoints(self._passthrough))
         if role != "fresh":
             # a world with systems that cannot be restored is built anew each time
             with contextlib.suppress(AttributeError, TypeError):
@@ -544,7 +542,7 @@ class Target:
         def sink(run: Any, item: Any) -> None:
             inbox.append((run, item))
 
-        from harness.orchestrator._alerts import Alerter, recorded_sinks
+        from harness.orchestrator import Alerter, recorded_sinks
 
         # a campaign runs on fake data: its alerts go to a recorded sink, never to the
         # policy's real webhook or mail server

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import time_machine
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.errors import InvalidValueError
 
 __all__ = ["virtual_time"]

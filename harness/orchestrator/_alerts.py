@@ -27,11 +27,11 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from harness._wire import Clock, WallClock
+from harness._shared.redact import redact_text, redact_url
+from harness._shared.wire import Clock, WallClock
 from harness.errors import InvalidValueError
 from harness.policy import AlertPolicy
-from harness.systems._intercept import real_network
-from harness.systems._redact import redact_text, redact_url
+from harness.systems import real_network
 
 __all__ = ["Alert", "AlertOutcome", "Alerter", "recorded_sinks", "sink_for"]
 

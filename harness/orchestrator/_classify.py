@@ -29,7 +29,7 @@ import urllib.error
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness._wire import TransportFault
+from harness._shared.wire import TransportFault
 from harness.errors import HarnessError
 from harness.flow import Violation
 from harness.policy import Policy

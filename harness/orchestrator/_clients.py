@@ -22,8 +22,8 @@ Each wrapper looks up the run current in this context (a
 :class:`contextvars.ContextVar` set by the orchestrator around each attempt);
 with no current run, or inside a call the hook is already making, it calls the
 original untouched.  The wrappers only translate: the client's request to a
-:class:`~harness._wire.Request`, the plan back onto the client's request, a
-replayed :class:`~harness._wire.Response` into the client's response type, and
+:class:`~harness._shared.wire.Request`, the plan back onto the client's request, a
+replayed :class:`~harness._shared.wire.Response` into the client's response type, and
 the client's response into a ``Response``.  What happens to a call is decided
 once, by :meth:`RunHook.decide <harness.orchestrator._hook.RunHook.decide>`,
 driven by :func:`~harness.orchestrator._calls.call` in sync code and
@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.orchestrator._calls import (
     IN_CALL,
     acall,
@@ -59,7 +59,7 @@ from harness.orchestrator._calls import (
     wire_response,
 )
 from harness.orchestrator._hook import _Plan
-from harness.systems._wirebytes import response_bytes
+from harness.systems import response_bytes
 
 __all__ = ["activate", "current_hook", "deactivate", "install"]
 

@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness._wire import Request, Response, WallClock, real_time
+from harness._shared.wire import Request, Response, WallClock, real_time
 from harness.errors import UsageError
 from harness.flow import Flow
 from harness.ledger.records import EndState, EventRecord, InboxItem, RunRecord

@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness._wire import real_time
-from harness.flow import _MISSING, Flow, Violation
+from harness._shared.redact import redact_text
+from harness._shared.wire import real_time
+from harness.flow import MISSING, Flow, Violation
 from harness.ledger.records import EndState, ErrorClass, EventRecord, InboxItem, RunRecord
 from harness.orchestrator._inbox import redact_data, redact_message
-from harness.systems._redact import redact_text
 
 if TYPE_CHECKING:
     from harness.orchestrator._runner import Orchestrator
@@ -293,7 +293,7 @@ async def await_value(awaitable: Any) -> Any:
 
 
 def shown_value(v: Violation) -> Any:
-    if v.value is _MISSING:
+    if v.value is MISSING:
         return "<missing>"
     return redact_data(v.value)
 

@@ -33,7 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness._aio import run as run_awaitable
-from harness._wire import Clock, Response, VirtualClock, WallClock, real_time
+from harness._shared.redact import redact_url
+from harness._shared.wire import Clock, Response, VirtualClock, WallClock, real_time
 from harness.errors import InvalidTypeError
 from harness.flow import Flow
 from harness.ledger.records import InboxItem, RunRecord
@@ -73,9 +74,7 @@ from harness.orchestrator._run import (
     first_line,
     shown_value,
 )
-from harness.systems._descriptor import SystemDescriptor
-from harness.systems._known import known_descriptor, known_descriptors
-from harness.systems._redact import redact_url
+from harness.systems import SystemDescriptor, known_descriptor, known_descriptors
 
 if TYPE_CHECKING:
     from harness.ledger import Ledger

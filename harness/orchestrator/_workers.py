@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harness._wire import real_time
+from harness._shared.wire import real_time
 from harness.errors import InvalidValueError
 from harness.flow import Flow
 from harness.ledger.runqueue import QueuedRun, RunQueue

@@ -323,39 +323,6 @@ def metrics_from_frames(
     s = frames.summary
     accepted = _int(s["runs"].sum()) if not s.empty else 0
     end_states = _counts(s, "end_state", "runs")
-    deliveries = _int(s["duplicates"].sum()) if not s.empty else 0
-    prevented = _int(s["duplicates_prevented"].sum()) if not s.empty else 0
-    escaped = _int(s["duplicate_effects"].sum()) if not s.empty else 0
-    on_dups = (
-        _int(s["duplicate_effects_on_duplicates"].sum())
-        if not s.empty and "duplicate_effects_on_duplicates" in s
-        else 0
-    )
-
-    rec = frames.recovery
-    auto = rec[rec["kind"] == "automatic"] if not rec.empty else rec
-    manual = rec[rec["kind"] == "manual"] if not rec.empty else rec
-    by_class: dict[str, Percentiles] = {}
-    if not rec.empty:
-        for cls, group in rec.groupby("error_class", dropna=False):
-            by_class[str(cls)] = _percentiles(group["seconds"])
-    p50, p90 = _percentiles(rec["seconds"]) if not rec.empty else (None, None)
-
-    places: list[FailurePlace] = []
-    if not frames.places.empty:
-        grouped = frames.places.groupby(["error_class", "system", "step"], dropna=False)["runs"].sum()
-        for (cls, system, step), n in grouped.items():
-            places.append(
-                FailurePlace(
-                    error_class=str(cls),
-                    system=None if pd.isna(system) else str(system),
-                    step=None if pd.isna(step) else str(step),
-                    runs=_int(n),
-                )
-            )
-        places.sort(key=lambda p: (-p.runs, p.error_class, p.system or "", p.step or ""))
-
-    inbox = frames.inbox
     manual_runs = end_states.get("manual", 0)
     by_segment: dict[str, Metrics] = {}
     if split_segments:
@@ -372,27 +339,14 @@ def metrics_from_frames(
         failed_runs_by_class=_counts(frames.failed, "error_class", "runs"),
         runs_failed=end_states.get("failed", 0),
         end_states=end_states,
-        time_to_recovery_p50=p50,
-        time_to_recovery_p90=p90,
-        time_to_recovery_by_class=by_class,
-        time_to_recovery_automatic=_percentiles(auto["seconds"]) if not auto.empty else (None, None),
-        time_to_recovery_manual=_percentiles(manual["seconds"]) if not manual.empty else (None, None),
-        recoveries_automatic=len(auto),
-        recoveries_manual=len(manual),
-        duplicate_deliveries=deliveries,
-        duplicates_prevented=prevented,
-        duplicate_prevention_success=_ratio(prevented, deliveries),
-        duplicate_effects_escaped=escaped,
-        duplicate_effects_on_duplicates=on_dups,
+        **_recovery_fields(frames.recovery),
+        **_duplicate_fields(s),
         manual_runs=manual_runs,
         manual_fallback_frequency=_ratio(manual_runs, accepted),
-        inbox_items=_int(inbox["items"].sum()) if not inbox.empty else 0,
-        inbox_open=_int(inbox[inbox["status"] == "open"]["items"].sum()) if not inbox.empty else 0,
-        inbox_past_due=_int(inbox["past_due"].sum()) if not inbox.empty else 0,
-        inbox_person_seconds=float(inbox["person_seconds"].sum()) if not inbox.empty else 0.0,
+        **_inbox_fields(frames.inbox),
         silent_failures=_int(s["silent"].sum()) if not s.empty else 0,
         runs_with_errors=_int(s["with_error"].sum()) if not s.empty else 0,
-        failed_runs_by_place=tuple(places),
+        failed_runs_by_place=_failure_places(frames.places),
         calls=_int(s["calls"].sum()) if not s.empty else 0,
         attempts=_int(s["attempts"].sum()) if not s.empty else 0,
         retries=_int(s["retries"].sum()) if not s.empty else 0,
@@ -401,6 +355,71 @@ def metrics_from_frames(
         segment=segment,
         by_segment=by_segment,
     )
+
+
+def _recovery_fields(rec: pd.DataFrame) -> dict[str, Any]:
+    """Time to recovery: overall, per error class, automatic (retry) and manual (inbox)."""
+    auto = rec[rec["kind"] == "automatic"] if not rec.empty else rec
+    manual = rec[rec["kind"] == "manual"] if not rec.empty else rec
+    by_class: dict[str, Percentiles] = {}
+    if not rec.empty:
+        for cls, group in rec.groupby("error_class", dropna=False):
+            by_class[str(cls)] = _percentiles(group["seconds"])
+    p50, p90 = _percentiles(rec["seconds"]) if not rec.empty else (None, None)
+    return {
+        "time_to_recovery_p50": p50,
+        "time_to_recovery_p90": p90,
+        "time_to_recovery_by_class": by_class,
+        "time_to_recovery_automatic": _percentiles(auto["seconds"]) if not auto.empty else (None, None),
+        "time_to_recovery_manual": _percentiles(manual["seconds"]) if not manual.empty else (None, None),
+        "recoveries_automatic": len(auto),
+        "recoveries_manual": len(manual),
+    }
+
+
+def _duplicate_fields(s: pd.DataFrame) -> dict[str, Any]:
+    """Duplicate deliveries, how many were prevented, and the duplicate effects that escaped."""
+    deliveries = _int(s["duplicates"].sum()) if not s.empty else 0
+    prevented = _int(s["duplicates_prevented"].sum()) if not s.empty else 0
+    return {
+        "duplicate_deliveries": deliveries,
+        "duplicates_prevented": prevented,
+        "duplicate_prevention_success": _ratio(prevented, deliveries),
+        "duplicate_effects_escaped": _int(s["duplicate_effects"].sum()) if not s.empty else 0,
+        "duplicate_effects_on_duplicates": (
+            _int(s["duplicate_effects_on_duplicates"].sum())
+            if not s.empty and "duplicate_effects_on_duplicates" in s
+            else 0
+        ),
+    }
+
+
+def _inbox_fields(inbox: pd.DataFrame) -> dict[str, Any]:
+    """Inbox items: made, still open, past their due time, and the person time spent."""
+    return {
+        "inbox_items": _int(inbox["items"].sum()) if not inbox.empty else 0,
+        "inbox_open": _int(inbox[inbox["status"] == "open"]["items"].sum()) if not inbox.empty else 0,
+        "inbox_past_due": _int(inbox["past_due"].sum()) if not inbox.empty else 0,
+        "inbox_person_seconds": float(inbox["person_seconds"].sum()) if not inbox.empty else 0.0,
+    }
+
+
+def _failure_places(frame: pd.DataFrame) -> tuple[FailurePlace, ...]:
+    """Failed runs per (error class, system, step), most first."""
+    places: list[FailurePlace] = []
+    if not frame.empty:
+        grouped = frame.groupby(["error_class", "system", "step"], dropna=False)["runs"].sum()
+        for (cls, system, step), n in grouped.items():
+            places.append(
+                FailurePlace(
+                    error_class=str(cls),
+                    system=None if pd.isna(system) else str(system),
+                    step=None if pd.isna(step) else str(step),
+                    runs=_int(n),
+                )
+            )
+        places.sort(key=lambda p: (-p.runs, p.error_class, p.system or "", p.step or ""))
+    return tuple(places)
 
 
 def compute_metrics(

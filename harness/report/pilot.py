@@ -150,6 +150,28 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
         )
     flow = _str(flow, "flow", path, nonempty=True)
 
+    since, until = _window(data, path)
+    segments, campaigns, mode, sample = _scope(data, path)
+    thresholds = _thresholds(data, path)
+
+    return Pilot(
+        flow=flow,
+        since=since,
+        until=until,
+        title=_str(data.get("title", ""), "title", path),
+        owner=_str(data.get("owner", ""), "owner", path),
+        runbook=_str(data.get("runbook", ""), "runbook", path),
+        segments=segments,
+        mode=mode,
+        campaigns=campaigns,
+        sample=sample,
+        thresholds=thresholds,
+        path=path,
+    )
+
+
+def _window(data: Mapping[str, Any], path: str) -> tuple[float, float]:
+    """``window``: its start and its end (given as ``end`` or as ``days``)."""
     window = _table(data.get("window"), "window", path, required=True)
     _known(window, _WINDOW, "window.", path)
     if "start" not in window:
@@ -183,7 +205,13 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
             key="window.end",
             value=until,
         )
+    return since, until
 
+
+def _scope(
+    data: Mapping[str, Any], path: str
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None, float | None]:
+    """``scope``: segments, campaigns, mode and the share of traffic sampled."""
     scope = _table(data.get("scope"), "scope", path, required=False)
     _known(scope, _SCOPE, "scope.", path)
     segments = _str_list(scope.get("segments", []), "scope.segments", path)
@@ -209,7 +237,11 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
                 key="scope.sample",
                 value=sample,
             )
+    return segments, campaigns, mode, sample
 
+
+def _thresholds(data: Mapping[str, Any], path: str) -> Thresholds:
+    """``thresholds``: each a number of the field's type, checked by :class:`Thresholds`."""
     raw = _table(data.get("thresholds"), "thresholds", path, required=False)
     names = tuple(f.name for f in fields(Thresholds))
     _known(raw, names, "thresholds.", path)
@@ -229,21 +261,7 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
         thresholds = Thresholds(**values)
     except ConfigError as exc:
         raise ConfigError(str(exc), path=path, key=None, value=exc.value) from None
-
-    return Pilot(
-        flow=flow,
-        since=since,
-        until=until,
-        title=_str(data.get("title", ""), "title", path),
-        owner=_str(data.get("owner", ""), "owner", path),
-        runbook=_str(data.get("runbook", ""), "runbook", path),
-        segments=segments,
-        mode=mode,
-        campaigns=campaigns,
-        sample=sample,
-        thresholds=thresholds,
-        path=path,
-    )
+    return thresholds
 
 
 def _known(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, path: str) -> None:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from harness._wire import Request, Response, VirtualClock
+from harness._shared.wire import Request, Response, VirtualClock
 from harness.errors import InvalidValueError
 from harness.systems._descriptor import SystemDescriptor
 

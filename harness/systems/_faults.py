@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness._wire import Response
+from harness._shared.wire import Response
 from harness.errors import InvalidValueError, NotFoundError
 
 __all__ = ["drop_field", "has_field", "set_field"]

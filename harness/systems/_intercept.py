@@ -65,7 +65,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from harness._wire import ConnectionReset, Request, Response, Timeout, TransportFault, UnfakedHost
+from harness._shared.wire import (
+    ConnectionReset,
+    Request,
+    Response,
+    Timeout,
+    TransportFault,
+    UnfakedHost,
+)
 from harness.errors import UsageError
 from harness.systems._wirebytes import RequestParser, response_bytes, to_request
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 
-from harness._samedef import same_definition
+from harness._shared.samedef import same_definition
 from harness.errors import InvalidTypeError, NameTakenError
 from harness.systems._base import FakeSystem
 from harness.systems._descriptor import SystemDescriptor

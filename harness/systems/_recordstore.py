@@ -54,7 +54,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.errors import InvalidTypeError, InvalidValueError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (

@@ -13,9 +13,9 @@ import functools
 import random
 from dataclasses import dataclass
 
+from harness.systems._deals import faker, seed_deals
 from harness.systems._github import GitHub
 from harness.systems._intercom import Intercom
-from harness.systems._seed import _faker, seed_deals
 from harness.systems._shopify import Shopify
 from harness.systems._slack import Slack
 
@@ -58,7 +58,7 @@ class SeedPerson:
 @functools.lru_cache(maxsize=64)
 def seed_people(seed: int, count: int = 5) -> tuple[SeedPerson, ...]:
     """The team of ``standard_world(seed)``: ``count`` people at ``acme.example``."""
-    fake = _faker()
+    fake = faker()
     fake.seed_instance(f"team:{seed}")  # type: ignore[attr-defined]
     out: list[SeedPerson] = []
     seen: set[str] = set()
@@ -77,7 +77,7 @@ def seed_people(seed: int, count: int = 5) -> tuple[SeedPerson, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _shoppers(seed: int, count: int) -> tuple[tuple[str, str, str], ...]:
-    fake = _faker()
+    fake = faker()
     fake.seed_instance(f"shop:{seed}")  # type: ignore[attr-defined]
     rows = []
     for i in range(count):

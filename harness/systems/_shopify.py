@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 

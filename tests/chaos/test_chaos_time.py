@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.chaos import virtual_time
 
 

@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from harness._aio import run
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.chaos import TransportInjector, get_fault, virtual_time
 from harness.systems import World, standard_world
 

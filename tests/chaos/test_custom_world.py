@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.chaos._scenario import Deliver, InjectFault, Scenario
 from harness.chaos._values import RecordBreak, RecordBreaker, break_path
 from harness.cli import main

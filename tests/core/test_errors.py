@@ -11,6 +11,7 @@ import pytest
 
 import harness
 from harness import _oracle_registry, triggers
+from harness._triggers import _registry as _trigger_registry
 from harness.chaos import FaultKind, _faults, register_fault
 from harness.errors import (
     EXIT_USAGE,
@@ -126,7 +127,7 @@ NAMES = {"fault": "twice_stall", "trigger": "twice.order.paid", "oracle": "twice
 def own_registries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registries of this test's own: what it registers must not outlive it."""
     monkeypatch.setattr(_faults, "_REGISTRY", dict(_faults._REGISTRY))
-    monkeypatch.setattr(triggers, "_REGISTRY", dict(triggers._REGISTRY))
+    monkeypatch.setattr(_trigger_registry, "_REGISTRY", dict(_trigger_registry._REGISTRY))
     monkeypatch.setattr(_oracle_registry, "_REGISTRY", dict(_oracle_registry._REGISTRY))
     monkeypatch.setattr(_known, "_REGISTERED", dict(_known._REGISTERED))
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness._samedef import same_definition
+from harness._shared.samedef import same_definition
 from harness.chaos import FaultKind
 
 SOURCE = '''

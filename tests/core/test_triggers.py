@@ -215,10 +215,10 @@ def test_webhook_trigger_derives_events_per_object() -> None:
 
 
 def test_webhook_trigger_from_a_json_file_and_register_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.triggers
+    from harness._triggers import _registry
 
     # a registry of this test's own: the trigger must not outlive it (other tests list the names)
-    monkeypatch.setattr(harness.triggers, "_REGISTRY", dict(harness.triggers._REGISTRY))
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
     path = tmp_path / "order.json"
     path.write_text(json.dumps(ORDER))
     declare = {"example": str(path), "object_key": "data.item.id",

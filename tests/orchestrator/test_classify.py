@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from harness import Policy
-from harness._wire import ConnectionReset, Timeout
+from harness._shared.wire import ConnectionReset, Timeout
 from harness.flow import Violation
 from harness.orchestrator import (
     CircuitOpen,

@@ -14,7 +14,7 @@ from _orch_support import invoices, make_flow, order
 from sqlalchemy import update
 
 from harness import Policy, RetryPolicy, WallClock
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.ledger import Ledger, schema
 from harness.ledger.runqueue import RunQueue
 from harness.orchestrator import DurableOrchestrator, RunAccepted, RunResult, Workers

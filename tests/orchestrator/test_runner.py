@@ -249,7 +249,7 @@ def test_breaker_opens_then_runs_wait_and_a_probe_closes_it(
     outage_until = clock.now() + 100.0
 
     def outage(req: Any, ctx: Any, call_next: Any) -> Any:
-        from harness._wire import Response
+        from harness._shared.wire import Response
 
         if req.host == "acme.zendesk.com" and clock.now() < outage_until:
             ctx.fault = "outage"

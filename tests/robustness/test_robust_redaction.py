@@ -4,7 +4,7 @@ A Hypothesis property puts a generated secret of every shape the harness knows
 (URL userinfo and query parameters, connection strings, ``password=`` pairs,
 bearer and basic credentials, AWS access keys, JWTs, Slack, GitHub, Stripe
 and HubSpot tokens, webhook URL paths) in any position of free text and
-checks :func:`harness._redact.redact_text` removes it.  End to end, an
+checks :func:`harness._shared.redact.redact_text` removes it.  End to end, an
 automation whose errors carry one secret of each shape is checked with
 ``--json`` and ``--report``, its inbox shown and its ledger exported: no
 secret appears in any output.  A ledger URL with ``?password=P`` never prints
@@ -25,7 +25,7 @@ from _robust_figures import REDACTION_EXAMPLES
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from harness._redact import redact_text
+from harness._shared.redact import redact_text
 from harness.cli import main
 
 #: the bundled deal-won flow: fragile, so a short campaign has findings with reproduce lines

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs
 import requests
 
 from harness import WallClock
-from harness._wire import Request
+from harness._shared.wire import Request
 from harness.ledger import Ledger
 from harness.ledger.runqueue import RunQueue
 from harness.serve import sign

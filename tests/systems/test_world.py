@@ -8,7 +8,7 @@ import httpx
 import pytest
 import requests
 
-from harness._wire import ConnectionReset, Request, Response, Timeout
+from harness._shared.wire import ConnectionReset, Request, Response, Timeout
 from harness.systems import (
     CallContext,
     HubSpot,
