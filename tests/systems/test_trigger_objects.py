@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.systems import World, standard_world
 from harness.triggers import get_trigger
 
