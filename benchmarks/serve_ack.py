@@ -1,13 +1,19 @@
 """Ack latency of ``harness serve`` under concurrent signed deliveries on loopback.
 
-``python -m benchmarks.serve_ack [--rate 200] [--seconds 10] [--workers 2] [--json PATH]``
-starts ``harness serve`` (uvicorn, one process, a SQLite ledger in a temporary
-directory) with a flow whose automation makes no call, then sends signed
+``python -m benchmarks.serve_ack [--rate 200] [--seconds 10] [--workers 2]
+[--mode processes|threads|both] [--json PATH]`` starts ``harness serve``
+(uvicorn, a SQLite ledger in a temporary directory) with a flow whose
+automation makes no call, then sends signed
 generic-webhook deliveries open-loop at ``--rate`` per second (each send is
 scheduled at its time whether or not earlier ones were answered, as vendors
 do) and measures, per delivery, the time from sending to the 202: the
 signature check, the durable acceptance (one SQLite transaction) and the
 answer.  It also reports how fast the embedded workers finished the runs.
+
+``--mode both`` (the default) measures the worker threads in the serving
+process (``--worker-threads``, the old default) and then the worker
+processes (the default since), one after the other in the same run, so the
+two figures share the machine's load of the moment.
 
 The goal of issue 17 is p99 under 50 ms at 200 deliveries per second on a
 2-core machine; the figures depend on what else runs on the machine, so the
@@ -103,7 +109,7 @@ async def _load(port: int, rate: float, seconds: float) -> tuple[list[float], in
     return latencies, failures
 
 
-def run(rate: float, seconds: float, workers: int) -> dict[str, Any]:
+def run(rate: float, seconds: float, workers: int, mode: str = "processes") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         flow_file = Path(tmp) / "bench_flow.py"
         flow_file.write_text(FLOW)
@@ -112,7 +118,7 @@ def run(rate: float, seconds: float, workers: int) -> dict[str, Any]:
         env = {**os.environ, "HARNESS_WEBHOOK_SECRET": SECRET, "HARNESS_LEDGER_URL": ledger_url}
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.cli", "serve", "--flow", str(flow_file), "--port", str(port),
-             "--workers", str(workers)],
+             "--workers", str(workers), *(["--worker-threads"] if mode == "threads" else [])],
             env=env,
         )
         try:
@@ -139,6 +145,7 @@ def run(rate: float, seconds: float, workers: int) -> dict[str, Any]:
             proc.terminate()
             proc.wait(30)
     return {
+        "mode": mode,
         "rate": rate,
         "seconds": seconds,
         "workers": workers,
@@ -160,10 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_ack", description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second (default 200)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to send (default 10)")
-    parser.add_argument("--workers", type=int, default=2, help="worker threads of harness serve (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="workers of harness serve (default 2)")
+    parser.add_argument("--mode", choices=("processes", "threads", "both"), default="both",
+                        help="worker processes, worker threads, or both in turn (default)")
     parser.add_argument("--json", type=Path, default=None, help="write the result here too")
     args = parser.parse_args(argv)
-    result = run(args.rate, args.seconds, args.workers)
+    modes = ("threads", "processes") if args.mode == "both" else (args.mode,)
+    results = [run(args.rate, args.seconds, args.workers, mode) for mode in modes]
+    result: Any = results[0] if len(results) == 1 else results
     print(json.dumps(result, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -72,6 +72,7 @@ from harness.orchestrator._run import (
     first_line,
     shown_value,
 )
+from harness.orchestrator._tracing import export_run
 from harness.systems._descriptor import SystemDescriptor
 from harness.systems._known import known_descriptor, known_descriptors
 from harness.systems._redact import redact_url
@@ -691,6 +692,7 @@ class Orchestrator:
                 extra={"run_id": run.id, "flow": flow.name, "owner": flow.owner},
             )
             raise
+        export_run(record)  # spans, when an exporter is configured (one check otherwise)
         return RunResult(
             run=record,
             end_state=end_state,

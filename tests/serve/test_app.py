@@ -32,7 +32,9 @@ def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 30.0) ->
 
 @pytest.fixture
 def app(sqlite_ledger: Ledger) -> Iterator[Starlette]:
-    app = create_app([order_flow(), deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05)
+    app = create_app(
+        [order_flow(), deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05, worker_mode="threads"
+    )
     yield app
     app.state.harness.stop()
 
@@ -80,7 +82,7 @@ def test_a_signed_delivery_is_stored_before_its_202_and_a_worker_runs_it(
 def test_hubspot_batches_are_one_run_per_event_and_the_signed_url_survives_a_mount(
     sqlite_ledger: Ledger, world: World
 ) -> None:
-    inner = create_app([deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05)
+    inner = create_app([deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05, worker_mode="threads")
     outer = Starlette(routes=[Mount("/integrations", app=inner)])
     client = TestClient(outer, base_url="https://crm-hooks.example.com")
     body = json.dumps([deal_event(11, 1), deal_event(12, 2)]).encode()
