@@ -242,6 +242,9 @@ class WorkerProcesses:
     # -- child side ------------------------------------------------------------
 
     def _child(self, slot: int, read_fd: int, inherited: list[int], parent: int) -> None:
+        from harness._watchdog import lift_exit_guard
+
+        lift_exit_guard()  # the CLI's guard is for automations; this process must be able to end
         _die_with_parent(parent)
         # the parent's server owns these signals; a child stops when its pipe closes
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -72,7 +72,8 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has stopped; only its parent's reaper is missing
 
 
-def test_the_worker_processes_die_with_a_killed_server(tmp_path: Path) -> None:
+def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """``harness serve --workers 2`` in a subprocess, once it shows two live worker processes."""
     port = _free_port()
     env = {
         **os.environ,
@@ -84,22 +85,43 @@ def test_the_worker_processes_die_with_a_killed_server(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_flow.py"),
          "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115 -- the child owns it
     )
-    try:
-        def two_workers() -> bool:
-            try:
-                resp = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            except requests.RequestException:
-                return False
-            return resp.status_code == 200 and resp.json()["workers"] == 2
 
-        wait_for("harness serve with two worker processes", two_workers)
-        children = _children(proc.pid)
-        assert len(children) == 2 and all(_running(c) for c in children)
+    def two_workers() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"harness serve exited: {(tmp_path / 'serve.log').read_text()}")
+        try:
+            resp = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except requests.RequestException:
+            return False
+        return resp.status_code == 200 and resp.json()["workers"] == 2
+
+    wait_for("harness serve with two worker processes", two_workers)
+    children = _children(proc.pid)
+    assert len(children) == 2 and all(_running(c) for c in children)
+    return proc, children
+
+
+def test_the_worker_processes_die_with_a_killed_server(tmp_path: Path) -> None:
+    proc, children = _serve(tmp_path)
+    try:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         wait_for("the orphaned workers to die", lambda: not any(_running(c) for c in children), timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_stopped_server_stops_its_worker_processes_cleanly(tmp_path: Path) -> None:
+    proc, children = _serve(tmp_path)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after its shutdown
+        wait_for("the workers to end", lambda: not any(_running(c) for c in children), timeout=30)
+        log = (tmp_path / "serve.log").read_text()
+        assert "Traceback" not in log and "error" not in log.lower(), log
     finally:
         if proc.poll() is None:
             proc.kill()
