@@ -13,6 +13,7 @@ primary keys arbitrate (dedupe claims).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
@@ -28,6 +29,11 @@ from sqlalchemy import Connection, Engine, String, exists, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from harness.errors import LedgerError
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 from harness.ledger import _codec, _stranded, migrations, schema
 from harness.ledger._engine import (
     DEFAULT_URL,
@@ -73,6 +79,61 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _WriteLock:
+    """The write lock of a SQLite ledger: threads queue on an RLock and, for a file, processes
+    queue on an ``flock`` of a file beside it.
+
+    Without the second, writers of several processes (``harness serve``'s worker
+    processes and its acceptances) meet in SQLite's busy handler, which polls
+    with sleeps of up to 100 ms: measured with ``benchmarks/serve_ack.py``, that
+    made a delivery's acknowledgement wait seconds behind the workers' writes.
+    A kernel lock wakes the next writer as soon as the lock is free.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._path = path if fcntl is not None else None
+        self._fd: int | None = None
+
+    def _file(self) -> int | None:
+        if self._fd is None and self._path is not None:
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                self._path = None  # a read-only directory: SQLite's own locking still holds
+        return self._fd
+
+    def __enter__(self) -> _WriteLock:
+        self._lock.acquire()
+        try:
+            if self._depth == 0:
+                fd = self._file()
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+    def forget_parent(self) -> None:
+        """In a forked child: close the parent's descriptor (never unlock it: the lock is the
+        parent's), so the child locks through a file of its own."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -124,7 +185,8 @@ class Ledger:
 
     def _make_locks(self) -> None:
         if self.backend == "sqlite":
-            lock = threading.RLock()
+            path = None if self._memory else self.engine.url.database
+            lock = _WriteLock(f"{path}.harness-lock" if path else None)
             self._wlock = lock
             # an in-memory database is one shared connection: serialise reads too
             self._rlock = lock if self._memory else nullcontext()
@@ -134,7 +196,9 @@ class Ledger:
 
     def _reset_after_fork(self) -> None:
         # the parent's connections stay the parent's (close=False); the child
-        # opens its own on first use
+        # opens its own on first use, and its own lock file
+        if isinstance(self._wlock, _WriteLock):
+            self._wlock.forget_parent()
         self._make_locks()
         if not self._memory:
             self.engine.dispose(close=False)

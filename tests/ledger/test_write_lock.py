@@ -1,0 +1,52 @@
+"""A SQLite ledger's writers of several processes queue on a kernel lock, not in SQLite's busy handler."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.ledger import Ledger
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock: POSIX")
+
+_TRY_LOCK = textwrap.dedent(
+    """
+    import fcntl, os, sys
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(3)
+    """
+)
+
+
+def _other_process_can_lock(path: Path) -> bool:
+    done = subprocess.run([sys.executable, "-c", _TRY_LOCK, str(path)], timeout=60)
+    assert done.returncode in (0, 3), done
+    return done.returncode == 0
+
+
+def test_a_write_holds_the_lock_file_for_other_processes_until_it_commits(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    with Ledger.open(f"sqlite:///{db}") as ledger:
+        lock = Path(f"{db}.harness-lock")
+        with ledger._write("a test write"):
+            assert not _other_process_can_lock(lock)
+        assert _other_process_can_lock(lock)  # released with the commit
+        with ledger._wlock, ledger._wlock:  # re-entered by one thread: released by the outermost
+            pass
+        with ledger._wlock:
+            with ledger._wlock:
+                pass
+            assert not _other_process_can_lock(lock)
+        assert _other_process_can_lock(lock)
+
+
+def test_an_in_memory_ledger_has_no_lock_file(tmp_path: Path) -> None:
+    with Ledger.open("sqlite://") as ledger, ledger._write("a test write"):
+        assert not list(tmp_path.iterdir())
