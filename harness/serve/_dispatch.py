@@ -161,7 +161,10 @@ class WorkerProcesses:
         rate_limits: Mapping[str, RateLimit],
     ) -> None:
         if "fork" not in multiprocessing.get_all_start_methods():
-            raise RuntimeError("worker processes need the fork start method; use worker threads here")
+            raise UsageError(
+                "harness serve: worker processes are forked, and this platform cannot fork; "
+                "run the workers as threads (--worker-threads, or worker_mode='threads')"
+            )
         self.flows = list(flows)
         self.ledger = ledger
         self.processes = processes
