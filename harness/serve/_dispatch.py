@@ -8,10 +8,14 @@ just accepted) and ``alive`` (for ``/healthz``).  Two ship here:
   serving process, each with its own worker threads, owner and heartbeat.
   The serving process then only verifies signatures and writes acceptances,
   so a delivery's answer never waits behind a run's Python code for the GIL
-  (measured in ``benchmarks/serve_ack.py``).  A child dies with its parent
-  (``PR_SET_PDEATHSIG`` on Linux, and a pipe whose end-of-file it watches
-  everywhere), so a killed server leaves no orphan running runs; its leased
-  runs are recovered after their lease by the next server's workers.
+  (measured in ``benchmarks/serve_ack.py``).  A child watches a pipe from
+  its parent: a byte is a wake-up; ``s`` then the end of the file is
+  :meth:`WorkerProcesses.stop` (finish the current runs, then end); the end of
+  the file alone is the parent dying (end at once, as one process would), so
+  a killed server leaves no orphan running runs; its leased runs are recovered
+  after their lease by the next server's workers.  (Not ``PR_SET_PDEATHSIG``: it fires when the *thread*
+  that forked ends, and a mounted app may start its workers from a
+  short-lived thread.)
 * :class:`WorkerThreads`: the worker threads in the serving process (one
   process, nothing forked: what tests with an in-process world of fakes use).
 
@@ -25,14 +29,11 @@ gets ``1/n`` of every limit, so together they keep the vendor's limit.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing
 import os
 import signal
 import socket
-import sys
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -52,9 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["Dispatcher", "WorkerProcesses", "WorkerThreads", "share_limits"]
 
 log = logging.getLogger("harness.serve")
-
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
 
 class Dispatcher(Protocol):
     """What ``harness serve`` needs of whatever runs its accepted runs."""
@@ -126,19 +124,6 @@ class WorkerThreads:
         return self.workers.alive()
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphan keeps running runs)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return  # the pipe's end-of-file still stops the child
-    if os.getppid() != parent:
-        os._exit(0)  # the parent died between the fork and the prctl
-
-
 class WorkerProcesses:
     """``processes`` forked worker processes with ``threads`` worker threads each.
 
@@ -203,7 +188,7 @@ class WorkerProcesses:
         ctx = multiprocessing.get_context("fork")
         proc = ctx.Process(
             target=self._child,
-            args=(slot, read_fd, [write_fd, *others], os.getpid()),
+            args=(slot, read_fd, [write_fd, *others]),
             name=f"harness-worker-process-{slot}",
             daemon=True,
         )
@@ -218,7 +203,11 @@ class WorkerProcesses:
             self._children = [None] * self.processes
         for _, fd in children:
             with contextlib.suppress(OSError):
-                os.close(fd)  # end-of-file: the child stops after its current runs
+                # "s" then end-of-file: stop after the current runs (end-of-file alone: I died)
+                os.set_blocking(fd, True)
+                os.write(fd, b"s")
+            with contextlib.suppress(OSError):
+                os.close(fd)
         for proc, _ in children:
             proc.join(self.lease + 10)
             if proc.is_alive():
@@ -244,11 +233,10 @@ class WorkerProcesses:
 
     # -- child side ------------------------------------------------------------
 
-    def _child(self, slot: int, read_fd: int, inherited: list[int], parent: int) -> None:
+    def _child(self, slot: int, read_fd: int, inherited: list[int]) -> None:
         from harness._watchdog import lift_exit_guard
 
         lift_exit_guard()  # the CLI's guard is for automations; this process must be able to end
-        _die_with_parent(parent)
         # the parent's server owns these signals; a child stops when its pipe closes
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -262,6 +250,7 @@ class WorkerProcesses:
         )
         workers = Workers(orchestrators, threads=self.threads, poll=self.poll)
         workers.start()
+        stopping = False
         while True:
             try:
                 data = os.read(read_fd, 4096)
@@ -269,7 +258,12 @@ class WorkerProcesses:
                 continue
             if not data:
                 break
+            stopping = stopping or b"s" in data
             workers.wake_all()
+        if not stopping:
+            # the server died (a crash, a SIGKILL, an OOM): die with it, as one process would;
+            # the runs this process held are recovered after their lease
+            os._exit(1)
         workers.stop(timeout=self.lease + 5)
         orchestrators[0].leases.stop()
 

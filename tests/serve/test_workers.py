@@ -141,3 +141,26 @@ def test_each_worker_process_gets_its_share_of_a_rate_limit() -> None:
     for name, total in (("hubspot", 10.0), ("stripe", 25.0)):
         assert shared[name].calls / shared[name].per * 2 == pytest.approx(total)  # the same rate together
     assert share_limits({"x": RateLimit(calls=1, per=1.0)}, 3)["x"].calls == 1
+
+
+def test_worker_processes_started_by_a_mounted_apps_first_delivery_outlive_its_thread(
+    sqlite_ledger: Ledger, world: World
+) -> None:
+    # no lifespan reaches a mounted app: the first delivery forks the workers, here from the
+    # test client's short-lived event-loop thread, and they must keep running after it ends
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    inner = create_app([order_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05)
+    app = FastAPI()
+    app.mount("/harness", inner)
+    body = json.dumps({"eventId": 6, "id": 6, "email": "q@example.com"}).encode()
+    try:
+        resp = TestClient(app).post("/harness/hooks/orders", content=body, headers=sign("generic", "generic-secret", body=body))
+        assert resp.status_code == 202, resp.text
+        run_id = resp.json()["accepted"][0]["run_id"]
+        wait_for("a worker process to finish the run", lambda: RunQueue(sqlite_ledger).get(run_id).state == "succeeded")
+        assert inner.state.harness.workers.alive() == 2
+    finally:
+        inner.state.harness.stop()
+    assert inner.state.harness.workers.alive() == 0
