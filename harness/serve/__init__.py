@@ -10,6 +10,18 @@ would send, for tests and load tools.
 """
 
 from harness.serve._app import Server, create_app
+from harness.serve._dispatch import Dispatcher, WorkerProcesses, WorkerThreads
 from harness.serve._signatures import SCHEMES, Scheme, SignedRequest, scheme_for_system, sign
 
-__all__ = ["SCHEMES", "Scheme", "Server", "SignedRequest", "create_app", "scheme_for_system", "sign"]
+__all__ = [
+    "SCHEMES",
+    "Dispatcher",
+    "Scheme",
+    "Server",
+    "SignedRequest",
+    "WorkerProcesses",
+    "WorkerThreads",
+    "create_app",
+    "scheme_for_system",
+    "sign",
+]

@@ -225,7 +225,7 @@ def create_app(
     processes (``worker_mode="processes"``, the default, so the serving
     process only accepts) or threads in the serving process
     (``worker_mode="threads"``); ``dispatcher`` replaces both with another
-    :class:`~harness.serve._dispatch.Dispatcher` (a distributed engine).
+    :class:`~harness.serve.Dispatcher` (a distributed engine).
     """
     server = Server(
         flows,
