@@ -63,6 +63,10 @@ def serve(
     missing = check_secrets(flows)
     if missing:
         raise UsageError(missing)
+    from harness.orchestrator._tracing import tracing_configured
+
+    # a misconfigured OTEL_* variable is a usage error now, not a log line at the first run
+    traced = tracing_configured()
     ledger = Ledger.open(ledger_url)
     mode = "threads" if worker_threads else "processes"
     app = create_app(
@@ -71,7 +75,7 @@ def serve(
     )
     click.echo(
         f"harness serve: {', '.join(f'/hooks/{f.name}' for f in flows)} on http://{host}:{port} "
-        f"(ledger {ledger.url}, {workers} worker {mode})",
+        f"(ledger {ledger.url}, {workers} worker {mode}{', spans exported' if traced else ''})",
         err=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -199,3 +199,20 @@ def test_an_unknown_exporter_is_refused_with_what_to_set(tmp_path: Path, monkeyp
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
     assert not tracing_configured()
     configure_tracing(None)
+
+
+def test_harness_serve_refuses_a_misconfigured_exporter_before_it_opens_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    monkeypatch.setenv("HARNESS_WEBHOOK_SECRET", "s")
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["serve", "--flow", str(ROOT / "tests" / "serve" / "_crash_flow.py")])
+    finally:
+        configure_tracing(None)
+    assert code == 2
+    assert "OTEL_TRACES_EXPORTER names 'zipkin'" in capsys.readouterr().err
+    assert not (tmp_path / ".harness").exists()  # no ledger was opened
