@@ -81,9 +81,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def write_lock_path(database: str) -> str:
+    """The lock file the writers of the SQLite ledger at ``database`` queue on: in the
+    temporary directory (never a stray file beside the user's ledger), named by the
+    ledger's real path so every process that opens it finds the same one."""
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(os.path.realpath(os.path.expanduser(database)).encode()).hexdigest()[:24]
+    return os.path.join(tempfile.gettempdir(), f"harness-ledger-{key}.lock")
+
+
 class _WriteLock:
     """The write lock of a SQLite ledger: threads queue on an RLock and, for a file, processes
-    queue on an ``flock`` of a file beside it.
+    queue on an ``flock`` of a lock file (:func:`write_lock_path`).
 
     Without the second, writers of several processes (``harness serve``'s worker
     processes and its acceptances) meet in SQLite's busy handler, which polls
@@ -103,7 +114,7 @@ class _WriteLock:
             try:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError:
-                self._path = None  # a read-only directory: SQLite's own locking still holds
+                self._path = None  # no lock file: SQLite's own locking still holds
         return self._fd
 
     def __enter__(self) -> _WriteLock:
@@ -186,7 +197,7 @@ class Ledger:
     def _make_locks(self) -> None:
         if self.backend == "sqlite":
             path = None if self._memory else self.engine.url.database
-            lock = _WriteLock(f"{path}.harness-lock" if path else None)
+            lock = _WriteLock(write_lock_path(path) if path else None)
             self._wlock = lock
             # an in-memory database is one shared connection: serialise reads too
             self._rlock = lock if self._memory else nullcontext()

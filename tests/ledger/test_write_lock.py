@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.ledger import Ledger
+from harness.ledger.store import write_lock_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock: POSIX")
 
@@ -34,7 +35,7 @@ def _other_process_can_lock(path: Path) -> bool:
 def test_a_write_holds_the_lock_file_for_other_processes_until_it_commits(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     with Ledger.open(f"sqlite:///{db}") as ledger:
-        lock = Path(f"{db}.harness-lock")
+        lock = Path(write_lock_path(str(db)))
         with ledger._write("a test write"):
             assert not _other_process_can_lock(lock)
         assert _other_process_can_lock(lock)  # released with the commit
@@ -47,6 +48,10 @@ def test_a_write_holds_the_lock_file_for_other_processes_until_it_commits(tmp_pa
         assert _other_process_can_lock(lock)
 
 
-def test_an_in_memory_ledger_has_no_lock_file(tmp_path: Path) -> None:
-    with Ledger.open("sqlite://") as ledger, ledger._write("a test write"):
-        assert not list(tmp_path.iterdir())
+def test_the_lock_file_is_not_beside_the_ledger_and_is_one_per_ledger(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    with Ledger.open(f"sqlite:///{db}") as ledger, ledger._write("a test write"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("ledger.db-")) == ["ledger.db"]
+    assert write_lock_path(str(db)) == write_lock_path(f"{tmp_path}/./ledger.db")
+    assert write_lock_path(str(db)) != write_lock_path(str(tmp_path / "other.db"))
