@@ -42,6 +42,7 @@ not run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -630,6 +631,15 @@ def evaluate_ledger(
     Each campaign counts for its own flow and mode; campaigns of a flow or mode
     the gate does not judge are ignored.  Metrics come from
     :func:`harness.report.compute_metrics`, findings from the ledger.
+
+    A campaign recorded as one shard of a campaign group (``harness check
+    --shard I/N``) is judged with its sibling shards as one campaign: the
+    metrics over the union of their runs, and for each oracle class the
+    finding of the lowest example (the one the unsharded campaign reports;
+    every shard shrinks its own first one).  Of a shard recorded several
+    times, the latest completed one counts.  A shard that has not landed (or
+    did not complete) fails the gate with a ``min_shards`` check naming it: a
+    partial campaign is never judged as a whole one.
     """
     from harness.report import compute_metrics
 
@@ -638,6 +648,9 @@ def evaluate_ledger(
     findings: dict[str, list[FindingLike]] = {}
     examples: dict[str, int] = {}
     ignored: list[str] = list(notes)
+    shard_checks: list[Check] = []
+    groups_seen: set[tuple[str, str, str]] = set()
+    judged: list[str] = []
     for cid in ids:
         record = ledger.campaign(cid)
         fg = gate.flows.get(record.flow)
@@ -650,16 +663,100 @@ def evaluate_ledger(
         if record.mode != fg.mode:
             # the other mode of a "both" campaign: expected, not worth a line
             continue
-        metrics.setdefault(record.flow, []).append(compute_metrics(ledger, campaign_id=cid))
-        findings.setdefault(record.flow, []).extend(ledger.findings(campaign_id=cid))
+        group = record.versions.get("campaign_group")
+        members = [record]
+        if group:
+            key = (record.flow, record.mode, group)
+            if key in groups_seen:
+                continue
+            groups_seen.add(key)
+            members, check = _shards(ledger, record, group)
+            if check is not None:
+                shard_checks.append(check)
+            if not members:
+                continue
+        member_ids = [m.id for m in members]
+        judged.extend(member_ids)
+        metrics.setdefault(record.flow, []).append(
+            compute_metrics(ledger, campaign_ids=member_ids)
+        )
+        found = [f for m in member_ids for f in ledger.findings(campaign_id=m)]
+        findings.setdefault(record.flow, []).extend(_first_per_class(found) if group else found)
         # examples actually run: the distinct example numbers of the campaign's runs (the
         # campaign record holds the number asked for; an interrupted campaign ran fewer)
-        ran = {r.example for r in ledger.iter_runs(campaign_id=cid) if r.example is not None}
+        ran = {
+            r.example for m in member_ids for r in ledger.iter_runs(campaign_id=m)
+            if r.example is not None
+        }
         examples[record.flow] = examples.get(record.flow, 0) + len(ran)
-        if record.status != "completed":
+        if record.status != "completed" and not group:
             # a killed campaign stays "running" in the ledger: say what it did not finish
             ignored.append(
                 f"campaign {cid} is incomplete (status {record.status}): ran {len(ran)} of "
                 f"{record.examples if record.examples is not None else '?'} examples"
             )
-    return evaluate(gate, metrics, findings, examples, campaigns=ids, notes=ignored)
+    result = evaluate(
+        gate, metrics, findings, examples,
+        campaigns=list(dict.fromkeys([*ids, *judged])), notes=ignored,
+    )
+    if shard_checks:
+        result = dataclasses.replace(result, checks=(*shard_checks, *result.checks))
+    return result
+
+
+def _shards(ledger: Ledger, record: Any, group: str) -> tuple[list[Any], Check | None]:
+    """The completed shards of ``record``'s campaign group (latest per shard), and what is missing."""
+    count = _shard_count(record.versions.get("shard", ""))
+    latest: dict[int, Any] = {}
+    unfinished: dict[int, str] = {}
+    for c in ledger.campaigns(flow=record.flow):
+        if c.mode != record.mode or c.versions.get("campaign_group") != group:
+            continue
+        index = _shard_index(c.versions.get("shard", ""))
+        if index is None or _shard_count(c.versions.get("shard", "")) != count:
+            continue
+        if c.status == "completed":
+            latest[index] = c  # oldest first: the last one wins
+            unfinished.pop(index, None)
+        elif index not in latest:
+            unfinished[index] = c.status
+    missing = [i for i in range(1, count + 1) if i not in latest]
+    members = [latest[i] for i in sorted(latest)]
+    if not missing:
+        return members, None
+    said = ", ".join(
+        f"{i}/{count}" + (f" ({unfinished[i]})" if i in unfinished else " (not in the ledger)")
+        for i in missing
+    )
+    return members, Check(
+        record.flow,
+        "min_shards",
+        f"shards of campaign group {group} ({record.mode}) landed",
+        float(count),
+        float(count - len(missing)),
+        False,
+        note=f"missing shard {said}; the gate judges a sharded campaign only once every "
+        "`harness check --shard I/N` of it completed into this ledger",
+    )
+
+
+def _shard_index(text: str) -> int | None:
+    head, _, _ = text.partition("/")
+    return int(head) if head.isdigit() else None
+
+
+def _shard_count(text: str) -> int:
+    _, _, tail = text.partition("/")
+    return int(tail) if tail.isdigit() else 1
+
+
+def _first_per_class(found: Sequence[Any]) -> list[Any]:
+    """Of each (mode, class), the finding of the lowest example: what one process would report."""
+    best: dict[tuple[str, str], Any] = {}
+    for f in found:
+        key = (f.mode, f.oracle)
+        example = f.example if f.example is not None else math.inf
+        known = best.get(key)
+        if known is None or example < (known.example if known.example is not None else math.inf):
+            best[key] = f
+    return list(best.values())

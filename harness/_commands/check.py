@@ -6,6 +6,9 @@ of trigger deliveries and faults, each is played against fresh fakes in bare
 and/or orchestrated mode, the oracles judge the fakes' state against a
 reference run, and every finding is printed with its minimal scenario and a
 reproduce line.  Exit 0 without findings, 1 with findings, 2 on bad input.
+``--jobs N`` plays the campaign in N worker processes with the same result;
+``--shard I/N`` plays slice I of N of it into a shared ledger, for
+``harness gate`` to judge the N shards as one campaign.
 
 ``harness replay FINDING_ID`` (or ``--scenario FILE.json``) reruns one
 scenario exactly and says whether it still fails (exit 1) or not (exit 0).
@@ -210,6 +213,15 @@ def _coverage_line(coverage: Any) -> str:
     help="Let the automation reach this endpoint for real (a local test database); repeatable. "
     "Every other connection is refused and reported.",
 )
+@click.option(
+    "--jobs", "jobs", default=1, show_default=True, type=int, metavar="N",
+    help="Play the campaign's scenarios in N worker processes; the result is the same for any N.",
+)
+@click.option(
+    "--shard", "shard_text", metavar="I/N",
+    help="Play only slice I of N of the campaign (one job of a CI matrix, same --seed in each) "
+    "into a shared --ledger; `harness gate` judges the N shards as one campaign.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
@@ -226,6 +238,8 @@ def check_command(
     campaign_timeout: float,
     show_progress: bool | None,
     passthrough: tuple[str, ...] = (),
+    jobs: int = 1,
+    shard_text: str | None = None,
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
@@ -240,6 +254,16 @@ def check_command(
         raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
+    from harness.chaos._jobs import MAX_JOBS, parse_shard
+
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs}")
+    shard = parse_shard(shard_text) if shard_text is not None else None
+    if shard is not None and seed is None:
+        raise UsageError(
+            f"--shard {shard_text}: give the same --seed to every shard (they are slices of one "
+            "campaign); in a GitHub Actions matrix: --seed ${{ github.run_id }}"
+        )
     if report_path:
         _check_report_suffix(report_path)
     # every output path is checked before anything runs or the ledger is opened
@@ -259,15 +283,23 @@ def check_command(
         [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
         + ([f"--faults {','.join(faults)}"] if faults else [])
         + [f"--passthrough {p}" for p in passthrough]
+        + ([f"--shard {shard}"] if shard is not None else [])
     )
     from rich.markup import escape
 
     out = _console()
     err = _console(stderr=True)
-    err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
+    err.print(
+        f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})"
+        + (f", shard {shard}" if shard is not None else "")
+        + (f", {jobs} worker processes" if jobs > 1 else "")
+    )
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
-            functools.partial(run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout),
+            functools.partial(
+                run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout,
+                jobs=jobs, shard=shard,
+            ),
             flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
             show_progress is not False, passthrough,
         )
@@ -301,6 +333,16 @@ def check_command(
                     )
                 )
         out.print(f"rerun the campaign: {command}")
+        if shard is not None:
+            from harness.chaos._jobs import campaign_group
+
+            group = campaign_group(
+                flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
+            )
+            out.print(
+                f"shard {shard} of campaign group {group}: once every shard has run, "
+                "`harness gate --config GATE.toml` on this ledger judges them as one campaign"
+            )
         if json_path:
             payload = {
                 "flow": flow.name,

@@ -41,14 +41,20 @@ if TYPE_CHECKING:
         replay,
         run_campaign,
     )
+    from harness.chaos._jobs import Shard, parse_shard
 
 # The campaign judges with harness.oracles, and the oracles read this room's
 # leaf modules (faults, effects, scenario steps). Importing the campaign lazily
 # lets either `import harness.oracles` or `import harness.chaos` come first.
 _LAZY = frozenset({"DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"})
+_LAZY_JOBS = frozenset({"Shard", "parse_shard"})
 
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_JOBS:
+        from harness.chaos import _jobs
+
+        return getattr(_jobs, name)
     if name in _LAZY:
         from harness.chaos import _campaign
 
@@ -71,6 +77,7 @@ __all__ = [
     "ScenarioRun",
     "ScenarioSpace",
     "SetValue",
+    "Shard",
     "Step",
     "Target",
     "TransportInjector",
@@ -78,6 +85,7 @@ __all__ = [
     "fault_kinds",
     "fault_names",
     "get_fault",
+    "parse_shard",
     "register_fault",
     "replay",
     "run_campaign",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -408,8 +408,12 @@ def compute_metrics(
     since: float | None = None,
     until: float | None = None,
     segment: str | None = None,
+    campaign_ids: Sequence[str] = (),
 ) -> Metrics:
     """The four metrics over the runs of ``ledger`` the arguments select.
+
+    ``campaign_ids`` selects the runs of several campaigns as one (the shards
+    of a campaign), besides ``campaign_id``.
 
     ``since``/``until`` bound ``runs.wall_started`` (epoch seconds, ``since``
     inclusive).  ``mode`` and ``segment`` narrow to one mode or segment;
@@ -419,7 +423,7 @@ def compute_metrics(
     flt = RunFilter(
         flow=flow,
         modes=(mode,) if mode else (),
-        campaign_ids=(campaign_id,) if campaign_id else (),
+        campaign_ids=((campaign_id,) if campaign_id else ()) + tuple(campaign_ids),
         segments=(segment,) if segment else (),
         since=since,
         until=until,

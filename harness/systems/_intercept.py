@@ -38,8 +38,8 @@ above urllib3 (so connection and read retries never ran: the false
 replaces ``ClientSession._request`` whole (no timeouts, no pool), and vcrpy's
 connection stubs replay cassettes rather than call a live fake.  Patching the
 socket of the connection classes is the one place every one of those clients
-shares.  Measured per call (``python -m benchmarks.intercept``, one process):
-see the README's interception table.
+shares.  Measured per call, split into the client, the interception and the fake
+(``python -m benchmarks --only intercept``): see the README's interception table.
 
 Calls to a host no fake serves are never sent: a connection-layer client
 gets the refusal as a connection refused when it reads the response (the

@@ -26,7 +26,8 @@ a new access token and the refresh token, as Intuit answers):
   is the lower-case ``{"fault": {"error": [...], "type": "AUTHENTICATION"}}`` 401.
 
 Not modelled: payments, taxes (``TxnTaxDetail.TotalTax`` is 0), multicurrency
-rates, ``operation=delete|void``, batch, CDC, XML, webhooks.
+rates, ``operation=delete|void``, batch, CDC, XML, webhook signing (the
+``quickbooks.customer.updated`` trigger builds the notification body only).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ __all__ = ["QuickBooks"]
 
 REQUEST_ID_TTL = 24 * 3600.0
 _CENT = Decimal("0.01")
+_MAX_AMOUNT = Decimal(10) ** 10
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ENTITIES = {"customer": "Customer", "invoice": "Invoice", "item": "Item"}
 #: writable fields per entity (anything else in a request is error 2010, as QBO answers)
@@ -132,6 +134,10 @@ def _money(value: Any, element: str) -> Decimal:
         raise _Fault("2050", "Invalid Number", f"{element} must be a number, got {value!r}", element) from None
     if not out.is_finite():
         raise _Fault("2050", "Invalid Number", f"{element} must be a number, got {value!r}", element)
+    # Intuit's reference: amounts hold at most 15 digits in 10.5 format
+    if abs(out) >= _MAX_AMOUNT:
+        raise _Fault("2050", "Invalid Number",
+                     f"{element} {value!r} is out of range: at most 15 digits in 10.5 format", element)
     return out
 
 

@@ -33,6 +33,11 @@ _QUESTIONS = (
     "The integration stopped syncing since yesterday.",
     "Can we switch to annual billing?",
 )
+_MENTIONS = (
+    "can you open a ticket? Globex says the invoice sync is stuck since this morning",
+    "customer reports the export button does nothing on Safari, please file it",
+    "Initech was charged twice for the March invoice, needs a look today",
+)
 _ISSUES = (
     ("Webhook retries create duplicate tickets", "bug"),
     ("Document the invoice sync runbook", "documentation"),
@@ -102,6 +107,12 @@ def seed_apps(
                   ("alerts", "Automation alerts", False)),
         created=now - 400 * 86_400,
     )
+    # people asking the bot for help in #support: what the slack.app_mention trigger delivers
+    for i, ask in enumerate(_MENTIONS):
+        person = team[(i + 1) % len(team)]
+        user = next(u for u in slack.people() if u["name"] == person.handle)
+        slack.add_message("support", str(user["id"]), f"<@{slack.bot_user_id}> {ask}",
+                          at=now - (len(_MENTIONS) - i) * 1800 + 0.000100)
     github.add_repository(
         "acme/support",
         collaborators=[p.login for p in team],

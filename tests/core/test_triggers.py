@@ -27,7 +27,8 @@ from harness.triggers import (
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = [t.name for t in all_triggers()]
 KEEPS_ID = {"stripe.invoice.paid", "stripe.checkout.session.completed",
-            "stripe.customer.subscription.updated", "zendesk.ticket.created"}
+            "stripe.customer.subscription.updated", "zendesk.ticket.created", "github.issues.opened",
+            "slack.app_mention"}
 
 
 def _missing(data: Any, path: str) -> bool:
@@ -99,7 +100,7 @@ def test_made_event_has_the_documented_example_s_fields(name: str) -> None:
 def test_trigger_examples_are_the_fixtures_documented_payloads() -> None:
     examples = ROOT / "harness" / "_triggers" / "examples"
     files = sorted(examples.glob("*/*.json"))
-    assert len(files) == 8
+    assert len(files) == 10
     for f in files:
         fixture = ROOT / "fixtures" / f.parent.name / f.name
         assert json.loads(f.read_text()) == json.loads(fixture.read_text()), f.name
@@ -259,7 +260,7 @@ def test_harness_triggers_lists_every_trigger_with_its_contract(capsys: pytest.C
     out = capsys.readouterr().out
     assert out.startswith("zendesk.ticket.created  (zendesk, webhook)") and "detail.requester_id" in out
     assert main(["triggers", "nope"]) == 2
-    assert "known triggers: hubspot.company.creation" in capsys.readouterr().err
+    assert "known triggers: github.issues.opened, hubspot.company.creation" in capsys.readouterr().err
 
 
 def test_check_help_names_the_triggers(capsys: pytest.CaptureFixture[str]) -> None:
