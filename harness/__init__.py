@@ -78,7 +78,14 @@ if _typing.TYPE_CHECKING:
     from harness.gate import Gate, GateResult, evaluate_ledger, load_gate
     from harness.ledger import Ledger
     from harness.oracles import Finding
-    from harness.orchestrator import DeliveryInfo, Orchestrator, RunAccepted, RunResult, classify
+    from harness.orchestrator import (
+        DeliveryInfo,
+        Orchestrator,
+        RunAccepted,
+        RunResult,
+        classify,
+        configure_tracing,
+    )
     from harness.report import Metrics, Pilot, Verdict, compute_metrics, load_pilot, write_report
     from harness.serve import create_app
 
@@ -98,6 +105,7 @@ _LAZY: dict[str, str] = {
     "Scenario": "harness.chaos",
     "Verdict": "harness.report",
     "classify": "harness.orchestrator",
+    "configure_tracing": "harness.orchestrator",
     "compute_metrics": "harness.report",
     "create_app": "harness.serve",
     "evaluate_ledger": "harness.gate",
@@ -165,6 +173,7 @@ __all__ = [
     "Zendesk",
     "classify",
     "compute_metrics",
+    "configure_tracing",
     "create_app",
     "evaluate_ledger",
     "get_trigger",

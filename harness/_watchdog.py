@@ -221,6 +221,17 @@ def run_limit(what: str = "the automation") -> Iterator[None]:
         watcher.join()
 
 
+#: the interpreter's own ``os._exit``, from before any guard
+_REAL_EXIT = posix._exit
+
+
+def lift_exit_guard() -> None:
+    """Give a forked child process the real ``os._exit`` back (it is not running a campaign:
+    ``multiprocessing`` ends a forked worker process with ``os._exit``)."""
+    os._exit = _REAL_EXIT
+    posix._exit = _REAL_EXIT
+
+
 @contextlib.contextmanager
 def exit_guard() -> Iterator[None]:
     """``os._exit`` (and ``posix._exit``) raise :class:`AutomationExited` inside this block."""

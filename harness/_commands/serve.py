@@ -1,11 +1,11 @@
 """``harness serve``: receive the flows' signed webhooks and run them durably.
 
 ``harness serve --flow flows/deal_won.py [--flow …] [--host 127.0.0.1]
-[--port 8000] [--workers 2] [--ledger URL] [--public-url URL]`` serves
-``POST /hooks/<flow name>`` (signature checked, delivery stored, then 202),
-``GET /healthz`` and ``GET /metrics`` with uvicorn.  Worker threads in the
-same process run the flows; runs that a previous process left unfinished are
-resumed at start.  A missing webhook secret is a usage error naming the
+[--port 8000] [--workers 2] [--worker-threads] [--ledger URL] [--public-url URL]``
+serves ``POST /hooks/<flow name>`` (signature checked, delivery stored, then
+202), ``GET /healthz`` and ``GET /metrics`` with uvicorn.  Worker processes
+forked at start run the flows (``--worker-threads``: threads in the serving
+process); runs that a previous process left unfinished are resumed at start.  A missing webhook secret is a usage error naming the
 variable to set.
 """
 
@@ -22,7 +22,10 @@ __all__ = ["COMMANDS"]
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Worker threads running the flows.")
+              help="Worker processes running the flows (forked, so the serving process only "
+                   "accepts deliveries).")
+@click.option("--worker-threads", is_flag=True, default=False,
+              help="Run the workers as threads in the serving process instead of processes.")
 @click.option("--ledger", "ledger_url", metavar="URL", default=None,
               help="Ledger URL (default: $HARNESS_LEDGER_URL or sqlite:///.harness/ledger.db).")
 @click.option("--public-url", metavar="URL", default=None,
@@ -38,6 +41,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    worker_threads: bool,
     ledger_url: str | None,
     public_url: str | None,
     lease: float,
@@ -58,13 +62,19 @@ def serve(
     missing = check_secrets(flows)
     if missing:
         raise UsageError(missing)
+    from harness.orchestrator._tracing import tracing_configured
+
+    # a misconfigured OTEL_* variable is a usage error now, not a log line at the first run
+    traced = tracing_configured()
     ledger = Ledger.open(ledger_url)
+    mode = "threads" if worker_threads else "processes"
     app = create_app(
-        flows, ledger=ledger, workers=workers, public_url=public_url, lease=lease, rate_limits=limits
+        flows, ledger=ledger, workers=workers, public_url=public_url, lease=lease,
+        rate_limits=limits, worker_mode=mode,
     )
     click.echo(
         f"harness serve: {', '.join(f'/hooks/{f.name}' for f in flows)} on http://{host}:{port} "
-        f"(ledger {ledger.url}, {workers} workers)",
+        f"(ledger {ledger.url}, {workers} worker {mode}{', spans exported' if traced else ''})",
         err=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -25,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from harness._shared.redact import is_secret_param, redact_text
 from harness.errors import LedgerError
 from harness.ledger import _codec, schema
+from harness.ledger._writelock import WriteLock, write_lock_path
 
 MODES: tuple[str, ...] = ("bare", "orchestrated", "production")
 
@@ -104,7 +104,8 @@ class LedgerCore:
 
     def _make_locks(self) -> None:
         if self.backend == "sqlite":
-            lock = threading.RLock()
+            path = None if self._memory else self.engine.url.database
+            lock = WriteLock(write_lock_path(path) if path else None)
             self._wlock = lock
             # an in-memory database is one shared connection: serialise reads too
             self._rlock = lock if self._memory else nullcontext()
@@ -114,7 +115,9 @@ class LedgerCore:
 
     def _reset_after_fork(self) -> None:
         # the parent's connections stay the parent's (close=False); the child
-        # opens its own on first use
+        # opens its own on first use, and its own lock file
+        if isinstance(self._wlock, WriteLock):
+            self._wlock.forget_parent()
         self._make_locks()
         if not self._memory:
             self.engine.dispose(close=False)

@@ -64,6 +64,7 @@ from harness.orchestrator._ratelimit import (
 from harness.orchestrator._retry import backoff_cap, backoff_delay
 from harness.orchestrator._run import DeliveryInfo, RunResult, Sink
 from harness.orchestrator._runner import Orchestrator, orchestrator_for
+from harness.orchestrator._tracing import configure_tracing
 from harness.orchestrator._workers import Workers
 
 __all__ = [
@@ -96,6 +97,7 @@ __all__ = [
     "backoff_cap",
     "backoff_delay",
     "classify",
+    "configure_tracing",
     "default_rate_limits",
     "install",
     "is_retryable",

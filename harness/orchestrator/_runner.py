@@ -74,6 +74,7 @@ from harness.orchestrator._run import (
     first_line,
     shown_value,
 )
+from harness.orchestrator._tracing import export_run
 from harness.systems import SystemDescriptor, known_descriptor, known_descriptors
 
 if TYPE_CHECKING:
@@ -694,6 +695,7 @@ class Orchestrator:
                 extra={"run_id": run.id, "flow": flow.name, "owner": flow.owner},
             )
             raise
+        export_run(record)  # spans, when an exporter is configured (one check otherwise)
         return RunResult(
             run=record,
             end_state=end_state,

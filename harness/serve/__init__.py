@@ -2,20 +2,25 @@
 
 ``create_app(flows)`` is an ASGI app (Starlette): ``POST /hooks/<flow name>``
 verifies the vendor's signature, stores each delivery in the ledger before
-answering 2xx, and worker threads in the same process run the flows
+answering 2xx, and worker processes forked from the serving process (or
+worker threads in it, or another dispatcher) run the flows
 (:class:`harness.orchestrator.DurableOrchestrator`); ``GET /healthz`` and
 ``GET /metrics`` (Prometheus) watch it.  ``sign`` makes the headers a vendor
 would send, for tests and load tools.
 """
 
 from harness.serve._app import Server, check_secrets, create_app
+from harness.serve._dispatch import Dispatcher, WorkerProcesses, WorkerThreads
 from harness.serve._signatures import SCHEMES, Scheme, SignedRequest, scheme_for_system, sign
 
 __all__ = [
     "SCHEMES",
+    "Dispatcher",
     "Scheme",
     "Server",
     "SignedRequest",
+    "WorkerProcesses",
+    "WorkerThreads",
     "check_secrets",
     "create_app",
     "scheme_for_system",

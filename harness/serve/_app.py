@@ -5,7 +5,8 @@ system (:mod:`harness.serve._signatures`), answers 401 and stores nothing
 when it fails, parses the body (a JSON object is one event, a JSON array is
 one event per element, as HubSpot batches them), accepts every event durably
 in the ledger and only then answers ``202`` with the run ids.  The runs are
-made by worker threads in the same process (:class:`harness.orchestrator.Workers`).
+made by worker processes forked from the serving process (or worker threads
+in it, or another dispatcher: :mod:`harness.serve._dispatch`).
 
 ``GET /healthz`` answers 200 when the ledger can be read (503 otherwise);
 ``GET /metrics`` is Prometheus text: ``harness_runs`` by flow and state
@@ -40,7 +41,8 @@ from starlette.routing import Route
 from harness.errors import UsageError
 from harness.flow import Flow
 from harness.ledger import Ledger
-from harness.orchestrator import DEFAULT_LEASE, DurableOrchestrator, RateLimit, RateLimiter, Workers
+from harness.orchestrator import DEFAULT_LEASE, RateLimit, RateLimiter, default_rate_limits
+from harness.serve._dispatch import Dispatcher, build_orchestrators, dispatcher_for
 from harness.serve._signatures import Scheme, SignedRequest, scheme_for_system
 
 __all__ = ["Server", "create_app"]
@@ -88,6 +90,8 @@ class Server:
         lease: float = DEFAULT_LEASE,
         poll: float = 0.5,
         rate_limits: Mapping[str, RateLimit] | None = None,
+        worker_mode: str = "processes",
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         if not flows:
             raise UsageError("harness serve: give at least one flow (--flow FILE)")
@@ -101,19 +105,18 @@ class Server:
             seen[flow.name] = flow
         self.ledger = ledger
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.rate_limiter = RateLimiter(rate_limits)  # one for every flow and worker of the app
-        first = DurableOrchestrator(
-            flows[0], ledger=ledger, lease=lease, budget=0.0, rate_limiter=self.rate_limiter
-        )
-        self.orchestrators = {flows[0].name: first}
-        for flow in flows[1:]:
-            self.orchestrators[flow.name] = DurableOrchestrator(
-                flow, ledger=ledger, lease=lease, budget=0.0, owner=first.owner,
-                leases=first.leases, rate_limiter=self.rate_limiter,
-            )
+        limits = dict(default_rate_limits() if rate_limits is None else rate_limits)
+        self.rate_limiter = RateLimiter(limits)  # one for every flow and worker of the process
+        unique = list(seen.values())
+        built = build_orchestrators(unique, ledger=ledger, lease=lease, rate_limiter=self.rate_limiter)
+        self.orchestrators = {o.flow.name: o for o in built}
         self.flows = {name: o.flow for name, o in self.orchestrators.items()}
-        self.queue = first.queue
-        self.workers = Workers(list(self.orchestrators.values()), threads=workers, poll=poll)
+        self.queue = built[0].queue
+        #: who runs the accepted runs (worker processes by default; see harness.serve._dispatch)
+        self.workers: Dispatcher = dispatcher if dispatcher is not None else dispatcher_for(
+            worker_mode, unique, built, ledger=ledger, workers=workers, lease=lease, poll=poll,
+            rate_limits=limits,
+        )
         self.schemes: dict[str, tuple[Scheme, bytes]] = {}
         import os
 
@@ -140,7 +143,7 @@ class Server:
         self._start_lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the worker threads (once; again after :meth:`stop`)."""
+        """Start the workers (once; again after :meth:`stop`)."""
         with self._start_lock:
             if not self._started:
                 self.workers.start()
@@ -160,7 +163,7 @@ class Server:
         for event in events:
             run_id, holder = orch.accept(event)
             accepted.append({"run_id": run_id, **({"attached_to": holder} if holder else {})})
-        self.workers.wake_all()
+        self.workers.wake()
         return accepted
 
 
@@ -205,6 +208,8 @@ def create_app(
     lease: float = DEFAULT_LEASE,
     poll: float = 0.5,
     rate_limits: Mapping[str, RateLimit] | None = None,
+    worker_mode: str = "processes",
+    dispatcher: Dispatcher | None = None,
 ) -> Starlette:
     """The ASGI app serving ``flows`` (see the module's description); ``app.state.harness`` is
     its :class:`Server`.
@@ -214,7 +219,12 @@ def create_app(
     default: the environment; ``public_url`` is the URL the vendor calls up to
     the mount point (HubSpot signs it; default: the URL of the request);
     ``rate_limits`` maps system names to :class:`~harness.orchestrator.RateLimit`
-    (default: HubSpot 100 per 10 s, Stripe 25 per second), shared by every worker.
+    (default: HubSpot 100 per 10 s, Stripe 25 per second), shared by every worker;
+    ``workers`` is how many workers run the accepted runs: forked worker
+    processes (``worker_mode="processes"``, the default, so the serving
+    process only accepts) or threads in the serving process
+    (``worker_mode="threads"``); ``dispatcher`` replaces both with another
+    :class:`~harness.serve.Dispatcher` (a distributed engine).
     """
     server = Server(
         flows,
@@ -225,6 +235,8 @@ def create_app(
         lease=lease,
         poll=poll,
         rate_limits=rate_limits,
+        worker_mode=worker_mode,
+        dispatcher=dispatcher,
     )
 
     async def hook(request: Request) -> Response:

@@ -32,7 +32,9 @@ def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 30.0) ->
 
 @pytest.fixture
 def app(sqlite_ledger: Ledger) -> Iterator[Starlette]:
-    app = create_app([order_flow(), deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05)
+    app = create_app(
+        [order_flow(), deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05, worker_mode="threads"
+    )
     yield app
     app.state.harness.stop()
 
@@ -80,7 +82,7 @@ def test_a_signed_delivery_is_stored_before_its_202_and_a_worker_runs_it(
 def test_hubspot_batches_are_one_run_per_event_and_the_signed_url_survives_a_mount(
     sqlite_ledger: Ledger, world: World
 ) -> None:
-    inner = create_app([deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05)
+    inner = create_app([deal_flow()], ledger=sqlite_ledger, secrets=SECRETS, poll=0.05, worker_mode="threads")
     outer = Starlette(routes=[Mount("/integrations", app=inner)])
     client = TestClient(outer, base_url="https://crm-hooks.example.com")
     body = json.dumps([deal_event(11, 1), deal_event(12, 2)]).encode()
@@ -133,3 +135,62 @@ def test_serve_without_its_secret_is_a_usage_error_naming_the_variable(
     assert code == 2
     assert "$HUBSPOT_CLIENT_SECRET" in capsys.readouterr().err
     assert not (tmp_path / ".harness").exists()  # nothing written
+
+
+VENDOR_FLOWS = {
+    # scheme: (the trigger whose system picks it, the secret's variable)
+    "hubspot": ("hubspot.deal.closedwon", "HUBSPOT_CLIENT_SECRET"),
+    "stripe": ("stripe.invoice.paid", "STRIPE_WEBHOOK_SECRET"),
+    "shopify": ("shopify.orders.create", "SHOPIFY_CLIENT_SECRET"),
+    "zendesk": ("zendesk.ticket.created", "ZENDESK_WEBHOOK_SECRET"),
+    "generic": ("", "HARNESS_WEBHOOK_SECRET"),
+}
+
+
+def ledger_rows(ledger: Ledger) -> dict[str, int]:
+    with ledger.engine.connect() as conn:
+        return {
+            table: int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0)
+            for table in ("runs", "events", "inbox_items", "run_queue", "dedupe_keys")
+        }
+
+
+@pytest.mark.parametrize("scheme", sorted(VENDOR_FLOWS))
+def test_each_vendors_bad_signature_is_401_and_leaves_every_ledger_table_as_it_was(
+    scheme: str, sqlite_ledger: Ledger, world: World
+) -> None:
+    from harness import Flow
+    from harness.triggers import get_trigger
+
+    trigger_name, variable = VENDOR_FLOWS[scheme]
+    if trigger_name:
+        trigger = get_trigger(trigger_name)
+        flow = Flow(name="vendor", automation=lambda event: {"status": "ok"}, trigger=trigger, dedupe_key=None)
+        event = dict(trigger.example)
+    else:
+        flow = order_flow("vendor")
+        event = {"eventId": 1, "id": 1, "email": "a@example.com"}
+    app = create_app([flow], ledger=sqlite_ledger, secrets={variable: "right"}, worker_mode="threads", poll=0.05)
+    client = TestClient(app, base_url="https://hooks.example.com")
+    url = "https://hooks.example.com/hooks/vendor"
+    body = json.dumps(event).encode()
+    try:
+        before = ledger_rows(sqlite_ledger)
+        bad = [
+            {},  # no signature at all
+            sign(scheme, "wrong", body=body, url=url),  # another secret
+        ]
+        if scheme in ("hubspot", "stripe", "zendesk"):  # the schemes that sign a timestamp
+            bad.append(sign(scheme, "right", body=body, url=url, now=time.time() - 3600))  # an hour old
+        for headers in bad:
+            resp = client.post(url, content=body, headers=headers)
+            assert resp.status_code == 401, (headers, resp.text)
+        tampered = client.post(url, content=body + b" ", headers=sign(scheme, "right", body=body, url=url))
+        assert tampered.status_code == 401
+        assert ledger_rows(sqlite_ledger) == before
+        # the same delivery signed as the vendor signs it is accepted (the 401s were the signature's)
+        good = client.post(url, content=body, headers=sign(scheme, "right", body=body, url=url))
+        assert good.status_code == 202, good.text
+        assert ledger_rows(sqlite_ledger)["run_queue"] == before["run_queue"] + 1
+    finally:
+        app.state.harness.stop()

@@ -126,3 +126,52 @@ def test_triggers_pick_their_vendors_scheme() -> None:
     assert scheme_for_system("hubspot").secret_env == "HUBSPOT_CLIENT_SECRET"
     assert scheme_for_system("stripe").secret_env == "STRIPE_WEBHOOK_SECRET"
     assert scheme_for_system("crm-of-our-own").name == "generic"
+
+
+def test_hubspot_v3_agrees_with_hubspots_own_sdk() -> None:
+    from hubspot.utils.signature import Signature
+
+    # the published vector is what HubSpot's SDK computes too
+    assert Signature.get_signature(
+        HS_SECRET.decode(), HS_BODY.decode(), "v3", HS_URL, "POST", HS_HEADERS["X-HubSpot-Request-Timestamp"]
+    ) == HS_HEADERS["X-HubSpot-Signature-v3"]
+    body = '[{"eventId":1,"objectId":42}]'
+    url = "https://hooks.example.com/harness/hooks/deal_won"
+    ours = sign("hubspot", "client-secret", body=body.encode(), url=url)
+    assert Signature.is_valid(
+        ours["X-HubSpot-Signature-v3"], "client-secret", body, url, "POST", "v3", ours["X-HubSpot-Request-Timestamp"]
+    )
+    stamp = str(int(time.time() * 1000))
+    theirs = Signature.get_signature("client-secret", body, "v3", url, "POST", stamp)
+    headers = {"X-HubSpot-Signature-v3": theirs, "X-HubSpot-Request-Timestamp": stamp}
+    assert SCHEMES["hubspot"].verify(b"client-secret", request(body.encode(), headers, url=url), time.time()) == (True, "")
+
+
+def test_stripe_parses_the_header_exactly_as_stripes_docs_show_it() -> None:
+    # Stripe's "Verify webhook signatures" page: t first, then v1, then a v0 test-mode scheme
+    documented = (
+        "t=1492774577,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd,"
+        "v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39"
+    )
+    body = b'{"id": "evt_1"}'
+    # parsed up to the HMAC comparison: the timestamp is read, v0 is ignored, v1 is compared
+    ok, why = SCHEMES["stripe"].verify(b"whsec_other", request(body, {"Stripe-Signature": documented}), 1492774577.0)
+    assert not ok and why == "no v1 signature in Stripe-Signature matches (check STRIPE_WEBHOOK_SECRET)"
+    # the same shape with the v1 Stripe's documented recipe gives: HMAC-SHA256 of "{t}.{payload}"
+    v1 = hmac.new(b"whsec_test", b"1492774577." + body, hashlib.sha256).hexdigest()
+    header = f"t=1492774577,v1={v1},v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39"
+    assert SCHEMES["stripe"].verify(b"whsec_test", request(body, {"Stripe-Signature": header}), 1492774577.0) == (True, "")
+    assert stripe.WebhookSignature.verify_header(body.decode(), header, "whsec_test", tolerance=None)
+
+
+def test_shopify_hmac_follows_shopifys_recipe_not_our_own_signer() -> None:
+    # Shopify's "Verify webhooks": base64 of HMAC-SHA256 of the raw body, keyed with the
+    # app's client secret; the header as Shopify's docs spell it (names are case-insensitive)
+    import base64
+
+    body = b'{"id":820982911946154508,"email":"jon@example.com"}'
+    digest = base64.b64encode(hmac.new(b"hush", body, hashlib.sha256).digest()).decode()
+    headers = {"X-Shopify-Hmac-SHA256": digest}
+    assert SCHEMES["shopify"].verify(b"hush", request(body, headers), 0.0) == (True, "")
+    hexdigest = hmac.new(b"hush", body, hashlib.sha256).hexdigest()  # a hex HMAC is not Shopify's
+    assert not SCHEMES["shopify"].verify(b"hush", request(body, {"X-Shopify-Hmac-SHA256": hexdigest}), 0.0)[0]
