@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness._shared.vocab import ErrorClass
 from harness.errors import FlowDeclarationError
-
-if TYPE_CHECKING:
-    # ErrorClass lives with the ledger records; only its name is needed here
-    from harness.ledger.records import ErrorClass
 
 __all__ = [
     "AlertPolicy",

@@ -7,6 +7,7 @@ It sits below every other room in the data flow and imports none of them
   transport faults) and the clocks, what crosses the transport boundary;
 * :mod:`harness._shared.redact`: secret redaction, one set of rules for the
   terminal, the JSON, the ledger, the exports and the HTML;
+* :mod:`harness._shared.vocab`: the end states, error classes and modes of a run;
 * :mod:`harness._shared.samedef`: whether two registrations (a fault, a
   trigger, an oracle, a system) declare the same thing, so a module imported
   twice registers once.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from harness._shared.vocab import END_STATES, ERROR_CLASSES, EndState, ErrorClass, Mode
 
 __all__ = [
     "END_STATES",
@@ -29,13 +31,6 @@ __all__ = [
     "RunRecord",
 ]
 
-EndState = Literal["succeeded", "suppressed", "manual", "failed"]
-END_STATES: tuple[str, ...] = ("succeeded", "suppressed", "manual", "failed")
-
-ErrorClass = Literal["transient", "logical", "duplicate", "unknown"]
-ERROR_CLASSES: tuple[str, ...] = ("transient", "logical", "duplicate", "unknown")
-
-Mode = Literal["bare", "orchestrated", "production"]
 
 #: the kinds of :class:`EventRecord`, in the order they usually happen
 EVENT_KINDS: tuple[str, ...] = (

@@ -32,7 +32,7 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def test_harness_jobs_gives_the_campaign_of_one_process(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_deal_won=f"""
+        test_jobs_campaign=f"""
         import json, pytest
 
         @pytest.mark.harness(flow={FRAGILE!r}, examples=8, mode="bare")

@@ -69,7 +69,8 @@ class Browser:
             for line in self.proc.stderr:
                 lines.put(line)
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         deadline = time.monotonic() + timeout
         url = None
         while time.monotonic() < deadline:
@@ -180,6 +181,11 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+            # the process is gone: its stderr reaches EOF, the pump ends, the pipe is closed
+            # (an open pipe is a ResourceWarning, an error in this suite)
+            self._pump.join(timeout=10)
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
 
 
 def element_shot(browser: Browser, selector: str, path: Path, *, height: int = 1400) -> Path:
