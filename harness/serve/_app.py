@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -90,6 +90,7 @@ class Server:
         lease: float = DEFAULT_LEASE,
         poll: float = 0.5,
         rate_limits: Mapping[str, RateLimit] | None = None,
+        dispatch: Callable[[str, Sequence[str]], None] | None = None,
     ) -> None:
         if not flows:
             raise UsageError("harness serve: give at least one flow (--flow FILE)")
@@ -116,6 +117,9 @@ class Server:
         self.flows = {name: o.flow for name, o in self.orchestrators.items()}
         self.queue = first.queue
         self.workers = Workers(list(self.orchestrators.values()), threads=workers, poll=poll)
+        #: a distributed engine's hook (``harness serve --engine``): it gets ``(flow, run ids)``
+        #: after each acceptance and its workers run them; no worker thread starts here
+        self.dispatch = dispatch
         self.schemes: dict[str, tuple[Scheme, bytes]] = {}
         import os
 
@@ -145,7 +149,8 @@ class Server:
         """Start the worker threads (once; again after :meth:`stop`)."""
         with self._start_lock:
             if not self._started:
-                self.workers.start()
+                if self.dispatch is None:
+                    self.workers.start()
                 self._started = True
 
     def stop(self) -> None:
@@ -162,6 +167,9 @@ class Server:
         for event in events:
             run_id, holder = orch.accept(event)
             accepted.append({"run_id": run_id, **({"attached_to": holder} if holder else {})})
+        if self.dispatch is not None:
+            self.dispatch(name, [a["run_id"] for a in accepted])
+            return accepted
         self.workers.wake_all()
         return accepted
 
@@ -207,6 +215,7 @@ def create_app(
     lease: float = DEFAULT_LEASE,
     poll: float = 0.5,
     rate_limits: Mapping[str, RateLimit] | None = None,
+    dispatch: Callable[[str, Sequence[str]], None] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``flows`` (see the module's description); ``app.state.harness`` is
     its :class:`Server`.
@@ -216,7 +225,9 @@ def create_app(
     default: the environment; ``public_url`` is the URL the vendor calls up to
     the mount point (HubSpot signs it; default: the URL of the request);
     ``rate_limits`` maps system names to :class:`~harness.orchestrator.RateLimit`
-    (default: HubSpot 100 per 10 s, Stripe 25 per second), shared by every worker.
+    (default: HubSpot 100 per 10 s, Stripe 25 per second), shared by every worker;
+    ``dispatch`` hands the accepted runs to a distributed engine instead of this
+    process's worker threads (:class:`harness.serve._celery.CeleryDispatch`).
     """
     server = Server(
         flows,
@@ -227,6 +238,7 @@ def create_app(
         lease=lease,
         poll=poll,
         rate_limits=rate_limits,
+        dispatch=dispatch,
     )
 
     async def hook(request: Request) -> Response:
