@@ -9,7 +9,8 @@ the ledger shows the cycle's target state and SIGKILLs a worker: the one
 holding a run with a write in flight (``inflight``), or one drawn from the
 seed while runs sit accepted or waiting for their backoff (their messages, or
 their countdowns, die with it).  The killed worker is restarted and the next
-cycle waits for its ``ready`` line.  Afterwards the same checks as the
+campaign goes on with the other; the restarted one may be killed once it
+printed its ``ready`` line.  Afterwards the same checks as the
 single-process campaign hold.
 """
 
@@ -23,7 +24,6 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import IO
 
 import requests
 from _crash import HERE, SECRET, Campaign, Vendor, _free_port
@@ -38,29 +38,13 @@ SOAK_KILLS = 100
 LEASE = "2"  # seconds: a dead worker's runs are resumed quickly, and the test stays short
 
 
-def _wait_line(proc: subprocess.Popen[bytes], stream: IO[bytes], text: str, timeout: float) -> None:
-    """Read ``stream`` until a line contains ``text`` (a known state, not a sleep)."""
-    deadline = time.monotonic() + timeout
-    buffered = b""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the process exited with {proc.returncode} before {text!r}")
-        ready, _, _ = select.select([stream], [], [], 0.2)
-        if not ready:
-            continue
-        chunk = os.read(stream.fileno(), 4096)
-        buffered += chunk
-        if text.encode() in buffered:
-            return
-    raise AssertionError(f"no {text!r} within {timeout}s")
-
-
 @dataclass
 class EngineCampaign(Campaign):
     """A crash campaign against two Celery workers on a shared PostgreSQL ledger."""
 
     pg_url: str = ""
     workers: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    starting: dict[int, tuple[subprocess.Popen[bytes], bytes, float]] = field(default_factory=dict)
     restarts: int = 0
 
     def __post_init__(self) -> None:
@@ -80,7 +64,7 @@ class EngineCampaign(Campaign):
     def start(self, vendor: Vendor) -> tuple[subprocess.Popen[bytes], int]:
         port = _free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_flow.py"),
+            [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_engine_flow.py"),
              "--port", str(port), "--lease", LEASE, "--engine", "celery", "--broker", BROKER,
              "--queue", self.queue_prefix],
             env=self.env(vendor),
@@ -101,24 +85,46 @@ class EngineCampaign(Campaign):
                 raise AssertionError("harness serve did not answer /healthz within 60s")
             time.sleep(0.05)
 
-    def start_worker(self, vendor: Vendor, slot: int) -> None:
+    def start_worker(self, vendor: Vendor, slot: int, *, wait: bool = True) -> None:
+        """Start worker ``slot``; ``wait``: until its ``ready`` line, else it is promoted to
+        the workers that may be killed once that line is read (see :meth:`promote`)."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "worker", "--flow", str(HERE / "_crash_flow.py"),
+            [sys.executable, "-m", "harness.cli", "worker", "--flow", str(HERE / "_crash_engine_flow.py"),
              "--broker", BROKER, "--queue", self.queue_prefix, "--threads", "2", "--lease", LEASE],
             env=self.env(vendor),
             stdout=subprocess.PIPE,
             stderr=open(self.workdir / f"worker{slot}.log", "ab"),  # noqa: SIM115 -- the child owns it
         )
         assert proc.stdout is not None
-        try:
-            _wait_line(proc, proc.stdout, "harness worker: ready", 60)
-        except AssertionError as exc:
-            proc.kill()
-            raise AssertionError(f"worker {slot}: {exc}; see {self.workdir / f'worker{slot}.log'}") from None
-        self.workers[slot] = proc
+        self.starting[slot] = (proc, b"", time.monotonic() + 60)
+        if wait:
+            while slot not in self.workers:
+                self.promote(timeout=0.2)
+
+    def promote(self, timeout: float = 0.0) -> None:
+        """Move the started workers whose ``ready`` line arrived to :attr:`workers`."""
+        for slot, (proc, seen, deadline) in list(self.starting.items()):
+            assert proc.stdout is not None
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(
+                    f"worker {slot} never said ready (exit {proc.returncode}); see "
+                    f"{self.workdir / f'worker{slot}.log'}"
+                )
+            readable, _, _ = select.select([proc.stdout], [], [], timeout)
+            if readable:
+                seen += os.read(proc.stdout.fileno(), 4096)
+            if b"harness worker: ready" in seen:
+                del self.starting[slot]
+                self.workers[slot] = proc
+            else:
+                self.starting[slot] = (proc, seen, deadline)
 
     def victim(self, queue: RunQueue, target: str) -> int | None:
-        """The worker slot to kill once ``target`` is reached, or ``None`` while it is not."""
+        """The ready worker to kill once ``target`` is reached, or ``None`` while it is not."""
+        self.promote()
+        if not self.workers:
+            return None
         if target == "inflight":
             pids = {p.pid: slot for slot, p in self.workers.items()}
             for row in queue.runs(states=["running"]):
@@ -132,7 +138,11 @@ class EngineCampaign(Campaign):
         return None
 
     def stop_all(self, serve: subprocess.Popen[bytes] | None) -> None:
-        procs = [*self.workers.values(), *([serve] if serve is not None else [])]
+        procs = [
+            *self.workers.values(),
+            *(p for p, _, _ in self.starting.values()),
+            *([serve] if serve is not None else []),
+        ]
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -150,10 +160,14 @@ class EngineCampaign(Campaign):
             self.vendor = vendor
             queue = RunQueue(ledger)
             serve: subprocess.Popen[bytes] | None = None
+            t0 = time.monotonic()
             try:
                 serve, port = self.start(vendor)
-                for slot in (0, 1):
-                    self.start_worker(vendor, slot)
+                self.start_worker(vendor, 0, wait=False)
+                self.start_worker(vendor, 1)
+                while self.starting:
+                    self.promote(timeout=0.2)
+                self.log.append(f"{time.monotonic() - t0:.1f}s workers ready")
                 for cycle in range(self.kills):
                     target = TARGETS[cycle % len(TARGETS)]
                     resend, self.pending = self.pending, []
@@ -165,24 +179,30 @@ class EngineCampaign(Campaign):
                                 f"cycle {cycle}: the ledger never showed a run {target} "
                                 f"(seed {self.seed}); see the logs in {self.workdir}"
                             )
-                        time.sleep(0.005)
+                        time.sleep(0.02)
                     proc = self.workers.pop(slot)
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(30)
                     if proc.stdout is not None:
                         proc.stdout.close()
                     self.killed_at.append(target)
-                    self.start_worker(vendor, slot)
+                    self.log.append(f"{time.monotonic() - t0:.1f}s cycle {cycle}: killed worker {slot} at {target}")
+                    # restarted at once, killable again once it says ready: the campaign goes
+                    # on meanwhile with the other worker
+                    self.start_worker(vendor, slot, wait=False)
                     self.restarts += 1
                 while self.pending:
                     resend, self.pending = self.pending, []
                     self.deliver(port, resend)
+                self.log.append(f"{time.monotonic() - t0:.1f}s all delivered")
                 deadline = time.monotonic() + 120
-                while queue.runs(states=["accepted", "running", "waiting"]):
+                # the counts, not the rows: this process also serves the vendor, keep it light
+                while any(n for s, n in queue.counts().items() if s in ("accepted", "running", "waiting")):
                     if time.monotonic() > deadline:
                         left = [(r.id, r.state) for r in queue.runs(states=["accepted", "running", "waiting"])]
                         raise AssertionError(f"runs never finished after the last kill: {left}")
                     time.sleep(0.05)
+                self.log.append(f"{time.monotonic() - t0:.1f}s all finished")
             finally:
                 self.stop_all(serve)
             self.check(ledger, queue, vendor)
