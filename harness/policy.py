@@ -183,6 +183,9 @@ class Policy:
     unknown_as: str = "logical"
     idempotency_keys: bool = True
     journal: bool = True
+    #: hold a write that carries a stand-in (``0``, ``"None"``) for a value the run read as
+    #: missing, when no write contract of the flow covers it (see the orchestrator's docs)
+    hold_placeholders: bool = True
 
     def __post_init__(self) -> None:
         valid = ("transient", "logical", "duplicate", "unknown")

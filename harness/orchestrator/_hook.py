@@ -75,6 +75,12 @@ from harness.orchestrator._classify import (
     ContractViolation,
     classify,
 )
+from harness.orchestrator._placeholders import (
+    MissingField,
+    missing_in_read,
+    stand_in_violations,
+    zero_money_violations,
+)
 from harness.policy import Policy
 from harness.systems._descriptor import CreateGuard, SystemDescriptor
 from harness.systems._known import known_descriptor, system_of_host
@@ -170,6 +176,7 @@ class RunHook:
         system_of: Callable[[str], str],
         run_deadline: float,
         descriptor_of: Callable[[str], SystemDescriptor] = known_descriptor,
+        subject_id: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.idempotency_base = idempotency_base
@@ -182,6 +189,8 @@ class RunHook:
         self.system_of = system_of
         self.descriptor_of = descriptor_of
         self.run_deadline = run_deadline
+        #: the id of the object the run's event is about (its reads show the subject)
+        self.subject_id = subject_id
         self.attempt = 0
         self.attempt_deadline = run_deadline
         self.calls: list[CallRecord] = []
@@ -197,6 +206,8 @@ class RunHook:
         #: POSTs of this run with no answer after sending, on a system that cannot dedupe them
         self.unsafe: dict[str, CallRecord] = {}
         self._cursor: dict[str, int] = {}
+        #: fields the run's successful reads found empty or absent (the default data contract)
+        self.missing: dict[str, MissingField] = {}
         self._lock = threading.RLock()
 
     # -- attempts ------------------------------------------------------------
@@ -261,6 +272,7 @@ class RunHook:
                                 },
                             )
                         raise self._fail(exc)
+            self._hold_stand_ins(system, method, request)
 
         with self._lock:
             rejected = self.rejected.get(key)
@@ -328,6 +340,42 @@ class RunHook:
             sent = _with_query(sent, *query_key)
             query = (query_key,)
         return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent, query)
+
+    def _hold_stand_ins(self, system: str, method: str, request: Request) -> None:
+        """The default data contract (:mod:`._placeholders`): no stand-in for a missing value."""
+        if not self.policy.hold_placeholders:
+            return
+        if any(
+            wc.system == system and wc.method == method and _path_matches(wc.path, request.path)
+            for wc in self.write_contracts
+        ):
+            return  # the flow's own contract for this write decides what is valid
+        with self._lock:
+            missing = list(self.missing.values())
+        body = parse_body(request)
+        stand_ins = stand_in_violations(body, missing)
+        named = {v.field for v in stand_ins}
+        violations = stand_ins + tuple(
+            v for v in zero_money_violations(body, self.descriptor_of(system).money_fields) if v.field not in named
+        )
+        if not violations:
+            return
+        for v in violations:
+            self.emit(
+                "contract_violation",
+                system=system,
+                error_class="logical",
+                detail={
+                    "where": "write",
+                    "method": method,
+                    "path": request.path,
+                    "field": v.field,
+                    "value": _jsonable(v.value),
+                    "rule": v.rule,
+                    "default": "stand_in",
+                },
+            )
+        raise self._fail(ContractViolation(f"{system} {method} {request.path}", violations))
 
     def _wait_for_breaker(self, system: str) -> None:
         breaker = self.breakers.get(system)
@@ -466,6 +514,9 @@ class RunHook:
         )
         with self._lock:
             self.calls.append(record)
+            if outcome == "ok" and not is_write and response is not None and self.policy.hold_placeholders:
+                for m in missing_in_read(method, plan.request.url, response.body, self.subject_id):
+                    self.missing.setdefault(m.name, m)
             if outcome == "ok":
                 if not replayed:
                     self.journal.setdefault(plan.key, []).append(response)  # type: ignore[arg-type]

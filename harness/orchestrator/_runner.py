@@ -332,7 +332,9 @@ class Orchestrator:
                     claimed = True
             if state.end is None:
                 first = resume.next_attempt if resume is not None else 1
-                hook = self._attempts(run, event, dedupe_key, started, state, journal, first=first)
+                hook = self._attempts(
+                    run, event, dedupe_key, started, state, journal, first=first, object_key=object_key
+                )
         except RunParked:
             raise  # stored, not ended: it resumes later
         except BaseException as exc:
@@ -357,6 +359,7 @@ class Orchestrator:
         journal: Mapping[str, list[Response]] | None,
         *,
         first: int = 1,
+        object_key: str | None = None,
     ) -> RunHook:
         policy = self.policy
         clock = self.clock
@@ -375,6 +378,7 @@ class Orchestrator:
             system_of=self._system_of,
             run_deadline=run_deadline,
             descriptor_of=self._descriptor_of,
+            subject_id=object_key,
         )
         if journal:
             hook.seed_journal(journal)

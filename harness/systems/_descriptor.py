@@ -183,7 +183,10 @@ class SystemDescriptor:
     ``guards`` list search-before-create guards; ``idempotency`` is the
     mechanism the system honours (``None``: none).  ``rate_limit`` is the
     documented request limit as ``(calls, seconds)`` (``None``: none known);
-    production workers pace their calls to it.
+    production workers pace their calls to it.  ``money_fields`` name the
+    fields of its writes that bill an amount (``unit_amount``; matched by the
+    last part of a field's name, without case): with no write contract of the
+    flow covering the write, the orchestrator holds a zero there for a person.
     """
 
     name: str
@@ -197,6 +200,7 @@ class SystemDescriptor:
     guards: tuple[CreateGuard, ...] = ()
     docs: str = ""
     rate_limit: tuple[int, float] | None = None
+    money_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):

@@ -152,6 +152,8 @@ class QuickBooks(FakeSystem):
         errors=ErrorShape(body=quickbooks_error_body, declined=400, invalid=400,
                           rejected_field=lambda body: _rejected(body)),
         idempotency=Idempotency(query_param="requestid", methods=("POST",)),
+        # what an invoice line bills
+        money_fields=("Amount", "UnitPrice"),
         records=(
             RecordShape(endpoint="GET /v3/company/{realm}/invoice/{id}", kind="invoice", at="Invoice", id_field="Id",
                         system_fields=frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse",

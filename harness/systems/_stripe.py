@@ -170,6 +170,8 @@ DESCRIPTOR = SystemDescriptor(
     hosts=("api.stripe.com",),
     # 25 requests per second in a sandbox and per endpoint (live mode allows 100 overall)
     rate_limit=(25, 1.0),
+    # what an invoice item, a price or an invoice line bills (a credit is negative, never 0)
+    money_fields=("amount", "unit_amount", "unit_amount_decimal"),
     base_url_env="STRIPE_BASE_URL",
     id_shapes=(ID_PREFIXED,),
     encoding="form",

@@ -168,6 +168,8 @@ class Xero(FakeSystem):
         encoding="json",
         errors=ErrorShape(body=xero_error_body, declined=400, invalid=400),
         idempotency=Idempotency(header="Idempotency-Key", methods=("POST", "PUT")),
+        # what an invoice's line item bills
+        money_fields=("UnitAmount", "LineAmount"),
         records=(
             RecordShape(endpoint="GET /api.xro/2.0/Invoices", kind="invoice", at="Invoices[]", id_field="InvoiceID",
                         system_fields=frozenset({"InvoiceID", "UpdatedDateUTC", "LineItems",

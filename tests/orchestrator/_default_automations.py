@@ -58,3 +58,38 @@ def creates_a_crm_task(event: dict) -> dict:
         resp.raise_for_status()
         return {"status": "ok", "task": resp.json()["id"]}
     raise RuntimeError("unreachable")
+
+
+def bills_with_defaults(event: dict) -> dict:
+    """Missing CRM fields fall back to defaults ('or 0', 'or ""', a formatted None)."""
+    deal = requests.get(f"{HUBSPOT}/crm/v3/objects/deals/{event['objectId']}", headers=HS, timeout=10,
+                        params={"properties": "dealname,amount", "associations": "contacts"})
+    deal.raise_for_status()
+    props = deal.json()["properties"]
+    customer = requests.post(f"{STRIPE}/v1/customers", auth=("sk_test_d", ""), timeout=10,
+                             data={"email": f"deal-{event['objectId']}@example.com"})
+    customer.raise_for_status()
+    resp = requests.post(f"{STRIPE}/v1/invoiceitems", auth=("sk_test_d", ""), timeout=10,
+                         data={"customer": customer.json()["id"], "currency": "usd",
+                               "amount": int(float(props.get("amount") or 0) * 100),
+                               "description": str(props.get("dealname"))})
+    resp.raise_for_status()
+    return {"status": "ok"}
+
+
+def bills_only_complete_deals(event: dict) -> dict:
+    """Validates before writing: a deal without an amount is skipped, loudly."""
+    deal = requests.get(f"{HUBSPOT}/crm/v3/objects/deals/{event['objectId']}", headers=HS, timeout=10,
+                        params={"properties": "dealname,amount"})
+    deal.raise_for_status()
+    props = deal.json()["properties"]
+    if not props.get("amount") or not props.get("dealname"):
+        raise ValueError(f"deal {event['objectId']} has no amount or name: not billed")
+    customer = requests.post(f"{STRIPE}/v1/customers", auth=("sk_test_d", ""), timeout=10,
+                             data={"email": f"deal-{event['objectId']}@example.com"})
+    customer.raise_for_status()
+    resp = requests.post(f"{STRIPE}/v1/invoiceitems", auth=("sk_test_d", ""), timeout=10,
+                         data={"customer": customer.json()["id"], "currency": "usd", "quantity": 1,
+                               "amount": int(float(props["amount"]) * 100), "description": props["dealname"]})
+    resp.raise_for_status()
+    return {"status": "ok"}

@@ -7,7 +7,7 @@ from typing import Any
 
 import _default_automations as autos
 
-from harness.chaos import Deliver, InjectFault, Scenario, Target
+from harness.chaos import Deliver, InjectFault, Scenario, SetValue, Target
 from harness.flow import Flow
 from harness.oracles import judge
 from harness.triggers import get_trigger
@@ -79,3 +79,49 @@ def test_a_write_with_unknown_outcome_on_a_system_without_keys_or_guard_goes_to_
     assert (maybe["system"], maybe["method"]) == ("hubspot", "POST")
     assert maybe["url"].endswith("/crm/v3/objects/tasks")
     assert not judge(run)
+
+
+def _held(run: Any) -> list[dict[str, Any]]:
+    return [e.detail for d in run.deliveries for e in d.run.events if e.kind == "contract_violation"]
+
+
+def test_a_zero_standing_in_for_a_missing_amount_is_held_for_a_person() -> None:
+    run = _play(autos.bills_with_defaults, SetValue(0, "deals", "amount", "absent"), Deliver(0))
+    (d,) = run.deliveries
+    assert d.end_state == "manual", d.end_state
+    assert not _posts(run, "stripe", "/v1/invoiceitems")  # held before it was sent
+    (held,) = [h for h in _held(run) if h["field"] == "amount"]
+    assert held["default"] == "stand_in"
+    assert "GET /crm/v3/objects/deals/" in held["rule"] and "amount missing" in held["rule"]
+    assert "bad_value" not in {h.oracle for h in judge(run)}
+
+
+def test_a_formatted_none_for_a_missing_name_is_held() -> None:
+    run = _play(autos.bills_with_defaults, SetValue(0, "deals", "dealname", "null"), Deliver(0))
+    (d,) = run.deliveries
+    assert d.end_state == "manual"
+    assert [h["field"] for h in _held(run)] == ["description"]
+
+
+def test_a_robust_automation_is_never_held_and_a_complete_deal_is_billed() -> None:
+    run = _play(autos.bills_only_complete_deals, SetValue(0, "deals", "amount", "empty"), Deliver(0), Deliver(1))
+    assert [d.end_state for d in run.deliveries] == ["manual", "succeeded"]  # its own ValueError: logical
+    assert not _held(run)
+    assert len(_posts(run, "stripe", "/v1/invoiceitems")) == 1
+    assert not judge(run)
+
+
+def test_the_flows_write_contract_for_that_write_decides_instead() -> None:
+    from harness.flow import Contract, Field, WriteContract
+
+    allow_zero = WriteContract(
+        system="stripe", method="POST", path=r"/v1/invoiceitems",
+        contract=Contract(fields=(Field("currency", "str"),)),
+    )
+    flow = Flow(name="allow", automation=autos.bills_with_defaults, trigger=get_trigger("hubspot.deal.closedwon"),
+                write_contracts=(allow_zero,))
+    run = Target(flow, seed=SEED).run(
+        Scenario(SEED, (SetValue(0, "deals", "amount", "absent"), Deliver(0)), noun="deal"), "orchestrated"
+    )
+    assert [d.end_state for d in run.deliveries] == ["succeeded"]
+    assert not _held(run)

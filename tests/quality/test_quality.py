@@ -164,23 +164,8 @@ def test_an_async_automation_is_awaited_in_both_modes_and_clean(name: str, sqlit
     assert not result.warnings, result.warnings
     for mode in ("bare", "orchestrated"):
         assert sum(result.faults_injected[mode].values()) > 0
-#: what the orchestrator cannot recover without a flow file, and why
-_NEEDS_A_FLOW_FILE = {
-    "fragile_defaults": "a CRM amount of 0 or a missing email is only invalid by the flow's write "
-    "contracts; with no flow file nothing says so (scenarios/deal_won/flow.py recovers it)",
-}
-
-
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize(
-    ("name", "oracle"),
-    [
-        pytest.param(name, oracle, marks=pytest.mark.xfail(strict=True, reason=_NEEDS_A_FLOW_FILE[name]))
-        if name in _NEEDS_A_FLOW_FILE
-        else (name, oracle)
-        for name, oracle in sorted(FRAGILE.items())
-    ],
-)
+@pytest.mark.parametrize(("name", "oracle"), sorted(FRAGILE.items()))
 def test_the_orchestrator_recovers_each_fragile_class_without_a_flow_file(
     name: str, oracle: str, seed: int, sqlite_ledger: Ledger
 ) -> None:
