@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from harness._wire import real_time
-from harness.errors import UsageError
+from harness.errors import LedgerError, UsageError
 from harness.flow import Flow
 from harness.ledger import Ledger
 from harness.ledger.runqueue import RunQueue
@@ -92,6 +92,7 @@ def _app(broker: str, *, name: str) -> Any:
         # and the workers' sweep finds it
         broker_transport_options={"max_retries": 1, "socket_timeout": 2.0, "socket_connect_timeout": 2.0},
         broker_connection_timeout=2.0,
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
     )
     return app
 
@@ -212,7 +213,13 @@ class CeleryWorker:
         now = real_time()
         row = self.queue.lease_run(run_id, owner=self.owner, wall_now=now, lease_for=self.lease)
         if row is None:
-            current = self.queue.get(run_id)
+            try:
+                current = self.queue.get(run_id)
+            except LedgerError:
+                log.error("worker: a message for run %s of flow %s, which ledger %s does not hold: "
+                          "give `harness worker` the ledger `harness serve` accepts into (--ledger)",
+                          run_id, flow, self.ledger.url)
+                return "unknown run"
             if current.state == "waiting" and current.lease_owner is None and current.next_wall > now:
                 self.later(flow, run_id, current.next_wall)  # a countdown that fired early
             return current.state  # finished, or leased by a live worker: nothing to do

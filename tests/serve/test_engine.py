@@ -122,3 +122,14 @@ def test_celery_not_installed_says_which_extra_to_install(
     monkeypatch.setitem(sys.modules, "celery", None)  # what an install without the extra sees
     assert main(["serve", "--flow", FLOW, "--engine", "celery", "--broker", BROKER]) == 2
     assert "pip install 'harness[celery]'" in capsys.readouterr().err
+
+
+def test_a_message_for_a_run_the_ledger_does_not_hold_is_named_not_run(
+    prefix: str, sqlite_ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = CeleryWorker([order_flow()], ledger=sqlite_ledger, broker=BROKER, queue=prefix)
+    with caplog.at_level("ERROR", logger="harness.serve"):
+        assert worker.run("orders", "no-such-run") == "unknown run"
+        assert worker.run("refunds", "r1") == "unknown flow"
+    text = caplog.text
+    assert "which ledger" in text and "--ledger" in text and "'refunds'" in text
