@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import redis
 import requests
 from _crash import HERE, SECRET, Campaign, Vendor, _free_port
 
@@ -155,6 +156,17 @@ class EngineCampaign(Campaign):
             if proc.stdout is not None:
                 proc.stdout.close()
 
+    def forget_queues(self) -> None:
+        """Delete this campaign's queues from the shared broker (what a killed worker left)."""
+        client = redis.Redis.from_url(BROKER)
+        try:
+            for key in client.scan_iter(f"{self.queue_prefix}*"):
+                client.delete(key)
+            for key in client.scan_iter(f"harness:{self.queue_prefix}:*"):  # its rate-limit buckets
+                client.delete(key)
+        finally:
+            client.close()
+
     def run(self) -> None:
         with Vendor() as vendor, Ledger.open(self.ledger_url) as ledger:
             self.vendor = vendor
@@ -205,4 +217,5 @@ class EngineCampaign(Campaign):
                 self.log.append(f"{time.monotonic() - t0:.1f}s all finished")
             finally:
                 self.stop_all(serve)
+                self.forget_queues()
             self.check(ledger, queue, vendor)
