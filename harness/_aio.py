@@ -23,7 +23,7 @@ from typing import Any
 
 from harness._wire import Clock, VirtualClock
 
-__all__ = ["call", "run"]
+__all__ = ["call", "run", "sleep"]
 
 
 #: where a virtual loop's ``loop.time()`` starts
@@ -54,6 +54,7 @@ class _VirtualSelector:
 def _loop_factory(clock: Clock) -> Callable[[], asyncio.AbstractEventLoop]:
     def factory() -> asyncio.AbstractEventLoop:
         loop = asyncio.SelectorEventLoop()
+        loop._harness_clock = clock  # type: ignore[attr-defined]  # what sleep() checks
         if isinstance(clock, VirtualClock):
             loop._selector = _VirtualSelector(loop._selector, clock)  # type: ignore[attr-defined]
             origin = clock.now()
@@ -86,3 +87,19 @@ def call(handler: Callable[..., Any], event: Any, clock: Clock) -> Any:
     if inspect.isawaitable(value):
         return run(value, clock)
     return value
+
+
+async def sleep(seconds: float, clock: Clock) -> None:
+    """Wait ``seconds`` on ``clock`` without blocking the running event loop.
+
+    On a loop made by :func:`run` for ``clock`` (the loop follows it) this is
+    ``asyncio.sleep``: other tasks run meanwhile.  On a loop that does not
+    follow a virtual ``clock`` (an automation that started its own), the clock
+    is advanced instead: a virtual wait must never cost wall time.
+    """
+    loop = asyncio.get_running_loop()
+    if isinstance(clock, VirtualClock) and getattr(loop, "_harness_clock", None) is not clock:
+        clock.sleep(seconds)
+        await asyncio.sleep(0)
+        return
+    await asyncio.sleep(seconds)

@@ -50,7 +50,8 @@ class Request:
 
     ``timeout`` is the read timeout the *client* set, in seconds, or ``None``
     when the client set none (a call that would hang forever on a stall).
-    ``client`` is ``"requests"`` or ``"httpx"``.
+    ``client`` names the layer that saw it: ``"urllib3"`` (also under
+    ``requests``), ``"http.client"``, ``"httpx"``, ``"aiohttp"`` or ``"socket"``.
     """
 
     method: str

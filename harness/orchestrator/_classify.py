@@ -3,8 +3,9 @@
 The default taxonomy for SaaS HTTP automations:
 
 * ``transient``: the request may succeed if sent again later: timeouts,
-  connection errors, HTTP 5xx, 429 and 408 (``requests``, ``httpx``, stdlib
-  socket errors, the harness's own transport faults), an open circuit, an
+  connection errors, HTTP 5xx, 429 and 408 (``requests``, ``httpx``, urllib3,
+  aiohttp, ``urllib``/stdlib socket errors, the harness's own transport
+  faults), an open circuit, an
   attempt that ran past its deadline;
 * ``logical``: sending it again cannot help: a data contract violation, any
   other HTTP 4xx, a business rule; a person must look;
@@ -21,7 +22,10 @@ exception is still classified by the HTTP failure underneath.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import math
+import sys
+import urllib.error
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,13 +123,18 @@ class AutomationReportedFailure(HarnessError):
 
 
 def error_status(exc: BaseException) -> int | None:
-    """The HTTP status attached to ``exc`` (``requests.HTTPError``, ``httpx.HTTPStatusError``)."""
+    """The HTTP status attached to ``exc``: ``requests.HTTPError``, ``httpx.HTTPStatusError``
+    (and any error carrying a ``response.status_code``), aiohttp's ``ClientResponseError``
+    (``status``), ``urllib.error.HTTPError`` (``code``)."""
     response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    status = getattr(response, "status_code", None)
+    status = getattr(response, "status_code", None) if response is not None else None
     if isinstance(status, int):
         return status
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is not None and isinstance(exc, aiohttp.ClientResponseError):
+        return int(exc.status)
+    if isinstance(exc, urllib.error.HTTPError):
+        return int(exc.code)
     return None
 
 
@@ -219,8 +228,21 @@ def _builtin_class(exc: BaseException) -> str | None:
             return "transient"
         if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.TooManyRedirects):
             return "logical"
+    # urllib3 (directly, or under an SDK) and aiohttp: looked up only when the automation
+    # imported them (importing aiohttp here would cost every classification)
+    urllib3 = sys.modules.get("urllib3.exceptions")
+    if urllib3 is not None and isinstance(
+        exc, urllib3.TimeoutError | urllib3.ProtocolError | urllib3.MaxRetryError
+    ):
+        return "transient"
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is not None:
+        if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+            return "transient"
+        if isinstance(exc, aiohttp.InvalidURL | aiohttp.TooManyRedirects):
+            return "logical"
     # stdlib: socket timeouts are TimeoutError; refused/reset are ConnectionError
-    if isinstance(exc, TimeoutError | ConnectionError):
+    if isinstance(exc, TimeoutError | ConnectionError | http.client.IncompleteRead):
         return "transient"
     return None
 

@@ -49,7 +49,7 @@ from harness.errors import UsageError
 from harness.flow import Flow
 from harness.ledger.records import EventRecord, InboxItem, RunRecord
 from harness.ledger.runqueue import LeaseLost, QueuedRun, RunQueue
-from harness.orchestrator._hook import RunHook, _Plan
+from harness.orchestrator._hook import Decision, RunHook, Wait, _Plan
 from harness.orchestrator._ratelimit import RateLimiter
 from harness.orchestrator._run import (
     DeliveryInfo,
@@ -275,13 +275,8 @@ class DurableHook(RunHook):
         super().start_attempt(number)
         self.progress.save(state="running", attempts=number)
 
-    def before(
-        self,
-        request: Request,
-        *,
-        search: Callable[[str], Response] | None = None,
-    ) -> _Plan:
-        plan = super().before(request, search=search)
+    def decide(self, request: Request, *, can_search: bool = True) -> Decision:
+        plan = yield from super().decide(request, can_search=can_search)
         limiter = self.progress.orch.rate_limiter
         if plan.replay is None and limiter is not None:
             wait = limiter.reserve(plan.system)
@@ -293,7 +288,7 @@ class DurableHook(RunHook):
                     system=plan.system,
                     detail={"system": plan.system, "seconds": round(wait, 3), "reason": "rate limit"},
                 )
-                self.clock.sleep(wait)
+                yield Wait(wait)
         if plan.replay is None and plan.request.method.upper() not in _READS:
             # written before the write is sent: if the process dies now, the resumed
             # run knows this write's outcome is unknown

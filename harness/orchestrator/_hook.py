@@ -1,9 +1,17 @@
 """The orchestrator's HTTP hook: what happens to every call an unmodified automation makes.
 
-``requests.Session.send``, ``httpx.Client.send`` and ``httpx.AsyncClient.send``
-are wrapped once per process (:func:`install`).  The wrapper looks up the
-current run in a :class:`contextvars.ContextVar`; outside a run it calls the
-original untouched.  Inside a run, in this order:
+Every supported client is hooked once per process
+(:func:`~harness.orchestrator.install`, :mod:`harness.orchestrator._clients`):
+urllib3's ``HTTPConnectionPool.urlopen`` (so ``requests``, urllib3 itself and
+the SDKs on them: stripe, hubspot-api-client, zenpy), http.client's
+``HTTPConnection.request``/``getresponse`` (so ``urllib.request`` and
+slack_sdk's ``WebClient``), ``httpx.Client.send`` and
+``httpx.AsyncClient.send``, and an aiohttp client middleware (so slack_sdk's
+``AsyncWebClient``).  Each call is hooked once, at the outermost of those
+layers it passes.  The wrapper looks up the current run in a
+:class:`contextvars.ContextVar`; outside a run it calls the original
+untouched.  Inside a run, :meth:`RunHook.decide` decides, the same for every
+client, sync or async, in this order:
 
 1. **deadlines**: past the attempt's or the run's deadline, the call is not
    made (:class:`~harness.orchestrator.AttemptDeadlineExceeded`, transient);
@@ -49,8 +57,24 @@ search-before-create guard (a create without its lookup key, an update, any
 generic REST API) a write whose response was lost after the server
 acted cannot be told apart from one that never arrived, so a retry may repeat
 it: such runs are the ones the inbox and the ``duplicate_effect`` oracle exist
-for.  Breaker waits use the run's clock (``clock.sleep``), which blocks the
-event loop in an ``httpx.AsyncClient`` automation in production.
+for.  A client's own retries below the hook point (urllib3's ``Retry``, also
+under ``requests``; httpx's connect retries) stay inside one hooked call: the
+hook adds the idempotency key before them, so they re-send it, but a
+``Retry`` that re-sends a keyless POST after a lost answer is not stopped by
+the unknown-outcome rule (the ``duplicate_effect`` oracle reports it).  The
+hook reads each response body whole to journal it (stored decoded, without
+its framing headers); an httpx response opened with ``stream=True`` is not
+read and journals no body.  http.client code that calls ``putrequest`` and
+``endheaders`` itself, rather than ``request``, is not hooked; aiohttp is
+hooked from 3.12 (client middlewares).  A guard's answer is the found record
+in the create's envelope (Zendesk's ``{"ticket": ...}``) without the
+create's side objects (its ``audit``): code that reads those fails loudly and
+goes to the inbox.  Breaker and rate-limit waits use the run's clock: in async
+code they are ``asyncio.sleep`` on the loop (other tasks run meanwhile).
+Concurrent calls (``asyncio.gather``) are recorded as they complete: in a
+campaign the fakes answer in the order requests were sent, so the timeline
+follows it; in production overlapping calls are recorded in the order they
+completed, each with its latency.
 """
 
 from __future__ import annotations
@@ -59,7 +83,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -88,7 +112,10 @@ from harness.systems._redact import redact_url
 
 __all__ = [
     "CallRecord",
+    "Decision",
     "RunHook",
+    "Search",
+    "Wait",
     "journal_key",
     "parse_body",
     "system_for_host",
@@ -155,6 +182,23 @@ class _Plan:
     #: query parameters added to the URL (an idempotency key some systems read there)
     query: tuple[tuple[str, str], ...] = ()
 
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A step of a decision: wait ``seconds`` on the run's clock, then go on."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """A step of a decision: send ``request`` (a GET) with the client the call uses; send back its answer."""
+
+    request: Request
+
+
+#: what :meth:`RunHook.decide` yields while deciding (a wait, a guard's search) and returns (the plan)
+Decision = Generator[Wait | Search, Response | None, "_Plan"]
 
 Emit = Callable[..., None]
 
@@ -238,9 +282,36 @@ class RunHook:
         self,
         request: Request,
         *,
-        search: Callable[[str], Response] | None = None,
+        search: Callable[[Request], Response] | None = None,
     ) -> _Plan:
-        """Decide about ``request``; raises the hook's own errors; may return a replay."""
+        """:meth:`decide` driven to its plan in this thread: waits on the run's clock,
+        guard searches through ``search`` (without one, no guard search is made)."""
+        decision = self.decide(request, can_search=search is not None)
+        answer: Response | None = None
+        try:
+            while True:
+                step = decision.send(answer)
+                if isinstance(step, Wait):
+                    self.clock.sleep(step.seconds)
+                    answer = None
+                else:
+                    assert search is not None
+                    answer = search(step.request)
+        except StopIteration as done:
+            plan: _Plan = done.value
+            return plan
+
+    def decide(self, request: Request, *, can_search: bool = True) -> Decision:
+        """Decide about ``request``: the one decision every client's hook shares.
+
+        A generator, so that sync and async clients drive the same logic: it
+        yields :class:`Wait` (a breaker's or a rate limit's wait: the driver
+        sleeps, ``asyncio.sleep`` in async code so the event loop keeps
+        running) and :class:`Search` (the search-before-create guard's GET:
+        the driver sends it with the call's own client and sends the answer
+        back) and returns the :class:`_Plan`.  Raises the hook's own errors;
+        the plan may be a replay (no call is made).
+        """
         now = self.clock.now()
         system = self.system_of(request.host)
         if now >= self.run_deadline:
@@ -291,10 +362,10 @@ class RunHook:
                 return _Plan(system, key, occurrence, (), None, journaled[occurrence], now, request)
 
         descriptor = self.descriptor_of(system)
-        if search is not None and method not in _READS and key in self.ambiguous:
+        if can_search and method not in _READS and key in self.ambiguous:
             guard = descriptor.guard_for(method, request.path)
             if guard is not None:
-                found = self._guard(system, guard, request, search)
+                found = yield from self._guard(system, guard, request)
                 if found is not None:
                     return _Plan(system, key, occurrence, (), None, found, now, request)
 
@@ -313,24 +384,19 @@ class RunHook:
             query_key = (idem.query_param, key_value)
 
         timeout = request.timeout
-        new_timeout: float | None = None
+        new_timeout = self.call_timeout(timeout, now=now)
         if timeout is None:
-            new_timeout = self.policy.timeouts.call
             self.emit(
                 "timeout_defaulted",
                 system=system,
                 detail={
                     "method": method,
                     "url": redact_url(request.url),
-                    "timeout": new_timeout,
+                    "timeout": self.policy.timeouts.call,
                 },
             )
-        remaining = max(0.001, min(self.attempt_deadline, self.run_deadline) - now)
-        effective = new_timeout if new_timeout is not None else timeout
-        if effective is not None and effective > remaining:
-            new_timeout = remaining
 
-        self._wait_for_breaker(system)
+        yield from self._wait_for_breaker(system)
         started = self.clock.now()
         sent = request
         for name, value in headers:
@@ -340,6 +406,20 @@ class RunHook:
             sent = _with_query(sent, *query_key)
             query = (query_key,)
         return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent, query)
+
+    def call_timeout(self, timeout: float | None, *, now: float | None = None) -> float | None:
+        """The read timeout a call whose client set ``timeout`` must get, or ``None`` to keep it.
+
+        No timeout gets the policy's call timeout; none may run past the
+        attempt's or the run's deadline.
+        """
+        now = self.clock.now() if now is None else now
+        new_timeout = self.policy.timeouts.call if timeout is None else None
+        remaining = max(0.001, min(self.attempt_deadline, self.run_deadline) - now)
+        effective = new_timeout if new_timeout is not None else timeout
+        if effective is not None and effective > remaining:
+            new_timeout = remaining
+        return new_timeout
 
     def _hold_stand_ins(self, system: str, method: str, request: Request) -> None:
         """The default data contract (:mod:`._placeholders`): no stand-in for a missing value."""
@@ -377,7 +457,7 @@ class RunHook:
             )
         raise self._fail(ContractViolation(f"{system} {method} {request.path}", violations))
 
-    def _wait_for_breaker(self, system: str) -> None:
+    def _wait_for_breaker(self, system: str) -> Generator[Wait, Any, None]:
         breaker = self.breakers.get(system)
         wait = breaker.wait_time(self.clock.now())
         if wait > 0:
@@ -390,7 +470,7 @@ class RunHook:
                 system=system,
                 detail={"system": system, "seconds": round(wait, 3), "reason": "circuit open"},
             )
-            self.clock.sleep(wait)
+            yield Wait(wait)
             self.waited[system] = waited + wait
         change = breaker.before_call(self.clock.now())
         if change is not None:
@@ -401,18 +481,11 @@ class RunHook:
         system: str,
         guard: CreateGuard,
         request: Request,
-        search: Callable[[str], Response],
-    ) -> Response | None:
+    ) -> Generator[Search, Response | None, Response | None]:
         """Search-before-create: a create whose earlier attempt got no answer is looked up first."""
-        try:
-            value: Any = request.json()
-            for part in guard.key_field.split("."):
-                value = value[part]
-        except (ValueError, KeyError, TypeError, IndexError):
+        key_text = _lookup_key(guard, request)
+        if key_text is None:
             return None
-        if value is None or value == "" or isinstance(value, dict | list):
-            return None
-        key_text = str(value)
         parts = urlsplit(request.url)
         # a base URL's path prefix (https://gw/support/api/v2/...) is kept for the search
         guard_path = guard.endpoint.partition(" ")[2]
@@ -424,7 +497,12 @@ class RunHook:
         search_path, _, search_query = guard.search.replace("{key}", quote(key_text, safe="")).partition("?")
         search_url = urlunsplit((parts.scheme, parts.netloc, prefix + search_path, search_query, ""))
         started = self.clock.now()
-        response = search(search_url)
+        search_request = Request(
+            "GET", search_url, _search_headers(request.headers), b"", request.timeout, request.client
+        )
+        answer = yield Search(search_request)
+        assert answer is not None
+        response = answer
         self._record(
             _Plan(
                 system,
@@ -434,7 +512,7 @@ class RunHook:
                 None,
                 None,
                 started,
-                Request("GET", search_url, request.headers, b"", request.timeout, request.client),
+                search_request,
             ),
             response,
             None,
@@ -578,6 +656,24 @@ class RunHook:
             self.on_breaker(change)
 
 
+    def resend_safe(self, plan: _Plan) -> bool:
+        """Whether the client's own retry (urllib3's ``Retry``, below the hook) may send the
+        planned request again after a lost answer: anything but a POST, or a POST carrying a
+        key the system honours.  A guarded create is not: its guard searches only before
+        the hook's next send, never between a client's own tries."""
+        request = plan.request
+        return request.method.upper() != "POST" or self._keyed(plan)
+
+    def _keyed(self, plan: _Plan) -> bool:
+        """Whether the request carries an idempotency key its system honours (header or query)."""
+        request = plan.request
+        idem = self.descriptor_of(plan.system).idempotency
+        if idem is None:
+            return False
+        if idem.header and request.header(idem.header) is not None:
+            return True
+        return bool(idem.query_param) and idem.query_param in dict(parse_qsl(urlsplit(request.url).query))
+
     def _cannot_dedupe(self, plan: _Plan, error: BaseException | None) -> bool:
         """Whether a write with no answer could not be sent again safely (see point 7).
 
@@ -588,16 +684,11 @@ class RunHook:
         request = plan.request
         if request.method.upper() != "POST" or plan.replay is not None:
             return False
-        if error is not None and type(error).__name__ in ("ConnectError", "ConnectTimeout"):
+        if error is not None and _never_connected(error):
             return False  # no connection was made: nothing was sent
-        descriptor = self.descriptor_of(plan.system)
-        idem = descriptor.idempotency
-        if idem is not None:
-            if idem.header and request.header(idem.header) is not None:
-                return False
-            if idem.query_param and idem.query_param in dict(parse_qsl(urlsplit(request.url).query)):
-                return False
-        guard = descriptor.guard_for(request.method.upper(), request.path)
+        if self._keyed(plan):
+            return False
+        guard = self.descriptor_of(plan.system).guard_for(request.method.upper(), request.path)
         return guard is None or _lookup_key(guard, request) is None
 
     def _same_operation(self, a: CallRecord | _Plan, b: CallRecord) -> bool:
@@ -609,6 +700,53 @@ class RunHook:
             and self.descriptor_of(a.system).endpoint(ra.method, ra.path)
             == self.descriptor_of(b.system).endpoint(b.method, b.request.path)
         )
+
+
+#: the clients' errors for a connection that was never made (so nothing was sent):
+#: httpx, urllib3 (also under requests), aiohttp, and the stdlib's refusal
+_NOT_CONNECTED = frozenset(
+    {
+        "ConnectError",
+        "ConnectTimeout",
+        "NewConnectionError",
+        "ConnectTimeoutError",
+        "NameResolutionError",
+        "ClientConnectorError",
+        "ClientConnectorDNSError",
+        "ConnectionTimeoutError",
+        "ConnectionRefusedError",
+    }
+)
+
+
+def _never_connected(error: BaseException) -> bool:
+    """Whether ``error`` says no connection was made, looking through the wrappers clients add
+    (``requests.ConnectionError`` around urllib3's ``MaxRetryError``, ``URLError``)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if type(exc).__name__ in _NOT_CONNECTED:
+            return True
+        if type(exc).__name__ == "MaxRetryError":
+            # urllib3 gave up after its own Retry: its last error says nothing of the
+            # earlier tries, one of which may have been sent
+            continue
+        reason = getattr(exc, "reason", None)
+        todo.extend(
+            [exc.__cause__, exc.__context__, reason if isinstance(reason, BaseException) else None]
+        )
+        todo.extend(a for a in exc.args if isinstance(a, BaseException))
+    return False
+
+
+def _search_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A write's headers minus those that describe its body or carry its key: the guard's GET."""
+    dropped = ("content-type", "content-length", "idempotency-key", "transfer-encoding")
+    return tuple((k, v) for k, v in headers if k.lower() not in dropped)
 
 
 def _lookup_key(guard: CreateGuard, request: Request) -> str | None:

@@ -72,7 +72,14 @@ from harness.systems._wirebytes import RequestParser, response_bytes, to_request
 if TYPE_CHECKING:
     from harness.systems._world import World
 
-__all__ = ["FakeSocket", "Passthrough", "intercept", "parse_passthrough", "real_network"]
+__all__ = [
+    "FakeSocket",
+    "Passthrough",
+    "harness_traffic",
+    "intercept",
+    "parse_passthrough",
+    "real_network",
+]
 
 #: set by :func:`real_network`: the harness's own traffic (alert sinks), never the automation's
 _REAL: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_real_network", default=False)
@@ -90,6 +97,12 @@ def real_network() -> Iterator[None]:
         yield
     finally:
         _REAL.reset(token)
+
+
+def harness_traffic() -> bool:
+    """Whether calls made now are the harness's own (inside :func:`real_network`): the
+    orchestrator's hook lets them pass untouched too."""
+    return _REAL.get()
 
 
 # -- passthrough --------------------------------------------------------------------

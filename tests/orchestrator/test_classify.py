@@ -97,3 +97,49 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
     assert parse_retry_after(date, now=now) == pytest.approx(90.0)
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after("-5") == 0.0
+
+
+def _urllib3_errors() -> list[tuple[BaseException, str]]:
+    from urllib3.exceptions import (
+        MaxRetryError,
+        NewConnectionError,
+        ProtocolError,
+        ReadTimeoutError,
+    )
+
+    return [
+        (ReadTimeoutError(None, "/v1/customers", "Read timed out."), "transient"),  # type: ignore[arg-type]
+        (NewConnectionError(None, "refused"), "transient"),  # type: ignore[arg-type]
+        (ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")), "transient"),
+        (MaxRetryError(None, "/v1/customers", "too many 503 error responses"), "transient"),  # type: ignore[arg-type]
+    ]
+
+
+def _aiohttp_errors() -> list[tuple[BaseException, str]]:
+    import aiohttp
+    from yarl import URL
+
+    info = aiohttp.RequestInfo(URL("https://api.stripe.com/v1/customers"), "POST", {}, URL("https://api.stripe.com"))  # type: ignore[arg-type]
+    return [
+        (aiohttp.ServerDisconnectedError(), "transient"),
+        (aiohttp.ClientPayloadError("truncated"), "transient"),
+        (aiohttp.ClientResponseError(info, (), status=503), "transient"),
+        (aiohttp.ClientResponseError(info, (), status=422), "logical"),
+    ]
+
+
+def _urllib_errors() -> list[tuple[BaseException, str]]:
+    import urllib.error
+    from email.message import Message
+
+    return [
+        (urllib.error.HTTPError("https://slack.com/api/chat.postMessage", 503, "x", Message(), None), "transient"),
+        (urllib.error.HTTPError("https://slack.com/api/chat.postMessage", 400, "x", Message(), None), "logical"),
+    ]
+
+
+@pytest.mark.parametrize(("exc", "expected"), [*_urllib3_errors(), *_aiohttp_errors(), *_urllib_errors()])
+def test_urllib3_aiohttp_and_urllib_errors_are_classified_like_their_network_failures(
+    exc: BaseException, expected: str
+) -> None:
+    assert classify(exc, Policy()) == expected

@@ -67,3 +67,34 @@ def test_run_transitions_are_logged_with_context(
         assert f"run={result.run.id}" in r.getMessage()
     inbox = next(r for r in records if r.transition == "inbox_added")  # type: ignore[attr-defined]
     assert inbox.error_class == "logical" and "error_class=logical" in inbox.getMessage()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["with_urllib3", "with_urllib", "with_aiohttp"])
+def test_flow_handle_hooks_every_client_in_production(
+    name: str, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wall clock and the ledger from the environment, as in a web handler: the ticket's
+    # answer is lost once, the retry searches for it, the Stripe create is keyed
+    import _client_automations as autos
+
+    from harness.flow import Flow
+    from harness.systems import standard_world
+    from harness.triggers import get_trigger
+
+    monkeypatch.setenv("HARNESS_LEDGER_URL", sqlite_url)
+    world = standard_world(3, clock=WallClock())
+    world.interceptors.append(fail_once("POST", "/api/v2/tickets.json", "timeout_after"))
+    trigger = get_trigger("hubspot.deal.closedwon")
+    flow = Flow(name=f"prod_{name}", automation=getattr(autos, name), trigger=trigger,
+                policy=Policy(retry=RetryPolicy(base_delay=0.001, max_delay=0.002)))
+    with world.activate():
+        result = flow.handle(dict(trigger.example))
+    assert result.end_state == "succeeded", result
+    stripe_posts = [c for c in world.calls if c.system == "stripe" and c.method == "POST"]
+    assert len(stripe_posts) == 1 and str(stripe_posts[0].request.header("Idempotency-Key")).startswith("harness-")
+    assert len(world.system("zendesk").records()["ticket"]) == 1
+    with Ledger.open(sqlite_url) as ledger:
+        (run,) = ledger.runs(flow=f"prod_{name}", with_events=True)
+    assert run.mode == "production"
+    calls = [e for e in run.events if e.kind == "call"]
+    assert any(e.detail.get("guard") == "search-before-create" for e in calls)

@@ -139,22 +139,10 @@ def test_a_retry_allowing_post_is_reported_for_the_duplicate_it_makes(sqlite_led
     assert "execute_then_timeout" in dup.program
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "robust_async_httpx",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap: under the orchestrator, a ticket create lost after Zendesk "
-                "acted is re-sent from async code without the search-before-create guard "
-                "(issues 14/16 stay open for it)",
-            ),
-        ),
-        "robust_aiohttp",
-    ],
-)
-def test_an_async_automation_is_awaited_in_both_modes_and_clean(name: str, sqlite_ledger: Ledger) -> None:
+@pytest.mark.parametrize("name", CLIENT_ROBUST)
+def test_each_robust_client_automation_is_clean_in_both_modes(name: str, sqlite_ledger: Ledger) -> None:
+    """Async ones awaited in both modes; every client's calls pass the orchestrator's hook
+    (keys, journal, the search-before-create guard) without making a finding."""
     result = run_campaign(
         _flow(name), ledger=sqlite_ledger, examples=40, seed=SEED, modes=("bare", "orchestrated"), shrink=False
     )
@@ -178,3 +166,18 @@ def test_the_orchestrator_recovers_each_fragile_class_without_a_flow_file(
     )
     found = {f.oracle: f for f in result.findings}
     assert oracle not in found, f"{name}: {found[oracle].message}\n{found[oracle].program}" if oracle in found else ""
+
+
+@pytest.mark.parametrize(("name", "oracle"), sorted(CLIENT_FRAGILE.items()))
+def test_the_orchestrator_recovers_each_fragile_client_class_without_a_flow_file(
+    name: str, oracle: str, sqlite_ledger: Ledger
+) -> None:
+    """Every client's calls pass the orchestrator's hook: keys on Stripe writes, default
+    timeouts, urllib3's Retry kept from re-sending a keyless create, the inbox rule."""
+    flow = _flow(name)
+    result = run_campaign(
+        flow, ledger=sqlite_ledger, examples=DEFAULT_EXAMPLES, seed=SEED, modes=("orchestrated",), shrink=False
+    )
+    found = {f.oracle: f for f in result.findings}
+    assert oracle not in found, f"{name}: {found[oracle].message}\n{found[oracle].program}" if oracle in found else ""
+    assert sum(result.faults_injected["orchestrated"].values()) > 0
