@@ -15,10 +15,11 @@ import logging
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks._runner import (
+    BenchResult,
     Config,
     machine_info,
     render_markdown,
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(name: str) -> None:
         print(f"  {name} ...", flush=True)
 
-    benches = dict(BENCHMARKS)
+    benches: dict[str, Callable[[Config], BenchResult]] = dict(BENCHMARKS)
     if args.profile:
         benches = {n: _profiled(fn, n, args.profile) for n, fn in benches.items()}
     results = run_all(benches, names, config, progress=progress)
@@ -118,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
-def _profiled(fn, name: str, directory: Path):  # type: ignore[no-untyped-def]
-    def run(config: Config):  # type: ignore[no-untyped-def]
+def _profiled(
+    fn: Callable[[Config], BenchResult], name: str, directory: Path
+) -> Callable[[Config], BenchResult]:
+    def run(config: Config) -> BenchResult:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.001)

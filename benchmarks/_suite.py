@@ -201,9 +201,9 @@ def bench_deal_won(cfg: Config) -> BenchResult:
         rows=ratioed,
         targets=(Target("orchestrated >= 0.5x bare (deal_won, fakes)", 0.5, ratioed[1].ratio),),
         notes=(
-            f"bad day: invoices made by tenacity {report['bad_day_invoices']['tenacity']}, "
+            (f"bad day: invoices made by tenacity {report['bad_day_invoices']['tenacity']}, "
             f"orchestrated {report['bad_day_invoices']['orchestrated']} (one per deal is right); "
-            f"{report['runs_recorded']} runs recorded",
+            f"{report['runs_recorded']} runs recorded"),
         ),
     )
 
@@ -220,43 +220,94 @@ def _three_call_flow() -> Any:
 
 
 def _check_once(
-    examples: int, modes: tuple[str, ...], seed: int, *, shrink: bool = True
+    examples: int, modes: tuple[str, ...], seed: int, *, shrink: bool = True, jobs: int = 1,
+    counts: dict[str, int] | None = None, cpu: list[float] | None = None,
 ) -> tuple[float, int, int]:
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
     flow = _three_call_flow()
+    if jobs > 1:
+        import dataclasses
+
+        # worker processes load the automation by name, as `harness check
+        # benchmarks.workloads:three_call --jobs N` does
+        flow = dataclasses.replace(flow, automation="benchmarks.workloads:three_call")
     with (
         tempfile.TemporaryDirectory(prefix="harness-bench-check-") as tmp,
         Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.db'}") as ledger,
     ):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run_campaign(
             flow, ledger=ledger, examples=examples, seed=seed, modes=modes, shrink=shrink,
-            flow_ref="benchmarks/workloads.py:three_call",
+            flow_ref="benchmarks/workloads.py:three_call", jobs=jobs,
         )
         seconds = time.perf_counter() - start
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
+        if counts is not None:  # the scenarios' deliveries and calls, read after the timing
+            runs = [r for cid in result.campaign_ids.values() for r in ledger.runs(campaign_id=cid)]
+            counts["deliveries"] = counts.get("deliveries", 0) + len(runs)
+            counts["calls"] = counts.get("calls", 0) + sum(r.calls for r in runs)
     return seconds, sum(result.examples.values()), len(result.findings)
+
+
+def _speedup(jobs: list[float], one: list[float]) -> str:
+    """``"1.42x"`` the rate of one process (medians, same run)."""
+    import statistics
+
+    return f"{statistics.median(jobs) / statistics.median(one):.2f}x"
+def _cpu_note(examples: int, hand: Sequence[float], check: Sequence[float]) -> str:
+    """The per-scenario ratio in CPU time, which the other processes of a shared machine do not inflate."""
+    ratio = statistics_median([h / c for h, c in zip(hand, check, strict=True)])
+    return (
+        f"in CPU time of this process (which other processes' load does not inflate): the test "
+        f"{statistics_median(hand) / examples * 1000:.1f} ms per scenario, harness check --mode bare "
+        f"{statistics_median(check) / examples * 1000:.1f} ms: {ratio:.2f}x (median of the "
+        f"repeats' ratios)"
+    )
+
+
+def _work_note(examples: int, hand: dict[str, int], check: dict[str, int]) -> str:
+    """What each side did per scenario: deliveries (automation calls) and HTTP calls."""
+    per = {k: (c["deliveries"] / examples, c["calls"] / examples) for k, c in
+           (("hand", hand), ("check", check))}
+    return (
+        f"per scenario, the hand-written test made {per['hand'][0]:.2f} deliveries and "
+        f"{per['hand'][1]:.1f} HTTP calls, harness check --mode bare {per['check'][0]:.2f} and "
+        f"{per['check'][1]:.1f} (plus a reference run per distinct set of objects, and the "
+        f"discovery run); per HTTP call of the scenarios its ratio would be "
+        f"{per['check'][1] / per['hand'][1]:.2f}x the per-scenario one"
+    )
 
 
 def bench_check(cfg: Config) -> BenchResult:
     examples = cfg.pick(100, 20, 5)
-    repeats = cfg.pick(2, 1)
+    repeats = cfg.pick(5, 1)
     # warm imports and caches (Hypothesis, the fakes, the ledger) outside the timing
     handwritten_fault_test(3, seed=cfg.seed)
     _check_once(2, ("bare",), cfg.seed)
-    hand, explore, bare, both = [], [], [], []
-    violations = findings_bare = findings_both = 0
+    hand, explore, bare, both, bare2, both2 = [], [], [], [], [], []
+    violations = findings_bare = findings_both = findings_bare2 = findings_both2 = 0
     scen_both = 0
+    hand_work: dict[str, int] = {}
+    check_work: dict[str, int] = {}
+    cpu_hand: list[float] = []
+    cpu_check: list[float] = []
     for r in range(repeats):
-        s, violations = handwritten_fault_test(examples, seed=cfg.seed + r)
+        s, violations = handwritten_fault_test(examples, seed=cfg.seed + r, counts=hand_work, cpu=cpu_hand)
         hand.append(examples / s)
-        s, scen, _ = _check_once(examples, ("bare",), cfg.seed + r, shrink=False)
+        s, scen, _ = _check_once(examples, ("bare",), cfg.seed + r, shrink=False, counts=check_work)
         explore.append(scen / s)
-        s, scen, findings_bare = _check_once(examples, ("bare",), cfg.seed + r)
+        s, scen, findings_bare = _check_once(examples, ("bare",), cfg.seed + r, cpu=cpu_check)
         bare.append(scen / s)
         s, scen_both, findings_both = _check_once(examples, ("bare", "orchestrated"), cfg.seed + r)
         both.append(scen_both / s)
+        # --jobs 2: two spawned worker processes (their start-up and discovery runs counted)
+        s, scen, findings_bare2 = _check_once(examples, ("bare",), cfg.seed + r, jobs=2)
+        bare2.append(scen / s)
+        s, scen, findings_both2 = _check_once(examples, ("bare", "orchestrated"), cfg.seed + r, jobs=2)
+        both2.append(scen / s)
     base = Row(
         "hand-written Hypothesis + responses test", examples, "scenarios/s", tuple(hand),
         note=f"{violations} violating examples counted (not shrunk)",
@@ -276,6 +327,16 @@ def bench_check(cfg: Config) -> BenchResult:
                 "harness check (bare + orchestrated)", scen_both, "scenario-modes/s", tuple(both),
                 note=f"each scenario played in both modes; {findings_both} findings",
             ),
+            Row(
+                "harness check --mode bare --jobs 2", examples, "scenarios/s", tuple(bare2),
+                note=f"2 worker processes, start-up included; {findings_bare2} findings "
+                f"(same as --jobs 1); {_speedup(bare2, bare)} --jobs 1",
+            ),
+            Row(
+                "harness check (bare + orchestrated) --jobs 2", scen_both, "scenario-modes/s",
+                tuple(both2),
+                note=f"{findings_both2} findings; {_speedup(both2, both)} --jobs 1",
+            ),
         ],
         base,
     )
@@ -286,8 +347,18 @@ def bench_check(cfg: Config) -> BenchResult:
         rows=rows,
         targets=(Target("harness check >= 1.0x hand-written test (per scenario)", 1.0, rows[1].ratio),),
         notes=(
-            "harness check runs in-process through harness.chaos.run_campaign (what the CLI "
-            "calls), so CLI start-up is not counted; shrinking of its findings is counted",
+            ("harness check runs in-process through harness.chaos.run_campaign (what the CLI "
+            "calls), so CLI start-up is not counted; shrinking of its findings is counted"),
+            ("the hand-written test: Hypothesis draws the deal's fields, a fault for each call "
+            "(none, none, 503, 429, timeout before the server acts, reset) and a second "
+            "delivery; responses serves canned JSON; it counts duplicate customers or "
+            "tickets; harness check: an enumerated phase over every endpoint x fault kind, "
+            "then Hypothesis scenarios of 1-3 deliveries (duplicates, redeliveries, reordering) "
+            "and 0-3 faults (also timeouts after the server acted, slow answers, outages, bad "
+            "values), each played on the stateful fakes through urllib3 and http.client, "
+            "judged against a reference run by six oracles and written to a SQLite ledger"),
+            _work_note(examples * repeats, hand_work, check_work),
+            _cpu_note(examples, cpu_hand, cpu_check),
         ),
     )
 
@@ -301,14 +372,20 @@ def bench_check_deal_won(cfg: Config) -> BenchResult:
             "check_deal_won", "", None, (unavailable("all", f"benchmarks/check_throughput.py: {exc}"),)
         )
     examples = cfg.pick(30, 15, 3)
-    repeats = cfg.pick(2, 1)
+    repeats = cfg.pick(5, 1)
     ct.handwritten_rate(3, cfg.seed)
     ct.campaign_rate(2, cfg.seed, ("bare",), shrink=False)
     hand, explore, check = [], [], []
+    hand_work: dict[str, int] = {}
+    check_work: dict[str, int] = {}
+    cpu_hand: list[float] = []
+    cpu_check: list[float] = []
     for r in range(repeats):
-        hand.append(ct.handwritten_rate(examples, cfg.seed + r)[0])
-        explore.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=False)[0])
-        check.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=True)[0])
+        hand.append(ct.handwritten_rate(examples, cfg.seed + r, hand_work, cpu_hand)[0])
+        explore.append(
+            ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=False, counts=check_work)[0]
+        )
+        check.append(ct.campaign_rate(examples, cfg.seed + r, ("bare",), shrink=True, cpu=cpu_check)[0])
     base = Row("hand-written Hypothesis + responses test", examples, "scenarios/s", tuple(hand))
     rows = with_ratios(
         [
@@ -325,6 +402,14 @@ def bench_check_deal_won(cfg: Config) -> BenchResult:
         baseline="hand-written Hypothesis + responses fault test",
         rows=rows,
         targets=(Target("harness check >= 1.0x hand-written test (deal_won)", 1.0, rows[1].ratio),),
+        notes=(
+            ("the hand-written test: Hypothesis draws the deal, its amount, one fault (none, "
+            "503, timeout before the server acts) on one of the 7 endpoints and a second "
+            "delivery; responses serves canned JSON, time.sleep patched out; harness check "
+            "as in [check]"),
+            _work_note(examples * repeats, hand_work, check_work),
+            _cpu_note(examples, cpu_hand, cpu_check),
+        ),
     )
 
 
@@ -401,8 +486,8 @@ def bench_virtual_time(cfg: Config) -> BenchResult:
         baseline=None,
         rows=tuple(rows),
         notes=(
-            f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
-            f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x",
+            (f"the same backoff slept on the wall clock (tenacity, DBOS and Prefect all sleep) "
+            f"would take {statistics_median(virtuals):,.0f} s: {speedup:,.0f}x"),
         ),
     )
 
@@ -578,9 +663,58 @@ def bench_memory(cfg: Config) -> BenchResult:
         baseline=f"{small:,} scenarios",
         rows=ratioed,
         notes=(
-            f"peak RSS at {large:,} / at {small:,} scenarios = {growth:.2f} (1.00 = flat); "
+            (f"peak RSS at {large:,} / at {small:,} scenarios = {growth:.2f} (1.00 = flat); "
             "each size in a fresh child process; no shrinking; the issue's 1,000 and 10,000 "
-            "do not fit the 10-minute budget here: `--only memory --memory-sizes 1000,10000`",
+            "do not fit the 10-minute budget here: `--only memory --memory-sizes 1000,10000`"),
+        ),
+    )
+
+
+# -- 2b. the interception's cost per call, per client ---------------------------------------
+
+
+def bench_intercept(cfg: Config) -> BenchResult:
+    """Per-call cost of each client through a world, split into client, interception, fake."""
+    from benchmarks import intercept_cost
+
+    calls = cfg.pick(300, 100, 10)
+    repeats = cfg.pick(5, 3, 1)
+    measured = intercept_cost.measure(calls, repeats)
+    rows = []
+    for m in measured:
+        if m["layer"] == "ssl context":
+            continue
+        note = (
+            f"client's own {m['client_us']:,.0f}, interception {m['interception_us']:,.0f}, "
+            f"fake {m['fake_us']:,.0f} us"
+            if "fake_us" in m
+            else {"no client": "the fake and the world's call log, no client",
+                  "requests adapter": "requests answered above urllib3: no pool, no http.client "
+                                      "parser, no connection retries"}.get(m["layer"], "")
+        )
+        rows.append(Row(
+            m["client"] if m["layer"] in ("no client", "requests adapter")
+            else f"{m['client']}, at the {m['layer']}", calls, "us/call (CPU)", tuple(m["rounds"]),
+            higher_is_better=False, note=note,
+            extra={k: m[k] for k in ("client_us", "interception_us", "fake_us") if k in m},
+        ))
+    shares = [m["interception_us"] / m["us_per_call"] for m in measured if "fake_us" in m]
+    ssl = {m["client"]: m["us_per_call"] for m in measured if m["layer"] == "ssl context"}
+    return BenchResult(
+        name="intercept",
+        workload="one GET of a Stripe customer from the fake, per HTTP client (benchmarks/intercept_cost.py)",
+        baseline=None,
+        rows=tuple(rows),
+        notes=(
+            ("CPU time of the calling thread (the calls do no I/O; the wall clock of a shared "
+            "machine would also count other processes); split by timers on the fake "
+            "(World.dispatch) and on the interception's entry points (the in-memory socket, "
+            "the patched connects, the httpx and aiohttp transports)"),
+            f"interception share of a call: {min(shares):.0%}-{max(shares):.0%} across clients"
+            if shares else "no client measured",
+            "an httpx.Client() made per call: "
+            + ", ".join(f"{k.split(', ')[-1]} {v:,.0f} us" for k, v in ssl.items())
+            + " (certificate loading skipped inside a world)",
         ),
     )
 
@@ -590,6 +724,7 @@ BENCHMARKS = {
     "deal_won": bench_deal_won,
     "check": bench_check,
     "check_deal_won": bench_check_deal_won,
+    "intercept": bench_intercept,
     "virtual_time": bench_virtual_time,
     "ledger": bench_ledger,
     "report": bench_report,

@@ -436,7 +436,10 @@ def run_variant_in_child(
 # -- workload 2's baseline: the hand-written fault test ---------------------------------------
 
 
-def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]:
+def handwritten_fault_test(
+    examples: int, *, seed: int = 0, counts: dict[str, int] | None = None,
+    cpu: list[float] | None = None,
+) -> tuple[float, int]:
     """Run the hand-written Hypothesis + ``responses`` fault test for ``examples`` examples.
 
     What a careful engineer writes for :func:`~benchmarks.workloads.three_call`:
@@ -446,7 +449,9 @@ def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]
     deal got two customers or two tickets and that a reported success left a
     ticket.  Violations are counted instead of asserted, so every example runs
     (an assertion would stop at the first and shrink).  Returns
-    ``(seconds, violations)``.
+    ``(seconds, violations)``; ``counts``, when given, gets the ``deliveries``
+    (calls of the automation) and HTTP ``calls`` the test made; ``cpu``, when
+    given, gets the CPU seconds of the test appended.
     """
     import re
 
@@ -517,14 +522,20 @@ def handwritten_fault_test(examples: int, *, seed: int = 0) -> tuple[float, int]
                     results.append(three_call(event))
                 except requests.RequestException:
                     results.append(None)
+            if counts is not None:
+                counts["deliveries"] = counts.get("deliveries", 0) + len(results)
+                counts["calls"] = counts.get("calls", 0) + len(rsps.calls)
         if len(customers) > 1 or len(tickets) > 1:
             violations += 1
         if any(r is not None for r in results) and not tickets:
             violations += 1
 
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     test_three_call()
-    return time.perf_counter() - start, violations
+    seconds = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(time.process_time() - start_cpu)
+    return seconds, violations
 
 
 def _child(argv: Sequence[str] | None = None) -> int:

@@ -43,9 +43,15 @@ def _flow() -> Any:
 
 
 def campaign_rate(
-    examples: int, seed: int, modes: tuple[str, ...], *, shrink: bool
+    examples: int, seed: int, modes: tuple[str, ...], *, shrink: bool,
+    counts: dict[str, int] | None = None, cpu: list[float] | None = None,
 ) -> tuple[float, int, float]:
-    """Scenarios (scenario-modes) per second of one campaign, its findings, deliveries per second."""
+    """Scenarios (scenario-modes) per second of one campaign, its findings, deliveries per second.
+
+    ``counts``, when given, gets the ``deliveries`` and HTTP ``calls`` of the
+    scenarios (read from the ledger after the timing; reference runs not included);
+    ``cpu``, when given, gets the CPU seconds of the campaign appended.
+    """
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
@@ -54,17 +60,27 @@ def campaign_rate(
         tempfile.TemporaryDirectory(prefix="harness-check-bench-") as tmp,
         Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.db'}") as ledger,
     ):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run_campaign(flow, ledger=ledger, examples=examples, seed=seed, modes=modes, shrink=shrink)
         seconds = time.perf_counter() - start
-        deliveries = sum(len(ledger.runs(campaign_id=cid)) for cid in result.campaign_ids.values())
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
+        runs = [r for cid in result.campaign_ids.values() for r in ledger.runs(campaign_id=cid)]
+        deliveries = len(runs)
+        if counts is not None:
+            counts["deliveries"] = counts.get("deliveries", 0) + deliveries
+            counts["calls"] = counts.get("calls", 0) + sum(r.calls for r in runs)
     return sum(result.examples.values()) / seconds, len(result.findings), deliveries / seconds
 
 
-def handwritten_rate(examples: int, seed: int) -> tuple[float, int, float]:
+def handwritten_rate(
+    examples: int, seed: int, counts: dict[str, int] | None = None, cpu: list[float] | None = None
+) -> tuple[float, int, float]:
     """Examples per second of the hand-written Hypothesis + responses test of deal_won.
 
-    Also its violations and its deliveries (calls of the automation) per second.
+    Also its violations and its deliveries (calls of the automation) per second;
+    ``counts``, when given, gets the ``deliveries`` and HTTP ``calls`` it made;
+    ``cpu`` the CPU seconds of the test appended.
     """
     import responses
     from hypothesis import HealthCheck, given, settings
@@ -140,12 +156,17 @@ def handwritten_rate(examples: int, seed: int) -> tuple[float, int, float]:
                 deliveries += 1
                 with contextlib.suppress(Exception):
                     handle(dict(event))
+            if counts is not None:
+                counts["deliveries"] = counts.get("deliveries", 0) + (2 if twice else 1)
+                counts["calls"] = counts.get("calls", 0) + len(mocked.calls)
         if state["invoices"] > 1 or state["customers"] > 1:
             violations += 1
 
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     test_deal_won()
     seconds = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(time.process_time() - start_cpu)
     return examples / seconds, violations, deliveries / seconds
 
 

@@ -84,8 +84,8 @@ def measure(examples: int, seeds: tuple[int, ...]) -> dict[str, Any]:
 
 def render(data: dict[str, Any], label: str = "") -> str:
     lines = [
-        f"examples to first detection{f' ({label})' if label else ''}: budget {data['examples']}, "
-        f"seeds {', '.join(str(s) for s in data['seeds'])}",
+        (f"examples to first detection{f' ({label})' if label else ''}: budget {data['examples']}, "
+        f"seeds {', '.join(str(s) for s in data['seeds'])}"),
         "",
         "| class | automation | median | per seed | missed |",
         "| --- | --- | --- | --- | --- |",
@@ -108,8 +108,8 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
         return median + missed
 
     lines = [
-        f"median examples to first detection (budget {after['examples']}, seeds "
-        f"{', '.join(str(s) for s in after['seeds'])}; 1 = the first scenario)",
+        (f"median examples to first detection (budget {after['examples']}, seeds "
+        f"{', '.join(str(s) for s in after['seeds'])}; 1 = the first scenario)"),
         "",
         f"| class | automation | {before.get('label') or 'before'} | {after.get('label') or 'after'} |",
         "| --- | --- | --- | --- |",

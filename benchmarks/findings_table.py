@@ -81,10 +81,10 @@ def measure(examples: int, seed: int, *, flow_files: bool = True) -> str:
         ledger.close()
     ordered = sorted(classes)
     lines = [
-        f"Measured by `python -m benchmarks.findings_table --examples {examples} --seed {seed}"
+        (f"Measured by `python -m benchmarks.findings_table --examples {examples} --seed {seed}"
         f"{'' if flow_files else ' --no-flow-file'}` "
         f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: findings by class (each class is "
-        "reported once per campaign, shrunk), bare → orchestrated.",
+        "reported once per campaign, shrunk), bare → orchestrated."),
         "",
         "| automation | " + " | ".join(ordered) + " | runs handed to a person (orchestrated) |",
         "| --- | " + " | ".join("---" for _ in ordered) + " | --- |",

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness import VirtualClock  # noqa: E402
-from harness._wire import Request, Response  # noqa: E402
+from harness._shared.wire import Request, Response  # noqa: E402
 from harness.flow import load_flow  # noqa: E402
 from harness.ledger import Ledger  # noqa: E402
 from harness.orchestrator import Orchestrator  # noqa: E402

@@ -10,18 +10,22 @@ Hypothesis) are imported on first use of one of their names, so
 ``flow.handle(event)``.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+# No ``from __future__ import annotations`` and only private helper names here:
+# every public name of this module is in ``__all__`` (tests/core/test_public_api.py).
+import importlib as _importlib
+import typing as _typing
 
 from harness._oracle_registry import register_oracle
-from harness._wire import Request, Response, VirtualClock, WallClock
+from harness._shared.wire import Request, Response, VirtualClock, WallClock
 from harness.errors import (
     ConfigError,
     FlowDeclarationError,
     HarnessError,
+    InvalidTypeError,
+    InvalidValueError,
     LedgerError,
+    NameTakenError,
+    NotFoundError,
     RunBrokenError,
     UsageError,
 )
@@ -69,7 +73,7 @@ from harness.triggers import (
     webhook_trigger,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from harness.chaos import CampaignResult, Scenario, replay, run_campaign
     from harness.gate import Gate, GateResult, evaluate_ledger, load_gate
     from harness.ledger import Ledger
@@ -124,9 +128,13 @@ __all__ = [
     "HubSpot",
     "InboxPolicy",
     "Intercom",
+    "InvalidTypeError",
+    "InvalidValueError",
     "Ledger",
     "LedgerError",
     "Metrics",
+    "NameTakenError",
+    "NotFoundError",
     "Orchestrator",
     "Pilot",
     "Pipedrive",
@@ -176,11 +184,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -4,7 +4,7 @@
 returned as is; an awaitable (an ``async def`` handler, or a sync handler that
 returns a coroutine) is run to completion on a fresh event loop.
 
-With a :class:`~harness._wire.VirtualClock` the loop runs in virtual time:
+With a :class:`~harness._shared.wire.VirtualClock` the loop runs in virtual time:
 ``loop.time()`` reads the clock, and when the loop would block waiting for its
 next timer (``asyncio.sleep``, ``asyncio.wait_for``, aiohttp's and httpx's
 timeouts) it advances the clock to that timer instead of waiting.  Real I/O
@@ -21,7 +21,7 @@ import selectors
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from harness._wire import Clock, VirtualClock
+from harness._shared.wire import Clock, VirtualClock
 
 __all__ = ["call", "run", "sleep"]
 

@@ -1,4 +1,4 @@
-"""Webhook triggers of the bundled Shopify and Intercom fakes.
+"""Webhook triggers of the bundled Shopify, Intercom, GitHub and Slack fakes.
 
 * ``shopify.orders.create``: Shopify's ``orders/create`` webhook.  An event is
   the delivery as the automation's web handler sees it: ``{"headers": {...},
@@ -9,6 +9,14 @@
   ``{"type": "notification_event", "topic", "id", "data": {"item": conversation},
   "delivery_attempts"}``; Intercom's retry keeps ``id`` and increments
   ``delivery_attempts``.
+* ``github.issues.opened``: GitHub's ``issues`` webhook with ``action: opened``,
+  as ``{"headers": {...}, "body": {"action", "issue", "repository", "sender"}}``.
+  ``X-GitHub-Delivery`` identifies the event and is kept on a redelivery (GitHub
+  does not retry by itself; a person or a script redelivers a failed one).
+* ``slack.app_mention``: Slack's Events API ``event_callback`` with an
+  ``app_mention`` event, as ``{"headers": {...}, "body": envelope}``; Slack's
+  retry (up to three, when the app did not answer 2xx within 3 seconds) keeps
+  ``event_id``.
 
 Imported by :mod:`harness.triggers`, which registers them.
 """
@@ -19,8 +27,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from harness._triggers import example, register_trigger
 from harness.flow import Contract, Field, Trigger
-from harness.triggers import register_trigger
 
 __all__: list[str] = []
 
@@ -179,5 +187,100 @@ register_trigger(
         event_id_field="id",
         attempt_field="delivery_attempts",
         defining=("type", "topic"),
+    )
+)
+
+
+def _issue_key(event: Mapping[str, Any]) -> str:
+    body = event["body"]
+    return f"issue:{body['repository']['full_name']}#{body['issue']['number']}"
+
+
+def _issues(world: Any) -> list[str]:
+    return list(world.system("github").issue_keys())
+
+
+def _issue_event(world: Any, object_id: str, rng: random.Random) -> dict[str, Any]:
+    return dict(world.system("github").webhook_event(object_id, rng=rng))
+
+
+register_trigger(
+    Trigger(
+        name="github.issues.opened",
+        system="github",
+        description="an issue was opened on a GitHub repository (issues webhook, action opened)",
+        contract=Contract(
+            (
+                Field("headers.X-GitHub-Event", "enum", allowed=("issues",), meaning="the webhook event"),
+                Field("headers.X-GitHub-Delivery", "str",
+                      meaning="GitHub's GUID of the event; the same when it is redelivered"),
+                Field("headers.X-Hub-Signature-256", "str", pattern=r"sha256=[0-9a-f]{64}",
+                      meaning="HMAC-SHA256 of the body with the webhook's secret"),
+                Field("body.action", "enum", allowed=("opened",), meaning="what happened to the issue"),
+                Field("body.issue.number", "int", meaning="the issue's number in its repository"),
+                Field("body.issue.title", "str", meaning="the issue's title"),
+                Field("body.issue.body", "str", required=False, meaning="the issue's text (null when empty)"),
+                Field("body.issue.html_url", "str", meaning="the issue's page"),
+                Field("body.issue.user.login", "str", meaning="who opened it"),
+                Field("body.repository.full_name", "str", pattern=r"[^/\s]+/[^/\s]+",
+                      meaning="owner/repo"),
+            )
+        ),
+        object_key=_issue_key,
+        example=example("github/webhook_issues_opened.json"),
+        make_event=_issue_event,
+        objects=_issues,
+        event_id_field="headers.X-GitHub-Delivery",
+        attempt_field=None,
+        redelivery_keeps_id=True,
+        defining=("headers.X-GitHub-Event", "body.action"),
+        noun="issue",
+    )
+)
+
+
+def _mention_key(event: Mapping[str, Any]) -> str:
+    inner = event["body"]["event"]
+    return f"message:{inner['channel']}:{inner['ts']}"
+
+
+def _mentions(world: Any) -> list[str]:
+    return list(world.system("slack").mention_keys())
+
+
+def _mention_event(world: Any, object_id: str, rng: random.Random) -> dict[str, Any]:
+    return dict(world.system("slack").webhook_event(object_id, rng=rng))
+
+
+register_trigger(
+    Trigger(
+        name="slack.app_mention",
+        system="slack",
+        description="someone mentioned the app's bot in a channel (Events API app_mention)",
+        contract=Contract(
+            (
+                Field("headers.X-Slack-Signature", "str", pattern=r"v0=[0-9a-f]{64}",
+                      meaning="HMAC-SHA256 of v0:timestamp:body with the app's signing secret"),
+                Field("headers.X-Slack-Request-Timestamp", "int", meaning="when Slack sent it, epoch seconds"),
+                Field("body.type", "enum", allowed=("event_callback",), meaning="the Events API envelope"),
+                Field("body.event_id", "str", pattern=r"Ev[A-Z0-9]+",
+                      meaning="Slack's id of the event; the same on Slack's retries"),
+                Field("body.team_id", "str", meaning="the workspace"),
+                Field("body.event.type", "enum", allowed=("app_mention",), meaning="the event"),
+                Field("body.event.user", "str", meaning="who mentioned the bot"),
+                Field("body.event.text", "str", meaning="the message, with <@BOT> in it"),
+                Field("body.event.channel", "str", meaning="the channel it was posted in"),
+                Field("body.event.ts", "str", pattern=r"\d+\.\d{6}", meaning="the message's ts"),
+            )
+        ),
+        object_key=_mention_key,
+        example=example("slack/event_app_mention.json"),
+        make_event=_mention_event,
+        objects=_mentions,
+        event_id_field="body.event_id",
+        attempt_field=None,
+        redelivery_keeps_id=True,
+        defining=("body.type", "body.event.type"),
+        noun="mention",
     )
 )

@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BUILTIN_ORACLES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
+from harness._shared.samedef import same_definition
+from harness.errors import NameTakenError, UsageError
+
+__all__ = ["BUILTIN_ORACLES", "SILENT_CLASSES", "Oracle", "oracle_names", "register_oracle", "registered_oracles"]
 
 #: the built-in oracle classes, in the order findings are reported
 BUILTIN_ORACLES: tuple[str, ...] = (
@@ -25,6 +28,9 @@ BUILTIN_ORACLES: tuple[str, ...] = (
     "transient_unrecovered",
     "effect",
 )
+
+#: classes whose harm nobody sees when it happens: they fail a gate by default
+SILENT_CLASSES: tuple[str, ...] = ("duplicate_effect", "silent_loss", "bad_value")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,11 +57,11 @@ def register_oracle(
 ) -> Oracle:
     """Add an oracle judged on every scenario after the built-in ones.
 
-    Registering the same check under the same name again is harmless; another
-    check under a taken name (a built-in's included) is a ``ValueError``.
+    Registering the same check under the same name again is harmless (also a
+    check defined by the same source, as when a flow file is imported by name
+    and again by path through :func:`~harness.load_flow`); another check under
+    a taken name (a built-in's included) is a :class:`~harness.errors.NameTakenError`.
     """
-    from harness.errors import UsageError
-
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
         raise UsageError(
             f"register_oracle: the name must be lowercase letters, digits and '_' (a finding "
@@ -67,9 +73,9 @@ def register_oracle(
     with _LOCK:
         taken = _REGISTRY.get(name)
         if taken is not None:
-            if taken.check is check:
+            if taken.check is not None and same_definition(taken.check, check):
                 return taken
-            raise UsageError(
+            raise NameTakenError(
                 f"register_oracle: an oracle named {name!r} is already registered"
                 f"{' (a built-in one)' if taken.check is None else ''}; choose another name"
             )

@@ -13,8 +13,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from harness._triggers import register_trigger
 from harness.flow import Contract, Field, Trigger
-from harness.triggers import register_trigger
 
 __all__: list[str] = []
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,7 @@ class Schedule:
     every: float
     change: Callable[[Any, str, random.Random], None]
     key: Callable[[str], str]
+    _: KW_ONLY
     changed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ sleeps), block on ``threading.Event().wait()``, or end the process with
 Both exceptions derive from :class:`BaseException` on purpose: an automation's
 ``except Exception`` must not swallow them.  :func:`~harness.chaos.run_campaign`
 turns them into :class:`~harness.errors.RunBrokenError` (exit status 3).  This
-module sits at the top of the package, beside ``_wire``, because the CLI
+module sits at the top of the package, beside the shared room (``harness._shared``), because the CLI
 installs :func:`exit_guard` before it imports anything heavy or the automation.
 """
 

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 
 import click
 
-from harness._redact import redact_text
+from harness._shared.redact import redact_text
 from harness._terminal import safe_line
+from harness._watchdog import AutomationExited, exit_guard, location_of_traceback
 from harness.errors import EXIT_BROKEN, HarnessError
 
 __all__ = ["main"]
@@ -84,90 +85,90 @@ def _stdout_closed() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and, as a console script, exit with) its status."""
-    from harness._watchdog import AutomationExited, exit_guard, location_of_traceback
-
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         with exit_guard():
             result = cli.main(args=args, prog_name="harness", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        code = 2
-    except click.UsageError as exc:
-        hint = ""
-        if exc.ctx is not None:
-            hint = f" (see '{exc.ctx.command_path} --help')"
-        click.echo(f"harness: error: {_one_line(exc.format_message())}{hint}", err=True)
-        code = 2
-    except click.exceptions.Abort:
-        click.echo("harness: aborted", err=True)
-        code = 130
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:
-        click.echo(f"harness: error: {_one_line(exc.format_message())}", err=True)
-        code = exc.exit_code
-    except HarnessError as exc:
-        click.echo(f"harness: error: {_one_line(str(exc), redact=exc.exit_code != 2)}", err=True)
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("harness: interrupted", err=True)
-        code = 130
-    except BrokenPipeError:
-        code = 0
-    except SystemExit as exc:
-        if _stdout_closed():
-            # click met EPIPE writing our output (`harness inbox list | head -1`) and asked
-            # to exit: the reader has what it wanted, so end quietly
-            code = 0
-            if argv is None:
-                sys.exit(code)
-            return code
-        # click never raises SystemExit with standalone_mode=False otherwise: this came
-        # from user code
-        click.echo(
-            f"harness: error: the automation or its flow called sys.exit({exc.code!r}) while the "
-            "harness was running it; an automation must return or raise, never exit the process",
-            err=True,
-        )
-        code = EXIT_BROKEN
-    except AutomationExited as exc:
-        click.echo(f"harness: error: {_one_line(str(exc), redact=True)}", err=True)
-        code = EXIT_BROKEN
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
-            click.echo(
-                "harness: internal error (a bug in the harness, please report it with the "
-                "traceback below):\n" + traceback.format_exc(),
-                err=True,
-            )
-            code = EXIT_BROKEN
-        else:
-            # the environment broke the run; not a bug of the harness, not a finding
-            where = f" writing {exc.filename!r}" if exc.filename else ""
-            click.echo(f"harness: error: the environment failed{where}: {exc.strerror}", err=True)
-            code = EXIT_BROKEN
-    except Exception:
-        click.echo(
-            "harness: internal error (a bug in the harness, please report it with the "
-            "traceback below):\n" + traceback.format_exc(),
-            err=True,
-        )
-        code = EXIT_BROKEN
-    except BaseException as exc:  # a BaseException of the automation's own, outside a campaign
-        where = location_of_traceback(exc.__traceback__)
-        click.echo(
-            f"harness: error: the automation raised {type(exc).__name__}({_one_line(str(exc), redact=True)[:200]!r}), "
-            "a BaseException that is not an Exception" + (f", at {where}" if where else "")
-            + "; the run is broken; derive the automation's errors from Exception",
-            err=True,
-        )
-        code = EXIT_BROKEN
+    except BaseException as exc:  # every way out gets one line and its exit status
+        code = _exit_status(exc)
     else:
         code = result if isinstance(result, int) else 0
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _exit_status(exc: BaseException) -> int:
+    """Say on stderr, in one line, why the command ended with ``exc``; return its exit status.
+
+    Usage errors are 2, interruptions 130, a harness error its own status;
+    an automation that exits or raises a non-``Exception`` breaks the run (3),
+    and anything else is a bug of the harness, reported with its traceback.
+    """
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return 2
+    if isinstance(exc, click.UsageError):
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"harness: error: {_one_line(exc.format_message())}{hint}", err=True)
+        return 2
+    if isinstance(exc, click.exceptions.Abort):
+        click.echo("harness: aborted", err=True)
+        return 130
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
+        click.echo(f"harness: error: {_one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    if isinstance(exc, HarnessError):
+        click.echo(f"harness: error: {_one_line(str(exc), redact=exc.exit_code != 2)}", err=True)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("harness: interrupted", err=True)
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    if isinstance(exc, SystemExit):
+        return _system_exit(exc)
+    if isinstance(exc, AutomationExited):
+        click.echo(f"harness: error: {_one_line(str(exc), redact=True)}", err=True)
+        return EXIT_BROKEN
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
+        # the environment broke the run; not a bug of the harness, not a finding
+        where = f" writing {exc.filename!r}" if exc.filename else ""
+        click.echo(f"harness: error: the environment failed{where}: {exc.strerror}", err=True)
+        return EXIT_BROKEN
+    if isinstance(exc, Exception):
+        click.echo(
+            "harness: internal error (a bug in the harness, please report it with the "
+            "traceback below):\n" + "".join(traceback.format_exception(exc)),
+            err=True,
+        )
+        return EXIT_BROKEN
+    # a BaseException of the automation's own, outside a campaign
+    where = location_of_traceback(exc.__traceback__)
+    click.echo(
+        f"harness: error: the automation raised {type(exc).__name__}({_one_line(str(exc), redact=True)[:200]!r}), "
+        "a BaseException that is not an Exception" + (f", at {where}" if where else "")
+        + "; the run is broken; derive the automation's errors from Exception",
+        err=True,
+    )
+    return EXIT_BROKEN
+
+
+def _system_exit(exc: SystemExit) -> int:
+    if _stdout_closed():
+        # click met EPIPE writing our output (`harness inbox list | head -1`) and asked
+        # to exit: the reader has what it wanted, so end quietly
+        return 0
+    # click never raises SystemExit with standalone_mode=False otherwise: this came
+    # from user code
+    click.echo(
+        f"harness: error: the automation or its flow called sys.exit({exc.code!r}) while the "
+        "harness was running it; an automation must return or raise, never exit the process",
+        err=True,
+    )
+    return EXIT_BROKEN
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,8 +13,16 @@ automation or the environment broke (it exited the process, hung, the disk
 filled, the ledger became unreadable) and for a bug of the harness itself.
 
 Messages follow one pattern: where (file, field, value), what was wrong, what
-was expected, how to fix it.  Build them with :func:`usage` when a location is
-known so that every message reads the same way.
+was expected, how to fix it.  When a location is known, raise
+:class:`ConfigError` with ``path=``, ``key=`` and ``value=``: it puts the
+location first so that every message reads the same way.
+
+The public API's argument checks raise :class:`InvalidValueError`,
+:class:`InvalidTypeError` and :class:`NotFoundError`: usage errors that are
+also the builtin they replace (``ValueError``, ``TypeError``, ``KeyError``), so
+``except HarnessError`` catches every one and ``except ValueError`` written
+before they existed keeps working.  :class:`NameTakenError` is a registry's
+answer to a different definition under a name already taken.
 """
 
 from __future__ import annotations
@@ -31,7 +39,11 @@ __all__ = [
     "ConfigError",
     "FlowDeclarationError",
     "HarnessError",
+    "InvalidTypeError",
+    "InvalidValueError",
     "LedgerError",
+    "NameTakenError",
+    "NotFoundError",
     "RunBrokenError",
     "UsageError",
     "did_you_mean",
@@ -72,6 +84,28 @@ class UsageError(HarnessError):
     exit_code = EXIT_USAGE
 
 
+class InvalidValueError(UsageError, ValueError):
+    """An argument of the public API has a value it cannot take (also a ``ValueError``).
+
+    The message names the function or field, the bad value and what was expected.
+    """
+
+
+class InvalidTypeError(UsageError, TypeError):
+    """An argument of the public API has the wrong type (also a ``TypeError``)."""
+
+
+class NotFoundError(UsageError, KeyError):
+    """A lookup by name or id found nothing (also a ``KeyError``).
+
+    The message names what was looked up and, where the list is short, what
+    exists.  Unlike a plain ``KeyError`` it prints as written, without quotes.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
 class ConfigError(UsageError):
     """A file the user wrote (scenario, pilot, gate, contract) is invalid.
 
@@ -100,6 +134,17 @@ class ConfigError(UsageError):
 
 class FlowDeclarationError(UsageError):
     """A :class:`~harness.Flow` was declared wrongly (raised at declaration)."""
+
+
+class NameTakenError(FlowDeclarationError, ValueError):
+    """A registry already holds a different definition under this name.
+
+    Registering the same definition again is harmless (a module imported twice,
+    once by its name and once by path through :func:`~harness.load_flow`); a
+    different one under a taken name raises this, naming the registry and the
+    name, and asks for another name.  It is a declaration error and a
+    ``ValueError``: what each registry raised before.
+    """
 
 
 class BaselineFailure(UsageError):

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import FlowDeclarationError
+
+if TYPE_CHECKING:
+    # ErrorClass lives with the ledger records; only its name is needed here
+    from harness.ledger.records import ErrorClass
 
 __all__ = [
     "AlertPolicy",
@@ -34,7 +38,7 @@ def _positive(owner: str, name: str, value: float | int | None, *, allow_none: b
         )
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class RetryPolicy:
     """Retries of transient errors: exponential backoff with full jitter.
 
@@ -77,7 +81,7 @@ class RetryPolicy:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class TimeoutPolicy:
     """Timeouts: the default for HTTP calls that set none, per attempt and per run."""
 
@@ -91,7 +95,7 @@ class TimeoutPolicy:
         _positive("TimeoutPolicy", "run", self.run)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class DedupePolicy:
     """What to do with a delivery whose dedupe key was already claimed.
 
@@ -112,7 +116,7 @@ class DedupePolicy:
         _positive("DedupePolicy", "retention", self.retention, allow_none=True)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class InboxPolicy:
     """The manual fallback: how long a person has to act on an item."""
 
@@ -122,7 +126,7 @@ class InboxPolicy:
         _positive("InboxPolicy", "due_after", self.due_after)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class BreakerPolicy:
     """Per-system circuit breaker: ``failures`` transient failures within ``window`` open it."""
 
@@ -141,7 +145,7 @@ class BreakerPolicy:
         _positive("BreakerPolicy", "max_wait", self.max_wait)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class AlertPolicy:
     """Alerts: sinks (``log``, ``webhook:URL``, ``smtp://host:port/to@addr``) and throttling."""
 
@@ -163,7 +167,7 @@ class AlertPolicy:
 ErrorMatcher = type[BaseException] | Callable[[BaseException], bool]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Policy:
     """Everything the orchestrator needs to know about one flow.
 
@@ -179,7 +183,7 @@ class Policy:
     inbox: InboxPolicy = field(default_factory=InboxPolicy)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
-    classify: Sequence[tuple[Any, str]] = ()
+    classify: Sequence[tuple[Any, ErrorClass]] = ()
     unknown_as: str = "logical"
     idempotency_keys: bool = True
     journal: bool = True

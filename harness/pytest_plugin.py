@@ -11,6 +11,7 @@ Options (group ``harness``)::
     --harness-gate FILE      judge the session's campaigns against a gate file
     --harness-seed N|last    the session seed (default: random; shown in the header)
     --harness-examples N     examples per campaign for every marked test
+    --harness-jobs N         play each campaign in N worker processes (same result for any N)
     --harness-ledger URL     the ledger campaigns write to (default: $HARNESS_LEDGER_URL
                              or sqlite:///.harness/ledger.db)
     --harness-report FILE    write a report of the session's campaigns (.html .json .csv .xml)
@@ -63,6 +64,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+# Nothing of the harness is imported here, only inside the hooks and fixtures that
+# use it: pytest loads this plugin (an entry point) in every session of a project
+# that installed the harness, and `import harness` alone costs about a second
+# (the fakes, the triggers); the chaos room adds Hypothesis, the ledger SQLAlchemy,
+# the report pandas.  A session that never uses the plugin pays none of it.
 if TYPE_CHECKING:
     from harness.chaos import CampaignResult
     from harness.flow import Flow
@@ -129,6 +135,18 @@ def _examples_option(value: str) -> int:
     return n
 
 
+def _jobs_option(value: str) -> int:
+    from harness.chaos import MAX_JOBS
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_JOBS}, got {value!r}")
+    return n
+
+
 def _seconds_option(value: str) -> float:
     try:
         seconds = float(value)
@@ -161,6 +179,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_examples_option,
         default=None,
         help="examples per campaign for every marked test (overrides the marker's examples=)",
+    )
+    group.addoption(
+        "--harness-jobs",
+        metavar="N",
+        type=_jobs_option,
+        default=1,
+        help="play each campaign's scenarios in N worker processes (default 1); the result is "
+        "the same for any N; the flow must come from a file",
     )
     group.addoption(
         "--harness-ledger",
@@ -330,7 +356,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state.gate is not None:
         parts.append(f"gate {state.gate.path}")
     if state.ledger_url is not None:
-        from harness.systems._redact import redact_url
+        from harness._shared.redact import redact_url
 
         parts.append(f"ledger {redact_url(state.ledger_url)}")
     return [", ".join(parts)]
@@ -536,10 +562,12 @@ def harness_run(
                 command=command,
                 run_timeout=DEFAULT_RUN_TIMEOUT if run_timeout is None else run_timeout,
                 campaign_timeout=DEFAULT_CAMPAIGN_TIMEOUT if campaign_timeout is None else campaign_timeout,
+                jobs=request.config.getoption("harness_jobs"),
             )
         except HarnessError as exc:
             # the limits are this plugin's options here, not harness check's
             text = str(exc).replace("(--run-timeout)", "(--harness-run-timeout)")
+            text = text.replace("--jobs", "--harness-jobs")
             _fail("harness: " + text.replace("(--campaign-timeout)", "(--harness-campaign-timeout)"))
         state.record(result)
         _attach(request.node, loaded.name, result)

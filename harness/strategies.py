@@ -20,7 +20,7 @@ the endpoints the automation calls and the values it reads
 (``Target(flow, seed=...).space`` learns it from one run without faults).
 """
 
-from harness.chaos._strategies import (
+from harness.chaos import (
     ScenarioSpace,
     deliveries,
     fault_steps,

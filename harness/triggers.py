@@ -13,12 +13,23 @@ it on the command line with :func:`register_trigger` (one call per trigger).
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import random
 from collections.abc import Mapping
 from typing import Any
 
+import harness._triggers as package
+from harness import _accounting_triggers, _app_triggers, _pipedrive_trigger  # noqa: F401  (they register on import)
 from harness._schedule import Schedule
-from harness.errors import FlowDeclarationError, UsageError, did_you_mean
+from harness._triggers import (
+    all_triggers,
+    get_trigger,
+    register_trigger,
+    schedule_trigger,
+    trigger_names,
+    webhook_trigger,
+)
 from harness.flow import Contract, Field, Trigger
 
 __all__ = [
@@ -30,51 +41,6 @@ __all__ = [
     "trigger_names",
     "webhook_trigger",
 ]
-
-_REGISTRY: dict[str, Trigger] = {}
-
-
-def register_trigger(trigger: Trigger) -> Trigger:
-    """Add ``trigger`` to the registry and return it.
-
-    Registering the same trigger again (an equal declaration, as when a module
-    is imported twice) is harmless; a different trigger under a taken name is a
-    :class:`~harness.errors.FlowDeclarationError`.
-    """
-    if not isinstance(trigger, Trigger):
-        raise FlowDeclarationError(f"register_trigger: expected a harness.Trigger, got {trigger!r}")
-    taken = _REGISTRY.get(trigger.name)
-    if taken is not None:
-        if taken is trigger or taken == trigger:
-            return taken
-        raise FlowDeclarationError(
-            f"a different trigger named {trigger.name!r} is already registered (system "
-            f"{taken.system!r}); choose another name"
-        )
-    _REGISTRY[trigger.name] = trigger
-    return trigger
-
-
-def trigger_names() -> list[str]:
-    """The registered triggers' names, sorted."""
-    return sorted(_REGISTRY)
-
-
-def all_triggers() -> list[Trigger]:
-    """Every registered trigger, sorted by name."""
-    return [_REGISTRY[name] for name in trigger_names()]
-
-
-def get_trigger(name: str) -> Trigger:
-    """The trigger called ``name``; :class:`UsageError` listing the names otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown trigger {name!r}{did_you_mean(name, _REGISTRY)}; known triggers: "
-            f"{', '.join(trigger_names())}"
-        ) from None
-
 
 _HUBSPOT_COMMON = (
     Field("eventId", "int", meaning="HubSpot's id of this webhook event (new for a redelivery)"),
@@ -194,30 +160,18 @@ register_trigger(
 )
 
 
-from harness._triggers._generic import schedule_trigger, webhook_trigger  # noqa: E402
-
-
 def _import_builtins() -> None:
     """Import every module of :mod:`harness._triggers`: each registers its vendor's triggers.
 
     A fake that brings triggers adds one module there (``_shopify.py``) calling
     :func:`register_trigger` once per trigger; nothing else needs an edit.
     """
-    import importlib
-    import pkgutil
-
-    import harness._triggers as package
-
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name not in package.HELPERS:
             importlib.import_module(f"{package.__name__}.{info.name}")
 
 
+# the built-in triggers of the other vendors register themselves: the modules of
+# harness._triggers when imported here, and (imported above) the top-level
+# _accounting_triggers, _app_triggers and _pipedrive_trigger
 _import_builtins()
-# the bundled Shopify and Intercom fakes' webhook triggers register themselves
-# vendor triggers defined beside their fakes' vocabulary register themselves on import
-from harness import (  # noqa: E402, F401
-    _accounting_triggers,
-    _app_triggers,
-    _pipedrive_trigger,
-)

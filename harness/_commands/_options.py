@@ -29,11 +29,10 @@ def flow_name_options(help_name: str, *, default: str | None = None) -> Callable
             "--flow-name", "flow_name", metavar="NAME", default=default,
             show_default=default is not None, help=help_name,
         )(fn)
-        fn = click.option(
+        return click.option(
             "--flow", "flow_file", metavar="FILE", default=None,
             help="The same, naming the flow by its file (the Flow declared in FILE).",
         )(fn)
-        return fn
 
     return decorate
 

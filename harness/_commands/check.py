@@ -6,6 +6,9 @@ of trigger deliveries and faults, each is played against fresh fakes in bare
 and/or orchestrated mode, the oracles judge the fakes' state against a
 reference run, and every finding is printed with its minimal scenario and a
 reproduce line.  Exit 0 without findings, 1 with findings, 2 on bad input.
+``--jobs N`` plays the campaign in N worker processes with the same result;
+``--shard I/N`` plays slice I of N of it into a shared ledger, for
+``harness gate`` to judge the N shards as one campaign.
 
 ``harness replay FINDING_ID`` (or ``--scenario FILE.json``) reruns one
 scenario exactly and says whether it still fails (exit 1) or not (exit 0).
@@ -16,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +59,7 @@ def _flow_name(function: str) -> str:
     import unicodedata
 
     ascii_name = unicodedata.normalize("NFKD", function).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", ascii_name)[:100].strip("_") or "automation"
-    return name
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", ascii_name)[:100].strip("_") or "automation"
 
 
 def _check_report_suffix(report_path: str) -> None:
@@ -136,7 +138,7 @@ def _metrics(ledger: Any, campaign_id: str) -> dict[str, Any] | None:
 def _print_finding(console: Any, n: int, f: Any) -> None:
     from rich.markup import escape as rich_escape
 
-    from harness._redact import redact_text
+    from harness._shared.redact import redact_text
     from harness._terminal import safe
 
     def escape(text: str) -> str:
@@ -210,6 +212,15 @@ def _coverage_line(coverage: Any) -> str:
     help="Let the automation reach this endpoint for real (a local test database); repeatable. "
     "Every other connection is refused and reported.",
 )
+@click.option(
+    "--jobs", "jobs", default=1, show_default=True, type=int, metavar="N",
+    help="Play the campaign's scenarios in N worker processes; the result is the same for any N.",
+)
+@click.option(
+    "--shard", "shard_text", metavar="I/N",
+    help="Play only slice I of N of the campaign (one job of a CI matrix, same --seed in each) "
+    "into a shared --ledger; `harness gate` judges the N shards as one campaign.",
+)
 def check_command(
     target: str | None,
     flow_path: str | None,
@@ -226,6 +237,8 @@ def check_command(
     campaign_timeout: float,
     show_progress: bool | None,
     passthrough: tuple[str, ...] = (),
+    jobs: int = 1,
+    shard_text: str | None = None,
 ) -> int:
     """Find how an automation breaks on a bad day, with a minimal reproduction for each way.
 
@@ -236,19 +249,9 @@ def check_command(
     from harness.chaos import run_campaign
     from harness.ledger import Ledger
 
-    if not 1 <= examples <= MAX_EXAMPLES:
-        raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
-    if report_path:
-        _check_report_suffix(report_path)
-    # every output path is checked before anything runs or the ledger is opened
-    check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
-    faults = _parse_faults(faults_text)
-    from harness.systems._intercept import parse_passthrough
-
-    for spec in passthrough:
-        parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs
+    faults, shard = _check_request(
+        examples, seed, jobs, shard_text, faults_text, json_path, report_path, passthrough
+    )
     flow, flow_ref = _build_flow(target, flow_path, trigger, world)
     if seed is None:
         import secrets
@@ -259,15 +262,23 @@ def check_command(
         [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
         + ([f"--faults {','.join(faults)}"] if faults else [])
         + [f"--passthrough {p}" for p in passthrough]
+        + ([f"--shard {shard}"] if shard is not None else [])
     )
     from rich.markup import escape
 
     out = _console()
     err = _console(stderr=True)
-    err.print(f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})")
+    err.print(
+        f"harness check {flow.name}: seed {seed}, {examples} examples per mode ({', '.join(modes)})"
+        + (f", shard {shard}" if shard is not None else "")
+        + (f", {jobs} worker processes" if jobs > 1 else "")
+    )
     with Ledger.open(ledger_url) as ledger:
         result = _run_with_progress(
-            functools.partial(run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout),
+            functools.partial(
+                run_campaign, run_timeout=run_timeout, campaign_timeout=campaign_timeout,
+                jobs=jobs, shard=shard,
+            ),
             flow, ledger, examples, seed, modes, command, faults, flow_ref, err,
             show_progress is not False, passthrough,
         )
@@ -277,46 +288,20 @@ def check_command(
         for n, f in enumerate(result.findings, 1):
             _print_finding(out, n, f)
         out.print("")
-        for m in modes:
-            found = result.findings_for(m)
-            classes = ", ".join(f.oracle for f in found) or "none"
-            injected = sum(result.faults_injected.get(m, {}).values())
-            out.print(
-                f"{m}: {result.examples.get(m, 0)} scenarios, {injected} faults injected, "
-                f"{len(found)} finding{'s' if len(found) != 1 else ''} ({classes})"
-            )
-            coverage = result.coverage.get(m)
-            if coverage:
-                out.print("  " + _coverage_line(coverage))
-            mm = metrics.get(m)
-            if mm:
-                out.print(
-                    "  "
-                    + ", ".join(
-                        f"{k}={json.dumps(mm.get(k))}"
-                        for k in (
-                            "failed_runs_by_class", "time_to_recovery_p50", "time_to_recovery_p90",
-                            "duplicate_prevention_success", "manual_fallback_frequency",
-                        )
-                    )
-                )
+        _print_modes(out, result, modes, metrics)
         out.print(f"rerun the campaign: {command}")
+        if shard is not None:
+            from harness.chaos import campaign_group
+
+            group = campaign_group(
+                flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
+            )
+            out.print(
+                f"shard {shard} of campaign group {group}: once every shard has run, "
+                "`harness gate --config GATE.toml` on this ledger judges them as one campaign"
+            )
         if json_path:
-            payload = {
-                "flow": flow.name,
-                "seed": result.seed,
-                "examples": examples,
-                "examples_run": dict(result.examples),
-                "modes": list(modes),
-                "command": command,
-                "campaign_ids": dict(result.campaign_ids),
-                "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
-                "coverage": {m: dict(v) for m, v in result.coverage.items()},
-                "warnings": list(result.warnings),
-                "findings": [f.to_json() for f in result.findings],
-                "metrics": metrics,
-            }
-            write_text(json_path, json.dumps(payload, indent=2, sort_keys=True) + "\n", option="--json")
+            _write_json(json_path, flow.name, examples, modes, command, result, metrics)
             out.print(f"wrote {escape(json_path)}")
         if report_path:
             from harness.report import write_report
@@ -328,6 +313,96 @@ def check_command(
             )
             out.print(f"wrote {written}")
     return 1 if result.findings else 0
+
+
+def _check_request(
+    examples: int,
+    seed: int | None,
+    jobs: int,
+    shard_text: str | None,
+    faults_text: str | None,
+    json_path: str | None,
+    report_path: str | None,
+    passthrough: tuple[str, ...],
+) -> tuple[tuple[str, ...], Any]:
+    """Every usage error before anything runs or the ledger is opened; the faults and shard asked for."""
+    from harness.chaos import MAX_JOBS, parse_shard
+    from harness.systems import parse_passthrough
+
+    if not 1 <= examples <= MAX_EXAMPLES:
+        raise UsageError(f"--examples must be an integer from 1 to {MAX_EXAMPLES:,}, got {examples}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {seed}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs}")
+    shard = parse_shard(shard_text) if shard_text is not None else None
+    if shard is not None and seed is None:
+        raise UsageError(
+            f"--shard {shard_text}: give the same --seed to every shard (they are slices of one "
+            "campaign); in a GitHub Actions matrix: --seed ${{ github.run_id }}"
+        )
+    if report_path:
+        _check_report_suffix(report_path)
+    # every output path is checked before anything runs or the ledger is opened
+    check_outputs(json=json_path, report=report_path, makes_dirs=("report",))
+    faults = _parse_faults(faults_text)
+    for spec in passthrough:
+        parse_passthrough(spec)  # a malformed endpoint is a usage error before anything runs
+    return faults, shard
+
+
+def _print_modes(out: Any, result: Any, modes: Sequence[str], metrics: Mapping[str, Any]) -> None:
+    """One line per mode (scenarios, faults, findings), its coverage and its four metrics."""
+    for m in modes:
+        found = result.findings_for(m)
+        classes = ", ".join(f.oracle for f in found) or "none"
+        injected = sum(result.faults_injected.get(m, {}).values())
+        out.print(
+            f"{m}: {result.examples.get(m, 0)} scenarios, {injected} faults injected, "
+            f"{len(found)} finding{'s' if len(found) != 1 else ''} ({classes})"
+        )
+        coverage = result.coverage.get(m)
+        if coverage:
+            out.print("  " + _coverage_line(coverage))
+        mm = metrics.get(m)
+        if mm:
+            out.print(
+                "  "
+                + ", ".join(
+                    f"{k}={json.dumps(mm.get(k))}"
+                    for k in (
+                        "failed_runs_by_class", "time_to_recovery_p50", "time_to_recovery_p90",
+                        "duplicate_prevention_success", "manual_fallback_frequency",
+                    )
+                )
+            )
+
+
+def _write_json(
+    json_path: str,
+    flow: str,
+    examples: int,
+    modes: Sequence[str],
+    command: str,
+    result: Any,
+    metrics: Mapping[str, Any],
+) -> None:
+    """The campaign as JSON: seed, examples, campaign ids, faults, coverage, findings, metrics."""
+    payload = {
+        "flow": flow,
+        "seed": result.seed,
+        "examples": examples,
+        "examples_run": dict(result.examples),
+        "modes": list(modes),
+        "command": command,
+        "campaign_ids": dict(result.campaign_ids),
+        "faults_injected": {m: dict(v) for m, v in result.faults_injected.items()},
+        "coverage": {m: dict(v) for m, v in result.coverage.items()},
+        "warnings": list(result.warnings),
+        "findings": [f.to_json() for f in result.findings],
+        "metrics": metrics,
+    }
+    write_text(json_path, json.dumps(payload, indent=2, sort_keys=True) + "\n", option="--json")
 
 
 def _run_with_progress(
@@ -344,10 +419,10 @@ def _run_with_progress(
     show: bool = True,
     passthrough: Sequence[str] = (),
 ) -> Any:
-    kwargs = dict(
-        ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
-        faults=faults, flow_ref=flow_ref, passthrough=tuple(passthrough),
-    )
+    kwargs = {
+        "ledger": ledger, "examples": examples, "seed": seed, "modes": modes, "command": command,
+        "faults": faults, "flow_ref": flow_ref, "passthrough": tuple(passthrough),
+    }
     if not show:
         return run_campaign(flow, **kwargs)
     if not err.is_terminal:

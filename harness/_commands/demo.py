@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harness.errors import UsageError
+
+if TYPE_CHECKING:
+    from harness.report import Metrics
 
 __all__ = ["COMMANDS", "bundled_flow_path", "check_writable"]
 
@@ -144,7 +148,7 @@ def demo(examples: int, seed: int, ledger_url: str | None, out: Path,
     mt.add_column("metric")
     for m in modes:
         mt.add_column(m, justify="right")
-    rows = [
+    rows: list[tuple[str, Callable[[Metrics], str]]] = [
         ("runs", lambda x: str(x.accepted_runs)),
         ("failed runs by class", lambda x: ", ".join(f"{k} {v}" for k, v in sorted(x.failed_runs_by_class.items())) or "none"),
         ("runs ended failed", lambda x: str(x.runs_failed)),

@@ -14,6 +14,7 @@ clock.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -124,32 +125,47 @@ def list_command(
         hidden = 0 if campaigns else ledger.hidden_campaign_items(flow=flow_name, status=wanted)
     now = time.time()
     if as_json:
-        _echo(
-            json.dumps(
-                [
-                    {
-                        "id": i.id,
-                        "run_id": i.run_id,
-                        "flow": i.flow,
-                        "owner": i.owner,
-                        "status": i.status,
-                        "error_class": i.error_class,
-                        "segment": i.segment,
-                        "reason": i.reason,
-                        "wall_created": i.wall_created,
-                        "past_due": i.status == "open"
-                        and now - i.wall_created > i.due_at - i.created_at,
-                        "resolved_by": i.resolved_by,
-                        "resolution": i.resolution,
-                        "note": i.note,
-                        "campaign_id": from_campaign.get(i.run_id),
-                    }
-                    for i in items
-                ],
-                indent=2,
-            )
-        )
+        _echo(_items_json(items, now, from_campaign))
         return
+    _echo_items(items, now, from_campaign, hidden, flow_name, status)
+
+
+def _items_json(items: list[Any], now: float, from_campaign: dict[str, str]) -> str:
+    """The listed items as a JSON array (``past_due`` computed at ``now``)."""
+    return json.dumps(
+        [
+            {
+                "id": i.id,
+                "run_id": i.run_id,
+                "flow": i.flow,
+                "owner": i.owner,
+                "status": i.status,
+                "error_class": i.error_class,
+                "segment": i.segment,
+                "reason": i.reason,
+                "wall_created": i.wall_created,
+                "past_due": i.status == "open"
+                and now - i.wall_created > i.due_at - i.created_at,
+                "resolved_by": i.resolved_by,
+                "resolution": i.resolution,
+                "note": i.note,
+                "campaign_id": from_campaign.get(i.run_id),
+            }
+            for i in items
+        ],
+        indent=2,
+    )
+
+
+def _echo_items(
+    items: list[Any],
+    now: float,
+    from_campaign: dict[str, str],
+    hidden: int,
+    flow_name: str | None,
+    status: str,
+) -> None:
+    """The listed items as a table, one line each, and how many are past due."""
     note = (
         f"; {hidden} item(s) of campaign runs hidden (tests: --campaigns lists them)" if hidden else ""
     )
@@ -213,33 +229,17 @@ def show_command(ledger_url: str | None, item_id: str, as_json: bool) -> None:
 
     with Ledger.open(ledger_url) as ledger:
         item = ledger.inbox_item(item_id)
-    ctx = dict(item.context)
     if as_json:
-        _echo(
-            json.dumps(
-                {
-                    "id": item.id,
-                    "run_id": item.run_id,
-                    "flow": item.flow,
-                    "owner": item.owner,
-                    "status": item.status,
-                    "reason": item.reason,
-                    "error_class": item.error_class,
-                    "segment": item.segment,
-                    "created_at": item.created_at,
-                    "wall_created": item.wall_created,
-                    "due_at": item.due_at,
-                    "resolved_at": item.resolved_at,
-                    "resolved_by": item.resolved_by,
-                    "resolution": item.resolution,
-                    "note": item.note,
-                    "context": ctx,
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        record = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+        _echo(json.dumps({**record, "context": dict(item.context)}, indent=2, default=str))
         return
+    out = _item_text(item)
+    _echo("\n".join(out))
+
+
+def _item_text(item: Any) -> list[str]:
+    """An inbox item as a person reads it: what, why, the event, attempts, partial effects, runbook."""
+    ctx = dict(item.context)
     out = [
         f"inbox item {item.id} ({item.status})",
         f"  flow      {item.flow}   owner {item.owner or '-'}   segment {item.segment}",
@@ -295,7 +295,7 @@ def show_command(ledger_url: str | None, item_id: str, as_json: bool) -> None:
             )
         )
     out.append(_block("runbook", str(ctx.get("runbook") or "")))
-    _echo("\n".join(out))
+    return out
 
 
 @inbox_group.command("retry")
@@ -314,7 +314,7 @@ def retry_command(
     ledger_url: str | None, item_id: str, flow_spec: str, by: str | None, note: str
 ) -> int:
     """Re-run the flow on the item's stored event; exit 0 if the new run succeeded."""
-    from harness._wire import WallClock
+    from harness._shared.wire import WallClock
     from harness.flow import load_flow
     from harness.ledger import Ledger
     from harness.orchestrator import Orchestrator

@@ -16,10 +16,11 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from harness.errors import InvalidValueError
 from harness.ledger import Ledger, LedgerInfo
 
 __all__ = ["COMMANDS", "DURATION_UNITS", "Duration", "ledger_option", "parse_duration"]
@@ -42,18 +43,25 @@ def parse_duration(text: str) -> float:
     if compact and _PART.sub("", compact) == "":
         seconds = float(sum(float(n) * DURATION_UNITS[u] for n, u in _PART.findall(compact)))
         if seconds > MAX_DURATION:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{text!r} is longer than 100 years ({MAX_DURATION // 86400:,}d), the most a "
                 "duration may be; nothing in a ledger is older"
             )
         return seconds
-    raise ValueError(
+    raise InvalidValueError(
         f"{text!r} is not a duration: expected a number with a unit "
         f"(s, m, h, d or w), e.g. 180d, 12h, 30m or 1d12h"
     )
 
 
-class Duration(click.ParamType):
+if TYPE_CHECKING:
+    # click >= 8.2 types ParamType by its value and input; older clicks are not generic at run time
+    _ParamType = click.ParamType[float, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Duration(_ParamType):
     """A click parameter parsed by :func:`parse_duration` (seconds as a float)."""
 
     name = "duration"

@@ -101,8 +101,7 @@ def report_command(
     harness report --campaign c-1234 --out reports/run.xml     # JUnit for CI
     """
     from harness.ledger import Ledger
-    from harness.report import load_pilot
-    from harness.report._build import build_report
+    from harness.report import build_report, load_pilot
     from harness.report.render import FORMATS, render
 
     flow = resolve_flow_name(flow_file, flow_name)

@@ -61,9 +61,8 @@ def serve(
     from harness.errors import UsageError
     from harness.flow import load_flow
     from harness.ledger import Ledger
-    from harness.orchestrator._ratelimit import default_rate_limits, parse_rate_limit
-    from harness.serve import create_app
-    from harness.serve._app import check_secrets
+    from harness.orchestrator import default_rate_limits, parse_rate_limit
+    from harness.serve import check_secrets, create_app
 
     limits = default_rate_limits()
     limits.update(parse_rate_limit(text) for text in rate_limits)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InvalidValueError
+
 EXAMPLES = Path(__file__).parent / "examples"
 
 
@@ -16,5 +18,5 @@ def example(name: str) -> Mapping[str, Any]:
     if isinstance(data, list):
         data = data[0]
     if not isinstance(data, dict):
-        raise ValueError(f"trigger example {name!r} is not a JSON object")
+        raise InvalidValueError(f"trigger example {name!r} is not a JSON object")
     return data

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from harness._schedule import TICK_FIELDS, Schedule, tick_event
-from harness.errors import FlowDeclarationError
-from harness.flow import _MISSING, Contract, Field, Trigger, lookup
+from harness.errors import FlowDeclarationError, NotFoundError
+from harness.flow import MISSING, Contract, Field, Trigger, lookup
 
 __all__ = ["schedule_trigger", "webhook_trigger"]
 
@@ -35,7 +35,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
 
 
 def _absent(value: Any) -> bool:
-    return value is _MISSING
+    return value is MISSING
 
 
 def _get(data: Any, path: str) -> Any:
@@ -106,7 +106,7 @@ class _PathKey:
     def __call__(self, event: Mapping[str, Any]) -> str:
         value = _get(event, self.path)
         if value is None or _absent(value):
-            raise KeyError(f"the event has no {self.path!r}")
+            raise NotFoundError(f"the event has no {self.path!r}")
         return f"{self.noun}:{value}"
 
 
@@ -230,31 +230,8 @@ def webhook_trigger(
     _check_name(name, where)
     data = _load_example(example, where)
     key_value = _require_path(data, object_key, "'object_key'", where)
-    if event_id is not None:
-        _require_path(data, event_id, "'event_id'", where)
-    if attempt_field is not None:
-        _require_path(data, attempt_field, "'attempt_field'", where)
-        if "." in attempt_field:
-            raise FlowDeclarationError(
-                f"{where}: 'attempt_field' must be a top-level field of the event (a retry "
-                f"increments it), got {attempt_field!r}"
-            )
-    defining = tuple(defining)
-    for path in defining:
-        _require_path(data, path, "'defining' path", where)
-    if contract is None:
-        fields = [Field(object_key, "id", meaning="the object the event is about")]
-        if event_id is not None and event_id != object_key:
-            fields.append(Field(event_id, "id", meaning="the sender's id of this event"))
-        contract = Contract(tuple(fields))
-    elif not isinstance(contract, Contract):
-        raise FlowDeclarationError(f"{where}: 'contract' must be a harness.Contract, got {contract!r}")
-    violations = contract.check(data)
-    if violations:
-        raise FlowDeclarationError(
-            f"{where}: the example event breaks the trigger's own contract: "
-            f"{'; '.join(str(v) for v in violations)}; fix the example or the contract"
-        )
+    defining = _check_paths(data, event_id, attempt_field, tuple(defining), where)
+    contract = _checked_contract(contract, data, object_key, event_id, where)
     for label, fn in (("objects", objects), ("make_event", make_event)):
         if fn is not None and not callable(fn):
             raise FlowDeclarationError(f"{where}: {label!r} must be a callable, got {fn!r}")
@@ -275,6 +252,52 @@ def webhook_trigger(
         redelivery_keeps_id=redelivery_keeps_id,
         noun=word,
     )
+
+
+def _check_paths(
+    data: Mapping[str, Any],
+    event_id: str | None,
+    attempt_field: str | None,
+    defining: tuple[str, ...],
+    where: str,
+) -> tuple[str, ...]:
+    """Every path a webhook trigger names must be in its example event; ``defining`` back."""
+    if event_id is not None:
+        _require_path(data, event_id, "'event_id'", where)
+    if attempt_field is not None:
+        _require_path(data, attempt_field, "'attempt_field'", where)
+        if "." in attempt_field:
+            raise FlowDeclarationError(
+                f"{where}: 'attempt_field' must be a top-level field of the event (a retry "
+                f"increments it), got {attempt_field!r}"
+            )
+    for path in defining:
+        _require_path(data, path, "'defining' path", where)
+    return defining
+
+
+def _checked_contract(
+    contract: Contract | None,
+    data: Mapping[str, Any],
+    object_key: str,
+    event_id: str | None,
+    where: str,
+) -> Contract:
+    """The trigger's contract (default: the object key and event id required); the example must pass it."""
+    if contract is None:
+        fields = [Field(object_key, "id", meaning="the object the event is about")]
+        if event_id is not None and event_id != object_key:
+            fields.append(Field(event_id, "id", meaning="the sender's id of this event"))
+        contract = Contract(tuple(fields))
+    elif not isinstance(contract, Contract):
+        raise FlowDeclarationError(f"{where}: 'contract' must be a harness.Contract, got {contract!r}")
+    violations = contract.check(data)
+    if violations:
+        raise FlowDeclarationError(
+            f"{where}: the example event breaks the trigger's own contract: "
+            f"{'; '.join(str(v) for v in violations)}; fix the example or the contract"
+        )
+    return contract
 
 
 def parse_every(every: float | str, where: str = "schedule_trigger") -> float:

@@ -20,8 +20,9 @@ from typing import Any
 
 from harness._triggers._fixtures import example
 from harness._triggers._generic import _PathKey, schedule_trigger
+from harness._triggers._registry import register_trigger
+from harness.errors import NotFoundError
 from harness.flow import Contract, Field, Trigger
-from harness.triggers import register_trigger
 
 __all__: list[str] = []
 
@@ -76,7 +77,7 @@ def _index(ids: Sequence[str], object_id: str, what: str) -> int:
     try:
         return list(ids).index(str(object_id))
     except ValueError:
-        raise KeyError(f"{what} {object_id!r} is not one of this world's trigger objects {list(ids)}") from None
+        raise NotFoundError(f"{what} {object_id!r} is not one of this world's trigger objects {list(ids)}") from None
 
 
 def _stripe_customer(world: Any, i: int) -> str:

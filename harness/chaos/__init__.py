@@ -2,13 +2,20 @@
 
 ``run_campaign(flow, ledger=...)`` draws scenarios with Hypothesis (deliveries
 of the flow's trigger plus a fault plan), plays each against a fresh world of
-fakes in bare and orchestrated mode, judges it with :mod:`harness.oracles`,
-records every run in the ledger and shrinks each finding to a minimal
-scenario with a one-line reproduce command.
+fakes in bare and orchestrated mode, judges it with :mod:`harness.chaos.oracles`
+(the checks live in this room because they read its scenarios and fault
+registry; :mod:`harness.oracles` re-exports them), records every run in the
+ledger and shrinks each finding to a minimal scenario with a one-line
+reproduce command.
 """
 
-from typing import TYPE_CHECKING, Any
-
+from harness.chaos._campaign import (
+    DEFAULT_EXAMPLES,
+    MODES,
+    CampaignResult,
+    replay,
+    run_campaign,
+)
 from harness.chaos._faults import (
     STALL_CAP,
     FaultKind,
@@ -20,6 +27,7 @@ from harness.chaos._faults import (
     register_fault,
     vendor_error,
 )
+from harness.chaos._jobs import MAX_JOBS, Shard, campaign_group, parse_shard
 from harness.chaos._runner import DeliveryResult, Reference, ScenarioRun, Target
 from harness.chaos._scenario import (
     DELIVERY_KINDS,
@@ -30,34 +38,20 @@ from harness.chaos._scenario import (
     SetValue,
     Step,
 )
-from harness.chaos._strategies import ScenarioSpace
+from harness.chaos._strategies import (
+    ScenarioSpace,
+    deliveries,
+    fault_steps,
+    scenarios,
+    transport_faults,
+    value_faults,
+)
 from harness.chaos._time import virtual_time
-
-if TYPE_CHECKING:
-    from harness.chaos._campaign import (
-        DEFAULT_EXAMPLES,
-        MODES,
-        CampaignResult,
-        replay,
-        run_campaign,
-    )
-
-# The campaign judges with harness.oracles, and the oracles read this room's
-# leaf modules (faults, effects, scenario steps). Importing the campaign lazily
-# lets either `import harness.oracles` or `import harness.chaos` come first.
-_LAZY = frozenset({"DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from harness.chaos import _campaign
-
-        return getattr(_campaign, name)
-    raise AttributeError(f"module 'harness.chaos' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_EXAMPLES",
     "DELIVERY_KINDS",
+    "MAX_JOBS",
     "MODES",
     "STALL_CAP",
     "VALUE_HOWS",
@@ -71,16 +65,24 @@ __all__ = [
     "ScenarioRun",
     "ScenarioSpace",
     "SetValue",
+    "Shard",
     "Step",
     "Target",
     "TransportInjector",
+    "campaign_group",
+    "deliveries",
     "endpoint_of",
     "fault_kinds",
     "fault_names",
+    "fault_steps",
     "get_fault",
+    "parse_shard",
     "register_fault",
     "replay",
     "run_campaign",
+    "scenarios",
+    "transport_faults",
+    "value_faults",
     "vendor_error",
     "virtual_time",
 ]

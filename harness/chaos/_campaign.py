@@ -1,28 +1,32 @@
 """Campaigns: explore many scenarios with Hypothesis, judge each, shrink every finding.
 
-For each mode, Hypothesis draws ``examples`` scenarios from the flow's
-:class:`~harness.chaos.ScenarioSpace` (seeded: one seed reproduces the whole
-campaign); every scenario is played in a fresh world, judged by the oracles and
-written to the ledger as one batch of runs.  Then, for each oracle class met,
+A campaign's plan is ``examples`` scenarios of the flow's
+:class:`~harness.chaos.ScenarioSpace`: the coverage-first enumeration, then
+Hypothesis's draws (seeded: one seed reproduces the whole campaign; see
+:func:`~harness.chaos._jobs.campaign_plan`).  For each mode every scenario is
+played in a fresh world (in this process, or spread over ``jobs`` worker
+processes with the same result), judged by the oracles and written to the
+ledger as one batch of runs.  Then, for each oracle class met,
 the first failing scenario is shrunk (steps deleted, then simplified, while the
 class still shows) to the fewest deliveries and faults, and becomes a
-:class:`~harness.oracles.Finding`.
+:class:`~harness.chaos.oracles.Finding`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import platform
 import secrets
 import shlex
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
+from hypothesis import HealthCheck, Phase, settings
 
 from harness._watchdog import (
     DEFAULT_CAMPAIGN_TIMEOUT,
@@ -33,16 +37,31 @@ from harness._watchdog import (
     exit_guard,
     location_of_traceback,
 )
-from harness.chaos._coverage import ENUMERATION_SHARE, Coverage, enumerated
+from harness.chaos._coverage import Coverage
 from harness.chaos._faults import get_fault
-from harness.chaos._records import run_records
+from harness.chaos._jobs import (
+    MAX_JOBS,
+    Shard,
+    WorkerPool,
+    _work_shrink,
+    _work_slice,
+    campaign_group,
+    campaign_plan,
+    flow_source,
+    merge_into,
+    play_slice,
+    slices,
+)
 from harness.chaos._runner import ScenarioRun, Target, wall_now
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import scenarios
-from harness.errors import BaselineFailure, LedgerError, RunBrokenError, UsageError
+from harness.chaos.oracles import Finding, Hit, judge, oracle_names, timeline_of
+from harness.errors import BaselineFailure, RunBrokenError, UsageError
 from harness.flow import Flow
 from harness.ledger.records import CampaignRecord, FindingRecord
-from harness.oracles import Finding, Hit, judge, oracle_names, timeline_of
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 __all__ = ["DEFAULT_EXAMPLES", "MODES", "CampaignResult", "replay", "run_campaign"]
 
@@ -72,6 +91,7 @@ class CampaignResult:
     campaign_ids: Mapping[str, str]
     findings: tuple[Finding, ...]
     faults_injected: Mapping[str, Mapping[str, int]]
+    _: KW_ONLY
     command: str = ""
     flow: str = ""
     warnings: tuple[str, ...] = ()
@@ -83,10 +103,9 @@ class CampaignResult:
 
 @dataclass
 class _ModeState:
-    first: dict[str, tuple[Scenario, int, Hit]] = field(default_factory=dict)
+    first: dict[str, tuple[Scenario, int, Hit | None]] = field(default_factory=dict)
     injected: dict[str, int] = field(default_factory=dict)
     examples: int = 0
-    ledger_error: LedgerError | None = None
     coverage: Coverage | None = None
 
 
@@ -148,7 +167,7 @@ def _explore_settings(examples: int) -> settings:
 def run_campaign(
     flow: Flow,
     *,
-    ledger: Any,
+    ledger: Ledger,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
@@ -161,6 +180,8 @@ def run_campaign(
     passthrough: Sequence[str] = (),
     run_timeout: float | None = DEFAULT_RUN_TIMEOUT,
     campaign_timeout: float | None = DEFAULT_CAMPAIGN_TIMEOUT,
+    jobs: int = 1,
+    shard: Shard | None = None,
 ) -> CampaignResult:
     """Run ``examples`` scenarios of ``flow`` per mode; judge, shrink, record in ``ledger``.
 
@@ -179,13 +200,49 @@ def run_campaign(
     a ``BaseException`` of its own breaks the campaign: it is recorded as
     ``failed`` and :class:`~harness.errors.RunBrokenError` is raised naming
     the file and line, so it is never mistaken for a pass or for findings.
+
+    ``jobs`` > 1 plays the scenarios (and shrinks the findings) in that many
+    worker processes, which load the flow again from its file
+    (:func:`~harness.chaos._jobs.flow_source`); the result is the same as with
+    ``jobs=1``.  ``shard`` plays only that slice of the campaign's scenarios
+    and records it as one shard of the campaign group every shard shares, so
+    ``harness gate`` judges the shards together.
     """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs!r}")
+    source = None
+    if jobs > 1:
+        if world_factory is not None:
+            raise UsageError(
+                "--jobs: a world_factory callable cannot be loaded in another process; "
+                "set Flow(world='path/to/world.py:FACTORY') instead"
+            )
+        source = flow_source(flow)  # an in-memory flow is a usage error before anything runs
+    examples, seed, modes = _validate(examples, seed, modes)
+    for name in faults:
+        get_fault(name)
+    pool = (
+        WorkerPool(
+            jobs, source, seed=seed, faults=faults, passthrough=passthrough,
+            run_timeout=run_timeout,
+            deadline=(time.monotonic() + campaign_timeout) if campaign_timeout else None,
+        )
+        if source is not None
+        else None
+    )
     try:
-        with exit_guard(), Watchdog(run_timeout=run_timeout, campaign_timeout=campaign_timeout):
+        with (
+            exit_guard(),
+            Watchdog(run_timeout=run_timeout, campaign_timeout=campaign_timeout),
+            pool if pool is not None else contextlib.nullcontext(),
+        ):
+            if pool is not None:
+                # the workers start (and run their discovery) while this process runs its own
+                pool.warm()
             return _run_campaign(
                 flow, ledger=ledger, examples=examples, seed=seed, modes=modes, command=command,
                 progress=progress, faults=faults, flow_ref=flow_ref, shrink=shrink,
-                world_factory=world_factory, passthrough=passthrough,
+                world_factory=world_factory, passthrough=passthrough, pool=pool, shard=shard,
             )
     except (AutomationHung, AutomationExited) as exc:
         raise RunBrokenError(f"{flow.name}: {exc}") from None
@@ -207,7 +264,7 @@ def run_campaign(
 def _run_campaign(
     flow: Flow,
     *,
-    ledger: Any,
+    ledger: Ledger,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     modes: Sequence[str] = MODES,
@@ -218,6 +275,8 @@ def _run_campaign(
     shrink: bool = True,
     world_factory: Any = None,
     passthrough: Sequence[str] = (),
+    pool: WorkerPool | None = None,
+    shard: Shard | None = None,
 ) -> CampaignResult:
     """:func:`run_campaign` without its guards."""
     examples, seed, modes = _validate(examples, seed, modes)
@@ -234,32 +293,46 @@ def _run_campaign(
     baseline = _baseline_error(target)
     if baseline is not None:
         raise BaselineFailure(baseline)
-    space = target.space
-    strategy = scenarios(space)
+    plan, n_enumerated = campaign_plan(target.space, scenarios(target.space), examples, seed)
+    indices = shard.indices(len(plan)) if shard is not None else range(len(plan))
     ref = flow_ref or _flow_ref(flow)
     campaign_ids: dict[str, str] = {}
     states: dict[str, _ModeState] = {}
     findings: list[Finding] = []
     versions = _versions()
+    if shard is not None:
+        # what makes the shards of one campaign one campaign for `harness gate`
+        versions["campaign_group"] = campaign_group(
+            flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
+        )
+        versions["shard"] = str(shard)
     for mode in modes:
         cid = f"c-{uuid.uuid4().hex[:12]}"
         campaign_ids[mode] = cid
+        label = f"harness check {flow.name} ({mode})" + (f" shard {shard}" if shard else "")
         ledger.start_campaign(
             CampaignRecord(
                 id=cid, flow=flow.name, mode=mode, wall_started=wall_now(), seed=seed,
-                examples=examples, command=command, versions=versions,
-                label=f"harness check {flow.name} ({mode})",
+                examples=len(indices), command=command, versions=versions, label=label,
             )
         )
         state = states[mode] = _ModeState()
         status = "failed"
         try:
-            _explore(target, strategy, mode, examples, seed, cid, ledger, state, progress)
-            for oracle in oracle_names():
-                if oracle not in state.first:
-                    continue
-                scenario, example, _hit = state.first[oracle]
-                minimal = _shrink(target, mode, oracle, scenario) if shrink else scenario
+            _explore(
+                target, plan, indices, n_enumerated, mode, seed, cid, ledger, state,
+                progress, pool,
+            )
+            firsts = [(o, state.first[o]) for o in oracle_names() if o in state.first]
+            if not shrink:
+                minimals = [scenario for _o, (scenario, _e, _h) in firsts]
+            elif pool is not None:
+                minimals = list(
+                    pool.map([(_work_shrink, (mode, o, sc)) for o, (sc, _e, _h) in firsts])
+                )
+            else:
+                minimals = [_shrink(target, mode, o, sc) for o, (sc, _e, _h) in firsts]
+            for (oracle, (_sc, example, _hit)), minimal in zip(firsts, minimals, strict=True):
                 findings.append(
                     _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
                 )
@@ -293,79 +366,99 @@ def _warnings(target: Target) -> tuple[str, ...]:
     n, total = len(target.baseline_failures), len(target.object_ids)
     first = min(target.baseline_failures)
     return (
-        f"without any fault the automation already failed for {n} of {total} "
+        (f"without any fault the automation already failed for {n} of {total} "
         f"{target.noun}s (for example {target.noun} {first}, {target.object_ids[first]}: "
-        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do",
+        f"{target.baseline_failures[first]}); those {target.noun}s cannot show what faults do"),
         *threads,
     )
 
 
 def _explore(
     target: Target,
-    strategy: Any,
+    plan: Sequence[Scenario],
+    indices: range,
+    n_enumerated: int,
     mode: str,
-    examples: int,
     seed: int,
     cid: str,
-    ledger: Any,
+    ledger: Ledger,
     state: _ModeState,
     progress: Progress | None,
+    pool: WorkerPool | None,
 ) -> None:
+    """Play ``plan[i]`` for ``i`` in ``indices``, in this process or the pool's; merge in order.
+
+    Recorded scenarios are written in example order whichever process played
+    them, :data:`WRITE_BATCH` scenarios to a ledger transaction (a scenario's
+    runs never split between two), so the ledger holds the same runs for any
+    number of workers.
+    """
     coverage = state.coverage = Coverage.of(target.space)
+    # coverage first: the enumerated scenarios (every endpoint x fault kind, value target x
+    # how, trigger fault once, as far as the budget allows), then Hypothesis's draws
+    coverage.enumerated = len(range(indices.start, min(indices.stop, n_enumerated)))
+    total = len(indices)
+    items = [(i, plan[i]) for i in indices]
+    first: dict[str, tuple[int, Scenario]] = {}
 
-    def play(scenario: Scenario) -> None:
-        if state.ledger_error is not None:
-            return  # the ledger failed: stop recording (raised once Hypothesis returns)
-        example = state.examples
+    def step() -> None:
         state.examples += 1
-        try:
-            run = target.run(scenario, mode, campaign_id=cid, example=example, ledger=ledger)
-            if target.note_refused(run.world.calls):
-                # a call no fake could serve: not a fault, not a transient error, not an inbox
-                # item; the run is left out of the ledger and the campaign ends in a usage error
-                return
-            records, items = run_records(run, campaign_id=cid, example=example)
-            # one transaction per scenario: its runs and the inbox items they left
-            ledger.write_runs(records, inbox=items)
-        except LedgerError as exc:
-            # raised inside @given it would be replayed and grouped by Hypothesis; the
-            # user must see this one error (a dropped database connection, a full disk)
-            state.ledger_error = exc
-            return
-        for kind, n in run.injected.items():
-            state.injected[kind] = state.injected.get(kind, 0) + n
-        _count_trigger_faults(scenario, state.injected)
-        coverage.record(scenario, run)
-        for hit in judge(run):
-            if hit.oracle not in state.first:
-                state.first[hit.oracle] = (scenario, example, hit)
         if progress is not None:
-            progress(mode, state.examples, examples)
+            progress(mode, state.examples, total)
 
-    # coverage first: every (endpoint x fault kind) and (value target x how) once, as far
-    # as the budget allows; then chance, with what is left
-    phase = enumerated(target.space, int(examples * ENUMERATION_SHARE))
-    coverage.enumerated = len(phase)
-    for scenario in phase:
-        play(scenario)
-    if state.ledger_error is not None:
-        raise state.ledger_error
-    remaining = examples - len(phase)
-    if remaining <= 0:
-        return
-
-    @_explore_settings(remaining)
-    @hypothesis_seed(seed)
-    @given(strategy)
-    def explore(scenario: Scenario) -> None:
-        play(scenario)
-
-    explore()
-    if state.ledger_error is not None:
-        raise state.ledger_error
+    writer = _BatchWriter(ledger)
+    try:
+        if pool is None:
+            outcome = play_slice(
+                target, mode, items, campaign_id=cid, seed=seed, write=writer.add, after=step,
+            )
+            merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
+        else:
+            parts = slices(items, pool.jobs)
+            results = pool.map([(_work_slice, (mode, cid, list(part))) for part in parts])
+            for outcome in results:
+                for records, inbox in outcome.batches:
+                    writer.add(records, inbox)
+                for _ in range(outcome.played):
+                    step()
+                merge_into(target, outcome, injected=state.injected, coverage=coverage, first=first)
+    finally:
+        # also when interrupted: the scenarios played so far are recorded
+        writer.flush()
+    for oracle, (example, scenario) in first.items():
+        state.first[oracle] = (scenario, example, None)
     refused = _baseline_error(target)
     if refused is not None:
         raise BaselineFailure(refused)
+
+
+#: scenarios whose runs go to the ledger in one transaction: a commit per scenario was a
+#: tenth of a campaign's time (measured: benchmarks, check); a kill loses at most this many
+WRITE_BATCH = 25
+
+
+class _BatchWriter:
+    """Writes scenarios' runs and inbox items :data:`WRITE_BATCH` scenarios at a time."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.ledger = ledger
+        self.runs: list[Any] = []
+        self.items: list[Any] = []
+        self.scenarios = 0
+
+    def add(self, records: Sequence[Any], inbox: Sequence[Any]) -> None:
+        self.runs.extend(records)
+        self.items.extend(inbox)
+        self.scenarios += 1
+        if self.scenarios >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not (self.runs or self.items):
+            return
+        runs, items = self.runs, self.items
+        self.runs, self.items, self.scenarios = [], [], 0
+        self.ledger.write_runs(runs, inbox=items)
 
 
 def _baseline_error(target: Target) -> str | None:
@@ -405,21 +498,51 @@ def _baseline_error(target: Target) -> str | None:
     return None
 
 
-def _classes(target: Target, scenario: Scenario, mode: str) -> frozenset[str]:
-    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits)."""
-    cache: dict[tuple[str, str], frozenset[str]] = target.__dict__.setdefault("_judged", {})
+@dataclass(frozen=True)
+class _Judged:
+    """What one replay of a scenario showed: its classes and, when asked, its evidence."""
+
+    classes: frozenset[str]
+    #: first message per class, and the timeline: kept when the replay showed the class
+    #: being shrunk, so the finding built from the minimal scenario need not replay it
+    messages: Mapping[str, str] = field(default_factory=dict)
+    timeline: tuple[Any, ...] | None = None
+
+
+def _judged(target: Target) -> dict[tuple[str, str], _Judged]:
+    cache: dict[tuple[str, str], _Judged] = target.__dict__.setdefault("_judged", {})
+    return cache
+
+
+def _classes(
+    target: Target, scenario: Scenario, mode: str, *, keep: str | None = None
+) -> frozenset[str]:
+    """The oracle classes ``scenario`` shows in ``mode`` (memoised per target: shrinking revisits).
+
+    When the replay shows ``keep``, its messages and timeline are kept with it.
+    """
+    cache = _judged(target)
     key = (scenario.to_json(), mode)
     found = cache.get(key)
     if found is None:
-        found = frozenset(h.oracle for h in judge(target.run(scenario, mode)))
+        run = target.run(scenario, mode)
+        hits = judge(run)
+        classes = frozenset(h.oracle for h in hits)
+        if keep is not None and keep in classes:
+            messages: dict[str, str] = {}
+            for h in hits:
+                messages.setdefault(h.oracle, h.message)
+            found = _Judged(classes, messages, timeline_of(run))
+        else:
+            found = _Judged(classes)
         if len(cache) > 4096:
             cache.clear()
         cache[key] = found
-    return found
+    return found.classes
 
 
 def _shows(target: Target, scenario: Scenario, mode: str, oracle: str) -> bool:
-    return oracle in _classes(target, scenario, mode)
+    return oracle in _classes(target, scenario, mode, keep=oracle)
 
 
 def _shrink(target: Target, mode: str, oracle: str, first: Scenario) -> Scenario:
@@ -531,7 +654,7 @@ def _flow_ref(flow: Flow) -> str:
     return f"<{flow.name}> --trigger {flow.trigger.name}{with_world}"
 
 
-def _ledger_arg(ledger: Any) -> str:
+def _ledger_arg(ledger: Ledger) -> str:
     url = str(getattr(ledger, "url", "") or "")
     try:
         from harness.ledger import DEFAULT_URL, resolve_url
@@ -553,12 +676,19 @@ def _finding(
     example: int | None,
     cid: str,
     ref: str,
-    ledger: Any,
+    ledger: Ledger,
     seed: int,
 ) -> Finding:
-    run = target.run(scenario, mode)
-    hits = [h for h in judge(run) if h.oracle == oracle]
-    message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+    judged = _judged(target).get((scenario.to_json(), mode))
+    if judged is not None and judged.timeline is not None and oracle in judged.messages:
+        # shrinking already replayed this very scenario (a fresh world, the same Target) and
+        # kept what it showed: the same replay again would only cost its time
+        message, timeline = judged.messages[oracle], judged.timeline
+    else:
+        run = target.run(scenario, mode)
+        hits = [h for h in judge(run) if h.oracle == oracle]
+        message = hits[0].message if hits else f"{oracle} (did not show again on the minimal run)"
+        timeline = timeline_of(run)
     fid = f"{cid}-{oracle.replace('_', '-')}"
     return Finding(
         oracle=oracle,
@@ -566,7 +696,7 @@ def _finding(
         message=message,
         program=scenario.program(target.labels(), world=target.world_name),
         reproduce=f"harness replay {fid}{_ledger_arg(ledger)}",
-        timeline=timeline_of(run),
+        timeline=timeline,
         seed=seed,
         example=example,
         scenario_json=scenario.to_json(),

@@ -19,7 +19,7 @@ its object was delivered, a trigger fault when it was played.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from harness.chaos._faults import FaultKind, endpoint_in
@@ -140,6 +140,7 @@ class Coverage:
     """What a campaign tried of what it could try (see :func:`possible_faults`)."""
 
     possible: Mapping[str, list[tuple[str, ...]]]
+    _: KW_ONLY
     tried: dict[tuple[str, ...], int] = field(default_factory=dict)
     enumerated: int = 0
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from harness.systems._world import Write
+from harness.systems import Write
 
 __all__ = ["count_creates", "is_primary"]
 

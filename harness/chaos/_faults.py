@@ -22,15 +22,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
-from harness._wire import ConnectionReset, Request, Response, Timeout
-from harness.errors import UsageError, did_you_mean
-from harness.systems._descriptor import DEFAULT_ID_SHAPES, SystemDescriptor, template_endpoint
-from harness.systems._known import known_descriptor
-from harness.systems._redact import redact_url
-from harness.systems._world import CallContext
+from harness._shared.redact import redact_url
+from harness._shared.samedef import same_definition
+from harness._shared.wire import ConnectionReset, Request, Response, Timeout, VirtualClock
+from harness.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    NameTakenError,
+    UsageError,
+    did_you_mean,
+)
+from harness.systems import (
+    DEFAULT_ID_SHAPES,
+    CallContext,
+    SystemDescriptor,
+    World,
+    known_descriptor,
+    template_endpoint,
+)
 
 __all__ = [
     "STALL_CAP",
@@ -49,7 +61,7 @@ Boundary = Literal["trigger", "transport"]
 Next = Callable[[Request], Response]
 #: ``inject(request, ctx, call_next, params, injector)``; the injector gives
 #: ``clock`` and ``error(system, status, retry_after=None)``
-Inject = Callable[[Request, CallContext, Next, Mapping[str, Any], Any], Response]
+Inject = Callable[[Request, CallContext, Next, Mapping[str, Any], "TransportInjector"], Response]
 
 #: how long the harness lets a call without a timeout hang on a stall before it
 #: cuts it: an hour, long enough that any deadline is visibly passed
@@ -64,13 +76,14 @@ class FaultKind:
     first is the simplest, the one shrinking moves toward).  ``transient``
     says whether a well-built client should retry it.  ``inject`` is set for
     transport faults: ``inject(request, ctx, call_next, params, injector)``
-    returns a response or raises a :class:`~harness._wire.TransportFault`.
+    returns a response or raises a :class:`~harness._shared.wire.TransportFault`.
     ``persistent`` faults (a logical 4xx) hit every matching call once armed.
     """
 
     name: str
     boundary: Boundary
     description: str
+    _: KW_ONLY
     transient: bool = True
     params: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     inject: Inject | None = None
@@ -82,11 +95,27 @@ _REGISTRY: dict[str, FaultKind] = {}
 
 
 def register_fault(kind: FaultKind) -> FaultKind:
-    """Add ``kind`` to the registry; a name already taken is an error."""
-    if kind.name in _REGISTRY:
-        raise ValueError(f"a fault named {kind.name!r} is already registered")
+    """Add ``kind`` to the registry and return the registered kind.
+
+    Registering the same definition again (a flow file imported by name and
+    again by :func:`~harness.load_flow`) is harmless and returns the kind
+    already registered; a different kind under a taken name is a
+    :class:`~harness.errors.NameTakenError`.
+    """
+    if not isinstance(kind, FaultKind):
+        raise InvalidTypeError(f"register_fault: expected a harness.FaultKind, got {kind!r}")
     if kind.boundary == "transport" and kind.inject is None:
-        raise ValueError(f"transport fault {kind.name!r} needs an 'inject' function")
+        raise InvalidValueError(
+            f"register_fault: transport fault {kind.name!r} needs an 'inject' function"
+        )
+    taken = _REGISTRY.get(kind.name)
+    if taken is not None:
+        if same_definition(taken, kind):
+            return taken
+        raise NameTakenError(
+            f"register_fault: a different fault named {kind.name!r} is already registered "
+            f"({taken.boundary} boundary: {taken.description}); choose another name"
+        )
     _REGISTRY[kind.name] = kind
     return kind
 
@@ -162,7 +191,7 @@ def _label(ctx: CallContext, name: str, params: Mapping[str, Any]) -> None:
         ctx.notes["fault_params"] = dict(params)
 
 
-def _stall_for(request: Request, env: Any, ctx: CallContext) -> None:
+def _stall_for(request: Request, env: TransportInjector, ctx: CallContext) -> None:
     """Advance the clock as a stalled client would wait: its timeout, or the cap."""
     if request.timeout is None:
         ctx.notes["unbounded"] = True
@@ -182,17 +211,17 @@ def _timeout_error(request: Request, *, executed: bool) -> Timeout:
     return Timeout(f"read timed out after {request.timeout}s ({where})", executed=executed)
 
 
-def _server_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
+def _server_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector) -> Response:
     _label(ctx, "server_error", params)
     return env.error(ctx.system, int(params.get("status", 503)))
 
 
-def _rate_limited(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
+def _rate_limited(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector) -> Response:
     _label(ctx, "rate_limited", params)
     return env.error(ctx.system, 429, retry_after=float(params.get("retry_after", 1)))
 
 
-def _client_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
+def _client_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector) -> Response:
     _label(ctx, "client_error", params)
     # the system's usual logical rejection, as its descriptor declares it: a
     # payment API declines with 402, a support desk refuses an invalid record with 422
@@ -202,7 +231,7 @@ def _client_error(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str
 
 
 def _execute_then_timeout(
-    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any
+    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector
 ) -> Response:
     _label(ctx, "execute_then_timeout", params)
     response = nxt(req)
@@ -213,13 +242,13 @@ def _execute_then_timeout(
     raise _timeout_error(req, executed=executed)
 
 
-def _stall(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
+def _stall(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector) -> Response:
     _label(ctx, "stall", params)
     _stall_for(req, env, ctx)
     raise _timeout_error(req, executed=False)
 
 
-def _slow(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
+def _slow(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector) -> Response:
     _label(ctx, "slow", params)
     seconds = float(params.get("seconds", 5))
     if req.timeout is not None and seconds > req.timeout:
@@ -234,7 +263,7 @@ def _slow(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], 
 
 
 def _connection_reset(
-    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any
+    req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector
 ) -> Response:
     _label(ctx, "connection_reset", params)
     raise ConnectionReset(
@@ -242,7 +271,7 @@ def _connection_reset(
     )
 
 
-def _outage(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: Any) -> Response:
+def _outage(req: Request, ctx: CallContext, nxt: Next, params: Mapping[str, Any], env: TransportInjector) -> Response:
     _label(ctx, "outage", params)
     return env.error(ctx.system, 503)
 
@@ -327,7 +356,7 @@ class TransportInjector:
     faults by kind are kept in :attr:`injected`.
     """
 
-    def __init__(self, clock: Any, world: Any = None) -> None:
+    def __init__(self, clock: VirtualClock, world: World | None = None) -> None:
         self.clock = clock
         self.world = world
         self.armed: list[_Armed] = []
@@ -337,8 +366,7 @@ class TransportInjector:
     def descriptor(self, system: str) -> SystemDescriptor:
         """The descriptor of ``system`` (from the world, else among the loaded fakes)."""
         if self.world is not None:
-            found: SystemDescriptor = self.world.descriptor(system)
-            return found
+            return self.world.descriptor(system)
         return known_descriptor(system)
 
     def error(self, system: str, status: int, *, retry_after: float | None = None) -> Response:

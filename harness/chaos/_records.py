@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness._shared.redact import redact_text, redact_url
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import endpoint_in
 from harness.chaos._runner import DeliveryResult, ScenarioRun
-from harness.ledger.records import EventRecord, InboxItem, RunRecord
-from harness.systems._redact import redact_text, redact_url
+from harness.ledger.records import ErrorClass, EventRecord, InboxItem, RunRecord
+from harness.orchestrator import classify
 
 __all__ = ["escaped_effects", "run_records"]
 
@@ -36,7 +37,7 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     for counts in run.reference.creates.values():
         for k, n in counts.items():
             total_ref[k] = total_ref.get(k, 0) + n
-    escaped = {tag: 0 for tag in by_tag}
+    escaped = dict.fromkeys(by_tag, 0)
     for w in run.world.writes:
         d = by_tag.get(w.tag or "")
         if d is None or not is_primary(w):
@@ -52,12 +53,8 @@ def escaped_effects(run: ScenarioRun) -> dict[str, int]:
     return escaped
 
 
-def _classify(exc: BaseException, run: ScenarioRun) -> str:
-    try:
-        from harness.orchestrator import classify
-    except ImportError:  # pragma: no cover - the orchestrator ships with the harness
-        return "unknown"
-    return str(classify(exc, run.flow.policy))
+def _classify(exc: BaseException, run: ScenarioRun) -> ErrorClass:
+    return classify(exc, run.flow.policy)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -125,52 +122,8 @@ def _bare(
     campaign_id: str | None,
     example: int | None,
 ) -> RunRecord:
-    wall = d.wall_started
-    events: list[EventRecord] = [
-        EventRecord(
-            seq=1, kind="delivery", at=d.started_at, wall_at=wall,
-            detail={
-                "event_id": _event_id(d, run),
-                "delivery_kind": d.delivery_kind,
-                "is_duplicate": d.is_duplicate,
-            },
-        ),
-        EventRecord(seq=2, kind="attempt", at=d.started_at, wall_at=wall, detail={"number": 1}),
-    ]
-    for c in calls:
-        events.append(_call_event(len(events) + 1, c, d, wall, run.world))
-    error_class = None
-    first_error_at = next((c.started_at + c.latency for c in calls if c.outcome != "ok"), None)
-    recovered_at = None
-    if d.error is not None:
-        error_class = _classify(d.error, run)
-        events.append(
-            EventRecord(
-                seq=len(events) + 1, kind="error", at=d.ended_at, wall_at=d.wall_ended,
-                error_class=error_class,
-                detail={"type": type(d.error).__name__, "message": _error_text(d.error)},
-            )
-        )
-        first_error_at = first_error_at if first_error_at is not None else d.ended_at
-    elif not d.ok:
-        error_class = "logical"
-        events.append(
-            EventRecord(
-                seq=len(events) + 1, kind="error", at=d.ended_at, wall_at=d.wall_ended,
-                error_class=error_class,
-                detail={"type": "reported_failure", "message": redact_text(repr(d.value))[:500]},
-            )
-        )
-        first_error_at = first_error_at if first_error_at is not None else d.ended_at
-    elif first_error_at is not None:
-        # the automation's own retries got it through
-        recovered_at = d.ended_at
-    events.append(
-        EventRecord(
-            seq=len(events) + 1, kind="end", at=d.ended_at, wall_at=d.wall_ended,
-            detail={"end_state": d.end_state},
-        )
-    )
+    """The run record of one bare delivery: its calls, its error (if any) and its end."""
+    events, error_class, first_error_at, recovered_at = _bare_events(d, run, calls)
     okey = d.object_key
     try:
         dedupe = run.flow.key_for(d.event)
@@ -207,6 +160,59 @@ def _bare(
         detail={"tag": d.tag, "faults": sorted({c.fault for c in calls if c.fault})},
         events=tuple(events),
     )
+
+
+def _bare_events(
+    d: DeliveryResult, run: ScenarioRun, calls: list[Any]
+) -> tuple[list[EventRecord], ErrorClass | None, float | None, float | None]:
+    """A bare delivery's events, error class, first error and recovery (its own retries)."""
+    wall = d.wall_started
+    events: list[EventRecord] = [
+        EventRecord(
+            seq=1, kind="delivery", at=d.started_at, wall_at=wall,
+            detail={
+                "event_id": _event_id(d, run),
+                "delivery_kind": d.delivery_kind,
+                "is_duplicate": d.is_duplicate,
+            },
+        ),
+        EventRecord(seq=2, kind="attempt", at=d.started_at, wall_at=wall, detail={"number": 1}),
+    ]
+    for c in calls:
+        events.append(_call_event(len(events) + 1, c, d, wall, run.world))
+    error_class: ErrorClass | None = None
+    first_error_at = next((c.started_at + c.latency for c in calls if c.outcome != "ok"), None)
+    recovered_at = None
+    if d.error is not None:
+        error_class = _classify(d.error, run)
+        events.append(
+            EventRecord(
+                seq=len(events) + 1, kind="error", at=d.ended_at, wall_at=d.wall_ended,
+                error_class=error_class,
+                detail={"type": type(d.error).__name__, "message": _error_text(d.error)},
+            )
+        )
+        first_error_at = first_error_at if first_error_at is not None else d.ended_at
+    elif not d.ok:
+        error_class = "logical"
+        events.append(
+            EventRecord(
+                seq=len(events) + 1, kind="error", at=d.ended_at, wall_at=d.wall_ended,
+                error_class=error_class,
+                detail={"type": "reported_failure", "message": redact_text(repr(d.value))[:500]},
+            )
+        )
+        first_error_at = first_error_at if first_error_at is not None else d.ended_at
+    elif first_error_at is not None:
+        # the automation's own retries got it through
+        recovered_at = d.ended_at
+    events.append(
+        EventRecord(
+            seq=len(events) + 1, kind="end", at=d.ended_at, wall_at=d.wall_ended,
+            detail={"end_state": d.end_state},
+        )
+    )
+    return events, error_class, first_error_at, recovered_at
 
 
 def _event_id(d: DeliveryResult, run: ScenarioRun) -> str | None:

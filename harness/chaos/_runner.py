@@ -17,12 +17,13 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from harness._aio import call as call_automation
+from harness._shared.redact import redact_text
+from harness._shared.wire import VirtualClock, real_time
 from harness._watchdog import run_limit
-from harness._wire import VirtualClock, real_time
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
 from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
@@ -35,10 +36,12 @@ from harness.chaos._values import (
     break_path,
     record_fields,
 )
-from harness.errors import UsageError
+from harness.errors import InvalidValueError, UsageError
 from harness.flow import Flow, check_declarations
-from harness.systems._redact import redact_text
-from harness.systems._world import Call, World, Write
+from harness.systems import Call, World, Write, passthrough_endpoints
+
+if TYPE_CHECKING:
+    from harness.ledger.records import EndState
 
 __all__ = ["DeliveryResult", "Reference", "ScenarioRun", "Target", "wall_now"]
 
@@ -86,10 +89,11 @@ class DeliveryResult:
     ended_at: float
     wall_started: float
     wall_ended: float
+    _: KW_ONLY
     value: Any = None
     error: BaseException | None = None
     ok: bool = True
-    end_state: str = "succeeded"
+    end_state: EndState = "succeeded"
     run: Any = None  # the orchestrator's RunRecord in orchestrated mode
     inbox_item: Any = None
 
@@ -121,6 +125,7 @@ class ScenarioRun:
     deliveries: list[DeliveryResult]
     reference: Reference
     injected: dict[str, int]
+    _: KW_ONLY
     inbox: list[Any] = field(default_factory=list)
 
     def tags_of(self, object_key: str) -> set[str]:
@@ -189,9 +194,7 @@ class Target:
             return world, clock
         world = self._world_factory(self.seed, clock)
         if self._passthrough:
-            from harness.systems._world import _parse_passthrough
-
-            world.passthrough = (*world.passthrough, *_parse_passthrough(self._passthrough))
+            world.passthrough = (*world.passthrough, *passthrough_endpoints(self._passthrough))
         if role != "fresh":
             # a world with systems that cannot be restored is built anew each time
             with contextlib.suppress(AttributeError, TypeError):
@@ -223,7 +226,7 @@ class Target:
     def _objects(self, world: World) -> list[str]:
         trigger = self.flow.trigger
         if trigger.objects is None:
-            raise ValueError(f"trigger {trigger.name!r} cannot list the world's objects")
+            raise InvalidValueError(f"trigger {trigger.name!r} cannot list the world's objects")
         return [str(o) for o in trigger.objects(world)]
 
     def _ticker(self, world: World, clock: VirtualClock) -> Ticker | None:
@@ -237,7 +240,7 @@ class Target:
         """Object ``obj``'s event number ``n`` (0: the original), the same in every world."""
         trigger = self.flow.trigger
         if trigger.make_event is None:
-            raise ValueError(f"trigger {trigger.name!r} cannot make events")
+            raise InvalidValueError(f"trigger {trigger.name!r} cannot make events")
         rng = random.Random(f"{self.seed}:{obj}:{n}")
         return dict(trigger.make_event(world, self.object_ids[obj], rng))
 
@@ -539,7 +542,7 @@ class Target:
         def sink(run: Any, item: Any) -> None:
             inbox.append((run, item))
 
-        from harness.orchestrator._alerts import Alerter, recorded_sinks
+        from harness.orchestrator import Alerter, recorded_sinks
 
         # a campaign runs on fake data: its alerts go to a recorded sink, never to the
         # policy's real webhook or mail server

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.chaos._faults import get_fault
-from harness.errors import ConfigError, UsageError
+from harness.errors import ConfigError, InvalidValueError, UsageError
 
 __all__ = ["DELIVERY_KINDS", "VALUE_HOWS", "Deliver", "InjectFault", "Scenario", "SetValue", "Step"]
 
@@ -49,7 +49,7 @@ class Deliver:
 
     def __post_init__(self) -> None:
         if self.kind not in DELIVERY_KINDS:
-            raise ValueError(f"Deliver: 'kind' must be one of {DELIVERY_KINDS}, got {self.kind!r}")
+            raise InvalidValueError(f"Deliver: 'kind' must be one of {DELIVERY_KINDS}, got {self.kind!r}")
 
     def render(self, noun: str, *, ticks: bool = False) -> str:
         if ticks:
@@ -107,7 +107,7 @@ class SetValue:
 
     def __post_init__(self) -> None:
         if self.how not in VALUE_HOWS:
-            raise ValueError(f"SetValue: 'how' must be one of {VALUE_HOWS}, got {self.how!r}")
+            raise InvalidValueError(f"SetValue: 'how' must be one of {VALUE_HOWS}, got {self.how!r}")
 
     def render(self, noun: str) -> str:
         return f"bad_value({noun}={self.obj}, {json.dumps(self.target + '.' + self.name)}, {self.how})"
@@ -245,7 +245,7 @@ class Scenario:
 
 def _int(value: Any, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name!r} must be an integer >= 0, got {value!r}")
+        raise InvalidValueError(f"{name!r} must be an integer >= 0, got {value!r}")
     return value
 
 
@@ -258,13 +258,13 @@ def _parse_step(raw: Mapping[str, Any]) -> Step:
         get_fault(fault)  # an unknown name is a usage error naming the known ones
         params = raw.get("params", {})
         if not isinstance(params, Mapping):
-            raise ValueError(f"'params' must be an object, got {params!r}")
+            raise InvalidValueError(f"'params' must be an object, got {params!r}")
         return InjectFault(
             str(raw["system"]), str(raw["endpoint"]), fault, tuple(sorted(params.items())),
             max(1, _int(raw.get("times", 1), "times")),
         )
     if kind == "bad_value":
         return SetValue(_int(raw["obj"], "obj"), str(raw["target"]), str(raw["name"]), str(raw["how"]))
-    raise ValueError(f"unknown step {kind!r}")
+    raise InvalidValueError(f"unknown step {kind!r}")
 
 

@@ -10,7 +10,7 @@ the first object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from hypothesis import strategies as st
 
@@ -49,6 +49,7 @@ class ScenarioSpace:
     seed: int
     objects: int
     endpoints: tuple[tuple[str, str], ...]
+    _: KW_ONLY
     value_targets: tuple[tuple[str, str], ...] = ()
     noun: str = "obj"
     faults: tuple[str, ...] = ()

@@ -26,7 +26,7 @@ import random
 from typing import Any
 
 from harness._schedule import Schedule, tick_event
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 
 __all__ = ["Ticker"]
 

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 
 import time_machine
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
+from harness.errors import InvalidValueError
 
 __all__ = ["virtual_time"]
 
@@ -50,7 +51,7 @@ def virtual_time(clock: VirtualClock) -> Iterator[VirtualClock]:
 
     def sleep(seconds: float) -> None:
         if seconds < 0:
-            raise ValueError("sleep length must be non-negative")
+            raise InvalidValueError("sleep length must be non-negative")
         clock.advance(float(seconds))
 
     remove = None

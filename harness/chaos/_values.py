@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness._wire import Request, Response
-from harness.systems._descriptor import RecordShape, SystemDescriptor
-from harness.systems._world import CallContext
+from harness._shared.wire import Request, Response
+from harness.systems import CallContext, RecordShape, SystemDescriptor
 
 __all__ = [
     "ABSENT",

@@ -6,6 +6,7 @@ Open one with :meth:`Ledger.open` (a SQLite file by default, PostgreSQL by
 URL).
 """
 
+from harness.ledger.aggregates import RunFilter
 from harness.ledger.records import (
     END_STATES,
     ERROR_CLASSES,
@@ -42,6 +43,7 @@ __all__ = [
     "Ledger",
     "LedgerInfo",
     "Mode",
+    "RunFilter",
     "RunRecord",
     "resolve_url",
 ]

@@ -7,10 +7,12 @@ of a Core ``insert()`` with a list of dicts).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from harness.ledger.records import (
     CampaignRecord,
@@ -22,13 +24,21 @@ from harness.ledger.records import (
 )
 
 __all__ = [
+    "CAMPAIGNS",
     "CAMPAIGN_COLUMNS",
+    "CHANGES",
+    "EVENTS",
     "EVENT_COLUMNS",
+    "FINDINGS",
     "FINDING_COLUMNS",
+    "INBOX",
     "INBOX_COLUMNS",
+    "RUNS",
     "RUN_COLUMNS",
+    "RowCodec",
     "campaign_from_row",
     "campaign_row",
+    "change_row",
     "dumps",
     "event_from_row",
     "event_row",
@@ -42,6 +52,8 @@ __all__ = [
     "storable",
     "storable_row",
 ]
+
+R = TypeVar("R")
 
 # One encoder, built once: json.dumps(..., sort_keys=True) builds a new encoder
 # on every call, which costs more than the encoding of a small detail mapping.
@@ -201,300 +213,140 @@ FINDING_COLUMNS: tuple[str, ...] = (
 )
 
 
+class RowCodec(Generic[R]):
+    """Rows of one table to records of one dataclass and back, derived from the dataclass.
+
+    Every column names a field of ``record`` (``prefix`` columns excepted: a
+    value the caller passes, such as an event row's run id); every field not
+    stored is named in ``omit``.  The cell codec of a field follows its type:
+    a ``bool`` is stored as a bool, a ``Mapping`` as JSON text (:func:`dumps`,
+    :func:`loads`), a ``tuple`` as a JSON list; everything else as is.
+
+    :meth:`row` and :meth:`from_row` are compiled once from that plan (as
+    :mod:`dataclasses` writes ``__init__``): bulk writes convert hundreds of
+    thousands of records, where a loop over fields per record would cost
+    several times the hand-written tuple.
+    """
+
+    def __init__(
+        self,
+        record: type[R],
+        columns: tuple[str, ...],
+        *,
+        prefix: tuple[str, ...] = (),
+        omit: tuple[str, ...] = (),
+    ) -> None:
+        hints = typing.get_type_hints(record)
+        names = [f.name for f in dataclasses.fields(record)]  # type: ignore[arg-type]
+        stored = columns[len(prefix):]
+        if columns[: len(prefix)] != prefix:
+            raise ValueError(f"{record.__name__}: the columns must start with {prefix}")
+        unknown = [c for c in stored if c not in names]
+        unstored = [n for n in names if n not in stored and n not in omit]
+        if unknown or unstored:
+            raise ValueError(
+                f"{record.__name__}: columns {unknown} are not fields, fields {unstored} are "
+                "not columns; add the column to the schema or the field to omit"
+            )
+        self.record = record
+        self.columns = columns
+        space: dict[str, Any] = {"Record": record, "dumps": dumps, "loads": loads,
+                                 "json_list": _json_list, "json_tuple": _json_tuple}
+        encode = [f"{_ENCODE[_kind(hints[c])]}(r.{c})" for c in stored]
+        decode = [f"{c}={_DECODE[_kind(hints[c])]}(c_{i})" for i, c in enumerate(stored)]
+        head = ", ".join(prefix)
+        cells = ", ".join([*prefix, *encode])
+        unpack = ", ".join([*(f"_{p}" for p in prefix), *(f"c_{i}" for i in range(len(stored)))])
+        source = (
+            f"def row({head + ', ' if head else ''}r):\n    return ({cells},)\n"
+            f"def from_row(row, **extra):\n    ({unpack},) = row\n"
+            f"    return Record({', '.join(decode)}, **extra)\n"
+        )
+        exec(compile(source, f"<RowCodec {record.__name__}>", "exec"), space)
+        self.row: Callable[..., tuple[Any, ...]] = space["row"]
+        self.from_row: Callable[..., R] = space["from_row"]
+
+
+def _kind(hint: Any) -> str:
+    origin = typing.get_origin(hint) or hint
+    if origin is bool:
+        return "bool"
+    if origin is tuple:
+        return "tuple"
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return "mapping"
+    return "plain"
+
+
+def _json_list(value: Sequence[Any]) -> str:
+    return dumps(list(value))
+
+
+def _json_tuple(text: str | None) -> tuple[Any, ...]:
+    return tuple(json.loads(text)) if text else ()
+
+
+_ENCODE = {"bool": "bool", "mapping": "dumps", "tuple": "json_list", "plain": ""}
+_DECODE = {"bool": "bool", "mapping": "loads", "tuple": "json_tuple", "plain": ""}
+
+RUNS: RowCodec[RunRecord] = RowCodec(RunRecord, RUN_COLUMNS, omit=("events",))
+EVENTS: RowCodec[EventRecord] = RowCodec(EventRecord, EVENT_COLUMNS, prefix=("run_id",))
+INBOX: RowCodec[InboxItem] = RowCodec(InboxItem, INBOX_COLUMNS)
+CAMPAIGNS: RowCodec[CampaignRecord] = RowCodec(CampaignRecord, CAMPAIGN_COLUMNS)
+FINDINGS: RowCodec[FindingRecord] = RowCodec(FindingRecord, FINDING_COLUMNS)
+CHANGES: RowCodec[FlowChange] = RowCodec(FlowChange, ("flow", "wall_at", "kind", "description", "by"))
+
+
 def run_row(r: RunRecord) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.campaign_id,
-        r.flow,
-        r.mode,
-        r.segment,
-        r.seed,
-        r.example,
-        r.delivery,
-        r.event_id,
-        r.object_key,
-        r.dedupe_key,
-        r.delivery_kind,
-        bool(r.is_duplicate),
-        r.end_state,
-        r.error_class,
-        r.attempts,
-        r.errors,
-        r.calls,
-        r.retries,
-        r.started_at,
-        r.ended_at,
-        r.first_error_at,
-        r.recovered_at,
-        r.wall_started,
-        r.wall_ended,
-        r.clock,
-        r.duplicate_effects,
-        bool(r.synthetic),
-        dumps(r.detail),
-    )
+    """``r`` as a row in :data:`RUN_COLUMNS` order (its events go to the events table)."""
+    return RUNS.row(r)
 
 
 def run_from_row(row: Sequence[Any], events: tuple[EventRecord, ...] = ()) -> RunRecord:
-    (
-        id_,
-        campaign_id,
-        flow,
-        mode,
-        segment,
-        seed,
-        example,
-        delivery,
-        event_id,
-        object_key,
-        dedupe_key,
-        delivery_kind,
-        is_duplicate,
-        end_state,
-        error_class,
-        attempts,
-        errors,
-        calls,
-        retries,
-        started_at,
-        ended_at,
-        first_error_at,
-        recovered_at,
-        wall_started,
-        wall_ended,
-        clock,
-        duplicate_effects,
-        synthetic,
-        detail,
-    ) = row
-    return RunRecord(
-        id=id_,
-        flow=flow,
-        mode=mode,
-        end_state=end_state,
-        started_at=started_at,
-        ended_at=ended_at,
-        wall_started=wall_started,
-        wall_ended=wall_ended,
-        campaign_id=campaign_id,
-        segment=segment,
-        seed=seed,
-        example=example,
-        delivery=delivery,
-        event_id=event_id,
-        object_key=object_key,
-        dedupe_key=dedupe_key,
-        delivery_kind=delivery_kind,
-        is_duplicate=bool(is_duplicate),
-        error_class=error_class,
-        attempts=attempts,
-        errors=errors,
-        calls=calls,
-        retries=retries,
-        first_error_at=first_error_at,
-        recovered_at=recovered_at,
-        clock=clock,
-        duplicate_effects=duplicate_effects,
-        synthetic=bool(synthetic),
-        detail=loads(detail),
-        events=events,
-    )
+    """The run stored as ``row`` (:data:`RUN_COLUMNS` order), with ``events``."""
+    return RUNS.from_row(row, events=events)
 
 
 def event_row(run_id: str, e: EventRecord) -> tuple[Any, ...]:
-    return (
-        run_id,
-        e.seq,
-        e.kind,
-        e.at,
-        e.wall_at,
-        e.system,
-        e.step,
-        e.error_class,
-        e.fault,
-        e.status,
-        e.outcome,
-        dumps(e.detail),
-    )
+    """``e`` of run ``run_id`` as a row in :data:`EVENT_COLUMNS` order."""
+    return EVENTS.row(run_id, e)
 
 
 def event_from_row(row: Sequence[Any]) -> EventRecord:
     """``row`` in :data:`EVENT_COLUMNS` order (the run id is ignored)."""
-    _run_id, seq, kind, at, wall_at, system, step, error_class, fault, status, outcome, detail = row
-    return EventRecord(
-        seq=seq,
-        kind=kind,
-        at=at,
-        wall_at=wall_at,
-        system=system,
-        step=step,
-        error_class=error_class,
-        fault=fault,
-        status=status,
-        outcome=outcome,
-        detail=loads(detail),
-    )
+    return EVENTS.from_row(row)
 
 
 def inbox_row(i: InboxItem) -> tuple[Any, ...]:
-    return (
-        i.id,
-        i.run_id,
-        i.flow,
-        i.owner,
-        i.reason,
-        i.error_class,
-        i.segment,
-        i.status,
-        i.created_at,
-        i.wall_created,
-        i.due_at,
-        i.resolved_at,
-        i.resolved_by,
-        i.resolution,
-        i.note,
-        dumps(i.context),
-    )
+    """``i`` as a row in :data:`INBOX_COLUMNS` order."""
+    return INBOX.row(i)
 
 
 def inbox_from_row(row: Sequence[Any]) -> InboxItem:
-    (
-        id_,
-        run_id,
-        flow,
-        owner,
-        reason,
-        error_class,
-        segment,
-        status,
-        created_at,
-        wall_created,
-        due_at,
-        resolved_at,
-        resolved_by,
-        resolution,
-        note,
-        context,
-    ) = row
-    return InboxItem(
-        id=id_,
-        run_id=run_id,
-        flow=flow,
-        reason=reason,
-        created_at=created_at,
-        wall_created=wall_created,
-        due_at=due_at,
-        owner=owner,
-        error_class=error_class,
-        segment=segment,
-        status=status,
-        resolved_at=resolved_at,
-        resolved_by=resolved_by,
-        resolution=resolution,
-        note=note,
-        context=loads(context),
-    )
+    """The inbox item stored as ``row`` (:data:`INBOX_COLUMNS` order)."""
+    return INBOX.from_row(row)
 
 
 def campaign_row(c: CampaignRecord) -> tuple[Any, ...]:
-    return (
-        c.id,
-        c.flow,
-        c.mode,
-        c.seed,
-        c.examples,
-        c.command,
-        dumps(c.versions),
-        c.status,
-        c.wall_started,
-        c.wall_ended,
-        bool(c.synthetic),
-        c.label,
-    )
+    """``c`` as a row in :data:`CAMPAIGN_COLUMNS` order."""
+    return CAMPAIGNS.row(c)
 
 
 def campaign_from_row(row: Sequence[Any]) -> CampaignRecord:
-    (
-        id_,
-        flow,
-        mode,
-        seed,
-        examples,
-        command,
-        versions,
-        status,
-        wall_started,
-        wall_ended,
-        synthetic,
-        label,
-    ) = row
-    return CampaignRecord(
-        id=id_,
-        flow=flow,
-        mode=mode,
-        wall_started=wall_started,
-        seed=seed,
-        examples=examples,
-        command=command,
-        versions=loads(versions),
-        status=status,
-        wall_ended=wall_ended,
-        synthetic=bool(synthetic),
-        label=label,
-    )
+    """The campaign stored as ``row`` (:data:`CAMPAIGN_COLUMNS` order)."""
+    return CAMPAIGNS.from_row(row)
 
 
 def finding_row(f: FindingRecord) -> tuple[Any, ...]:
-    return (
-        f.id,
-        f.campaign_id,
-        f.flow,
-        f.mode,
-        f.oracle,
-        f.message,
-        f.scenario,
-        f.reproduce,
-        f.seed,
-        f.example,
-        dumps(list(f.timeline)),
-        dumps(f.detail),
-        f.wall_created,
-    )
+    """``f`` as a row in :data:`FINDING_COLUMNS` order."""
+    return FINDINGS.row(f)
 
 
 def finding_from_row(row: Sequence[Any]) -> FindingRecord:
-    (
-        id_,
-        campaign_id,
-        flow,
-        mode,
-        oracle,
-        message,
-        scenario,
-        reproduce,
-        seed,
-        example,
-        timeline,
-        detail,
-        wall_created,
-    ) = row
-    steps = json.loads(timeline) if timeline else []
-    return FindingRecord(
-        id=id_,
-        flow=flow,
-        mode=mode,
-        oracle=oracle,
-        message=message,
-        scenario=scenario,
-        reproduce=reproduce,
-        wall_created=wall_created,
-        campaign_id=campaign_id,
-        seed=seed,
-        example=example,
-        timeline=tuple(steps),
-        detail=loads(detail),
-    )
+    """The finding stored as ``row`` (:data:`FINDING_COLUMNS` order)."""
+    return FINDINGS.from_row(row)
 
 
 def change_row(c: FlowChange) -> tuple[Any, ...]:
-    return (c.flow, c.wall_at, c.kind, c.description, c.by)
+    """``c`` as a row of the flow_changes table."""
+    return CHANGES.row(c)

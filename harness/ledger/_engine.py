@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
+from harness._shared.redact import is_secret_param
 from harness.errors import LedgerError
 
 __all__ = [
@@ -81,8 +83,6 @@ def hide_password(url: str | URL) -> str:
 
 
 def _hide_query(url: URL) -> URL:
-    from harness._redact import is_secret_param
-
     if not any(is_secret_param(k) for k in url.query):
         return url
     return url.set(query={k: ("***" if is_secret_param(k) else v) for k, v in url.query.items()})
@@ -155,8 +155,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _set_wal(cursor: Any) -> None:
     # Switching to WAL needs an exclusive lock and does not always go through
     # the busy handler when several processes create the file at once; retry.
-    import sqlite3
-
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:

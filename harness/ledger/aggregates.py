@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 from sqlalchemy import (
     JSON,
@@ -46,6 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.sql import Select
 
+from harness.errors import UsageError
+from harness.ledger import _codec
+from harness.ledger.records import CampaignRecord, FindingRecord, FlowChange
 from harness.ledger.schema import (
     campaigns,
     events,
@@ -55,25 +58,29 @@ from harness.ledger.schema import (
     runs,
 )
 
+R = TypeVar("R")
+
 __all__ = [
     "DELIVERY_KINDS",
     "Rows",
     "RunFilter",
+    "RunFilterKeywords",
     "attention_runs",
     "call_coverage",
-    "campaign_rows",
+    "campaign_records",
     "concurrency",
     "contract_violations",
     "failed_by_class",
     "failed_by_place",
     "fault_counts",
     "finding_rows",
-    "flow_change_rows",
+    "flow_change_records",
     "flows",
     "has_flow",
     "inbox_summary",
     "oldest_open_items",
     "recovery_durations",
+    "run_filter",
     "run_summary",
     "silent_failures",
     "window_bounds",
@@ -87,7 +94,7 @@ class _HasEngine(Protocol):
     def engine(self) -> Engine: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class RunFilter:
     """Which runs an aggregate covers; every empty field means "all".
 
@@ -128,6 +135,50 @@ class RunFilter:
         return out
 
 
+class RunFilterKeywords(TypedDict, total=False):
+    """A :class:`RunFilter` given field by field (``Ledger.runs(flow=..., mode=...)``)."""
+
+    flow: str | None
+    mode: str | None
+    campaign_id: str | None
+    segment: str | None
+    since: float | None
+    until: float | None
+
+
+def run_filter(where: RunFilter | None = None, **filters: Unpack[RunFilterKeywords]) -> RunFilter:
+    """``where``, or the :class:`RunFilter` the keywords name (one mode, campaign, segment).
+
+    Giving both is a :class:`~harness.errors.UsageError`: one filter, one way.
+    """
+    given = {k: v for k, v in filters.items() if v is not None}
+    unknown = sorted(set(filters) - set(RunFilterKeywords.__annotations__))
+    if unknown:
+        raise UsageError(
+            f"unknown run filter {', '.join(map(repr, unknown))}; expected "
+            f"{', '.join(RunFilterKeywords.__annotations__)} (or a RunFilter)"
+        )
+    if where is not None:
+        if given:
+            raise UsageError(
+                f"runs: give a RunFilter or the keywords {', '.join(sorted(given))}, not both"
+            )
+        return where
+
+    def one(key: str) -> tuple[str, ...]:
+        value = given.get(key)
+        return () if value is None else (str(value),)
+
+    return RunFilter(
+        flow=given.get("flow"),  # type: ignore[arg-type]
+        modes=one("mode"),
+        campaign_ids=one("campaign_id"),
+        segments=one("segment"),
+        since=given.get("since"),  # type: ignore[arg-type]
+        until=given.get("until"),  # type: ignore[arg-type]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Rows:
     """A small query result: column names and rows of plain Python values."""
@@ -151,6 +202,12 @@ def _fetch(ledger: _HasEngine, query: Select[Any]) -> Rows:
     return Rows(columns, rows)
 
 
+def _records(ledger: _HasEngine, query: Select[Any], codec: _codec.RowCodec[R]) -> tuple[R, ...]:
+    """The rows of ``query`` (selecting ``codec.columns``) as records."""
+    with ledger.engine.connect() as conn:
+        return tuple(codec.from_row(tuple(row)) for row in conn.execute(query))
+
+
 def _bucket(
     ledger: _HasEngine, column: Any, bucket_seconds: float | None, origin: float
 ) -> ColumnElement[Any]:
@@ -172,8 +229,10 @@ def _json_key(ledger: _HasEngine, column: Any, key: str) -> ColumnElement[Any]:
     """The text value of ``key`` in a JSON text column."""
     if ledger.engine.dialect.name == "sqlite":
         # type_coerce, not CAST: SQLite would give a column named JSON numeric affinity.
-        return type_coerce(column, JSON)[key].as_string()
-    return cast(column, JSON)[key].as_string()
+        coerced: ColumnElement[Any] = type_coerce(column, JSON)[key].as_string()
+        return coerced
+    casted: ColumnElement[Any] = cast(column, JSON)[key].as_string()
+    return casted
 
 
 def _via_pk(ledger: _HasEngine, flt: RunFilter) -> list[ColumnElement[bool]]:
@@ -602,14 +661,13 @@ def contract_violations(ledger: _HasEngine, flt: RunFilter, *, samples: int = 3)
     return Rows((*head.columns, "samples"), rows)
 
 
-def finding_rows(ledger: _HasEngine, flt: RunFilter, *, limit: int = 50) -> tuple[Rows, Rows]:
+def finding_rows(
+    ledger: _HasEngine, flt: RunFilter, *, limit: int = 50
+) -> tuple[Rows, tuple[FindingRecord, ...]]:
     """``(counts, latest)``: findings per (mode, oracle), and the latest ``limit`` findings.
 
     Findings are selected by flow, mode, campaign and ``wall_created`` in the
     window (segments do not apply: a finding belongs to a scenario).
-    ``latest`` columns: ``id, campaign_id, mode, oracle, message, scenario,
-    reproduce, seed, example, timeline, wall_created`` (``timeline`` is the
-    stored JSON text).
     """
     conds: list[ColumnElement[bool]] = []
     if flt.flow is not None:
@@ -628,32 +686,18 @@ def finding_rows(ledger: _HasEngine, flt: RunFilter, *, limit: int = 50) -> tupl
         .group_by(findings.c.mode, findings.c.oracle)
     )
     latest = (
-        select(
-            findings.c.id,
-            findings.c.campaign_id,
-            findings.c.mode,
-            findings.c.oracle,
-            findings.c.message,
-            findings.c.scenario,
-            findings.c.reproduce,
-            findings.c.seed,
-            findings.c.example,
-            findings.c.timeline,
-            findings.c.wall_created,
-        )
+        select(*[findings.c[c] for c in _codec.FINDINGS.columns])
         .where(*conds)
         .order_by(findings.c.wall_created.desc(), findings.c.id)
         .limit(limit)
     )
-    return _fetch(ledger, counts), _fetch(ledger, latest)
+    return _fetch(ledger, counts), _records(ledger, latest, _codec.FINDINGS)
 
 
-def campaign_rows(ledger: _HasEngine, flt: RunFilter, *, limit: int = 50) -> Rows:
-    """The campaigns the filtered runs belong to (or the filter names), newest first.
-
-    Columns: ``id, flow, mode, seed, examples, command, versions, status,
-    wall_started, wall_ended, synthetic, label``.
-    """
+def campaign_records(
+    ledger: _HasEngine, flt: RunFilter, *, limit: int = 50
+) -> tuple[CampaignRecord, ...]:
+    """The campaigns the filtered runs belong to (or the filter names), newest first."""
     conds: list[ColumnElement[bool]] = []
     if flt.campaign_ids:
         conds.append(campaigns.c.id.in_(flt.campaign_ids))
@@ -669,34 +713,18 @@ def campaign_rows(ledger: _HasEngine, flt: RunFilter, *, limit: int = 50) -> Row
         if flt.until is not None:
             conds.append(campaigns.c.wall_started < flt.until)
     query = (
-        select(
-            campaigns.c.id,
-            campaigns.c.flow,
-            campaigns.c.mode,
-            campaigns.c.seed,
-            campaigns.c.examples,
-            campaigns.c.command,
-            campaigns.c.versions,
-            campaigns.c.status,
-            campaigns.c.wall_started,
-            campaigns.c.wall_ended,
-            campaigns.c.synthetic,
-            campaigns.c.label,
-        )
+        select(*[campaigns.c[c] for c in _codec.CAMPAIGNS.columns])
         .where(*conds)
         .order_by(campaigns.c.wall_started.desc(), campaigns.c.id)
         .limit(limit)
     )
-    return _fetch(ledger, query)
+    return _records(ledger, query, _codec.CAMPAIGNS)
 
 
-def flow_change_rows(
+def flow_change_records(
     ledger: _HasEngine, *, flow: str | None, since: float | None, until: float | None
-) -> Rows:
-    """Recorded contract/rule/code/config changes in the window, oldest first.
-
-    Columns: ``flow, wall_at, kind, description, by``.
-    """
+) -> tuple[FlowChange, ...]:
+    """Recorded contract/rule/code/config changes in the window, oldest first."""
     conds: list[ColumnElement[bool]] = []
     if flow is not None:
         conds.append(flow_changes.c.flow == flow)
@@ -705,17 +733,11 @@ def flow_change_rows(
     if until is not None:
         conds.append(flow_changes.c.wall_at < until)
     query = (
-        select(
-            flow_changes.c.flow,
-            flow_changes.c.wall_at,
-            flow_changes.c.kind,
-            flow_changes.c.description,
-            flow_changes.c.by,
-        )
+        select(*[flow_changes.c[c] for c in _codec.CHANGES.columns])
         .where(*conds)
         .order_by(flow_changes.c.wall_at, flow_changes.c.id)
     )
-    return _fetch(ledger, query)
+    return _records(ledger, query, _codec.CHANGES)
 
 
 def attention_runs(

@@ -10,7 +10,7 @@ production), ``wall_*`` fields are always epoch seconds of the real clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
@@ -65,9 +65,10 @@ class EventRecord:
     kind: str
     at: float
     wall_at: float
+    _: KW_ONLY
     system: str | None = None
     step: str | None = None
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
     fault: str | None = None
     status: int | None = None
     outcome: str | None = None
@@ -90,11 +91,12 @@ class RunRecord:
     id: str
     flow: str
     mode: str
-    end_state: str
+    end_state: EndState
     started_at: float
     ended_at: float
     wall_started: float
     wall_ended: float
+    _: KW_ONLY
     campaign_id: str | None = None
     segment: str = "all"
     seed: int | None = None
@@ -105,7 +107,7 @@ class RunRecord:
     dedupe_key: str | None = None
     delivery_kind: str = "original"
     is_duplicate: bool = False
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
     attempts: int = 1
     errors: int = 0
     calls: int = 0
@@ -127,6 +129,7 @@ class CampaignRecord:
     flow: str
     mode: str
     wall_started: float
+    _: KW_ONLY
     seed: int | None = None
     examples: int | None = None
     command: str = ""
@@ -153,8 +156,9 @@ class InboxItem:
     created_at: float
     wall_created: float
     due_at: float
+    _: KW_ONLY
     owner: str = ""
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
     segment: str = "all"
     status: str = "open"
     resolved_at: float | None = None
@@ -176,6 +180,7 @@ class FindingRecord:
     scenario: str  # the minimal scenario as a readable program
     reproduce: str  # one shell line
     wall_created: float
+    _: KW_ONLY
     campaign_id: str | None = None
     seed: int | None = None
     example: int | None = None
@@ -191,6 +196,7 @@ class FlowChange:
     wall_at: float
     kind: str  # contract | rule | code | config
     description: str
+    _: KW_ONLY
     by: str = ""
 
 
@@ -208,4 +214,5 @@ class LedgerInfo:
     inbox_open: int
     first_wall: float | None
     last_wall: float | None
+    _: KW_ONLY
     flows: tuple[str, ...] = ()

@@ -36,7 +36,7 @@ their partial effects listed, never as silent successes.
 
 import logging
 
-from harness.orchestrator._alerts import Alert, Alerter, AlertOutcome, sink_for
+from harness.orchestrator._alerts import Alert, Alerter, AlertOutcome, recorded_sinks, sink_for
 from harness.orchestrator._breaker import Breaker, BreakerChange, Breakers
 from harness.orchestrator._classify import (
     AmbiguousWrite,
@@ -52,16 +52,22 @@ from harness.orchestrator._classify import (
 )
 from harness.orchestrator._clients import install
 from harness.orchestrator._dedupe import DedupeStore, LedgerDedupe, MemoryDedupe
-from harness.orchestrator._durable import DurableOrchestrator, RunAccepted
+from harness.orchestrator._durable import DEFAULT_LEASE, DurableOrchestrator, RunAccepted
 from harness.orchestrator._hook import CallRecord, system_for_host
 from harness.orchestrator._inbox import redact_data
-from harness.orchestrator._ratelimit import RateLimit, RateLimiter
+from harness.orchestrator._ratelimit import (
+    RateLimit,
+    RateLimiter,
+    default_rate_limits,
+    parse_rate_limit,
+)
 from harness.orchestrator._retry import backoff_cap, backoff_delay
 from harness.orchestrator._run import DeliveryInfo, RunResult, Sink
 from harness.orchestrator._runner import Orchestrator, orchestrator_for
 from harness.orchestrator._workers import Workers
 
 __all__ = [
+    "DEFAULT_LEASE",
     "Alert",
     "AlertOutcome",
     "Alerter",
@@ -90,10 +96,13 @@ __all__ = [
     "backoff_cap",
     "backoff_delay",
     "classify",
+    "default_rate_limits",
     "install",
     "is_retryable",
     "orchestrator_for",
+    "parse_rate_limit",
     "parse_retry_after",
+    "recorded_sinks",
     "redact_data",
     "retry_after",
     "sink_for",

@@ -22,15 +22,16 @@ import threading
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from harness._wire import Clock, WallClock
+from harness._shared.redact import redact_text, redact_url
+from harness._shared.wire import Clock, WallClock
+from harness.errors import InvalidValueError
 from harness.policy import AlertPolicy
-from harness.systems._intercept import real_network
-from harness.systems._redact import redact_text, redact_url
+from harness.systems import real_network
 
 __all__ = ["Alert", "AlertOutcome", "Alerter", "recorded_sinks", "sink_for"]
 
@@ -46,6 +47,7 @@ class Alert:
     kind: str
     flow: str
     text: str
+    _: KW_ONLY
     subject: str = ""
     owner: str = ""
     criticality: str = "normal"
@@ -73,6 +75,7 @@ class AlertOutcome:
 
     sink: str
     throttled: bool
+    _: KW_ONLY
     error: str | None = None
 
 
@@ -112,7 +115,7 @@ def _smtp_sink(spec: str) -> Sink:
     to = parts.path.lstrip("/")
     sender = parse_qs(parts.query).get("from", ["harness@localhost"])[0]
     if "@" not in to:
-        raise ValueError(f"alert sink {spec!r}: expected smtp://host:port/to@example.com")
+        raise InvalidValueError(f"alert sink {spec!r}: expected smtp://host:port/to@example.com")
 
     def send(alert: Alert) -> None:
         msg = EmailMessage()
@@ -134,7 +137,7 @@ def sink_for(spec: str) -> Sink:
         return _webhook_sink(spec[len("webhook:") :])
     if spec.startswith("smtp://"):
         return _smtp_sink(spec)
-    raise ValueError(
+    raise InvalidValueError(
         f"unknown alert sink {spec!r}; expected 'log', 'webhook:URL' or 'smtp://host:port/to@addr'"
     )
 
@@ -211,7 +214,7 @@ class Alerter:
                     message,
                     extra={"flow": alert.flow, "run_id": alert.run_id, "alert": alert.kind},
                 )
-                outcomes.append(AlertOutcome(shown, False, message))
+                outcomes.append(AlertOutcome(shown, False, error=message))
             else:
                 outcomes.append(AlertOutcome(shown, False))
         return outcomes

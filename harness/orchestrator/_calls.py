@@ -1,7 +1,7 @@
 """The current run's hook and the two drivers every client wrapper calls (sync and async).
 
 A wrapper in :mod:`harness.orchestrator._clients` turns the client's request
-into a :class:`~harness._wire.Request` and hands :func:`call` (or
+into a :class:`~harness._shared.wire.Request` and hands :func:`call` (or
 :func:`acall`) four small functions: apply the plan to the client's request,
 send it, read what came back, build a client response from a replayed
 answer.  The decision itself is :meth:`RunHook.decide
@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from harness._aio import sleep as aio_sleep
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.orchestrator._hook import RunHook, Wait, _Plan
-from harness.systems._intercept import harness_traffic
+from harness.systems import harness_traffic
 
 __all__ = [
     "IN_CALL",

@@ -27,12 +27,15 @@ import math
 import sys
 import urllib.error
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness._wire import TransportFault
+from harness._shared.wire import TransportFault
 from harness.errors import HarnessError
 from harness.flow import Violation
 from harness.policy import Policy
+
+if TYPE_CHECKING:
+    from harness.ledger.records import ErrorClass
 
 __all__ = [
     "AmbiguousWrite",
@@ -90,7 +93,7 @@ class SwallowedFailure(HarnessError):
     class is the class of the failed call (transient for 5xx/429/timeouts).
     """
 
-    def __init__(self, description: str, error_class: str) -> None:
+    def __init__(self, description: str, error_class: ErrorClass) -> None:
         self.error_class = error_class
         super().__init__(
             f"the automation returned normally but swallowed a failed write: {description}"
@@ -179,7 +182,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, seconds)
 
 
-def _builtin_class(exc: BaseException) -> str | None:
+def _builtin_class(exc: BaseException) -> ErrorClass | None:
     """The default taxonomy for one exception, ignoring its cause chain."""
     if isinstance(exc, ContractViolation | AutomationReportedFailure | AmbiguousWrite):
         return "logical"
@@ -247,7 +250,7 @@ def _builtin_class(exc: BaseException) -> str | None:
     return None
 
 
-def classify(exc: BaseException, policy: Policy) -> str:
+def classify(exc: BaseException, policy: Policy) -> ErrorClass:
     """The error class of ``exc`` under ``policy``: transient, logical, duplicate or unknown.
 
     The flow's own ``Policy.classify`` rules come first (a predicate that
@@ -257,11 +260,11 @@ def classify(exc: BaseException, policy: Policy) -> str:
     for matcher, cls in policy.classify:
         if isinstance(matcher, type):
             if isinstance(exc, matcher):
-                return str(cls)
+                return cls
             continue
         try:
             if matcher(exc):
-                return str(cls)
+                return cls
         except Exception:
             continue
     seen: set[int] = set()

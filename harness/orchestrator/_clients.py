@@ -22,8 +22,8 @@ Each wrapper looks up the run current in this context (a
 :class:`contextvars.ContextVar` set by the orchestrator around each attempt);
 with no current run, or inside a call the hook is already making, it calls the
 original untouched.  The wrappers only translate: the client's request to a
-:class:`~harness._wire.Request`, the plan back onto the client's request, a
-replayed :class:`~harness._wire.Response` into the client's response type, and
+:class:`~harness._shared.wire.Request`, the plan back onto the client's request, a
+replayed :class:`~harness._shared.wire.Response` into the client's response type, and
 the client's response into a ``Response``.  What happens to a call is decided
 once, by :meth:`RunHook.decide <harness.orchestrator._hook.RunHook.decide>`,
 driven by :func:`~harness.orchestrator._calls.call` in sync code and
@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.orchestrator._calls import (
     IN_CALL,
     acall,
@@ -59,7 +59,7 @@ from harness.orchestrator._calls import (
     wire_response,
 )
 from harness.orchestrator._hook import _Plan
-from harness.systems._wirebytes import response_bytes
+from harness.systems import response_bytes
 
 __all__ = ["activate", "current_hook", "deactivate", "install"]
 
@@ -223,7 +223,8 @@ def _install_http_client() -> None:
         self.__dict__.pop("_harness_call", None)  # a plan whose response was never read
         hook = hooked()
         if hook is None:
-            return original_request(self, method, url, body, headers if headers is not None else {}, **kw)
+            original_request(self, method, url, body, headers if headers is not None else {}, **kw)
+            return
         sent_headers = dict(headers or {})
         scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
         host = self._tunnel_host or self.host
@@ -424,10 +425,10 @@ def _aio_response(answer: Response, req: Any) -> Any:
     from aiohttp.helpers import TimerNoop
     from multidict import CIMultiDict, CIMultiDictProxy
 
-    kwargs: dict[str, Any] = dict(
-        writer=None, continue100=None, timer=TimerNoop(), request_info=req.request_info,
-        traces=[], loop=asyncio.get_running_loop(), session=req.session,
-    )
+    kwargs: dict[str, Any] = {
+        "writer": None, "continue100": None, "timer": TimerNoop(), "request_info": req.request_info,
+        "traces": [], "loop": asyncio.get_running_loop(), "session": req.session,
+    }
     if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
         kwargs["stream_writer"] = types.SimpleNamespace(output_size=0)
     resp = req.response_class(req.method, req.url, **kwargs)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from harness._wire import real_time
+from harness._shared.wire import real_time
 from harness.policy import DedupePolicy
 
 if TYPE_CHECKING:

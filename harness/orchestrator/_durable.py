@@ -44,10 +44,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness._wire import Request, Response, WallClock, real_time
+from harness._shared.wire import Request, Response, WallClock, real_time
 from harness.errors import UsageError
 from harness.flow import Flow
-from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness.ledger.records import EndState, EventRecord, InboxItem, RunRecord
 from harness.ledger.runqueue import LeaseLost, QueuedRun, RunQueue
 from harness.orchestrator._hook import Decision, RunHook, Wait, _Plan
 from harness.orchestrator._ratelimit import RateLimiter
@@ -496,7 +496,7 @@ class DurableOrchestrator(Orchestrator):
                 detail=detail,
             ),
         )
-        end: str | None = None
+        end: EndState | None = None
         reason = ""
         if next_attempt > self.policy.retry.max_attempts:
             end = "manual"

@@ -88,8 +88,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from harness._wire import Clock, Request, Response
+from harness._shared.redact import redact_url
+from harness._shared.wire import Clock, Request, Response
 from harness.flow import WriteContract
+from harness.ledger.records import ErrorClass
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
     TRANSIENT_STATUSES,
@@ -106,9 +108,13 @@ from harness.orchestrator._placeholders import (
     zero_money_violations,
 )
 from harness.policy import Policy
-from harness.systems._descriptor import CreateGuard, SystemDescriptor
-from harness.systems._known import known_descriptor, system_of_host
-from harness.systems._redact import redact_url
+from harness.systems import (
+    CreateGuard,
+    SystemDescriptor,
+    known_descriptor,
+    last_call,
+    system_of_host,
+)
 
 __all__ = [
     "CallRecord",
@@ -154,7 +160,7 @@ class CallRecord:
     status: int | None
     outcome: str
     error: str | None
-    error_class: str | None
+    error_class: ErrorClass | None
     fault: str | None
     started_at: float
     latency: float
@@ -543,8 +549,6 @@ class RunHook:
         *,
         detail_extra: Mapping[str, Any] | None = None,
     ) -> None:
-        from harness.systems._world import last_call
-
         now = self.clock.now()
         replayed = plan.replay is not None
         method = plan.request.method.upper()
@@ -560,7 +564,7 @@ class RunHook:
             and world_call.url == redact_url(plan.request.url)
         ):
             fault = world_call.fault
-        error_class: str | None = None
+        error_class: ErrorClass | None = None
         if response is not None:
             status: int | None = response.status
             outcome = "ok" if 200 <= response.status < 300 else "failed"

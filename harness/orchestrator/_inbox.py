@@ -19,16 +19,17 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from harness._wire import Request, Response
-from harness.orchestrator._hook import CallRecord, journal_key
-from harness.systems._redact import (
+from harness._shared.redact import (
     REDACTED,
     SECRET_NAME,
     redact_headers,
     redact_text,
     redact_url,
 )
+from harness._shared.wire import Request, Response
+from harness.orchestrator._hook import CallRecord, journal_key
 
 __all__ = [
     "BODY_LIMIT",
@@ -80,8 +81,6 @@ def _redact_body(body: bytes, content_type: str | None) -> str:
         except ValueError:
             shown = redact_text(text)
     elif "form" in ctype or ("=" in text and " " not in text):
-        from urllib.parse import parse_qsl, urlencode
-
         try:
             pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
         except ValueError:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from harness.errors import UsageError
+from harness.systems import known_descriptors
 
 __all__ = ["RateLimit", "RateLimiter", "default_rate_limits", "parse_rate_limit"]
 
@@ -41,8 +42,6 @@ class RateLimit:
 
 def default_rate_limits() -> dict[str, RateLimit]:
     """The limits the known systems' descriptors document, by system name."""
-    from harness.systems import known_descriptors
-
     return {
         d.name: RateLimit(calls=int(d.rate_limit[0]), per=float(d.rate_limit[1]))
         for d in known_descriptors()

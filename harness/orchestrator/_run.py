@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness._wire import real_time
-from harness.flow import _MISSING, Flow, Violation
-from harness.ledger.records import EventRecord, InboxItem, RunRecord
+from harness._shared.redact import redact_text
+from harness._shared.wire import real_time
+from harness.flow import MISSING, Flow, Violation
+from harness.ledger.records import EndState, ErrorClass, EventRecord, InboxItem, RunRecord
 from harness.orchestrator._inbox import redact_data, redact_message
-from harness.systems._redact import redact_text
 
 if TYPE_CHECKING:
     from harness.orchestrator._runner import Orchestrator
@@ -35,7 +35,7 @@ log = logging.getLogger("harness.orchestrator")
 Sink = Callable[[RunRecord, InboxItem | None], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class DeliveryInfo:
     """Where a delivery comes from (campaigns fill it; production leaves it ``None``).
 
@@ -66,7 +66,7 @@ class RunResult:
     """
 
     run: RunRecord
-    end_state: str
+    end_state: EndState
     value: Any
     error: BaseException | None
     inbox_item: InboxItem | None
@@ -107,7 +107,7 @@ class Resume:
     events: tuple[EventRecord, ...] = ()
     next_attempt: int = 1
     state: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    end: str | None = None
+    end: EndState | None = None
     reason: str = ""
     error: BaseException | None = None
 
@@ -122,7 +122,7 @@ class RunLog:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self.attempt = 0
-        self.error_class: str | None = None
+        self.error_class: ErrorClass | None = None
         self.first_error_at: float | None = None
 
     def restore(self, events: tuple[EventRecord, ...]) -> None:
@@ -137,7 +137,7 @@ class RunLog:
         *,
         system: str | None = None,
         step: str | None = None,
-        error_class: str | None = None,
+        error_class: ErrorClass | None = None,
         fault: str | None = None,
         status: int | None = None,
         outcome: str | None = None,
@@ -237,10 +237,10 @@ class RunState:
     """The outcome of a run as it is decided."""
 
     def __init__(self) -> None:
-        self.end: str | None = None
+        self.end: EndState | None = None
         self.value: Any = None
         self.error: BaseException | None = None
-        self.error_class: str | None = None
+        self.error_class: ErrorClass | None = None
         self.classes: set[str] = set()
         self.errors = 0
         self.attempts = 0
@@ -279,7 +279,7 @@ class RunState:
         self.reason = str(data.get("reason") or "")
         self.attempt_log = [dict(a) for a in data.get("attempt_log") or ()]
 
-    def fail(self, error: BaseException, error_class: str, at: float) -> None:
+    def fail(self, error: BaseException, error_class: ErrorClass, at: float) -> None:
         self.error = error
         self.error_class = error_class
         self.classes.add(error_class)
@@ -293,7 +293,7 @@ async def await_value(awaitable: Any) -> Any:
 
 
 def shown_value(v: Violation) -> Any:
-    if v.value is _MISSING:
+    if v.value is MISSING:
         return "<missing>"
     return redact_data(v.value)
 

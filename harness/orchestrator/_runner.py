@@ -33,7 +33,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness._aio import run as run_awaitable
-from harness._wire import Clock, Response, VirtualClock, WallClock, real_time
+from harness._shared.redact import redact_url
+from harness._shared.wire import Clock, Response, VirtualClock, WallClock, real_time
+from harness.errors import InvalidTypeError
 from harness.flow import Flow
 from harness.ledger.records import InboxItem, RunRecord
 from harness.orchestrator._alerts import Alert, Alerter
@@ -72,9 +74,7 @@ from harness.orchestrator._run import (
     first_line,
     shown_value,
 )
-from harness.systems._descriptor import SystemDescriptor
-from harness.systems._known import known_descriptor, known_descriptors
-from harness.systems._redact import redact_url
+from harness.systems import SystemDescriptor, known_descriptor, known_descriptors
 
 if TYPE_CHECKING:
     from harness.ledger import Ledger
@@ -140,7 +140,7 @@ class Orchestrator:
         systems: Sequence[SystemDescriptor] | None = None,
     ) -> None:
         if not isinstance(flow, Flow):
-            raise TypeError(f"Orchestrator: 'flow' must be a harness.Flow, got {flow!r}")
+            raise InvalidTypeError(f"Orchestrator: 'flow' must be a harness.Flow, got {flow!r}")
         self.flow = flow
         self.policy = flow.policy
         self.clock: Clock = clock if clock is not None else WallClock()
@@ -346,8 +346,7 @@ class Orchestrator:
             if claimed and dedupe_key is not None:
                 self._release(dedupe_key, run_id)
             raise
-        result = self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
-        return result
+        return self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
 
     def _attempts(
         self,

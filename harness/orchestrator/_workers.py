@@ -17,7 +17,8 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harness._wire import real_time
+from harness._shared.wire import real_time
+from harness.errors import InvalidValueError
 from harness.flow import Flow
 from harness.ledger.runqueue import QueuedRun, RunQueue
 from harness.orchestrator._durable import DEFAULT_LEASE, DurableOrchestrator, _Leases
@@ -57,7 +58,7 @@ class Workers:
         sweep_after: float | None = None,
     ) -> None:
         if not orchestrators:
-            raise ValueError("Workers: no flow to work for")
+            raise InvalidValueError("Workers: no flow to work for")
         self.by_flow: dict[str, DurableOrchestrator] = {}
         first = orchestrators[0]
         self.queue = first.queue
@@ -78,7 +79,7 @@ class Workers:
     def add(self, orch: DurableOrchestrator) -> None:
         """Work for ``orch``'s flow too (same ledger and owner)."""
         if orch.owner != self.owner:
-            raise ValueError(f"Workers: flow {orch.flow.name!r} leases as {orch.owner!r}, not {self.owner!r}")
+            raise InvalidValueError(f"Workers: flow {orch.flow.name!r} leases as {orch.owner!r}, not {self.owner!r}")
         self.by_flow[orch.flow.name] = orch
         orch.on_pending = self.wake
 

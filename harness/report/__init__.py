@@ -5,6 +5,7 @@ The report room reads only the ledger (its SQL aggregates in
 and jinja2 renders one self-contained HTML file (or JSON, CSV, JUnit XML).
 """
 
+from harness.report._build import build_report
 from harness.report._write import write_report
 from harness.report.metrics import FailurePlace, Metrics, compute_metrics
 from harness.report.pilot import Pilot, Thresholds, load_pilot, parse_pilot
@@ -19,6 +20,7 @@ __all__ = [
     "RuleResult",
     "Thresholds",
     "Verdict",
+    "build_report",
     "compute_metrics",
     "decide",
     "load_pilot",

@@ -10,12 +10,11 @@ HTML template escapes them on output.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -49,6 +48,9 @@ RECOVERY_BINS: tuple[tuple[float, str], ...] = (
     (DAY, "4–24 h"),
     (math.inf, "> 1 day"),
 )
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 ContractLine = tuple[str, str, str]
 """A contract field as the caller describes it: ``(field, meaning, rule sentence)``."""
@@ -84,6 +86,7 @@ class ReportData:
     generated_wall: float
     ledger_url: str
     accepted_runs: int
+    _: KW_ONLY
     empty_message: str = ""
     scope: tuple[tuple[str, str], ...] = ()
     modes: tuple[str, ...] = ()
@@ -120,7 +123,7 @@ class ReportData:
         return self.metrics.get(self.subject_mode or "")
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Coverage:
     """What the runs in scope reached, and which faults they tried where.
 
@@ -194,17 +197,30 @@ def iso_time(epoch: float | None) -> str:
     return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _loads(text: Any, default: Any) -> Any:
-    if not isinstance(text, str):
-        return default if text is None else text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
+@dataclass(frozen=True)
+class _Scope:
+    """What a report covers, after the pilot file (if any) has had its say."""
+
+    kind: str  # pilot | review | report
+    flow: str | None
+    since: float | None
+    until: float | None
+    segments: tuple[str, ...]
+    campaign_ids: tuple[str, ...]
+    thresholds: Thresholds
+    thresholds_from: str
+    lines: tuple[tuple[str, str], ...]  # the scope as shown: (what, value)
+
+    @property
+    def runs(self) -> RunFilter:
+        return RunFilter(
+            flow=self.flow, campaign_ids=self.campaign_ids, segments=self.segments,
+            since=self.since, until=self.until,
+        )
 
 
 def build_report(
-    ledger: Any,
+    ledger: Ledger,
     *,
     flow: str | None = None,
     since: float | None = None,
@@ -225,10 +241,134 @@ def build_report(
     if isinstance(campaign_ids, Mapping):
         campaign_ids = list(campaign_ids.values())
     now = time.time() if wall_now is None else wall_now
+    scope = _scope(flow, since, until, pilot, campaign_ids)
+    _check_request(ledger, scope)
+    flt = scope.runs
+    count, first, last = agg.window_bounds(ledger, flt)
+    base = _heading(ledger, scope, title or _default_title(scope, pilot), (count, first, last), now)
+    if count == 0:
+        return _empty_report(ledger, scope, base)
+
+    start, end, bucket = _window(scope, first, last)
+    # the window's bounds made explicit (the same runs) so the queries can be sliced by time
+    frames = load_frames(
+        ledger, replace(flt, since=start, until=end), bucket_seconds=bucket, origin=start,
+        wall_now=now,
+    )
+    modes = frames.modes
+    metrics, subject_mode, subject = _metrics(frames, scope.flow, pilot)
+    finding_counts, findings = _findings(ledger, flt)
+    changes = _changes(ledger, scope)
+    maintenance, verdict = _verdict(subject, subject_mode, scope, finding_counts, changes)
+    trend = (
+        _trend(frames, subject_mode, start, bucket, end, changes, scope.flow)
+        if bucket is not None
+        else None
+    )
+    faults, coverage = _faults_and_coverage(ledger, scope, modes)
+    examples, campaigns = _campaigns(ledger, scope)
+    synthetic = next((c["label"] or "synthetic data" for c in campaigns if c["synthetic"]), "")
+    aging = _aging(ledger, flt)
+    return ReportData(
+        **base,
+        synthetic=synthetic,
+        modes=modes,
+        subject_mode=subject_mode,
+        metrics=metrics,
+        verdict=verdict,
+        maintenance=maintenance,
+        trend=trend,
+        recovery_histogram=_histogram(frames),
+        finding_counts=finding_counts,
+        findings=findings,
+        faults=faults,
+        delivery_kinds=_delivery_kinds(frames),
+        coverage=coverage,
+        examples=examples,
+        contract=_contract(ledger, flt, contract),
+        owners=_owners(frames, pilot, owners, aging),
+        aging=aging,
+        attention_total=int(frames.summary["attention"].sum()),
+        attention=_attention(ledger, flt, limit_runs),
+        campaigns=campaigns,
+        changes=changes,
+    )
+
+
+def _heading(
+    ledger: Any,
+    scope: _Scope,
+    title: str,
+    bounds: tuple[int, float | None, float | None],
+    now: float,
+) -> dict[str, Any]:
+    """What every report shows, an empty one too: title, scope, window, runs, thresholds."""
+    count, first, last = bounds
+    return {
+        "title": scrub(title),
+        "kind": scope.kind,
+        "flow": scope.flow,
+        "since": scope.since,
+        "until": scope.until,
+        "first_wall": first,
+        "last_wall": last,
+        "generated_wall": now,
+        "ledger_url": scrub(str(getattr(ledger, "url", ""))),
+        "accepted_runs": count,
+        "scope": tuple((k, scrub(v)) for k, v in scope.lines),
+        "thresholds": scope.thresholds,
+        "thresholds_from": scope.thresholds_from,
+    }
+
+
+def _verdict(
+    subject: Metrics,
+    subject_mode: str,
+    scope: _Scope,
+    finding_counts: Mapping[str, Mapping[str, int]],
+    changes: Sequence[Mapping[str, Any]],
+) -> tuple[Maintenance, Verdict]:
+    """The subject's upkeep and the verdict on it (silent-loss findings weigh in)."""
+    maintenance = Maintenance(
+        inbox_items=subject.inbox_items,
+        person_seconds=subject.inbox_person_seconds,
+        flow_changes=len(changes),
+    )
+    silent_findings = finding_counts.get(subject_mode, {}).get("silent_loss", 0)
+    verdict = decide(
+        subject, scope.thresholds, maintenance=maintenance, silent_loss_findings=silent_findings
+    )
+    return maintenance, verdict
+
+
+def _metrics(
+    frames: MetricFrames, flow: str | None, pilot: Pilot | None
+) -> tuple[dict[str, Metrics], str, Metrics]:
+    """The metrics of each mode, and the subject's: the pilot's mode, else the first of
+    :data:`SUBJECT_ORDER` that ran."""
+    modes = frames.modes
+    subject_mode = pilot.mode if pilot is not None and pilot.mode else None
+    if subject_mode is None:
+        subject_mode = next((m for m in SUBJECT_ORDER if m in modes), modes[0])
+    metrics = {m: metrics_from_frames(frames.select(modes=(m,)), flow=flow, mode=m) for m in modes}
+    subject = metrics.get(subject_mode) or metrics_from_frames(
+        frames.select(modes=(subject_mode,)), flow=flow, mode=subject_mode
+    )
+    return metrics, subject_mode, subject
+
+
+def _scope(
+    flow: str | None,
+    since: float | None,
+    until: float | None,
+    pilot: Pilot | None,
+    campaign_ids: Sequence[str] | None,
+) -> _Scope:
+    """The report's scope: the pilot file's when there is one (a differing ``--flow`` is an error)."""
     segments: tuple[str, ...] = ()
     thresholds = Thresholds()
     thresholds_from = "defaults"
-    scope: list[tuple[str, str]] = []
+    extra: list[tuple[str, str]] = []
     kind = "report"
     if pilot is not None:
         if flow is not None and flow != pilot.flow:
@@ -244,13 +384,28 @@ def build_report(
         thresholds_from = pilot.path or "pilot file"
         kind = "pilot"
         if pilot.sample is not None:
-            scope.append(("sample", f"{pilot.sample * 100:g} % of traffic routed through the flow"))
+            extra.append(("sample", f"{pilot.sample * 100:g} % of traffic routed through the flow"))
     elif since is not None:
         kind = "review"
-    campaign_ids = tuple(campaign_ids or ())
+    ids = tuple(campaign_ids or ())
+    lines = [
+        ("flow", flow or "all flows"),
+        ("window", f"{iso_time(since) if since else 'start'} → {iso_time(until) if until else 'now'}"),
+        ("segments", ", ".join(segments) or "all"),
+        *extra,
+    ]
+    if ids:
+        lines.append(("campaigns", ", ".join(ids)))
+    return _Scope(
+        kind=kind, flow=flow, since=since, until=until, segments=segments, campaign_ids=ids,
+        thresholds=thresholds, thresholds_from=thresholds_from, lines=tuple(lines),
+    )
 
+
+def _check_request(ledger: Any, scope: _Scope) -> None:
+    """A :class:`UsageError` for an unknown flow or campaign."""
     # one index seek for a known flow; the full list only to explain an unknown one
-    known: tuple[str, ...] = ()
+    flow = scope.flow
     if flow is not None and not agg.has_flow(ledger, flow):
         known = agg.flows(ledger)
         listing = ", ".join(known[:20]) if known else "none yet"
@@ -258,214 +413,169 @@ def build_report(
             f"unknown flow {flow!r}{did_you_mean(flow, known)}; the ledger {ledger.url} "
             f"has runs of: {listing}"
         )
-    if campaign_ids:
-        found = {
-            row[0] for row in agg.campaign_rows(ledger, RunFilter(campaign_ids=campaign_ids)).rows
-        }
-        missing = [c for c in campaign_ids if c not in found]
+    if scope.campaign_ids:
+        found = {c.id for c in agg.campaign_records(ledger, RunFilter(campaign_ids=scope.campaign_ids))}
+        missing = [c for c in scope.campaign_ids if c not in found]
         if missing:
-            latest = [r[0] for r in agg.campaign_rows(ledger, RunFilter(flow=flow), limit=5).rows]
+            latest = [c.id for c in agg.campaign_records(ledger, RunFilter(flow=flow), limit=5)]
             raise UsageError(
                 f"unknown campaign {missing[0]!r} in the ledger {ledger.url}; "
                 f"latest campaigns: {', '.join(latest) or 'none'} (see 'harness ledger info')"
             )
 
-    scope[:0] = [
-        ("flow", flow or "all flows"),
-        ("window", f"{iso_time(since) if since else 'start'} → {iso_time(until) if until else 'now'}"),
-        ("segments", ", ".join(segments) or "all"),
-    ]
-    if campaign_ids:
-        scope.append(("campaigns", ", ".join(campaign_ids)))
-    flt = RunFilter(flow=flow, campaign_ids=campaign_ids, segments=segments, since=since, until=until)
-    count, first, last = agg.window_bounds(ledger, flt)
-    default_title = {
+
+def _default_title(scope: _Scope, pilot: Pilot | None) -> str:
+    flow = scope.flow
+    return {
         "pilot": f"Pilot report: {pilot.title if pilot and pilot.title else flow}",
         "review": f"Review: {flow or 'all flows'}",
         "report": f"Reliability report: {flow or 'all flows'}",
-    }[kind]
-    base: dict[str, Any] = {
-        "title": scrub(title or default_title),
-        "kind": kind,
-        "flow": flow,
-        "since": since,
-        "until": until,
-        "first_wall": first,
-        "last_wall": last,
-        "generated_wall": now,
-        "ledger_url": scrub(str(getattr(ledger, "url", ""))),
-        "accepted_runs": count,
-        "scope": tuple((k, scrub(v)) for k, v in scope),
-        "thresholds": thresholds,
-        "thresholds_from": thresholds_from,
-        "known_flows": known,
-    }
-    if count == 0:
-        base["known_flows"] = known or agg.flows(ledger)
-        everything, efirst, elast = agg.window_bounds(ledger, RunFilter(flow=flow))
-        where = f"flow {flow!r}" if flow else "the ledger"
-        if everything:
-            hint = (
-                f"{where} has {everything:,} runs between {iso_day(efirst)} and {iso_day(elast)}, "
-                "none in this window and scope; widen --since or check the pilot window"
-            )
-        else:
-            hint = f"{where} has no runs at all yet; run 'harness check' or route traffic through the flow"
-        return ReportData(**base, empty_message=f"No runs in this window. {hint}.")
+    }[scope.kind]
 
-    start = since if since is not None else float(first or 0.0)
-    end = until if until is not None else float(last or 0.0) + 1.0
+
+def _empty_report(ledger: Any, scope: _Scope, base: dict[str, Any]) -> ReportData:
+    """The report of a window without runs: what the ledger does hold, and where to look."""
+    base["known_flows"] = agg.flows(ledger)
+    everything, efirst, elast = agg.window_bounds(ledger, RunFilter(flow=scope.flow))
+    where = f"flow {scope.flow!r}" if scope.flow else "the ledger"
+    if everything:
+        hint = (
+            f"{where} has {everything:,} runs between {iso_day(efirst)} and {iso_day(elast)}, "
+            "none in this window and scope; widen --since or check the pilot window"
+        )
+    else:
+        hint = f"{where} has no runs at all yet; run 'harness check' or route traffic through the flow"
+    return ReportData(**base, empty_message=f"No runs in this window. {hint}.")
+
+
+def _window(
+    scope: _Scope, first: float | None, last: float | None
+) -> tuple[float, float, float | None]:
+    """``(start, end, bucket)``: the charted window and its trend bucket (``None``: no trend)."""
+    start = scope.since if scope.since is not None else float(first or 0.0)
+    end = scope.until if scope.until is not None else float(last or 0.0) + 1.0
     if end - start > MAX_TREND_SPAN and first is not None and last is not None:
         # a window of centuries (--until 9999-01-01) would chart thousands of empty
         # weeks: the trend then covers the runs' own span, which holds the same runs
         start, end = max(start, float(first)), min(end, float(last) + 1.0)
     span = end - start
     bucket = WEEK if span >= 21 * DAY else DAY if span >= 2 * DAY else None
-    # the window's bounds made explicit (the same runs) so the queries can be sliced by time
-    frames = load_frames(
-        ledger, replace(flt, since=start, until=end), bucket_seconds=bucket, origin=start,
-        wall_now=now,
-    )
-    modes = frames.modes
-    subject_mode = pilot.mode if pilot is not None and pilot.mode else None
-    if subject_mode is None:
-        subject_mode = next((m for m in SUBJECT_ORDER if m in modes), modes[0])
-    metrics = {
-        m: metrics_from_frames(frames.select(modes=(m,)), flow=flow, mode=m) for m in modes
-    }
-    subject = metrics.get(subject_mode) or metrics_from_frames(
-        frames.select(modes=(subject_mode,)), flow=flow, mode=subject_mode
-    )
+    return start, end, bucket
 
-    counts_rows, latest_rows = agg.finding_rows(ledger, flt, limit=20)
-    finding_counts: dict[str, dict[str, int]] = {}
+
+def _findings(
+    ledger: Any, flt: RunFilter
+) -> tuple[dict[str, dict[str, int]], tuple[Mapping[str, Any], ...]]:
+    """Findings per mode and class, and the latest twenty as shown (scrubbed)."""
+    counts_rows, latest = agg.finding_rows(ledger, flt, limit=20)
+    counts: dict[str, dict[str, int]] = {}
     for mode, oracle, n in counts_rows.rows:
-        finding_counts.setdefault(str(mode), {})[str(oracle)] = int(n)
-    findings = tuple(
+        counts.setdefault(str(mode), {})[str(oracle)] = int(n)
+    shown = tuple(
         {
-            "id": r["id"],
-            "mode": r["mode"],
-            "oracle": scrub(str(r["oracle"])),
-            "message": scrub(str(r["message"])),
-            "scenario": scrub(str(r["scenario"])),
-            "reproduce": scrub(str(r["reproduce"])),
-            "seed": r["seed"],
-            "example": r["example"],
-            "campaign_id": r["campaign_id"],
-            "timeline": tuple(
-                scrub_value(e) for e in _loads(r["timeline"], []) if isinstance(e, Mapping)
-            ),
+            "id": f.id,
+            "mode": f.mode,
+            "oracle": scrub(f.oracle),
+            "message": scrub(f.message),
+            "scenario": scrub(f.scenario),
+            "reproduce": scrub(f.reproduce),
+            "seed": f.seed,
+            "example": f.example,
+            "campaign_id": f.campaign_id,
+            "timeline": tuple(scrub_value(e) for e in f.timeline if isinstance(e, Mapping)),
         }
-        for r in latest_rows.dicts()
+        for f in latest
     )
-    silent_findings = finding_counts.get(subject_mode, {}).get("silent_loss", 0)
+    return counts, shown
 
-    change_rows = agg.flow_change_rows(ledger, flow=flow, since=since, until=until).dicts()
-    changes = tuple(
+
+def _changes(ledger: Any, scope: _Scope) -> tuple[Mapping[str, Any], ...]:
+    """The flow changes recorded in the window, as shown (scrubbed)."""
+    return tuple(
         {
-            "flow": r["flow"],
-            "when": iso_time(r["wall_at"]),
-            "wall_at": r["wall_at"],
-            "kind": scrub(str(r["kind"])),
-            "description": scrub(str(r["description"])),
-            "by": scrub(str(r["by"])),
+            "flow": c.flow,
+            "when": iso_time(c.wall_at),
+            "wall_at": c.wall_at,
+            "kind": scrub(str(c.kind)),
+            "description": scrub(str(c.description)),
+            "by": scrub(str(c.by)),
         }
-        for r in change_rows
-    )
-    maintenance = Maintenance(
-        inbox_items=subject.inbox_items,
-        person_seconds=subject.inbox_person_seconds,
-        flow_changes=len(changes),
-    )
-    verdict = decide(
-        subject, thresholds, maintenance=maintenance, silent_loss_findings=silent_findings
+        for c in agg.flow_change_records(ledger, flow=scope.flow, since=scope.since, until=scope.until)
     )
 
-    trend = (
-        _trend(frames, subject_mode, start, bucket, end, changes, flow)
-        if bucket is not None
-        else None
-    )
 
-    # Faults are injected by campaigns only: production traffic meets real
-    # faults, which the failures above already count (and counting faulted
-    # calls is a walk over every call event, the largest part of the ledger).
+def _faults_and_coverage(
+    ledger: Any, scope: _Scope, modes: tuple[str, ...]
+) -> tuple[dict[str, dict[str, int]], Coverage | None]:
+    """Injected faults per mode and the campaign's coverage (``None`` for production only).
+
+    Faults are injected by campaigns only: production traffic meets real
+    faults, which the failures already count (and counting faulted calls is
+    a walk over every call event, the largest part of a 90-day ledger).
+    """
     faults: dict[str, dict[str, int]] = {}
     injected_modes = tuple(m for m in modes if m != "production")
-    if injected_modes:
-        fault_flt = RunFilter(
-            flow=flow, modes=injected_modes, campaign_ids=campaign_ids, segments=segments,
-            since=since, until=until,
-        )
-        for mode, fault, n in agg.fault_counts(ledger, fault_flt).rows:
-            faults.setdefault(str(mode), {})[scrub(str(fault))] = int(n)
-        coverage: Coverage | None = _coverage(agg.call_coverage(ledger, fault_flt))
-    else:
-        # production only: no fault was injected, and the walk over every call event that
-        # coverage needs is the largest part of a 90-day ledger (see above)
-        coverage = None
+    if not injected_modes:
+        return faults, None
+    fault_flt = replace(scope.runs, modes=injected_modes)
+    for mode, fault, n in agg.fault_counts(ledger, fault_flt).rows:
+        faults.setdefault(str(mode), {})[scrub(str(fault))] = int(n)
+    return faults, _coverage(agg.call_coverage(ledger, fault_flt))
+
+
+def _delivery_kinds(frames: MetricFrames) -> dict[str, dict[str, int]]:
+    """Deliveries per mode and kind (original, duplicate, ...), the kinds that occurred."""
     delivery_kinds: dict[str, dict[str, int]] = {}
     columns = [f"delivery_{k}" for k in (*agg.DELIVERY_KINDS, "other")]
     for mode, sums in frames.summary.groupby("mode")[columns].sum().iterrows():
         delivery_kinds[str(mode)] = {
             c.removeprefix("delivery_"): int(v) for c, v in sums.items() if int(v)
         }
-    campaign_list = agg.campaign_rows(
-        ledger, RunFilter(flow=flow, campaign_ids=campaign_ids, since=since, until=until), limit=20
-    ).dicts()
+    return delivery_kinds
+
+
+def _campaigns(
+    ledger: Any, scope: _Scope
+) -> tuple[dict[str, int], tuple[Mapping[str, Any], ...]]:
+    """Scenarios run per mode, and the latest twenty campaigns in scope as shown (scrubbed)."""
+    campaign_list = agg.campaign_records(
+        ledger,
+        RunFilter(flow=scope.flow, campaign_ids=scope.campaign_ids, since=scope.since, until=scope.until),
+        limit=20,
+    )
     examples: dict[str, int] = {}
     for c in campaign_list:
-        if c["examples"] is not None:
-            examples[str(c["mode"])] = examples.get(str(c["mode"]), 0) + int(c["examples"])
+        if c.examples is not None:
+            examples[str(c.mode)] = examples.get(str(c.mode), 0) + int(c.examples)
     campaigns = tuple(
         {
-            "id": c["id"],
-            "mode": c["mode"],
-            "seed": c["seed"],
-            "examples": c["examples"],
-            "command": scrub(str(c["command"] or "")),
-            "versions": scrub_value(_loads(c["versions"], {})),
-            "status": c["status"],
-            "started": iso_time(c["wall_started"]),
-            "ended": iso_time(c["wall_ended"]),
-            "synthetic": bool(c["synthetic"]),
-            "label": scrub(str(c["label"] or "")),
+            "id": c.id,
+            "mode": c.mode,
+            "seed": c.seed,
+            "examples": c.examples,
+            "command": scrub(c.command or ""),
+            "versions": scrub_value(c.versions),
+            "status": c.status,
+            "started": iso_time(c.wall_started),
+            "ended": iso_time(c.wall_ended),
+            "synthetic": c.synthetic,
+            "label": scrub(c.label or ""),
         }
         for c in campaign_list
     )
+    return examples, campaigns
 
-    synthetic = next((c["label"] or "synthetic data" for c in campaigns if c["synthetic"]), "")
-    return ReportData(
-        **base,
-        synthetic=synthetic,
-        modes=modes,
-        subject_mode=subject_mode,
-        metrics=metrics,
-        verdict=verdict,
-        maintenance=maintenance,
-        trend=trend,
-        recovery_histogram=_histogram(frames),
-        finding_counts=finding_counts,
-        findings=findings,
-        faults=faults,
-        delivery_kinds=delivery_kinds,
-        coverage=coverage,
-        examples=examples,
-        contract=_contract(ledger, flt, contract),
-        owners=_owners(frames, pilot, owners, aging := _aging(ledger, flt)),
-        aging=aging,
-        attention_total=int(frames.summary["attention"].sum()),
-        attention=tuple(
-            {
-                **r,
-                "id": scrub(str(r["id"])),
-                "segment": scrub(str(r["segment"])),
-                "when": iso_time(r["wall_started"]),
-            }
-            for r in agg.attention_runs(ledger, flt, limit=limit_runs, count=False)[1].dicts()
-        ),
-        campaigns=campaigns,
-        changes=changes,
+
+def _attention(ledger: Any, flt: RunFilter, limit: int) -> tuple[Mapping[str, Any], ...]:
+    """The runs that need a person's attention, newest first, as shown (scrubbed)."""
+    return tuple(
+        {
+            **r,
+            "id": scrub(str(r["id"])),
+            "segment": scrub(str(r["segment"])),
+            "when": iso_time(r["wall_started"]),
+        }
+        for r in agg.attention_runs(ledger, flt, limit=limit, count=False)[1].dicts()
     )
 
 
@@ -495,23 +605,50 @@ def _trend(
     changes: Sequence[Mapping[str, Any]],
     flow: str | None,
 ) -> Trend:
+    """The metrics per bucket, the subject's failures and upkeep, and first vs last periods."""
     n = max(1, math.ceil((end - start) / bucket))
     weekly = bucket >= WEEK
     labels = tuple(
         ("wk " if weekly else "") + iso_day(start + i * bucket)[5:] for i in range(n)
     )
-    series: dict[str, dict[str, tuple[float | None, ...]]] = {
-        k: {}
-        for k in (
-            "accepted_runs",
-            "failed_run_rate",
-            "time_to_recovery_p50",
-            "time_to_recovery_p90",
-            "duplicate_prevention_success",
-            "manual_fallback_frequency",
-            "inbox_past_due",
-        )
-    }
+    subj = frames.select(modes=(subject_mode,))
+    k = max(1, min(4, n // 3))
+    unit = "week" if weekly else "day"
+    first_label = f"first {k} {unit}{'s' if k > 1 else ''}"
+    last_label = f"last {k} {unit}{'s' if k > 1 else ''}"
+    comparison, verdicts = _first_vs_last(subj, tuple(range(k)), tuple(range(n - k, n)))
+    answer, text = _trend_answer(n, verdicts, first_label, last_label)
+    return Trend(
+        bucket_seconds=bucket,
+        labels=labels,
+        series=_trend_series(frames, n, flow),
+        failures_by_class=_failures_by_bucket(subj, n),
+        maintenance=_upkeep_by_bucket(subj, n, start, bucket, changes),
+        first_label=first_label,
+        last_label=last_label,
+        comparison=tuple(comparison),
+        answer=answer,
+        answer_text=text,
+    )
+
+
+#: the metrics charted per bucket, in the order the report shows them
+_SERIES = (
+    "accepted_runs",
+    "failed_run_rate",
+    "time_to_recovery_p50",
+    "time_to_recovery_p90",
+    "duplicate_prevention_success",
+    "manual_fallback_frequency",
+    "inbox_past_due",
+)
+
+
+def _trend_series(
+    frames: MetricFrames, n: int, flow: str | None
+) -> dict[str, dict[str, tuple[float | None, ...]]]:
+    """Each charted metric per mode and bucket (``None`` where a bucket has no value)."""
+    series: dict[str, dict[str, tuple[float | None, ...]]] = {k: {} for k in _SERIES}
     for mode, mode_frames in frames.split("mode").items():
         by_bucket = mode_frames.split("bucket")
         empty = mode_frames.select(buckets=())
@@ -522,19 +659,25 @@ def _trend(
             for i in range(n)
         ]
         for key in series:
-            if key == "failed_run_rate":
-                values = tuple(m.failed_run_rate for m in per)
-            else:
-                values = tuple(getattr(m, key) for m in per)
-            series[key][str(mode)] = tuple(
-                None if v is None else float(v) for v in values
-            )
-    subj = frames.select(modes=(subject_mode,))
+            values = tuple(getattr(m, key) for m in per)
+            series[key][str(mode)] = tuple(None if v is None else float(v) for v in values)
+    return series
+
+
+def _failures_by_bucket(subj: MetricFrames, n: int) -> dict[str, tuple[float, ...]]:
+    """The subject mode's failed runs per error class and bucket."""
     failures: dict[str, tuple[float, ...]] = {}
     if not subj.failed.empty:
         grouped = subj.failed.groupby(["error_class", "bucket"])["runs"].sum()
         for cls in sorted({str(c) for c in subj.failed["error_class"]}):
             failures[cls] = tuple(float(grouped.get((cls, i), 0)) for i in range(n))
+    return failures
+
+
+def _upkeep_by_bucket(
+    subj: MetricFrames, n: int, start: float, bucket: float, changes: Sequence[Mapping[str, Any]]
+) -> dict[str, tuple[float, ...]]:
+    """Inbox items, person hours and flow changes per bucket (the flow's maintenance)."""
     inbox = subj.inbox
     items = inbox.groupby("bucket")["items"].sum() if not inbox.empty else pd.Series(dtype=float)
     hours = (
@@ -547,17 +690,21 @@ def _trend(
         i = int((float(c["wall_at"]) - start) // bucket)
         if 0 <= i < n:
             change_counts[i] += 1
-    maintenance = {
+    return {
         "inbox items": tuple(float(items.get(i, 0)) for i in range(n)),
         "person hours": tuple(float(hours.get(i, 0.0)) for i in range(n)),
         "flow changes": tuple(change_counts),
     }
 
-    k = max(1, min(4, n // 3))
-    first_b, last_b = tuple(range(k)), tuple(range(n - k, n))
-    unit = "week" if weekly else "day"
-    first_label = f"first {k} {unit}{'s' if k > 1 else ''}"
-    last_label = f"last {k} {unit}{'s' if k > 1 else ''}"
+
+def _first_vs_last(
+    subj: MetricFrames, first_b: tuple[int, ...], last_b: tuple[int, ...]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The compared metrics in the first and last periods, overall and per segment.
+
+    Returns the comparison rows and the overall rows' changes (``better``,
+    ``worse``, ``same``, ``n/a``).
+    """
     comparison: list[dict[str, Any]] = []
     verdicts: list[str] = []
     for segment in (None, *subj.segments):
@@ -581,29 +728,21 @@ def _trend(
             )
             if segment is None:
                 verdicts.append(change)
+    return comparison, verdicts
+
+
+def _trend_answer(n: int, verdicts: list[str], first_label: str, last_label: str) -> tuple[str, str]:
+    """The trend's one-word answer and its sentence."""
     better, worse = verdicts.count("better"), verdicts.count("worse")
     if n < 2 or all(v == "n/a" for v in verdicts):
-        answer, text = "too little data", "Too few periods with runs to compare."
-    elif better and not worse:
-        answer, text = "better", f"Better: {better} of 4 metrics improved from the {first_label} to the {last_label}, none got worse."
-    elif worse and not better:
-        answer, text = "worse", f"Worse: {worse} of 4 metrics got worse from the {first_label} to the {last_label}, none improved."
-    elif better and worse:
-        answer, text = "mixed", f"Mixed: {better} metric(s) improved and {worse} got worse from the {first_label} to the {last_label}."
-    else:
-        answer, text = "only older", f"Only older: no metric moved between the {first_label} and the {last_label}."
-    return Trend(
-        bucket_seconds=bucket,
-        labels=labels,
-        series=series,
-        failures_by_class=failures,
-        maintenance=maintenance,
-        first_label=first_label,
-        last_label=last_label,
-        comparison=tuple(comparison),
-        answer=answer,
-        answer_text=text,
-    )
+        return "too little data", "Too few periods with runs to compare."
+    if better and not worse:
+        return "better", f"Better: {better} of 4 metrics improved from the {first_label} to the {last_label}, none got worse."
+    if worse and not better:
+        return "worse", f"Worse: {worse} of 4 metrics got worse from the {first_label} to the {last_label}, none improved."
+    if better and worse:
+        return "mixed", f"Mixed: {better} metric(s) improved and {worse} got worse from the {first_label} to the {last_label}."
+    return "only older", f"Only older: no metric moved between the {first_label} and the {last_label}."
 
 
 _COMPARED: tuple[tuple[str, str, bool], ...] = (
@@ -631,7 +770,7 @@ def _change(a: float | None, b: float | None, lower_better: bool) -> str:
 
 
 def _contract(
-    ledger: Any, flt: RunFilter, contract: Sequence[ContractLine] | None
+    ledger: Ledger, flt: RunFilter, contract: Sequence[ContractLine] | None
 ) -> tuple[dict[str, Any], ...]:
     seen: dict[str, dict[str, Any]] = {}
     for mode, fname, rule, violations, nruns, samples in agg.contract_violations(ledger, flt).rows:
@@ -700,7 +839,7 @@ def _owners(
     return tuple(sorted(rows.values(), key=lambda r: (-r["open"], -r["items"], r["owner"])))
 
 
-def _aging(ledger: Any, flt: RunFilter) -> tuple[dict[str, Any], ...]:
+def _aging(ledger: Ledger, flt: RunFilter) -> tuple[dict[str, Any], ...]:
     out = []
     for r in agg.oldest_open_items(ledger, flt, limit=20).dicts():
         out.append(

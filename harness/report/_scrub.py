@@ -1,4 +1,4 @@
-"""Redaction for everything a report shows: :mod:`harness._redact`, under the report's names.
+"""Redaction for everything a report shows: :mod:`harness._shared.redact`, under the report's names.
 
 The ledger stores values already redacted by the same rules, but a report is
 the last door out: every string that reaches HTML, JSON, CSV or JUnit passes
@@ -8,8 +8,8 @@ the last door out: every string that reaches HTML, JSON, CSV or JUnit passes
 
 from __future__ import annotations
 
-from harness._redact import REDACTED
-from harness._redact import redact_text as scrub
-from harness._redact import redact_value as scrub_value
+from harness._shared.redact import REDACTED
+from harness._shared.redact import redact_text as scrub
+from harness._shared.redact import redact_value as scrub_value
 
 __all__ = ["REDACTED", "scrub", "scrub_value"]

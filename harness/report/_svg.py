@@ -56,7 +56,8 @@ def _nice_max(value: float) -> float:
     """The smallest "round" number >= ``value`` whose quarters are round too."""
     if value <= 0 or not math.isfinite(value):
         return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
+    # int ** int is an int for values >= 1 (labels print without ".0"), a float below
+    magnitude: int | float = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 4, 6, 8, 10):
         if value <= step * magnitude * (1 + 1e-9):
             return step * magnitude

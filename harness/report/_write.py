@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.report._build import ContractLine, build_report
 from harness.report.pilot import Pilot, load_pilot
 from harness.report.render import FORMATS, render
 
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
+
 __all__ = ["write_report"]
 
 
 def write_report(
-    ledger: Any,
+    ledger: Ledger,
     out: Path | str,
     *,
     flow: str | None = None,

@@ -29,15 +29,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.ledger import aggregates as agg
 from harness.ledger.aggregates import RunFilter
+
+if TYPE_CHECKING:
+    from harness.ledger import Ledger
 
 __all__ = [
     "FailurePlace",
@@ -61,7 +64,7 @@ class FailurePlace:
     runs: int
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Metrics:
     """The four metrics (and the activity beside them) over one set of runs.
 
@@ -195,7 +198,8 @@ class MetricFrames:
         for name in ("summary", "failed", "places", "recovery", "inbox"):
             df = getattr(self, name)
             if column in df.columns:
-                parts[name] = {k: g for k, g in df.groupby(column, dropna=False)}
+                # not dict(groupby): a GroupBy has a `keys` attribute, so dict() takes it for a mapping
+                parts[name] = {k: g for k, g in df.groupby(column, dropna=False)}  # noqa: C416
                 keys.update(parts[name])
         out = {}
         for key in keys:
@@ -242,7 +246,7 @@ def _slices(
 
 
 def load_frames(
-    ledger: Any,
+    ledger: Ledger,
     flt: RunFilter,
     *,
     bucket_seconds: float | None = None,
@@ -319,39 +323,6 @@ def metrics_from_frames(
     s = frames.summary
     accepted = _int(s["runs"].sum()) if not s.empty else 0
     end_states = _counts(s, "end_state", "runs")
-    deliveries = _int(s["duplicates"].sum()) if not s.empty else 0
-    prevented = _int(s["duplicates_prevented"].sum()) if not s.empty else 0
-    escaped = _int(s["duplicate_effects"].sum()) if not s.empty else 0
-    on_dups = (
-        _int(s["duplicate_effects_on_duplicates"].sum())
-        if not s.empty and "duplicate_effects_on_duplicates" in s
-        else 0
-    )
-
-    rec = frames.recovery
-    auto = rec[rec["kind"] == "automatic"] if not rec.empty else rec
-    manual = rec[rec["kind"] == "manual"] if not rec.empty else rec
-    by_class: dict[str, Percentiles] = {}
-    if not rec.empty:
-        for cls, group in rec.groupby("error_class", dropna=False):
-            by_class[str(cls)] = _percentiles(group["seconds"])
-    p50, p90 = _percentiles(rec["seconds"]) if not rec.empty else (None, None)
-
-    places: list[FailurePlace] = []
-    if not frames.places.empty:
-        grouped = frames.places.groupby(["error_class", "system", "step"], dropna=False)["runs"].sum()
-        for (cls, system, step), n in grouped.items():
-            places.append(
-                FailurePlace(
-                    error_class=str(cls),
-                    system=None if pd.isna(system) else str(system),
-                    step=None if pd.isna(step) else str(step),
-                    runs=_int(n),
-                )
-            )
-        places.sort(key=lambda p: (-p.runs, p.error_class, p.system or "", p.step or ""))
-
-    inbox = frames.inbox
     manual_runs = end_states.get("manual", 0)
     by_segment: dict[str, Metrics] = {}
     if split_segments:
@@ -368,27 +339,14 @@ def metrics_from_frames(
         failed_runs_by_class=_counts(frames.failed, "error_class", "runs"),
         runs_failed=end_states.get("failed", 0),
         end_states=end_states,
-        time_to_recovery_p50=p50,
-        time_to_recovery_p90=p90,
-        time_to_recovery_by_class=by_class,
-        time_to_recovery_automatic=_percentiles(auto["seconds"]) if not auto.empty else (None, None),
-        time_to_recovery_manual=_percentiles(manual["seconds"]) if not manual.empty else (None, None),
-        recoveries_automatic=len(auto),
-        recoveries_manual=len(manual),
-        duplicate_deliveries=deliveries,
-        duplicates_prevented=prevented,
-        duplicate_prevention_success=_ratio(prevented, deliveries),
-        duplicate_effects_escaped=escaped,
-        duplicate_effects_on_duplicates=on_dups,
+        **_recovery_fields(frames.recovery),
+        **_duplicate_fields(s),
         manual_runs=manual_runs,
         manual_fallback_frequency=_ratio(manual_runs, accepted),
-        inbox_items=_int(inbox["items"].sum()) if not inbox.empty else 0,
-        inbox_open=_int(inbox[inbox["status"] == "open"]["items"].sum()) if not inbox.empty else 0,
-        inbox_past_due=_int(inbox["past_due"].sum()) if not inbox.empty else 0,
-        inbox_person_seconds=float(inbox["person_seconds"].sum()) if not inbox.empty else 0.0,
+        **_inbox_fields(frames.inbox),
         silent_failures=_int(s["silent"].sum()) if not s.empty else 0,
         runs_with_errors=_int(s["with_error"].sum()) if not s.empty else 0,
-        failed_runs_by_place=tuple(places),
+        failed_runs_by_place=_failure_places(frames.places),
         calls=_int(s["calls"].sum()) if not s.empty else 0,
         attempts=_int(s["attempts"].sum()) if not s.empty else 0,
         retries=_int(s["retries"].sum()) if not s.empty else 0,
@@ -399,8 +357,73 @@ def metrics_from_frames(
     )
 
 
+def _recovery_fields(rec: pd.DataFrame) -> dict[str, Any]:
+    """Time to recovery: overall, per error class, automatic (retry) and manual (inbox)."""
+    auto = rec[rec["kind"] == "automatic"] if not rec.empty else rec
+    manual = rec[rec["kind"] == "manual"] if not rec.empty else rec
+    by_class: dict[str, Percentiles] = {}
+    if not rec.empty:
+        for cls, group in rec.groupby("error_class", dropna=False):
+            by_class[str(cls)] = _percentiles(group["seconds"])
+    p50, p90 = _percentiles(rec["seconds"]) if not rec.empty else (None, None)
+    return {
+        "time_to_recovery_p50": p50,
+        "time_to_recovery_p90": p90,
+        "time_to_recovery_by_class": by_class,
+        "time_to_recovery_automatic": _percentiles(auto["seconds"]) if not auto.empty else (None, None),
+        "time_to_recovery_manual": _percentiles(manual["seconds"]) if not manual.empty else (None, None),
+        "recoveries_automatic": len(auto),
+        "recoveries_manual": len(manual),
+    }
+
+
+def _duplicate_fields(s: pd.DataFrame) -> dict[str, Any]:
+    """Duplicate deliveries, how many were prevented, and the duplicate effects that escaped."""
+    deliveries = _int(s["duplicates"].sum()) if not s.empty else 0
+    prevented = _int(s["duplicates_prevented"].sum()) if not s.empty else 0
+    return {
+        "duplicate_deliveries": deliveries,
+        "duplicates_prevented": prevented,
+        "duplicate_prevention_success": _ratio(prevented, deliveries),
+        "duplicate_effects_escaped": _int(s["duplicate_effects"].sum()) if not s.empty else 0,
+        "duplicate_effects_on_duplicates": (
+            _int(s["duplicate_effects_on_duplicates"].sum())
+            if not s.empty and "duplicate_effects_on_duplicates" in s
+            else 0
+        ),
+    }
+
+
+def _inbox_fields(inbox: pd.DataFrame) -> dict[str, Any]:
+    """Inbox items: made, still open, past their due time, and the person time spent."""
+    return {
+        "inbox_items": _int(inbox["items"].sum()) if not inbox.empty else 0,
+        "inbox_open": _int(inbox[inbox["status"] == "open"]["items"].sum()) if not inbox.empty else 0,
+        "inbox_past_due": _int(inbox["past_due"].sum()) if not inbox.empty else 0,
+        "inbox_person_seconds": float(inbox["person_seconds"].sum()) if not inbox.empty else 0.0,
+    }
+
+
+def _failure_places(frame: pd.DataFrame) -> tuple[FailurePlace, ...]:
+    """Failed runs per (error class, system, step), most first."""
+    places: list[FailurePlace] = []
+    if not frame.empty:
+        grouped = frame.groupby(["error_class", "system", "step"], dropna=False)["runs"].sum()
+        for (cls, system, step), n in grouped.items():
+            places.append(
+                FailurePlace(
+                    error_class=str(cls),
+                    system=None if pd.isna(system) else str(system),
+                    step=None if pd.isna(step) else str(step),
+                    runs=_int(n),
+                )
+            )
+        places.sort(key=lambda p: (-p.runs, p.error_class, p.system or "", p.step or ""))
+    return tuple(places)
+
+
 def compute_metrics(
-    ledger: Any,
+    ledger: Ledger,
     *,
     flow: str | None = None,
     mode: str | None = None,
@@ -408,8 +431,12 @@ def compute_metrics(
     since: float | None = None,
     until: float | None = None,
     segment: str | None = None,
+    campaign_ids: Sequence[str] = (),
 ) -> Metrics:
     """The four metrics over the runs of ``ledger`` the arguments select.
+
+    ``campaign_ids`` selects the runs of several campaigns as one (the shards
+    of a campaign), besides ``campaign_id``.
 
     ``since``/``until`` bound ``runs.wall_started`` (epoch seconds, ``since``
     inclusive).  ``mode`` and ``segment`` narrow to one mode or segment;
@@ -419,7 +446,7 @@ def compute_metrics(
     flt = RunFilter(
         flow=flow,
         modes=(mode,) if mode else (),
-        campaign_ids=(campaign_id,) if campaign_id else (),
+        campaign_ids=((campaign_id,) if campaign_id else ()) + tuple(campaign_ids),
         segments=(segment,) if segment else (),
         since=since,
         until=until,

@@ -45,7 +45,7 @@ import datetime as dt
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from harness.errors import ConfigError, did_you_mean
 __all__ = ["Pilot", "Thresholds", "load_pilot", "parse_pilot"]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Thresholds:
     """The numbers the verdict rules compare against (see :mod:`harness.report.verdict`)."""
 
@@ -99,6 +99,7 @@ class Pilot:
     flow: str
     since: float
     until: float
+    _: KW_ONLY
     title: str = ""
     owner: str = ""
     runbook: str = ""
@@ -149,6 +150,28 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
         )
     flow = _str(flow, "flow", path, nonempty=True)
 
+    since, until = _window(data, path)
+    segments, campaigns, mode, sample = _scope(data, path)
+    thresholds = _thresholds(data, path)
+
+    return Pilot(
+        flow=flow,
+        since=since,
+        until=until,
+        title=_str(data.get("title", ""), "title", path),
+        owner=_str(data.get("owner", ""), "owner", path),
+        runbook=_str(data.get("runbook", ""), "runbook", path),
+        segments=segments,
+        mode=mode,
+        campaigns=campaigns,
+        sample=sample,
+        thresholds=thresholds,
+        path=path,
+    )
+
+
+def _window(data: Mapping[str, Any], path: str) -> tuple[float, float]:
+    """``window``: its start and its end (given as ``end`` or as ``days``)."""
     window = _table(data.get("window"), "window", path, required=True)
     _known(window, _WINDOW, "window.", path)
     if "start" not in window:
@@ -182,7 +205,13 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
             key="window.end",
             value=until,
         )
+    return since, until
 
+
+def _scope(
+    data: Mapping[str, Any], path: str
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None, float | None]:
+    """``scope``: segments, campaigns, mode and the share of traffic sampled."""
     scope = _table(data.get("scope"), "scope", path, required=False)
     _known(scope, _SCOPE, "scope.", path)
     segments = _str_list(scope.get("segments", []), "scope.segments", path)
@@ -208,7 +237,11 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
                 key="scope.sample",
                 value=sample,
             )
+    return segments, campaigns, mode, sample
 
+
+def _thresholds(data: Mapping[str, Any], path: str) -> Thresholds:
+    """``thresholds``: each a number of the field's type, checked by :class:`Thresholds`."""
     raw = _table(data.get("thresholds"), "thresholds", path, required=False)
     names = tuple(f.name for f in fields(Thresholds))
     _known(raw, names, "thresholds.", path)
@@ -228,21 +261,7 @@ def parse_pilot(text: str, *, path: str = "<pilot>") -> Pilot:
         thresholds = Thresholds(**values)
     except ConfigError as exc:
         raise ConfigError(str(exc), path=path, key=None, value=exc.value) from None
-
-    return Pilot(
-        flow=flow,
-        since=since,
-        until=until,
-        title=_str(data.get("title", ""), "title", path),
-        owner=_str(data.get("owner", ""), "owner", path),
-        runbook=_str(data.get("runbook", ""), "runbook", path),
-        segments=segments,
-        mode=mode,
-        campaigns=campaigns,
-        sample=sample,
-        thresholds=thresholds,
-        path=path,
-    )
+    return thresholds
 
 
 def _known(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, path: str) -> None:
@@ -329,9 +348,8 @@ def _time(value: Any, key: str, path: str) -> float:
                 value=value,
             ) from None
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.timestamp()
+        when = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return when.timestamp()
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp()
     raise ConfigError(

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from harness.errors import RunBrokenError
 from harness.report import _svg
-from harness.report._build import RECOVERY_BINS, ReportData, iso_day, iso_time
+from harness.report._build import RECOVERY_BINS, ReportData, Trend, iso_day, iso_time
 from harness.report._scrub import scrub, scrub_value
 
 __all__ = ["FORMATS", "render", "render_csv", "render_html", "render_json", "render_junit"]
@@ -104,8 +104,7 @@ def _charts(data: ReportData) -> dict[str, Any]:
         ("failures", "recovery", "faults", "trend", "trend_failures", "trend_maintenance")
     )
     charts.update(funnels={}, timelines=[])
-    subject = data.subject
-    if subject is None:
+    if data.subject is None:
         return charts
     classes = sorted({c for m in data.metrics.values() for c in m.failed_runs_by_class})
     if classes:
@@ -125,6 +124,20 @@ def _charts(data: ReportData) -> dict[str, Any]:
             title=f"Time to recovery distribution ({data.subject_mode})",
             width=640,
         )
+    charts["funnels"] = _funnels(data)
+    charts["faults"] = _faults_chart(data)
+    if data.trend is not None:
+        charts.update(_trend_charts(data.trend, data.subject_mode))
+    charts["timelines"] = [
+        _svg.timeline(f["timeline"], title=f"Timeline of finding {f['oracle']}")
+        if f["timeline"] else None
+        for f in data.findings
+    ]
+    return charts
+
+
+def _funnels(data: ReportData) -> dict[str, Markup]:
+    """The dedupe funnel of each mode that met a duplicate delivery (or let an effect escape)."""
     funnels = {}
     for mode, m in data.metrics.items():
         if m.duplicate_deliveries or m.duplicate_effects_escaped:
@@ -138,7 +151,11 @@ def _charts(data: ReportData) -> dict[str, Any]:
                 title=f"Dedupe funnel ({mode})",
                 bad=(2,) if m.duplicate_effects_escaped else (),
             )
-    charts["funnels"] = funnels
+    return funnels
+
+
+def _faults_chart(data: ReportData) -> Markup | None:
+    """Faults injected by kind over every mode, then the delivery kinds other than original."""
     faults: dict[str, int] = {}
     for per_mode in data.faults.values():
         for fault, n in per_mode.items():
@@ -149,21 +166,23 @@ def _charts(data: ReportData) -> dict[str, Any]:
             if k != "original":
                 kinds[f"delivery: {k}"] = kinds.get(f"delivery: {k}", 0) + n
     injected = sorted(faults.items(), key=lambda kv: -kv[1]) + sorted(kinds.items())
-    if injected:
-        charts["faults"] = _svg.bar_chart(
-            [(k, float(v)) for k, v in injected], title="Faults injected, by kind"
+    if not injected:
+        return None
+    return _svg.bar_chart([(k, float(v)) for k, v in injected], title="Faults injected, by kind")
+
+
+def _trend_charts(trend: Trend, subject_mode: str | None) -> dict[str, Any]:
+    """The trend's line charts: the four metrics and runs, failures by class, maintenance."""
+    x = list(trend.labels)
+
+    def line(key: str, title: str, fmt: Callable[[float], str], y_max: float | None = None) -> Markup:
+        return _svg.line_chart(
+            x, [(mode, list(vs)) for mode, vs in trend.series[key].items()],
+            title=title, fmt=fmt, y_max=y_max,
         )
-    trend = data.trend
-    if trend is not None:
-        x = list(trend.labels)
 
-        def line(key: str, title: str, fmt: Callable[[float], str], y_max: float | None = None) -> Markup:
-            return _svg.line_chart(
-                x, [(mode, list(vs)) for mode, vs in trend.series[key].items()],
-                title=title, fmt=fmt, y_max=y_max,
-            )
-
-        charts["trend"] = {
+    charts: dict[str, Any] = {
+        "trend": {
             "failed_run_rate": line("failed_run_rate", "Failed-run rate", _pct_tick),
             "time_to_recovery_p50": line("time_to_recovery_p50", "Time to recovery p50", secs),
             "duplicate_prevention_success": line(
@@ -174,23 +193,17 @@ def _charts(data: ReportData) -> dict[str, Any]:
                 "manual_fallback_frequency", "Manual fallback frequency", _pct_tick
             ),
             "accepted_runs": line("accepted_runs", "Accepted runs", num),
-        }
-        if trend.failures_by_class:
-            charts["trend_failures"] = _svg.line_chart(
-                x, [(c, list(v)) for c, v in trend.failures_by_class.items()],
-                title=f"Runs with errors by class ({data.subject_mode})",
-            )
-        charts["trend_maintenance"] = _svg.line_chart(
-            x, [(k, list(v)) for k, v in trend.maintenance.items()],
-            title="Maintenance: inbox items, person hours, flow changes",
+        },
+    }
+    if trend.failures_by_class:
+        charts["trend_failures"] = _svg.line_chart(
+            x, [(c, list(v)) for c, v in trend.failures_by_class.items()],
+            title=f"Runs with errors by class ({subject_mode})",
         )
-    timelines = []
-    for f in data.findings:
-        timelines.append(
-            _svg.timeline(f["timeline"], title=f"Timeline of finding {f['oracle']}")
-            if f["timeline"] else None
-        )
-    charts["timelines"] = timelines
+    charts["trend_maintenance"] = _svg.line_chart(
+        x, [(k, list(v)) for k, v in trend.maintenance.items()],
+        title="Maintenance: inbox items, person hours, flow changes",
+    )
     return charts
 
 

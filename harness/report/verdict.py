@@ -40,7 +40,7 @@ verdict (``decision == "none"``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from harness.report.metrics import Metrics
 from harness.report.pilot import Thresholds
@@ -50,7 +50,7 @@ __all__ = ["DECISIONS", "Maintenance", "RuleResult", "Verdict", "decide"]
 DECISIONS: tuple[str, ...] = ("stop", "simplify", "expand", "keep")
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Maintenance:
     """What keeping the flow running cost people in the window."""
 
@@ -69,6 +69,7 @@ class RuleResult:
     observed: str
     limit: str
     ok: bool
+    _: KW_ONLY
     segment: str | None = None
 
 
@@ -79,6 +80,7 @@ class Verdict:
     decision: str  # stop | simplify | expand | keep | none
     reason: str
     rules: tuple[RuleResult, ...]
+    _: KW_ONLY
     mode: str | None = None
 
     @property
@@ -116,59 +118,95 @@ def decide(
     maintenance: Maintenance | None = None,
     silent_loss_findings: int = 0,
 ) -> Verdict:
-    """Apply the documented rules to ``metrics`` (one mode, with ``by_segment``)."""
-    t = thresholds
-    mnt = maintenance or Maintenance()
+    """Apply the documented rules to ``metrics`` (one mode, with ``by_segment``).
+
+    A broken ``stop`` rule stops the flow; else a broken ``simplify`` rule
+    simplifies it; else it expands when every segment meets the thresholds
+    with margin on enough runs, and is kept otherwise.
+    """
     if metrics.accepted_runs == 0:
-        return Verdict("none", "No runs in the scope: there is nothing to judge.", (), metrics.mode)
-    rules: list[RuleResult] = []
+        return Verdict("none", "No runs in the scope: there is nothing to judge.", (), mode=metrics.mode)
+    rules = [
+        *_outcome_rules(metrics, thresholds, silent_loss_findings),
+        *_upkeep_rules(metrics, thresholds, maintenance or Maintenance()),
+        *_expand_rules(metrics, thresholds),
+    ]
+    for level in ("stop", "simplify"):
+        broken = [r for r in rules if r.leads_to == level and not r.ok]
+        if broken:
+            reason = "; ".join(f"{r.sentence}: {r.observed}, {r.limit}" for r in broken)
+            return Verdict(level, f"{level.capitalize()}: {reason}.", tuple(rules), mode=metrics.mode)
+    missed = [r for r in rules if r.leads_to == "expand" and not r.ok]
+    if not missed:
+        return Verdict(
+            "expand",
+            "Expand: every threshold is met with margin in every segment, on enough runs.",
+            tuple(rules),
+            mode=metrics.mode,
+        )
+    first = missed[0]
+    return Verdict(
+        "keep",
+        "Keep: every threshold is met, but not with the margin and evidence to expand "
+        f"({first.sentence} in segment {first.segment}: {first.observed}, {first.limit}).",
+        tuple(rules),
+        mode=metrics.mode,
+    )
 
-    def check(
-        rule: str, leads_to: str, sentence: str, observed: str, limit: str, ok: bool,
-        segment: str | None = None,
-    ) -> None:
-        rules.append(RuleResult(rule, leads_to, sentence, observed, limit, ok, segment))
 
+def _outcome_rules(metrics: Metrics, t: Thresholds, silent_loss_findings: int) -> list[RuleResult]:
+    """The ``stop`` rules: harm that escaped (duplicate effects, silent losses, failed runs)."""
     silent = metrics.silent_failures + silent_loss_findings
-    check(
-        "duplicate_effects_escaped", "stop",
-        "Duplicate effects that escaped to a system",
-        str(metrics.duplicate_effects_escaped), f"at most {t.max_duplicate_effects_escaped}",
-        metrics.duplicate_effects_escaped <= t.max_duplicate_effects_escaped,
-    )
-    check(
-        "silent_losses", "stop",
-        "Silent losses (failed with nobody told, or silent_loss findings)",
-        str(silent), f"at most {t.max_silent_losses}", silent <= t.max_silent_losses,
-    )
-    check(
-        "failed_run_rate", "stop", "Runs that ended failed / accepted runs",
-        _pct(metrics.failed_run_rate), f"at most {_pct(t.max_failed_run_rate)}",
-        _at_most(metrics.failed_run_rate, t.max_failed_run_rate),
-    )
-    check(
-        "manual_fallback_frequency", "simplify", "Runs handed to a person / accepted runs",
-        _pct(metrics.manual_fallback_frequency), f"at most {_pct(t.max_manual_fallback_frequency)}",
-        _at_most(metrics.manual_fallback_frequency, t.max_manual_fallback_frequency),
-    )
-    check(
-        "inbox_past_due", "simplify", "Inbox items open past their due time",
-        str(metrics.inbox_past_due), f"at most {t.max_inbox_past_due}",
-        metrics.inbox_past_due <= t.max_inbox_past_due,
-    )
-    hours_per_100 = mnt.person_seconds / 3600.0 * 100.0 / metrics.accepted_runs
-    check(
-        "person_hours_per_100_runs", "simplify",
-        "Hours people spent resolving inbox items per 100 runs",
-        f"{hours_per_100:.2f} h", f"at most {t.max_person_hours_per_100_runs:g} h",
-        hours_per_100 <= t.max_person_hours_per_100_runs,
-    )
-    check(
-        "flow_changes", "simplify", "Contract or rule changes recorded in the window",
-        str(mnt.flow_changes), f"at most {t.max_flow_changes}",
-        mnt.flow_changes <= t.max_flow_changes,
-    )
+    return [
+        RuleResult(
+            "duplicate_effects_escaped", "stop",
+            "Duplicate effects that escaped to a system",
+            str(metrics.duplicate_effects_escaped), f"at most {t.max_duplicate_effects_escaped}",
+            metrics.duplicate_effects_escaped <= t.max_duplicate_effects_escaped,
+        ),
+        RuleResult(
+            "silent_losses", "stop",
+            "Silent losses (failed with nobody told, or silent_loss findings)",
+            str(silent), f"at most {t.max_silent_losses}", silent <= t.max_silent_losses,
+        ),
+        RuleResult(
+            "failed_run_rate", "stop", "Runs that ended failed / accepted runs",
+            _pct(metrics.failed_run_rate), f"at most {_pct(t.max_failed_run_rate)}",
+            _at_most(metrics.failed_run_rate, t.max_failed_run_rate),
+        ),
+    ]
 
+
+def _upkeep_rules(metrics: Metrics, t: Thresholds, mnt: Maintenance) -> list[RuleResult]:
+    """The ``simplify`` rules: what the flow costs people (manual runs, inbox, changes)."""
+    hours_per_100 = mnt.person_seconds / 3600.0 * 100.0 / metrics.accepted_runs
+    return [
+        RuleResult(
+            "manual_fallback_frequency", "simplify", "Runs handed to a person / accepted runs",
+            _pct(metrics.manual_fallback_frequency), f"at most {_pct(t.max_manual_fallback_frequency)}",
+            _at_most(metrics.manual_fallback_frequency, t.max_manual_fallback_frequency),
+        ),
+        RuleResult(
+            "inbox_past_due", "simplify", "Inbox items open past their due time",
+            str(metrics.inbox_past_due), f"at most {t.max_inbox_past_due}",
+            metrics.inbox_past_due <= t.max_inbox_past_due,
+        ),
+        RuleResult(
+            "person_hours_per_100_runs", "simplify",
+            "Hours people spent resolving inbox items per 100 runs",
+            f"{hours_per_100:.2f} h", f"at most {t.max_person_hours_per_100_runs:g} h",
+            hours_per_100 <= t.max_person_hours_per_100_runs,
+        ),
+        RuleResult(
+            "flow_changes", "simplify", "Contract or rule changes recorded in the window",
+            str(mnt.flow_changes), f"at most {t.max_flow_changes}",
+            mnt.flow_changes <= t.max_flow_changes,
+        ),
+    ]
+
+
+def _expand_rules(metrics: Metrics, t: Thresholds) -> list[RuleResult]:
+    """The ``expand`` rules, per segment: enough runs, and every threshold met with margin."""
     keep = 1.0 - t.expand_margin
     segments = dict(metrics.by_segment) or {metrics.segment or "all": metrics}
     expand_checks: list[tuple[str, str, Callable[[Metrics], tuple[str, str, bool]]]] = [
@@ -191,29 +229,9 @@ def decide(
                     m.duplicate_prevention_success is None
                     or m.duplicate_prevention_success >= t.min_duplicate_prevention_success)),
     ]
+    rules = []
     for name, seg_metrics in sorted(segments.items()):
         for rule, sentence, fn in expand_checks:
             observed, limit, ok = fn(seg_metrics)
-            check(rule, "expand", sentence, observed, limit, ok, segment=name)
-
-    for level in ("stop", "simplify"):
-        broken = [r for r in rules if r.leads_to == level and not r.ok]
-        if broken:
-            reason = "; ".join(f"{r.sentence}: {r.observed}, {r.limit}" for r in broken)
-            return Verdict(level, f"{level.capitalize()}: {reason}.", tuple(rules), metrics.mode)
-    missed = [r for r in rules if r.leads_to == "expand" and not r.ok]
-    if not missed:
-        return Verdict(
-            "expand",
-            "Expand: every threshold is met with margin in every segment, on enough runs.",
-            tuple(rules),
-            metrics.mode,
-        )
-    first = missed[0]
-    return Verdict(
-        "keep",
-        "Keep: every threshold is met, but not with the margin and evidence to expand "
-        f"({first.sentence} in segment {first.segment}: {first.observed}, {first.limit}).",
-        tuple(rules),
-        metrics.mode,
-    )
+            rules.append(RuleResult(rule, "expand", sentence, observed, limit, ok, segment=name))
+    return rules

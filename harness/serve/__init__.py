@@ -8,7 +8,16 @@ answering 2xx, and worker threads in the same process run the flows
 would send, for tests and load tools.
 """
 
-from harness.serve._app import Server, create_app
+from harness.serve._app import Server, check_secrets, create_app
 from harness.serve._signatures import SCHEMES, Scheme, SignedRequest, scheme_for_system, sign
 
-__all__ = ["SCHEMES", "Scheme", "Server", "SignedRequest", "create_app", "scheme_for_system", "sign"]
+__all__ = [
+    "SCHEMES",
+    "Scheme",
+    "Server",
+    "SignedRequest",
+    "check_secrets",
+    "create_app",
+    "scheme_for_system",
+    "sign",
+]

@@ -40,9 +40,7 @@ from starlette.routing import Route
 from harness.errors import UsageError
 from harness.flow import Flow
 from harness.ledger import Ledger
-from harness.orchestrator._durable import DEFAULT_LEASE, DurableOrchestrator
-from harness.orchestrator._ratelimit import RateLimit, RateLimiter
-from harness.orchestrator._workers import Workers
+from harness.orchestrator import DEFAULT_LEASE, DurableOrchestrator, RateLimit, RateLimiter, Workers
 from harness.serve._signatures import Scheme, SignedRequest, scheme_for_system
 
 __all__ = ["Server", "create_app"]

@@ -36,6 +36,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from harness.errors import InvalidValueError
+
 __all__ = ["SCHEMES", "Scheme", "SignedRequest", "scheme_for_system", "sign"]
 
 #: seconds a signed timestamp may be away from now (HubSpot, Stripe, Zendesk: 5 minutes)
@@ -220,4 +222,4 @@ def sign(
         }
     if scheme == "generic":
         return {"X-Hub-Signature-256": "sha256=" + _hmac(key, body).hex()}
-    raise ValueError(f"unknown signature scheme {scheme!r}; one of {', '.join(SCHEMES)}")
+    raise InvalidValueError(f"unknown signature scheme {scheme!r}; one of {', '.join(SCHEMES)}")

@@ -23,23 +23,20 @@ from harness.systems._descriptor import (
     SystemDescriptor,
     generic_error_body,
     generic_rejected_field,
+    template_endpoint,
 )
 from harness.systems._faults import drop_field, has_field, set_field
 from harness.systems._github import GitHub
 from harness.systems._hubspot import HubSpot
-from harness.systems._inspect import (
-    Change,
-    RecordOrigin,
-    Snapshot,
-    StateDiff,
-    created_by,
-    diff,
-    records_with_origin,
-    restore,
-    snapshot,
-)
+from harness.systems._inspect import Change, RecordOrigin, Snapshot, StateDiff, diff
+from harness.systems._intercept import harness_traffic, parse_passthrough, real_network
 from harness.systems._intercom import Intercom
-from harness.systems._known import known_descriptors, register_system
+from harness.systems._known import (
+    known_descriptor,
+    known_descriptors,
+    register_system,
+    system_of_host,
+)
 from harness.systems._pipedrive import Pipedrive
 from harness.systems._quickbooks import QuickBooks
 from harness.systems._recordstore import RecordStore, Resource
@@ -47,7 +44,21 @@ from harness.systems._seed import SeedDeal, seed_deals, standard_world
 from harness.systems._shopify import Shopify
 from harness.systems._slack import Slack
 from harness.systems._stripe import Stripe
-from harness.systems._world import Call, CallContext, Interceptor, System, World, Write
+from harness.systems._wirebytes import response_bytes
+from harness.systems._world import (
+    Call,
+    CallContext,
+    Interceptor,
+    System,
+    World,
+    Write,
+    created_by,
+    last_call,
+    passthrough_endpoints,
+    records_with_origin,
+    restore,
+    snapshot,
+)
 from harness.systems._xero import Xero
 from harness.systems._zendesk import Zendesk
 
@@ -91,13 +102,22 @@ __all__ = [
     "drop_field",
     "generic_error_body",
     "generic_rejected_field",
+    "harness_traffic",
     "has_field",
+    "known_descriptor",
     "known_descriptors",
+    "last_call",
+    "parse_passthrough",
+    "passthrough_endpoints",
+    "real_network",
     "records_with_origin",
     "register_system",
+    "response_bytes",
     "restore",
     "seed_deals",
     "set_field",
     "snapshot",
     "standard_world",
+    "system_of_host",
+    "template_endpoint",
 ]

@@ -21,12 +21,13 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from harness._wire import Request, Response, VirtualClock
+from harness._shared.wire import Request, Response, VirtualClock
+from harness.errors import InvalidValueError
 from harness.systems._descriptor import SystemDescriptor
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class HostRule:
     """
 
     host: str
+    _: KW_ONLY
     prefix: str = ""
     port: int | None = None
 
@@ -75,7 +77,7 @@ class HostRule:
 def parse_host_spec(spec: str) -> HostRule:
     """``"api.example.com"``, ``"*.example.com"`` or a base URL -> :class:`HostRule`.
 
-    Raises ``ValueError`` naming the spec when it has no host.
+    Raises :class:`~harness.errors.InvalidValueError` (a ``ValueError``) naming the spec when it has no host.
     """
     text = spec.strip()
     if "://" not in text:
@@ -85,15 +87,15 @@ def parse_host_spec(spec: str) -> HostRule:
         host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"extra_hosts: {spec!r} is not a host or base URL ({exc})") from None
+        raise InvalidValueError(f"extra_hosts: {spec!r} is not a host or base URL ({exc})") from None
     prefix = parts.path.rstrip("/")
     if not host or host in ("*", "*."):
-        raise ValueError(
+        raise InvalidValueError(
             f"extra_hosts: {spec!r} names no host; expected a host name "
             "('billing.internal'), a wildcard ('*.example.com') or a base URL "
             "('https://billing.internal/stripe')"
         )
-    return HostRule(host, prefix, port)
+    return HostRule(host, prefix=prefix, port=port)
 
 
 def iso8601(ts: float, *, millis: bool = True) -> str:
@@ -154,7 +156,7 @@ class FakeSystem:
         if rate_limit is not None:
             count, window = rate_limit
             if int(count) < 1 or float(window) <= 0:
-                raise ValueError(
+                raise InvalidValueError(
                     f"{self.name}: 'rate_limit' must be (requests >= 1, seconds > 0): {rate_limit!r}"
                 )
         self.rate_limit = rate_limit
@@ -277,9 +279,9 @@ class FakeSystem:
         ``path`` is a regular expression searched in the request path.
         """
         if not 400 <= int(status) <= 599:
-            raise ValueError(f"fail_next: 'status' must be a 4xx or 5xx code: {status!r}")
+            raise InvalidValueError(f"fail_next: 'status' must be a 4xx or 5xx code: {status!r}")
         if int(times) < 1:
-            raise ValueError(f"fail_next: 'times' must be >= 1: {times!r}")
+            raise InvalidValueError(f"fail_next: 'times' must be >= 1: {times!r}")
         with self._lock:
             self._failures.append(
                 Failure(

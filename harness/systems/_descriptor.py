@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from harness.errors import InvalidValueError
+
 __all__ = [
     "DEFAULT_ID_SHAPES",
     "ID_HEX",
@@ -114,7 +116,7 @@ class Idempotency:
 
     def __post_init__(self) -> None:
         if (self.header is None) == (self.query_param is None):
-            raise ValueError("Idempotency: set exactly one of 'header' or 'query_param'")
+            raise InvalidValueError("Idempotency: set exactly one of 'header' or 'query_param'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,14 +206,14 @@ class SystemDescriptor:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
-            raise ValueError(
+            raise InvalidValueError(
                 f"SystemDescriptor name must be lowercase letters, digits and '_': {self.name!r}"
             )
         for shape in self.id_shapes:
             try:
                 re.compile(shape)
             except re.error as exc:
-                raise ValueError(f"{self.name}: id shape {shape!r} is not a regular expression ({exc})") from None
+                raise InvalidValueError(f"{self.name}: id shape {shape!r} is not a regular expression ({exc})") from None
 
     def id_pattern(self) -> re.Pattern[str]:
         """One regular expression a whole path segment matches when it is an id of this system."""

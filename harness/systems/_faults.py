@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness._wire import Response
+from harness._shared.wire import Response
+from harness.errors import InvalidValueError, NotFoundError
 
 __all__ = ["drop_field", "has_field", "set_field"]
 
@@ -50,18 +51,18 @@ def _walk(node: Any, parts: list[str], value: Any) -> int:
 
 def _apply(response: Response, dotted_path: str, value: Any, missing_ok: bool) -> Response:
     if not dotted_path or dotted_path.startswith(".") or dotted_path.endswith("."):
-        raise ValueError(f"field path must be dotted names like 'properties.email': {dotted_path!r}")
+        raise InvalidValueError(f"field path must be dotted names like 'properties.email': {dotted_path!r}")
     try:
         payload = json.loads(response.body)
     except (ValueError, UnicodeDecodeError):
         if missing_ok:
             return response
-        raise KeyError(f"{dotted_path}: the response body is not JSON") from None
+        raise NotFoundError(f"{dotted_path}: the response body is not JSON") from None
     hits = _walk(payload, dotted_path.split("."), value)
     if hits == 0:
         if missing_ok:
             return response
-        raise KeyError(f"{dotted_path}: no such field in the response")
+        raise NotFoundError(f"{dotted_path}: no such field in the response")
     return Response(
         response.status, response.headers, json.dumps(payload, separators=(",", ":")).encode()
     )

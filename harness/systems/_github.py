@@ -14,6 +14,9 @@ Serves ``api.github.com``:
 * ``GET /search/issues?q=`` (``repo:``, ``is:issue``, ``is:open|closed``,
   ``state:``, ``label:``, ``in:title|body``, words and quoted phrases).
 
+Webhooks: :meth:`GitHub.webhook_event` builds an ``issues`` delivery (headers
+and body, signed), the ``github.issues.opened`` trigger's event.
+
 As GitHub does: ``Authorization: Bearer TOKEN`` or ``token TOKEN``; a bad token
 is ``401 Bad credentials``; errors are ``{"message", "documentation_url",
 "status"}`` with ``errors: [{"resource", "code", "field"}]`` on a ``422
@@ -29,16 +32,24 @@ is immediate here, minutes late on GitHub), search's 1,000-result cap.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import InvalidValueError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 
-__all__ = ["GitHub"]
+__all__ = ["WEBHOOK_SECRET", "GitHub"]
+
+#: the secret the fake signs its webhooks with (``X-Hub-Signature-256``)
+WEBHOOK_SECRET = "harness-github-webhook-secret"
 
 _API = "https://api.github.com"
 _DOCS = "https://docs.github.com/rest"
@@ -204,7 +215,7 @@ class GitHub(FakeSystem):
         """
         owner, _, repo = full_name.partition("/")
         if not owner or not repo or "/" in repo:
-            raise ValueError(f"github: repository must be 'owner/repo': {full_name!r}")
+            raise InvalidValueError(f"github: repository must be 'owner/repo': {full_name!r}")
         with self._lock:
             rid = self._numeric_id()
             now = iso8601(created, millis=False)
@@ -265,6 +276,53 @@ class GitHub(FakeSystem):
     def repositories(self) -> list[str]:
         """The full names of the seeded repositories."""
         return list(self._store["repository"])
+
+    def issue_keys(self, *, state: str | None = "open") -> list[str]:
+        """``owner/repo#number`` of every issue (or those in ``state``), oldest first."""
+        return [k for k, i in self._store["issue"].items() if state is None or i["state"] == state]
+
+    # -- webhooks ---------------------------------------------------------------------
+
+    def webhook_event(self, issue_key: str, *, action: str = "opened", rng: Any = None) -> dict[str, Any]:
+        """An ``issues`` webhook delivery about issue ``owner/repo#number``: ``{"headers", "body"}``.
+
+        The headers are GitHub's (``X-GitHub-Event: issues``, ``X-GitHub-Delivery``
+        (a GUID, the same when the delivery is redelivered), ``X-GitHub-Hook-ID``,
+        ``X-GitHub-Hook-Installation-Target-Type``/``-ID``, ``X-Hub-Signature-256``:
+        ``sha256=`` and the HMAC-SHA256 hex digest of the body with
+        :data:`WEBHOOK_SECRET`); the body is ``{"action", "issue", "repository",
+        "sender"}``.  ``KeyError`` names a missing issue.
+        """
+        if action not in ("opened", "edited", "closed", "reopened", "labeled"):
+            raise ValueError(f"github.webhook_event: unsupported 'action' {action!r}; expected opened, "
+                             "edited, closed, reopened or labeled")
+        with self._lock:
+            issue = self._store["issue"].get(issue_key)
+            if issue is None:
+                raise KeyError(f"github: no issue {issue_key!r}; issue_keys() lists them")
+            repo = self._store["repository"][issue_key.partition("#")[0]]
+            body = json.loads(json.dumps({
+                "action": action, "issue": issue,
+                # what the API answers for a repository, without the fake's own bookkeeping
+                "repository": {k: v for k, v in repo.items() if k not in ("collaborators", "permissions")},
+                "sender": issue["user"],
+            }))
+            raw = json.dumps(body, separators=(",", ":")).encode()
+            rand = rng.getrandbits if rng is not None else self._rng.getrandbits
+            return {
+                "headers": {
+                    "User-Agent": "GitHub-Hookshot/a8f36b1",
+                    "X-GitHub-Event": "issues",
+                    "X-GitHub-Delivery": str(uuid.UUID(int=rand(128), version=4)),
+                    "X-GitHub-Hook-ID": str(400_000_000 + repo["id"] % 1_000_000),
+                    "X-GitHub-Hook-Installation-Target-Type": "repository",
+                    "X-GitHub-Hook-Installation-Target-ID": str(repo["id"]),
+                    "X-Hub-Signature-256": "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), raw,
+                                                                hashlib.sha256).hexdigest(),
+                    "Content-Type": "application/json",
+                },
+                "body": body,
+            }
 
     # -- errors ------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """A stateful fake of HubSpot's CRM API (v3 objects, search, properties, v4 associations) and its webhooks.
 
 Served paths (``api.hubapi.com`` and any configured base URL), for deals,
-contacts, companies, products and line items (``{type}`` is the plural, the
-singular or the object type id such as ``0-3``):
+contacts, companies, products, line items and notes (``{type}`` is the plural,
+the singular or the object type id such as ``0-3``):
 
 * ``GET /crm/v3/objects/{type}/{id}`` with ``properties=`` (comma list
   or repeated) and ``associations=``; ``GET /crm/v3/objects/{type}`` (list with
@@ -19,6 +19,10 @@ singular or the object type id such as ``0-3``):
   ``GET /crm/v4/objects/{type}/{id}/associations/{to}``,
   ``PUT .../associations/default/{to}/{toId}``, ``PUT .../associations/{to}/{toId}``,
   ``DELETE`` the same, ``POST /crm/v4/associations/{from}/{to}/batch/create|read``.
+
+A note needs ``hs_timestamp`` (HubSpot's 400 ``REQUIRED_FIELD`` without it) and
+is logged on records through ``associations`` (type 202 to a contact, 214 to a
+deal, 190 to a company); ``hs_note_body`` holds at most 65,536 characters.
 
 Line items copy the name and price of the product named by ``hs_product_id``
 and carry HubSpot's calculated ``amount`` (price * quantity less discounts).
@@ -37,7 +41,8 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import (
     ID_NUMERIC,
@@ -48,6 +53,7 @@ from harness.systems._descriptor import (
 from harness.systems._hubspot_crm import (
     ASSOCIATION_TYPE_IDS,
     OBJECT_TYPE_IDS,
+    REQUIRED_ON_CREATE,
     PropertyDefinition,
     SearchError,
     builtin_definition,
@@ -59,13 +65,14 @@ __all__ = ["HubSpot"]
 
 _TYPES = {"deals": "deal", "contacts": "contact", "deal": "deal", "contact": "contact",
           "companies": "company", "company": "company", "products": "product", "product": "product",
-          "line_items": "line_item", "line_item": "line_item",
+          "line_items": "line_item", "line_item": "line_item", "notes": "note", "note": "note",
           **{type_id: kind for kind, type_id in OBJECT_TYPE_IDS.items()}}
 _PLURAL = {"deal": "deals", "contact": "contacts", "company": "companies", "product": "products",
-           "line_item": "line_items"}
+           "line_item": "line_items", "note": "notes"}
 _MODIFIED = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate", "company": "hs_lastmodifieddate",
-             "product": "hs_lastmodifieddate", "line_item": "hs_lastmodifieddate"}
-_OBJ = r"(deals|contacts|companies|products|line_items|deal|contact|company|product|line_item|0-[12378])"
+             "product": "hs_lastmodifieddate", "line_item": "hs_lastmodifieddate", "note": "hs_lastmodifieddate"}
+_OBJ = (r"(deals|contacts|companies|products|line_items|notes|deal|contact|company|product|line_item|note"
+        r"|0-46|0-[12378])")
 #: HubSpot's object type ids (``/crm/v3/objects/0-2`` is ``companies``)
 _TYPE_IDS = {type_id: kind for kind, type_id in OBJECT_TYPE_IDS.items()}
 
@@ -80,6 +87,7 @@ DEFAULT_PROPERTIES = {
     "product": ("createdate", "description", "hs_lastmodifieddate", "hs_object_id", "name", "price"),
     "line_item": ("amount", "createdate", "hs_lastmodifieddate", "hs_object_id", "hs_product_id", "name",
                   "price", "quantity"),
+    "note": ("createdate", "hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
 #: properties defined in the fake portal (requesting one without a value gives null)
 DEFINED_PROPERTIES = {
@@ -108,7 +116,12 @@ DEFINED_PROPERTIES = {
         + ("description", "hs_sku", "discount", "hs_discount_percentage", "recurringbillingfrequency",
            "hs_recurring_billing_period", "hs_line_item_currency_code", "hs_cost_of_goods_sold")
     ),
+    # hs_note_body holds at most 65,536 characters (HubSpot's notes guide)
+    "note": frozenset(
+        DEFAULT_PROPERTIES["note"] + ("hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_attachment_ids")
+    ),
 }
+_NOTE_BODY_MAX = 65_536
 _ALWAYS = {kind: ("createdate", _MODIFIED[kind], "hs_object_id") for kind in _MODIFIED}
 #: calculated properties a request may not set
 _READ_ONLY = {"line_item": frozenset({"amount"})}
@@ -197,7 +210,7 @@ DESCRIPTOR = SystemDescriptor(
 
 
 class HubSpot(FakeSystem):
-    """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``, ``company``, ``product``, ``line_item``.
+    """Fake HubSpot CRM.  Kinds: ``deal``, ``contact``, ``company``, ``product``, ``line_item``, ``note``.
 
     Records are stored in the API's shape (``id``, ``properties``, ``createdAt``,
     ``updatedAt``, ``archived``); associations live beside them.
@@ -205,7 +218,7 @@ class HubSpot(FakeSystem):
 
     name = "hubspot"
     default_hosts = DESCRIPTOR.hosts
-    kinds = ("deal", "contact", "company", "product", "line_item")
+    kinds = ("deal", "contact", "company", "product", "line_item", "note")
     descriptor = DESCRIPTOR
 
     def __init__(
@@ -284,7 +297,7 @@ class HubSpot(FakeSystem):
         with self._lock:
             for kind, oid in ((a, from_id), (b, to_id)):
                 if str(oid) not in self._store[kind]:
-                    raise KeyError(f"hubspot: no {kind} {oid!r} to associate")
+                    raise NotFoundError(f"hubspot: no {kind} {oid!r} to associate")
             for x, xid, y, yid in ((a, str(from_id), b, str(to_id)), (b, str(to_id), a, str(from_id))):
                 current = self._links.get((x, xid, y), ())
                 if yid not in current:
@@ -383,10 +396,10 @@ class HubSpot(FakeSystem):
         with ``apply`` (default) the change is made first (the last-modified date
         stamped), as the event reports a change that happened.  ``*.creation``
         carries no property.  ``occurredAt`` is epoch milliseconds from the
-        world's clock.  ``KeyError`` names the object when it does not exist.
+        world's clock.  :class:`~harness.errors.NotFoundError` (a ``KeyError``) names the object when it does not exist.
         """
         if subscription_type not in SUBSCRIPTIONS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"hubspot.webhook_event: unsupported subscription_type {subscription_type!r}; "
                 f"expected one of {', '.join(SUBSCRIPTIONS)}"
             )
@@ -534,7 +547,7 @@ class HubSpot(FakeSystem):
     def _kind(self, object_type: str) -> str:
         kind = _TYPES.get(object_type)
         if kind is None:
-            raise KeyError(
+            raise NotFoundError(
                 f"hubspot: unknown object type {object_type!r}; expected one of "
                 f"{', '.join(sorted(_PLURAL))}"
             )
@@ -543,7 +556,7 @@ class HubSpot(FakeSystem):
     def _existing(self, kind: str, object_id: str) -> Record:
         record = self._store[kind].get(str(object_id))
         if record is None:
-            raise KeyError(
+            raise NotFoundError(
                 f"hubspot: no {kind} {str(object_id)!r}; the fake has {len(self._store[kind])} "
                 f"{_PLURAL[kind]} (ids {list(self._store[kind])[:5]}...)"
             )
@@ -697,6 +710,19 @@ class HubSpot(FakeSystem):
         props = self._body_properties(request, kind)
         if isinstance(props, Response):
             return props
+        missing = [name for name in REQUIRED_ON_CREATE.get(kind, ()) if not props.get(name)]
+        if missing:
+            bad = [{"isValid": False, "message": f"{n} is required", "error": "REQUIRED_FIELD", "name": n}
+                   for n in missing]
+            return self._invalid(
+                f"Property values were not valid: {json.dumps(bad)}",
+                [{"message": b["message"], "code": b["error"], "context": {"propertyName": [b["name"]]}}
+                 for b in bad])
+        if kind == "note" and len(props.get("hs_note_body") or "") > _NOTE_BODY_MAX:
+            return self._invalid(
+                f"hs_note_body is {len(props['hs_note_body'] or '')} characters; at most {_NOTE_BODY_MAX}",
+                [{"message": "hs_note_body is too long", "code": "INVALID_STRING_LENGTH",
+                  "context": {"propertyName": ["hs_note_body"]}}])
         links = self._body_associations(request, kind)
         if isinstance(links, Response):
             return links
@@ -716,6 +742,8 @@ class HubSpot(FakeSystem):
         if kind == "line_item":
             full.setdefault("quantity", "1")
             full["amount"] = line_item_amount(full)
+        if kind == "note":
+            full["hs_createdate"] = full["createdate"]
         record = {"id": oid, "properties": full, "createdAt": at, "updatedAt": at, "archived": False}
         self._store_record(kind, oid, record, "create")
         for to_kind, to_id in links:

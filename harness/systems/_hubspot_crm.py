@@ -1,7 +1,7 @@
 """HubSpot CRM pieces beyond deals and contacts: object types, property definitions, search filters.
 
 Pure tables and functions the :class:`~harness.systems.HubSpot` fake uses for
-companies, products and line items, for ``/crm/v3/properties/{type}`` and for
+companies, products, line items and notes, for ``/crm/v3/properties/{type}`` and for
 ``POST /crm/v3/objects/{type}/search``.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "ASSOCIATION_TYPE_IDS",
     "OBJECT_TYPE_IDS",
+    "REQUIRED_ON_CREATE",
     "PropertyDefinition",
     "SearchError",
     "builtin_definition",
@@ -23,20 +24,27 @@ __all__ = [
 ]
 
 #: object type ids as HubSpot numbers them (``0-3`` is a deal)
-OBJECT_TYPE_IDS = {"contact": "0-1", "company": "0-2", "deal": "0-3", "product": "0-7", "line_item": "0-8"}
+OBJECT_TYPE_IDS = {"contact": "0-1", "company": "0-2", "deal": "0-3", "product": "0-7", "line_item": "0-8",
+                   "note": "0-46"}
 #: HUBSPOT_DEFINED association type ids (v4), both directions
 ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("deal", "contact"): 3, ("contact", "deal"): 4,
     ("deal", "company"): 341, ("company", "deal"): 342,
     ("contact", "company"): 279, ("company", "contact"): 280,
     ("deal", "line_item"): 19, ("line_item", "deal"): 20,
+    # notes (an engagement) on the records they are logged on
+    ("note", "contact"): 202, ("contact", "note"): 201,
+    ("note", "company"): 190, ("company", "note"): 189,
+    ("note", "deal"): 214, ("deal", "note"): 213,
 }
 #: properties whose values are numbers (HubSpot still sends them as strings)
 NUMBER_PROPERTIES = frozenset({
     "amount", "price", "quantity", "discount", "hs_discount_percentage", "hs_cost_of_goods_sold",
     "numberofemployees", "annualrevenue", "num_associated_contacts", "hs_product_id", "hs_object_id",
 })
-DATE_PROPERTIES = frozenset({"closedate", "createdate", "hs_lastmodifieddate", "lastmodifieddate"})
+DATE_PROPERTIES = frozenset({"closedate", "createdate", "hs_lastmodifieddate", "lastmodifieddate", "hs_timestamp"})
+#: properties a create must carry, per object type (HubSpot's 400 without them)
+REQUIRED_ON_CREATE = {"note": ("hs_timestamp",)}
 
 _OPERATORS = frozenset({"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
                         "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"})
@@ -136,7 +144,8 @@ def builtin_definition(kind: str, name: str) -> PropertyDefinition:
     else:
         kind_type, field = "string", "text"
     group = {"deal": "dealinformation", "contact": "contactinformation", "company": "companyinformation",
-             "product": "productinformation", "line_item": "lineiteminformation"}.get(kind, "")
+             "product": "productinformation", "line_item": "lineiteminformation",
+             "note": "engagement"}.get(kind, "")
     return PropertyDefinition(name=name, label=name.replace("_", " ").title(), type=kind_type,
                               field_type=field, group_name=group)
 

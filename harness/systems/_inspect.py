@@ -1,4 +1,7 @@
-"""The inspection API the oracles use: records with their origin, snapshots, diffs, restore.
+"""The inspection types the oracles use: records with their origin, snapshots, diffs.
+
+Taking and restoring a snapshot walks a world's systems, so those live on
+:class:`~harness.systems.World` (and as functions in :mod:`harness.systems._world`).
 
 Fakes never mutate a stored record in place, so a :class:`Snapshot` is a
 shallow copy of each system's record dicts (no deep copy of the state), and a
@@ -11,20 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness._wire import Request
-from harness.systems._base import FakeSystem
-from harness.systems._world import World, Write
+from harness._shared.wire import Request
+from harness.systems._log import Write
 
 __all__ = [
     "Change",
     "RecordOrigin",
     "Snapshot",
     "StateDiff",
-    "created_by",
     "diff",
-    "records_with_origin",
-    "restore",
-    "snapshot",
+    "records_of",
 ]
 
 Records = Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]
@@ -108,45 +107,12 @@ class StateDiff:
         return tuple(c for c in self.changes if c.change == "changed")
 
 
-def _records_of(system: Any) -> dict[str, dict[str, Mapping[str, Any]]]:
+def records_of(system: Any) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """A system's records by kind and id (for a system that is not a harness fake)."""
     out: dict[str, dict[str, Mapping[str, Any]]] = {}
     for kind, rows in system.records().items():
         out[kind] = {str(r.get("id", i)): r for i, r in enumerate(rows)}
     return out
-
-
-def snapshot(world: World) -> Snapshot:
-    """Take a snapshot of every system (shallow: records are shared, never copied)."""
-    records: dict[str, dict[str, dict[str, Mapping[str, Any]]]] = {}
-    states: dict[str, Any] = {}
-    for system in world.systems:
-        if isinstance(system, FakeSystem):
-            state = system.state()
-            states[system.name] = state
-            records[system.name] = state[0]
-        else:
-            records[system.name] = _records_of(system)
-    return Snapshot(records, states, len(world.calls), len(world.writes), world.clock.now())
-
-
-def restore(world: World, snap: Snapshot, *, logs: bool = True) -> None:
-    """Put every system back to ``snap`` (and, with ``logs``, truncate the call and write logs).
-
-    Systems that are not :class:`~harness.systems._base.FakeSystem` (a custom
-    :class:`~harness.systems.System`) cannot be restored: ``TypeError`` names them.
-    """
-    others = [s.name for s in world.systems if s.name not in snap.states]
-    if others:
-        raise TypeError(
-            f"restore: systems {others} were not captured by the snapshot (only the harness's "
-            "own fakes can be restored); call reset() on them instead"
-        )
-    for system in world.systems:
-        system.restore_state(snap.states[system.name])  # type: ignore[attr-defined]
-    if logs:
-        with world._lock:
-            del world.calls[snap.calls :]
-            del world.writes[snap.writes :]
 
 
 def diff(before: Snapshot, after: Snapshot) -> StateDiff:
@@ -170,30 +136,3 @@ def diff(before: Snapshot, after: Snapshot) -> StateDiff:
                     fields = tuple(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)))
                     changes.append(Change(system, kind, oid, "changed", old, new, fields))
     return StateDiff(tuple(changes))
-
-
-def records_with_origin(world: World, system: str | None = None) -> list[RecordOrigin]:
-    """Every record now held by the fakes, with the write (and request) that created it."""
-    creates: dict[tuple[str, str, str], Write] = {}
-    for write in world.writes:
-        if write.action == "create":
-            creates.setdefault((write.system, write.kind, write.object_id), write)
-    out: list[RecordOrigin] = []
-    for sys in world.systems:
-        if system is not None and sys.name != system:
-            continue
-        for kind, rows in sys.records().items():
-            for i, record in enumerate(rows):
-                oid = str(record.get("id", i))
-                out.append(RecordOrigin(sys.name, kind, oid, record,
-                                        creates.get((sys.name, kind, oid))))
-    return out
-
-
-def created_by(world: World, system: str, kind: str, object_id: str) -> Request | None:
-    """The request that created ``system``/``kind``/``object_id`` (``None`` if seeded or absent)."""
-    for write in world.writes:
-        if (write.action == "create" and write.system == system and write.kind == kind
-                and write.object_id == str(object_id)):
-            return write.request
-    return None

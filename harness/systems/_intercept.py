@@ -38,8 +38,8 @@ above urllib3 (so connection and read retries never ran: the false
 replaces ``ClientSession._request`` whole (no timeouts, no pool), and vcrpy's
 connection stubs replay cassettes rather than call a live fake.  Patching the
 socket of the connection classes is the one place every one of those clients
-shares.  Measured per call (``python -m benchmarks.intercept``, one process):
-see the README's interception table.
+shares.  Measured per call, split into the client, the interception and the fake
+(``python -m benchmarks --only intercept``): see the README's interception table.
 
 Calls to a host no fake serves are never sent: a connection-layer client
 gets the refusal as a connection refused when it reads the response (the
@@ -65,7 +65,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from harness._wire import ConnectionReset, Request, Response, Timeout, TransportFault, UnfakedHost
+from harness._shared.wire import (
+    ConnectionReset,
+    Request,
+    Response,
+    Timeout,
+    TransportFault,
+    UnfakedHost,
+)
 from harness.errors import UsageError
 from harness.systems._wirebytes import RequestParser, response_bytes, to_request
 
@@ -352,12 +359,14 @@ def _patch_http_client(p: _Patches, net: _Net) -> None:
 
     def connect(self: Any) -> None:
         if net.passes(self.host, self.port):
-            return base_connect(self)
+            base_connect(self)
+            return
         self.sock = fake(self, "http")
 
     def connect_tls(self: Any) -> None:
         if net.passes(self._tunnel_host or self.host, self._tunnel_port or self.port):
-            return tls_connect(self)
+            tls_connect(self)
+            return
         self.sock = fake(self, "https")
 
     p.set(http.client.HTTPConnection, "connect", connect)
@@ -401,7 +410,8 @@ def _patch_urllib3(p: _Patches, net: _Net) -> None:
 
     def connect_tls(self: Any) -> None:
         if net.passes(self._tunnel_host or self.host, self._tunnel_port or self.port):
-            return tls_connect(self)
+            tls_connect(self)
+            return
         # no certificate loading, no handshake: the peer is in this process
         self.sock = fake(self, "https")
         self.is_verified = True
@@ -482,7 +492,8 @@ def _patch_httpx(p: _Patches, net: _Net) -> None:
 
     sync_handle = httpx.HTTPTransport.handle_request
     async_handle = httpx.AsyncHTTPTransport.handle_async_request
-    real_ssl = default.create_ssl_context
+    # the name httpx's transports call (maybe already wrapped), not httpx._config's original
+    real_ssl: Callable[..., ssl.SSLContext] = vars(default)["create_ssl_context"]
 
     def serve(transport: Any, request: httpx.Request, body: bytes) -> httpx.Response:
         # httpcore retries a failed connect `retries` times with exponential backoff

@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_HEX,

@@ -37,7 +37,7 @@ def check_query(query: Any) -> None:
 
 def matches(record: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
     """Whether ``record`` satisfies ``query`` (already checked with :func:`check_query`)."""
-    operator = query["operator"]
+    operator = str(query["operator"])
     if operator in ("AND", "OR"):
         results = [matches(record, q) for q in query["value"]]
         return all(results) if operator == "AND" else any(results)
@@ -52,7 +52,7 @@ def matches(record: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
         if actual is not None and value is not None:
             equal = str(actual).lower() == str(value).lower()
         else:
-            equal = actual == value
+            equal = bool(actual == value)
         return equal if operator == "=" else not equal
     if actual is None or value is None:
         return operator == "!~"

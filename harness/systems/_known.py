@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import threading
 
+from harness._shared.samedef import same_definition
+from harness.errors import InvalidTypeError, NameTakenError
 from harness.systems._base import FakeSystem
 from harness.systems._descriptor import SystemDescriptor
 
@@ -24,16 +26,20 @@ _LOCK = threading.Lock()
 
 
 def register_system(descriptor: SystemDescriptor) -> SystemDescriptor:
-    """Make ``descriptor`` known without a fake class; the same one twice is harmless.
+    """Make ``descriptor`` known without a fake class and return the registered one.
 
-    A different descriptor under a name already taken is a ``ValueError``.
+    The same definition again (a flow file imported twice) is harmless; a
+    different descriptor under a name already taken is a
+    :class:`~harness.errors.NameTakenError`.
     """
     if not isinstance(descriptor, SystemDescriptor):
-        raise TypeError(f"register_system: expected a SystemDescriptor, got {descriptor!r}")
+        raise InvalidTypeError(f"register_system: expected a SystemDescriptor, got {descriptor!r}")
     with _LOCK:
         taken = _REGISTERED.get(descriptor.name)
-        if taken is not None and taken != descriptor:
-            raise ValueError(
+        if taken is not None and same_definition(taken, descriptor):
+            return taken
+        if taken is not None:
+            raise NameTakenError(
                 f"register_system: a different system named {descriptor.name!r} is already "
                 "registered; give this one another name"
             )

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 
@@ -143,7 +144,7 @@ class Pipedrive(FakeSystem):
 
     def _init_state(self) -> None:
         super()._init_state()
-        self._ids = {kind: 1 for kind in self.kinds}
+        self._ids = dict.fromkeys(self.kinds, 1)
         self._events = random.Random(f"pipedrive-events:{self._seed}")
         # deal id -> the deal before the last change a webhook reported (a repeat reports it again)
         self._changed_from: dict[str, Record] = {}
@@ -200,12 +201,12 @@ class Pipedrive(FakeSystem):
         webhook reports a change that happened (no write is logged: it is a
         Pipedrive-side change).  The same change asked again (a redelivery
         with a new ``timestamp_micro``) reports the same ``previous``.
-        ``KeyError`` names a deal that does not exist.
+        :class:`~harness.errors.NotFoundError` (a ``KeyError``) names a deal that does not exist.
         """
         with self._lock:
             before = self._store["deal"].get(str(deal_id))
             if before is None:
-                raise KeyError(f"pipedrive: no deal {deal_id!r}")
+                raise NotFoundError(f"pipedrive: no deal {deal_id!r}")
             change = dict(changes) if changes is not None else {"status": "won"}
             repeat = str(deal_id) in self._changed_from and all(before.get(k) == v for k, v in change.items())
             if repeat:
@@ -320,94 +321,14 @@ class Pipedrive(FakeSystem):
                at: float | None = None) -> Record:
         now = self.now() if at is None else at
         record: dict[str, Any] = dict(existing) if existing else {}
-        if kind == "organization":
-            name = fields.get("name", record.get("name"))
-            if not isinstance(name, str) or not name.strip():
-                raise _Invalid("Organization name must be given.")
-            record.update({"name": name.strip()})
-            if "address" in fields:
-                record["address"] = fields["address"]
-            record.setdefault("address", None)
-            record.setdefault("people_count", 0)
-            record.setdefault("open_deals_count", 0)
-        elif kind == "person":
-            name = fields.get("name", record.get("name"))
-            if not isinstance(name, str) or not name.strip():
-                raise _Invalid("Person name must be given.")
-            first, _, last = name.strip().partition(" ")
-            record.update({"name": name.strip(), "first_name": first, "last_name": last or None})
-            if "email" in fields or existing is None:
-                emails = _contacts(fields.get("email"), "email")
-                for e in emails:
-                    if e["value"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e["value"]):
-                        raise _Invalid(f"Invalid email address: {e['value']!r}")
-                record["email"] = emails
-                record["primary_email"] = next((e["value"] for e in emails if e["primary"]), "") or None
-            if "phone" in fields or existing is None:
-                record["phone"] = _contacts(fields.get("phone"), "phone")
-            if "org_id" in fields or existing is None:
-                record["org_id"] = self._ref("organization", fields.get("org_id"), "org_id")
-        elif kind == "deal":
-            title = fields.get("title", record.get("title"))
-            if not isinstance(title, str) or not title.strip():
-                raise _Invalid("Deal title must be given.")
-            record["title"] = title.strip()
-            if "value" in fields or existing is None:
-                raw = fields.get("value", 0)
-                try:
-                    value = float(raw) if raw not in (None, "") else 0.0
-                except (TypeError, ValueError):
-                    raise _Invalid(f"value must be a number, got {raw!r}") from None
-                if value != value or value in (float("inf"), float("-inf")):
-                    raise _Invalid(f"value must be a finite number, got {raw!r}")
-                record["value"] = int(value) if value.is_integer() else value
-            if "currency" in fields or existing is None:
-                currency = fields.get("currency") or "USD"
-                if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-                    raise _Invalid(f"currency must be a 3-letter ISO code, got {currency!r}")
-                record["currency"] = currency
-            if "status" in fields or existing is None:
-                status = fields.get("status") or "open"
-                if status not in _STATUSES:
-                    raise _Invalid(f"status must be one of {', '.join(_STATUSES)}, got {status!r}")
-                if existing is not None and status == "won" and existing["status"] != "won":
-                    record["won_time"] = _when(now)
-                    record["close_time"] = _when(now)
-                record["status"] = status
-            if "stage_id" in fields or existing is None:
-                stage = _int_or_none(fields.get("stage_id", 1), "stage_id") or 1
-                if stage not in STAGES:
-                    raise _Invalid(f"Stage with ID {stage} not found", 400)
-                record["stage_id"] = stage
-            for ref, kind_ in (("person_id", "person"), ("org_id", "organization")):
-                if ref in fields or existing is None:
-                    record[ref] = self._ref(kind_, fields.get(ref), ref)
-            for key in ("expected_close_date", "lost_reason", "probability"):
-                if key in fields or existing is None:
-                    record[key] = fields.get(key)
-            record.setdefault("pipeline_id", 1)
-            record.setdefault("won_time", None)
-            record.setdefault("lost_time", None)
-            record.setdefault("close_time", None)
-        elif kind == "activity":
-            subject = fields.get("subject", record.get("subject"))
-            if not isinstance(subject, str) or not subject.strip():
-                raise _Invalid("Activity subject must be given.")
-            record["subject"] = subject.strip()
-            if "type" in fields or existing is None:
-                kind_type = fields.get("type") or "call"
-                if kind_type not in _ACTIVITY_TYPES:
-                    raise _Invalid(f"Activity type {kind_type!r} does not exist; known: {', '.join(_ACTIVITY_TYPES)}")
-                record["type"] = kind_type
-            for ref, kind_ in (("deal_id", "deal"), ("person_id", "person"), ("org_id", "organization")):
-                if ref in fields or existing is None:
-                    target = self._ref(kind_, fields.get(ref), ref)
-                    record[ref] = target
-            for key in ("due_date", "due_time", "duration", "note"):
-                if key in fields or existing is None:
-                    record[key] = fields.get(key) or None
-            if "done" in fields or existing is None:
-                record["done"] = str(fields.get("done", False)).lower() in ("1", "true")
+        build = {
+            "organization": self._build_organization,
+            "person": self._build_person,
+            "deal": self._build_deal,
+            "activity": self._build_activity,
+        }.get(kind)
+        if build is not None:
+            build(fields, record, existing, now)
         if existing is None:
             oid = self._new_id(kind)
             record.update({"id": oid, "add_time": _when(now), "active_flag": True,
@@ -421,6 +342,110 @@ class Pipedrive(FakeSystem):
                 record["user_id"] = USER_ID
         record["update_time"] = _when(now)
         return record
+
+    def _build_organization(
+        self, fields: dict[str, Any], record: dict[str, Any], existing: Record | None, now: float
+    ) -> None:
+        """Set an organization's fields on ``record`` (``_Invalid`` for a bad one)."""
+        name = fields.get("name", record.get("name"))
+        if not isinstance(name, str) or not name.strip():
+            raise _Invalid("Organization name must be given.")
+        record.update({"name": name.strip()})
+        if "address" in fields:
+            record["address"] = fields["address"]
+        record.setdefault("address", None)
+        record.setdefault("people_count", 0)
+        record.setdefault("open_deals_count", 0)
+
+    def _build_person(
+        self, fields: dict[str, Any], record: dict[str, Any], existing: Record | None, now: float
+    ) -> None:
+        """Set a person's fields on ``record`` (``_Invalid`` for a bad one)."""
+        name = fields.get("name", record.get("name"))
+        if not isinstance(name, str) or not name.strip():
+            raise _Invalid("Person name must be given.")
+        first, _, last = name.strip().partition(" ")
+        record.update({"name": name.strip(), "first_name": first, "last_name": last or None})
+        if "email" in fields or existing is None:
+            emails = _contacts(fields.get("email"), "email")
+            for e in emails:
+                if e["value"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e["value"]):
+                    raise _Invalid(f"Invalid email address: {e['value']!r}")
+            record["email"] = emails
+            record["primary_email"] = next((e["value"] for e in emails if e["primary"]), "") or None
+        if "phone" in fields or existing is None:
+            record["phone"] = _contacts(fields.get("phone"), "phone")
+        if "org_id" in fields or existing is None:
+            record["org_id"] = self._ref("organization", fields.get("org_id"), "org_id")
+
+    def _build_deal(
+        self, fields: dict[str, Any], record: dict[str, Any], existing: Record | None, now: float
+    ) -> None:
+        """Set a deal's fields on ``record`` (``_Invalid`` for a bad one)."""
+        title = fields.get("title", record.get("title"))
+        if not isinstance(title, str) or not title.strip():
+            raise _Invalid("Deal title must be given.")
+        record["title"] = title.strip()
+        if "value" in fields or existing is None:
+            raw = fields.get("value", 0)
+            try:
+                value = float(raw) if raw not in (None, "") else 0.0
+            except (TypeError, ValueError):
+                raise _Invalid(f"value must be a number, got {raw!r}") from None
+            if value != value or value in (float("inf"), float("-inf")):
+                raise _Invalid(f"value must be a finite number, got {raw!r}")
+            record["value"] = int(value) if value.is_integer() else value
+        if "currency" in fields or existing is None:
+            currency = fields.get("currency") or "USD"
+            if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+                raise _Invalid(f"currency must be a 3-letter ISO code, got {currency!r}")
+            record["currency"] = currency
+        if "status" in fields or existing is None:
+            status = fields.get("status") or "open"
+            if status not in _STATUSES:
+                raise _Invalid(f"status must be one of {', '.join(_STATUSES)}, got {status!r}")
+            if existing is not None and status == "won" and existing["status"] != "won":
+                record["won_time"] = _when(now)
+                record["close_time"] = _when(now)
+            record["status"] = status
+        if "stage_id" in fields or existing is None:
+            stage = _int_or_none(fields.get("stage_id", 1), "stage_id") or 1
+            if stage not in STAGES:
+                raise _Invalid(f"Stage with ID {stage} not found", 400)
+            record["stage_id"] = stage
+        for ref, kind_ in (("person_id", "person"), ("org_id", "organization")):
+            if ref in fields or existing is None:
+                record[ref] = self._ref(kind_, fields.get(ref), ref)
+        for key in ("expected_close_date", "lost_reason", "probability"):
+            if key in fields or existing is None:
+                record[key] = fields.get(key)
+        record.setdefault("pipeline_id", 1)
+        record.setdefault("won_time", None)
+        record.setdefault("lost_time", None)
+        record.setdefault("close_time", None)
+
+    def _build_activity(
+        self, fields: dict[str, Any], record: dict[str, Any], existing: Record | None, now: float
+    ) -> None:
+        """Set an activity's fields on ``record`` (``_Invalid`` for a bad one)."""
+        subject = fields.get("subject", record.get("subject"))
+        if not isinstance(subject, str) or not subject.strip():
+            raise _Invalid("Activity subject must be given.")
+        record["subject"] = subject.strip()
+        if "type" in fields or existing is None:
+            kind_type = fields.get("type") or "call"
+            if kind_type not in _ACTIVITY_TYPES:
+                raise _Invalid(f"Activity type {kind_type!r} does not exist; known: {', '.join(_ACTIVITY_TYPES)}")
+            record["type"] = kind_type
+        for ref, kind_ in (("deal_id", "deal"), ("person_id", "person"), ("org_id", "organization")):
+            if ref in fields or existing is None:
+                target = self._ref(kind_, fields.get(ref), ref)
+                record[ref] = target
+        for key in ("due_date", "due_time", "duration", "note"):
+            if key in fields or existing is None:
+                record[key] = fields.get(key) or None
+        if "done" in fields or existing is None:
+            record["done"] = str(fields.get("done", False)).lower() in ("1", "true")
 
     def _ref(self, kind: str, value: Any, field: str) -> int | None:
         oid = _int_or_none(value, field)

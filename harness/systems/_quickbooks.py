@@ -26,7 +26,8 @@ a new access token and the refresh token, as Intuit answers):
   is the lower-case ``{"fault": {"error": [...], "type": "AUTHENTICATION"}}`` 401.
 
 Not modelled: payments, taxes (``TxnTaxDetail.TotalTax`` is 0), multicurrency
-rates, ``operation=delete|void``, batch, CDC, XML, webhooks.
+rates, ``operation=delete|void``, batch, CDC, XML, webhook signing (the
+``quickbooks.customer.updated`` trigger builds the notification body only).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_NUMERIC,
@@ -52,6 +54,7 @@ __all__ = ["QuickBooks"]
 
 REQUEST_ID_TTL = 24 * 3600.0
 _CENT = Decimal("0.01")
+_MAX_AMOUNT = Decimal(10) ** 10
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ENTITIES = {"customer": "Customer", "invoice": "Invoice", "item": "Item"}
 #: writable fields per entity (anything else in a request is error 2010, as QBO answers)
@@ -132,6 +135,10 @@ def _money(value: Any, element: str) -> Decimal:
         raise _Fault("2050", "Invalid Number", f"{element} must be a number, got {value!r}", element) from None
     if not out.is_finite():
         raise _Fault("2050", "Invalid Number", f"{element} must be a number, got {value!r}", element)
+    # Intuit's reference: amounts hold at most 15 digits in 10.5 format
+    if abs(out) >= _MAX_AMOUNT:
+        raise _Fault("2050", "Invalid Number",
+                     f"{element} {value!r} is out of range: at most 15 digits in 10.5 format", element)
     return out
 
 
@@ -239,11 +246,11 @@ class QuickBooks(FakeSystem):
         """
         kind = entity.lower()
         if kind not in _ENTITIES or operation not in ("Create", "Update", "Delete", "Merge", "Void"):
-            raise ValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
+            raise InvalidValueError(f"quickbooks.webhook_event: unsupported {entity!r}/{operation!r}")
         with self._lock:
             record = self._store[kind].get(str(object_id))
             if record is None:
-                raise KeyError(f"quickbooks: no {kind} {object_id!r}")
+                raise NotFoundError(f"quickbooks: no {kind} {object_id!r}")
             updated = datetime.fromtimestamp(self.now(), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             return {"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": [
                 {"name": _ENTITIES[kind], "id": str(object_id), "operation": operation, "lastUpdated": updated}]}}]}

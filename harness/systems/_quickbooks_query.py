@@ -59,7 +59,7 @@ class Condition:
         if self.op == "!=":
             return not _equal(have, self.value)
         a, b = _comparable(have, self.value)
-        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[self.op]
+        return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[self.op])
 
 
 @dataclass(frozen=True, slots=True)

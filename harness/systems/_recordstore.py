@@ -49,12 +49,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import InvalidTypeError, InvalidValueError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     DEFAULT_ID_SHAPES,
@@ -92,6 +93,7 @@ class Resource:
 
     name: str
     path: str
+    _: KW_ONLY
     required: tuple[str, ...] = ()
     fields: Mapping[str, str] = field(default_factory=dict)
     unique: tuple[str, ...] = ()
@@ -102,22 +104,22 @@ class Resource:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Resource name must be lowercase letters, digits and '_': {self.name!r}"
             )
         if not self.path.startswith("/") or self.path.endswith("/"):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Resource {self.name!r}: 'path' must start with '/' and not end with '/': "
                 f"{self.path!r}"
             )
         for fname, ftype in self.fields.items():
             if ftype not in FIELD_TYPES:
-                raise ValueError(
+                raise InvalidValueError(
                     f"Resource {self.name!r}: field {fname!r} has unknown type {ftype!r}; "
                     f"expected one of {', '.join(FIELD_TYPES)}"
                 )
         if isinstance(self.required, str) or isinstance(self.unique, str):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Resource {self.name!r}: 'required' and 'unique' must be tuples of field names"
             )
 
@@ -152,19 +154,19 @@ class RecordStore(FakeSystem):
         descriptor: SystemDescriptor | None = None,
     ) -> None:
         if descriptor is not None and not isinstance(descriptor, SystemDescriptor):
-            raise TypeError(f"RecordStore {name!r}: 'descriptor' must be a SystemDescriptor, got {descriptor!r}")
+            raise InvalidTypeError(f"RecordStore {name!r}: 'descriptor' must be a SystemDescriptor, got {descriptor!r}")
         if not resources:
-            raise ValueError(f"RecordStore {name!r}: declare at least one Resource")
+            raise InvalidValueError(f"RecordStore {name!r}: declare at least one Resource")
         if descriptor is not None and not extra_hosts:
             extra_hosts = descriptor.hosts
         if not extra_hosts:
-            raise ValueError(
+            raise InvalidValueError(
                 f"RecordStore {name!r}: give the hosts it serves, e.g. "
                 "extra_hosts=('https://erp.internal',)"
             )
         names = [r.name for r in resources]
         if len(set(names)) != len(names):
-            raise ValueError(f"RecordStore {name!r}: resource names repeat: {names}")
+            raise InvalidValueError(f"RecordStore {name!r}: resource names repeat: {names}")
         self.name = name
         self.kinds = tuple(names)
         self.resources = tuple(resources)
@@ -297,7 +299,8 @@ class RecordStore(FakeSystem):
                             stored.body)
         groups = match.groups()
         parents = dict(zip(res.parents, groups[: len(res.parents)], strict=True))
-        response = getattr(self, "_" + op)(res, request, parents, *groups[len(res.parents) :])
+        handler: Callable[..., Response] = getattr(self, "_" + op)
+        response = handler(res, request, parents, *groups[len(res.parents) :])
         if key is not None and 200 <= response.status < 300:
             self._keys[key] = (path, request.body, response)
         return response

@@ -12,14 +12,19 @@ all seeded from it), so a finding reproduces from ``(flow, seed, example)``.
 
 from __future__ import annotations
 
-import functools
 import random
-from dataclasses import dataclass
 
-from harness._wire import Clock, VirtualClock
+from harness._shared.wire import Clock, VirtualClock
+from harness.errors import InvalidValueError
+from harness.systems._deals import PRODUCTS, SeedDeal, seed_deals
+from harness.systems._github import GitHub
 from harness.systems._hubspot import HubSpot
+from harness.systems._intercom import Intercom
 from harness.systems._pipedrive import Pipedrive
 from harness.systems._quickbooks import QuickBooks
+from harness.systems._seed_apps import seed_apps
+from harness.systems._shopify import Shopify
+from harness.systems._slack import Slack
 from harness.systems._stripe import Stripe
 from harness.systems._world import World
 from harness.systems._xero import Xero
@@ -29,71 +34,8 @@ __all__ = ["SeedDeal", "seed_deals", "standard_world"]
 
 #: the first seeded company's id (HubSpot ids are large numbers; see `standard_world`)
 COMPANY_IDS = 20_000_000_001
-_CURRENCIES = ("USD", "USD", "USD", "EUR", "EUR", "GBP")
-_OPEN_STAGES = ("qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
-_PRODUCTS = ("Platform licence", "Annual subscription", "Onboarding package", "Enterprise plan",
-             "Team seats", "Support upgrade")
-#: list prices of the seeded HubSpot products, in the order of ``_PRODUCTS``
+#: list prices of the seeded HubSpot products, in the order of ``PRODUCTS``
 PRODUCT_PRICES = (12000, 4800, 2500, 36000, 600, 1800)
-
-
-@dataclass(frozen=True, slots=True)
-class SeedDeal:
-    """One generated deal and its contact (HubSpot property values, all strings)."""
-
-    dealname: str
-    amount: str
-    deal_currency_code: str
-    dealstage: str
-    dealtype: str
-    pipeline: str
-    closedate: str
-    email: str
-    firstname: str
-    lastname: str
-    company: str
-
-
-@functools.lru_cache(maxsize=1)
-def _faker() -> object:
-    from faker import Faker
-
-    return Faker("en_US")
-
-
-@functools.lru_cache(maxsize=64)
-def seed_deals(seed: int, count: int) -> tuple[SeedDeal, ...]:
-    """The deals ``standard_world(seed, deals=count)`` contains (cached: Faker is slow to build)."""
-    fake = _faker()
-    fake.seed_instance(seed)  # type: ignore[attr-defined]
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        first = fake.first_name()  # type: ignore[attr-defined]
-        last = fake.last_name()  # type: ignore[attr-defined]
-        company = fake.company()  # type: ignore[attr-defined]
-        domain = fake.domain_name()  # type: ignore[attr-defined]
-        cents = rng.randrange(50_000, 5_000_000, 50)  # $500 .. $50,000
-        amount = f"{cents // 100}" if cents % 100 == 0 else f"{cents / 100:.2f}"
-        close = 1_767_225_600 + rng.randrange(0, 90) * 86_400
-        from harness.systems._base import iso8601
-
-        out.append(
-            SeedDeal(
-                dealname=f"{company} - {rng.choice(_PRODUCTS)}",
-                amount=amount,
-                deal_currency_code=rng.choice(_CURRENCIES),
-                dealstage=rng.choice(_OPEN_STAGES),
-                dealtype=rng.choice(("newbusiness", "existingbusiness")),
-                pipeline="default",
-                closedate=iso8601(close),
-                email=f"{first}.{last}@{domain}".lower().replace(" ", "").replace("'", ""),
-                firstname=first,
-                lastname=last,
-                company=company,
-            )
-        )
-    return tuple(out)
 
 
 def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None) -> World:
@@ -107,20 +49,14 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
     segment) and ``pipeline``.  Seeding logs no writes.  Deterministic for a seed.
     """
     if not isinstance(deals, int) or deals < 0:
-        raise ValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
-    from harness.systems._github import GitHub
-    from harness.systems._intercom import Intercom
-    from harness.systems._seed_apps import seed_apps
-    from harness.systems._shopify import Shopify
-    from harness.systems._slack import Slack
-
+        raise InvalidValueError(f"standard_world: 'deals' must be an integer >= 0: {deals!r}")
     apps = (Slack(seed=seed), GitHub(seed=seed), Shopify(seed=seed), Intercom(seed=seed))
     world = World(
         [HubSpot(seed=seed), Stripe(seed=seed), Zendesk(seed=seed), Xero(seed=seed),
          QuickBooks(seed=seed), Pipedrive(seed=seed), *apps],
         clock=clock if clock is not None else VirtualClock(),
     )
-    hubspot: HubSpot = world.system("hubspot")
+    hubspot = world.system("hubspot", HubSpot)
     created = world.clock.now() - 30 * 86_400
     for i, deal in enumerate(seed_deals(seed, deals)):
         contact_id = hubspot.add_object(
@@ -154,7 +90,7 @@ def standard_world(seed: int = 0, *, deals: int = 8, clock: Clock | None = None)
               now=world.clock.now())
     _seed_accounting_and_pipedrive(world, seed, seed_deals(seed, deals), created)
     # the product catalog comes last so the deals and contacts keep their ids
-    for n, product in enumerate(_PRODUCTS):
+    for n, product in enumerate(PRODUCTS):
         hubspot.add_object("product", {"name": product, "price": str(PRODUCT_PRICES[n]),
                                        "hs_sku": f"SKU-{n + 1:03d}", "description": product},
                            created_at=created)
@@ -169,9 +105,9 @@ def _seed_accounting_and_pipedrive(world: World, seed: int, deals: tuple[SeedDea
     HubSpot, Stripe and Zendesk records of a seed are what they always were.
     """
     rng = random.Random(f"accounting:{seed}")
-    xero: Xero = world.system("xero")
-    quickbooks: QuickBooks = world.system("quickbooks")
-    pipedrive: Pipedrive = world.system("pipedrive")
+    xero = world.system("xero", Xero)
+    quickbooks = world.system("quickbooks", QuickBooks)
+    pipedrive = world.system("pipedrive", Pipedrive)
     orgs: dict[str, int] = {}
     for deal in deals:
         name = f"{deal.firstname} {deal.lastname}"

@@ -13,9 +13,9 @@ import functools
 import random
 from dataclasses import dataclass
 
+from harness.systems._deals import faker, seed_deals
 from harness.systems._github import GitHub
 from harness.systems._intercom import Intercom
-from harness.systems._seed import _faker, seed_deals
 from harness.systems._shopify import Shopify
 from harness.systems._slack import Slack
 
@@ -32,6 +32,11 @@ _QUESTIONS = (
     "Is there a way to export all our data as CSV?",
     "The integration stopped syncing since yesterday.",
     "Can we switch to annual billing?",
+)
+_MENTIONS = (
+    "can you open a ticket? Globex says the invoice sync is stuck since this morning",
+    "customer reports the export button does nothing on Safari, please file it",
+    "Initech was charged twice for the March invoice, needs a look today",
 )
 _ISSUES = (
     ("Webhook retries create duplicate tickets", "bug"),
@@ -53,7 +58,7 @@ class SeedPerson:
 @functools.lru_cache(maxsize=64)
 def seed_people(seed: int, count: int = 5) -> tuple[SeedPerson, ...]:
     """The team of ``standard_world(seed)``: ``count`` people at ``acme.example``."""
-    fake = _faker()
+    fake = faker()
     fake.seed_instance(f"team:{seed}")  # type: ignore[attr-defined]
     out: list[SeedPerson] = []
     seen: set[str] = set()
@@ -72,7 +77,7 @@ def seed_people(seed: int, count: int = 5) -> tuple[SeedPerson, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _shoppers(seed: int, count: int) -> tuple[tuple[str, str, str], ...]:
-    fake = _faker()
+    fake = faker()
     fake.seed_instance(f"shop:{seed}")  # type: ignore[attr-defined]
     rows = []
     for i in range(count):
@@ -102,6 +107,12 @@ def seed_apps(
                   ("alerts", "Automation alerts", False)),
         created=now - 400 * 86_400,
     )
+    # people asking the bot for help in #support: what the slack.app_mention trigger delivers
+    for i, ask in enumerate(_MENTIONS):
+        person = team[(i + 1) % len(team)]
+        user = next(u for u in slack.people() if u["name"] == person.handle)
+        slack.add_message("support", str(user["id"]), f"<@{slack.bot_user_id}> {ask}",
+                          at=now - (len(_MENTIONS) - i) * 1800 + 0.000100)
     github.add_repository(
         "acme/support",
         collaborators=[p.login for p in team],

@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import ID_NUMERIC, ErrorShape, RecordShape, SystemDescriptor
 
@@ -650,8 +650,8 @@ class Shopify(FakeSystem):
     def _create_customer(self, request: Request) -> tuple[int, Any, dict[str, str]]:
         data = self._root(request, "customer")
         if not any(data.get(k) for k in ("email", "phone", "first_name", "last_name")):
-            raise _Fail(422, {"customer": ["Customer must have a name, phone number or email "
-                                           "address"]})
+            raise _Fail(422, {"customer": [("Customer must have a name, phone number or email "
+                                           "address")]})
         self._validate_customer(data)
         customer = self._customer_object(data, None)
         self._store_record("customer", str(customer["id"]), customer, "create")

@@ -19,6 +19,10 @@ form-encoded body or a JSON body (JSON only with the token in the
 ``invalid_cursor``, ``invalid_limit``.  A rate limit is HTTP 429 with
 ``Retry-After`` and ``{"ok": false, "error": "ratelimited"}``.
 
+Events API: :meth:`Slack.webhook_event` builds the signed ``app_mention``
+delivery of a message that mentions the bot (the ``slack.app_mention`` trigger's
+event); the standard world seeds a few such mentions in ``#support``.
+
 Not modelled: per-method rate tiers and the one-message-per-second-per-channel
 limit (only the harness's generic ``rate_limit``), Slack's text truncation past
 40,000 characters (refused with ``msg_too_long`` instead), scopes, Enterprise
@@ -28,16 +32,23 @@ Grid, edit windows.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import ErrorShape, RecordShape, SystemDescriptor
 
-__all__ = ["Slack"]
+__all__ = ["SIGNING_SECRET", "Slack"]
+
+#: the app's signing secret the fake signs its Events API deliveries with (``X-Slack-Signature``)
+SIGNING_SECRET = "harness-slack-signing-secret"
 
 _MAX_TEXT = 40_000
 _MAX_ATTACHMENTS = 100
@@ -259,6 +270,69 @@ class Slack(FakeSystem):
             cid = self._resolve_channel(channel)
             self._store["channel"][cid] = {**self._store["channel"][cid], "is_archived": True}
 
+    def add_message(self, channel: str, user_id: str, text: str, *, at: float) -> str:
+        """Seed a message by ``user_id`` in ``channel`` at time ``at`` (no write); returns ``channel_id:ts``."""
+        with self._lock:
+            cid = self._resolve_channel(channel)
+            if user_id not in self._store["user"]:
+                raise KeyError(f"slack: no user {user_id!r}")
+            value = round(at, 6)
+            while any(k == f"{cid}:{value:.6f}" for k in self._store["message"]):
+                value = round(value + 0.000001, 6)  # Slack's ts is unique per channel
+            ts = f"{value:.6f}"
+            self._store["message"][f"{cid}:{ts}"] = {"type": "message", "text": text, "user": user_id,
+                                                     "ts": ts, "team": self.team_id}
+            return f"{cid}:{ts}"
+
+    def mention_keys(self) -> list[str]:
+        """``channel_id:ts`` of every person's message that mentions the bot, oldest first."""
+        tag = f"<@{self.bot_user_id}>"
+        return [k for k, m in self._store["message"].items()
+                if tag in (m.get("text") or "") and m.get("user") != self.bot_user_id]
+
+    def webhook_event(self, key: str, *, rng: Any = None) -> dict[str, Any]:
+        """An Events API delivery of ``app_mention`` for message ``channel_id:ts``: ``{"headers", "body"}``.
+
+        The body is Slack's ``event_callback`` envelope (``team_id``,
+        ``api_app_id``, ``event`` with ``type: app_mention``, ``user``, ``text``,
+        ``ts``, ``channel``, ``event_ts``; ``event_id``, ``event_time``,
+        ``authorizations``); a retry by Slack resends the same ``event_id``.  The
+        headers carry ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature``:
+        ``v0=`` and the HMAC-SHA256 hex digest of ``v0:{timestamp}:{body}`` with
+        :data:`SIGNING_SECRET`.  ``KeyError`` names a missing message.
+        """
+        with self._lock:
+            message = self._store["message"].get(key)
+            if message is None:
+                raise KeyError(f"slack: no message {key!r}; mention_keys() lists the mentions")
+            cid = key.partition(":")[0]
+            source = rng if rng is not None else self._rng
+            event_id = "Ev" + "".join(source.choices(_ID_CHARS, k=10))
+            body = {
+                "token": "ZZZZZZWSxiZZZ2yIvs3peJ", "team_id": self.team_id, "context_team_id": self.team_id,
+                "api_app_id": self.app_id,
+                "event": {"type": "app_mention", "user": message["user"], "text": message["text"],
+                          "ts": message["ts"], "client_msg_id": str(uuid.UUID(int=source.getrandbits(128),
+                                                                              version=4)),
+                          "team": self.team_id, "channel": cid, "event_ts": message["ts"]},
+                "type": "event_callback", "event_id": event_id, "event_time": int(float(message["ts"])),
+                "authorizations": [{"enterprise_id": None, "team_id": self.team_id,
+                                    "user_id": self.bot_user_id, "is_bot": True,
+                                    "is_enterprise_install": False}],
+                "is_ext_shared_channel": False,
+                "event_context": "4-" + base64.b64encode(f"app_mention-{event_id}".encode()).decode(),
+            }
+            raw = json.dumps(body, separators=(",", ":"))
+            stamp = str(int(float(message["ts"])) + 1)
+            signature = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:{raw}".encode(), hashlib.sha256)
+            return {
+                "headers": {"Content-Type": "application/json",
+                            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+                            "X-Slack-Request-Timestamp": stamp,
+                            "X-Slack-Signature": "v0=" + signature.hexdigest()},
+                "body": json.loads(raw),
+            }
+
     # -- inspection ----------------------------------------------------------------
 
     def channel_id(self, name: str) -> str:
@@ -267,7 +341,7 @@ class Slack(FakeSystem):
         for cid, channel in self._store["channel"].items():
             if channel.get("name") == bare:
                 return cid
-        raise KeyError(f"slack: no channel named {name!r}")
+        raise NotFoundError(f"slack: no channel named {name!r}")
 
     def messages(self, channel: str) -> list[Mapping[str, Any]]:
         """The messages of ``channel`` (an id or a name), oldest first."""

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_PREFIXED,
@@ -389,7 +390,7 @@ class Stripe(FakeSystem):
         with self._lock:
             old = self._store["subscription"].get(subscription_id)
             if old is None:
-                raise KeyError(f"stripe: no subscription {subscription_id!r}")
+                raise NotFoundError(f"stripe: no subscription {subscription_id!r}")
             new = dict(old)
             previous: Record = {}
             for name, value in changes.items():
@@ -400,7 +401,7 @@ class Stripe(FakeSystem):
                     new["items"] = {**items, "data": data}
                     continue
                 if name not in old:
-                    raise KeyError(f"stripe: a subscription has no field {name!r}")
+                    raise NotFoundError(f"stripe: a subscription has no field {name!r}")
                 if old[name] != value:
                     previous[name] = old[name]
                     new[name] = value
@@ -427,7 +428,7 @@ class Stripe(FakeSystem):
     def _existing(self, customer_id: str) -> Record:
         customer = self._store["customer"].get(customer_id)
         if customer is None:
-            raise KeyError(f"stripe: no customer {customer_id!r}; add it with add_customer first")
+            raise NotFoundError(f"stripe: no customer {customer_id!r}; add it with add_customer first")
         return customer
 
     # -- errors ----------------------------------------------------------------

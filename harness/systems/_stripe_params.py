@@ -161,24 +161,7 @@ def _coerce(value: Any, rule: P, name: str) -> Any:
             )
         return value
     if kind == "integer":
-        if _INT.fullmatch(value) is None:
-            raise ParamError(
-                f"Invalid integer: {value}", param=name, code="parameter_invalid_integer"
-            )
-        number = int(value)
-        if rule.minimum is not None and number < rule.minimum:
-            raise ParamError(
-                f"Invalid integer: {value}; {name} must be at least {rule.minimum}",
-                param=name,
-                code="parameter_invalid_integer",
-            )
-        if rule.maximum is not None and number > rule.maximum:
-            raise ParamError(
-                f"Invalid integer: {value}; {name} must be at most {rule.maximum}",
-                param=name,
-                code="parameter_invalid_integer",
-            )
-        return number
+        return _integer(value, rule, name)
     if kind == "boolean":
         if value not in ("true", "false"):
             raise ParamError(f"Invalid boolean: {value}", param=name)
@@ -201,6 +184,28 @@ def _coerce(value: Any, rule: P, name: str) -> Any:
             )
         return value.lower()
     raise AssertionError(f"unknown parameter kind {kind!r}")  # a bug in a spec, not in input
+
+
+def _integer(value: str, rule: P, name: str) -> int:
+    """A form-encoded integer within the rule's bounds, with Stripe's error for one that is not."""
+    if _INT.fullmatch(value) is None:
+        raise ParamError(
+            f"Invalid integer: {value}", param=name, code="parameter_invalid_integer"
+        )
+    number = int(value)
+    if rule.minimum is not None and number < rule.minimum:
+        raise ParamError(
+            f"Invalid integer: {value}; {name} must be at least {rule.minimum}",
+            param=name,
+            code="parameter_invalid_integer",
+        )
+    if rule.maximum is not None and number > rule.maximum:
+        raise ParamError(
+            f"Invalid integer: {value}; {name} must be at most {rule.maximum}",
+            param=name,
+            code="parameter_invalid_integer",
+        )
+    return number
 
 
 def _as_list(value: Any, name: str) -> list[Any]:

@@ -4,8 +4,8 @@ A client intercepted at the connection layer (``http.client``, urllib3,
 aiohttp) writes a real HTTP/1.1 request into a fake socket or transport and
 parses a real HTTP/1.1 response out of it, so everything above the socket (its
 parser, its pool, its retries, its timeouts) runs as on a network.  This module
-turns those request bytes into a :class:`~harness._wire.Request` and a
-:class:`~harness._wire.Response` back into bytes.  It knows nothing of worlds.
+turns those request bytes into a :class:`~harness._shared.wire.Request` and a
+:class:`~harness._shared.wire.Response` back into bytes.  It knows nothing of worlds.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import http
 from dataclasses import dataclass
 
-from harness._wire import Headers, Request, Response
+from harness._shared.wire import Headers, Request, Response
 
 __all__ = ["RequestParser", "response_bytes", "target_url"]
 
@@ -179,7 +179,7 @@ def to_request(
     timeout: float | None,
     client: str,
 ) -> Request:
-    """A parsed request as the harness's :class:`~harness._wire.Request`."""
+    """A parsed request as the harness's :class:`~harness._shared.wire.Request`."""
     method, target, headers, body = parsed
     return Request(
         method=method,

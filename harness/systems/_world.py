@@ -12,21 +12,20 @@ Fault injection lives above this room (``harness.chaos``); it plugs in through
 :attr:`World.interceptors`, a chain of plain callables in the style of
 structlog processors: each receives the request, the per-call
 :class:`CallContext` and ``call_next``, and either returns a response, raises a
-:class:`~harness._wire.TransportFault`, or delegates.
+:class:`~harness._shared.wire.TransportFault`, or delegates.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
-from harness._wire import (
+from harness._shared.redact import redact_url
+from harness._shared.wire import (
     Clock,
     Request,
     Response,
@@ -34,18 +33,29 @@ from harness._wire import (
     UnfakedHost,
     VirtualClock,
 )
+from harness.errors import InvalidTypeError, InvalidValueError, NotFoundError
+from harness.systems._base import FakeSystem
 from harness.systems._descriptor import SystemDescriptor
+from harness.systems._inspect import RecordOrigin, Snapshot, records_of
+from harness.systems._intercept import intercept, parse_passthrough
+from harness.systems._log import Call, CallContext, Interceptor, Next, Outcome, Write, last_call
 
 __all__ = [
     "Call",
     "CallContext",
     "Interceptor",
+    "Next",
+    "Outcome",
     "System",
     "World",
     "Write",
+    "created_by",
+    "last_call",
+    "passthrough_endpoints",
+    "records_with_origin",
+    "restore",
+    "snapshot",
 ]
-
-Outcome = Literal["ok", "failed", "unknown"]
 
 
 class System(Protocol):
@@ -75,87 +85,14 @@ class System(Protocol):
         """Every record, grouped by kind (``"customer"``, ``"ticket"`` ...)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One state change made by a fake; ground truth for the oracles.
-
-    ``kind`` is the record kind (``"invoice"``), ``action`` is ``create``,
-    ``update``, ``delete`` or a vendor verb such as ``finalize``; ``record`` is
-    the record as stored after the change; ``tag`` the delivery that was
-    current when it happened (``None`` outside any delivery).
-    """
-
-    seq: int
-    system: str
-    kind: str
-    object_id: str
-    action: str
-    at: float
-    record: Mapping[str, Any]
-    request: Request | None
-    tag: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One HTTP call as it crossed the transport boundary.
-
-    ``status`` is the status the client saw (``None`` when it saw a transport
-    fault, named in ``error``).  ``executed`` says whether the server acted.
-    ``outcome`` is ``ok`` (2xx seen), ``failed`` (non-2xx seen, or no response
-    and the server did not act) or ``unknown`` (no response although the
-    server acted: the client cannot know).  ``latency`` is in the world's clock.
-    ``timeout`` is the client's read timeout (``None``: none set).
-    """
-
-    seq: int
-    tag: str | None
-    system: str
-    method: str
-    url: str
-    status: int | None
-    error: str | None
-    latency: float
-    fault: str | None
-    executed: bool
-    outcome: Outcome
-    timeout: float | None
-    started_at: float
-    request: Request
-    response: Response | None
-
-
-@dataclass
-class CallContext:
-    """Mutable notes about the call in flight, shared along the interceptor chain.
-
-    Interceptors set ``fault`` to the label of the fault they injected and
-    ``executed`` when they let the server act before failing the client.
-    """
-
-    system: str
-    tag: str | None
-    started_at: float
-    fault: str | None = None
-    executed: bool = False
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-#: the last :class:`Call` logged in the current context (thread or task); ``None`` before any
-last_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
-    "harness_last_call", default=None
-)
-
-Next = Callable[[Request], Response]
-Interceptor = Callable[[Request, CallContext, Next], Response]
-
+_S = TypeVar("_S")
 
 class World:
     """A set of fake systems sharing one clock, one call log and one write log.
 
     Use :meth:`activate` to route the ``requests`` and ``httpx`` calls of the
     current process to the fakes; calls to any other host are refused
-    (:class:`~harness._wire.UnfakedHost`) and recorded, never sent.
+    (:class:`~harness._shared.wire.UnfakedHost`) and recorded, never sent.
     """
 
     def __init__(
@@ -168,7 +105,7 @@ class World:
         self.clock: Clock = clock if clock is not None else VirtualClock()
         #: ``(host, port)`` endpoints the automation may reach for real inside
         #: :meth:`activate` (a local test database): named, never implied
-        self.passthrough: tuple[tuple[str, int], ...] = _parse_passthrough(passthrough)
+        self.passthrough: tuple[tuple[str, int], ...] = passthrough_endpoints(passthrough)
         self.systems: list[System] = []
         self.interceptors: list[Interceptor] = []
         self.calls: list[Call] = []
@@ -186,17 +123,36 @@ class World:
     def add(self, system: System) -> System:
         """Add ``system``; a second system with the same name is an error."""
         if any(s.name == system.name for s in self.systems):
-            raise ValueError(f"a system named {system.name!r} is already in this world")
+            raise InvalidValueError(f"a system named {system.name!r} is already in this world")
         self.systems.append(system)
         system.attach(self)
         return system
 
-    def system(self, name: str) -> Any:
-        """The system called ``name`` (``KeyError`` listing the names if none)."""
+    @overload
+    def system(self, name: str) -> Any: ...
+
+    @overload
+    def system(self, name: str, kind: type[_S]) -> _S: ...
+
+    def system(self, name: str, kind: type[Any] | None = None) -> Any:
+        """The system called ``name``, typed as ``kind`` when given.
+
+        ``world.system("stripe", Stripe)`` is a :class:`~harness.systems.Stripe`
+        to the type checker and checked at run time
+        (:class:`~harness.errors.InvalidTypeError` names both types when it is
+        another); without ``kind`` the result is untyped, as a test script
+        reaching for a fake's helpers wants it.  An unknown name is a
+        :class:`~harness.errors.NotFoundError` (a ``KeyError``) listing the names.
+        """
         for s in self.systems:
             if s.name == name:
+                if kind is not None and not isinstance(s, kind):
+                    raise InvalidTypeError(
+                        f"world.system({name!r}): the system is a {type(s).__name__}, "
+                        f"not a {kind.__name__}"
+                    )
                 return s
-        raise KeyError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
+        raise NotFoundError(f"no system {name!r}; this world has {[s.name for s in self.systems]}")
 
     def descriptor(self, name: str) -> SystemDescriptor:
         """The :class:`SystemDescriptor` of the system called ``name``.
@@ -208,7 +164,8 @@ class World:
             if s.name == name:
                 describe = getattr(s, "describe", None)
                 if describe is not None:
-                    return describe()
+                    described: SystemDescriptor = describe()
+                    return described
                 break
         safe = re.sub(r"[^a-z0-9_]", "_", name.lower()) or "system"
         if not safe[0].isalpha():
@@ -282,25 +239,68 @@ class World:
         self._seq = itertools.count(1)
         self._wseq = itertools.count(1)
 
-    # -- inspection (see harness.systems._inspect) ---------------------------
+    # -- inspection (the types are in harness.systems._inspect) ---------------
 
-    def snapshot(self) -> Any:
-        """A cheap :class:`~harness.systems.Snapshot` of every system's records."""
-        from harness.systems._inspect import snapshot
+    def snapshot(self) -> Snapshot:
+        """A cheap :class:`~harness.systems.Snapshot` of every system's records.
 
-        return snapshot(self)
+        Shallow: fakes never mutate a stored record in place, so records are
+        shared with the live state, never copied.
+        """
+        records: dict[str, dict[str, dict[str, Mapping[str, Any]]]] = {}
+        states: dict[str, Any] = {}
+        for system in self.systems:
+            if isinstance(system, FakeSystem):
+                state = system.state()
+                states[system.name] = state
+                records[system.name] = state[0]
+            else:
+                records[system.name] = records_of(system)
+        return Snapshot(records, states, len(self.calls), len(self.writes), self.clock.now())
 
-    def restore(self, snap: Any, *, logs: bool = True) -> None:
-        """Put every system back to ``snap`` (see :func:`harness.systems.restore`)."""
-        from harness.systems._inspect import restore
+    def restore(self, snap: Snapshot, *, logs: bool = True) -> None:
+        """Put every system back to ``snap`` (and, with ``logs``, truncate the call and write logs).
 
-        restore(self, snap, logs=logs)
+        Systems that are not :class:`~harness.systems._base.FakeSystem` (a custom
+        :class:`~harness.systems.System`) cannot be restored:
+        :class:`~harness.errors.InvalidTypeError` (a ``TypeError``) names them.
+        """
+        others = [s.name for s in self.systems if s.name not in snap.states]
+        if others:
+            raise InvalidTypeError(
+                f"restore: systems {others} were not captured by the snapshot (only the harness's "
+                "own fakes can be restored); call reset() on them instead"
+            )
+        for system in self.systems:
+            system.restore_state(snap.states[system.name])  # type: ignore[attr-defined]
+        if logs:
+            with self._lock:
+                del self.calls[snap.calls :]
+                del self.writes[snap.writes :]
 
-    def records_with_origin(self, system: str | None = None) -> list[Any]:
-        """Every record with the write and request that created it."""
-        from harness.systems._inspect import records_with_origin
+    def records_with_origin(self, system: str | None = None) -> list[RecordOrigin]:
+        """Every record now held by the fakes, with the write (and request) that created it."""
+        creates: dict[tuple[str, str, str], Write] = {}
+        for write in self.writes:
+            if write.action == "create":
+                creates.setdefault((write.system, write.kind, write.object_id), write)
+        out: list[RecordOrigin] = []
+        for sys in self.systems:
+            if system is not None and sys.name != system:
+                continue
+            for kind, rows in sys.records().items():
+                for i, record in enumerate(rows):
+                    oid = str(record.get("id", i))
+                    out.append(RecordOrigin(sys.name, kind, oid, record, creates.get((sys.name, kind, oid))))
+        return out
 
-        return records_with_origin(self, system)
+    def created_by(self, system: str, kind: str, object_id: str) -> Request | None:
+        """The request that created ``system``/``kind``/``object_id`` (``None`` if seeded or absent)."""
+        for write in self.writes:
+            if (write.action == "create" and write.system == system and write.kind == kind
+                    and write.object_id == str(object_id)):
+                return write.request
+        return None
 
     # -- the transport boundary -------------------------------------------
 
@@ -324,7 +324,7 @@ class World:
                 ctx.fault = "unfaked_host"
                 raise UnfakedHost(
                     f"harness refused a call to {request.host!r}: no fake system serves this "
-                    f"host ({request.method} {_redact_url(request.url)}); add a fake for it or "
+                    f"host ({request.method} {redact_url(request.url)}); add a fake for it or "
                     "point the automation's base URL at a faked host"
                 )
             response = self._chain(system, 0)(request, ctx)
@@ -340,7 +340,7 @@ class World:
     def dispatch_refused(self, request: Request) -> None:
         """Record ``request`` as refused (a raw connection to an unfaked endpoint) and raise.
 
-        Always raises :class:`~harness._wire.UnfakedHost`; the call is logged
+        Always raises :class:`~harness._shared.wire.UnfakedHost`; the call is logged
         with fault ``unfaked_host`` like a refused HTTP call.
         """
         ctx = CallContext(
@@ -398,7 +398,7 @@ class World:
             tag=ctx.tag,
             system=ctx.system,
             method=request.method,
-            url=_redact_url(request.url),
+            url=redact_url(request.url),
             status=response.status if response is not None else None,
             error=type(error).__name__ if error is not None else None,
             latency=self.clock.now() - ctx.started_at,
@@ -431,23 +431,32 @@ class World:
         ``passthrough`` here.  Everything patched is restored on exit, also
         when the block raises (``KeyboardInterrupt`` included).
         """
-        from harness.systems._intercept import intercept
-
-        allowed = (*self.passthrough, *_parse_passthrough(passthrough))
+        allowed = (*self.passthrough, *passthrough_endpoints(passthrough))
         with intercept(self, passthrough=allowed):
             yield self
 
 
-def _parse_passthrough(specs: Sequence[str] | str) -> tuple[tuple[str, int], ...]:
-    from harness.systems._intercept import parse_passthrough
-
+def passthrough_endpoints(specs: Sequence[str] | str) -> tuple[tuple[str, int], ...]:
     if isinstance(specs, str):
         specs = [specs]
     return tuple(parse_passthrough(s) for s in specs)
 
 
-def _redact_url(url: str) -> str:
-    """Hide credentials and secret-looking query values in a URL."""
-    from harness.systems._redact import redact_url
+def snapshot(world: World) -> Snapshot:
+    """Take a snapshot of every system of ``world`` (:meth:`World.snapshot`)."""
+    return world.snapshot()
 
-    return redact_url(url)
+
+def restore(world: World, snap: Snapshot, *, logs: bool = True) -> None:
+    """Put every system of ``world`` back to ``snap`` (:meth:`World.restore`)."""
+    world.restore(snap, logs=logs)
+
+
+def records_with_origin(world: World, system: str | None = None) -> list[RecordOrigin]:
+    """Every record now held by ``world``'s fakes with its origin (:meth:`World.records_with_origin`)."""
+    return world.records_with_origin(system)
+
+
+def created_by(world: World, system: str, kind: str, object_id: str) -> Request | None:
+    """The request that created a record in ``world`` (:meth:`World.created_by`)."""
+    return world.created_by(system, kind, object_id)

@@ -48,7 +48,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import InvalidValueError, NotFoundError
 from harness.systems._base import FakeSystem, Record
 from harness.systems._descriptor import (
     ID_UUID,
@@ -275,13 +276,13 @@ class Xero(FakeSystem):
         The body Xero POSTs: ``{"events": [{"resourceUrl", "resourceId", "eventDateUtc",
         "eventType", "eventCategory": "INVOICE", "tenantId", "tenantType"}],
         "firstEventSequence", "lastEventSequence", "entropy"}``; each delivery
-        takes the next sequence number.  ``KeyError`` names a missing invoice.
+        takes the next sequence number.  :class:`~harness.errors.NotFoundError` (a ``KeyError``) names a missing invoice.
         """
         if event_type not in ("CREATE", "UPDATE"):
-            raise ValueError(f"xero.webhook_event: 'event_type' must be 'CREATE' or 'UPDATE': {event_type!r}")
+            raise InvalidValueError(f"xero.webhook_event: 'event_type' must be 'CREATE' or 'UPDATE': {event_type!r}")
         with self._lock:
             if str(invoice_id) not in self._store["invoice"]:
-                raise KeyError(f"xero: no invoice {invoice_id!r}")
+                raise NotFoundError(f"xero: no invoice {invoice_id!r}")
             source = rng if rng is not None else self._rng
             sequence = self._event_sequence
             self._event_sequence += 1
@@ -588,7 +589,7 @@ class Xero(FakeSystem):
 
     @staticmethod
     def _duplicates(items: list[Any]) -> str:
-        names = [i.get("Name", "").strip().lower() for i in items if isinstance(i, dict) and isinstance(i.get("Name"), str)]
+        names = [str(i["Name"]).strip().lower() for i in items if isinstance(i, dict) and isinstance(i.get("Name"), str)]
         for n in names:
             if names.count(n) > 1:
                 return n

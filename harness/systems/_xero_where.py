@@ -226,7 +226,7 @@ class _Parser:
             elif isinstance(want, bool) or want is None:
                 if op not in ("==", "!="):
                     return False
-                return (have == want) == (op == "==")
+                return bool(have == want) == (op == "==")
             return _apply(op, have, want)
 
         return pred

@@ -27,7 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
+from harness.errors import NotFoundError
 from harness.systems._base import FakeSystem, Record, iso8601
 from harness.systems._descriptor import (
     ID_NUMERIC,
@@ -260,11 +261,11 @@ class Zendesk(FakeSystem):
         The shape of Zendesk's event webhooks: ``type``, ``account_id``, ``id``,
         ``time``, ``zendesk_event_version``, ``subject`` (``zen:ticket:ID``), the
         ticket in ``detail`` (ids as strings, enums upper case, as documented)
-        and ``event``.  ``KeyError`` names the ticket when it does not exist.
+        and ``event``.  :class:`~harness.errors.NotFoundError` (a ``KeyError``) names the ticket when it does not exist.
         """
         ticket = self._store["ticket"].get(str(ticket_id))
         if ticket is None:
-            raise KeyError(f"zendesk: no ticket {ticket_id!r}")
+            raise NotFoundError(f"zendesk: no ticket {ticket_id!r}")
 
         def sid(value: Any) -> str | None:
             return None if value is None else str(value)

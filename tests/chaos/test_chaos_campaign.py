@@ -138,6 +138,31 @@ def test_an_interrupted_campaign_is_marked_and_leaks_no_patched_time(sqlite_ledg
     assert [c.status for c in sqlite_ledger.campaigns()] == ["interrupted"]
 
 
+def test_an_interrupted_campaign_keeps_every_scenario_it_played(sqlite_ledger: Ledger) -> None:
+    """Runs are written in batches of scenarios: the batch under way is written on the way out."""
+    calls = itertools.count(1)
+
+    def interrupting_later(event: Mapping[str, Any]) -> dict[str, str]:
+        # after discovery (5 calls) and several scenarios, fewer than a write batch
+        if next(calls) >= 20:
+            raise KeyboardInterrupt
+        return {"status": "ok"}
+
+    flow = Flow(name="interrupted_later", automation=interrupting_later,
+                trigger=get_trigger("hubspot.deal.closedwon"))
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(flow, ledger=sqlite_ledger, examples=40, seed=1, modes=("bare",), shrink=False)
+    runs = sqlite_ledger.runs()
+    examples = {r.example for r in runs if r.example is not None}
+    assert runs and examples == set(range(max(examples) + 1))  # whole scenarios, none missing
+    assert max(examples) + 1 < 25  # fewer scenarios than one write batch: the last write did it
+    for example in examples:  # every delivery of a recorded scenario is there
+        assert sorted(r.delivery for r in runs if r.example == example) == list(
+            range(sum(r.example == example for r in runs))
+        )
+    assert [c.status for c in sqlite_ledger.campaigns()] == ["interrupted"]
+
+
 def test_the_fault_kinds_can_be_restricted(sqlite_ledger: Ledger) -> None:
     flow = Flow(
         name="no_retry",

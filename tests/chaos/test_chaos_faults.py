@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.chaos import (
     STALL_CAP,
     FaultKind,

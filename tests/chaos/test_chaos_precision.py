@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from harness.chaos import Deliver, InjectFault, Scenario, SetValue, Target
@@ -14,8 +17,8 @@ from . import _precision_automations as autos
 SEED = 3
 
 
-def _target(fn: object) -> Target:
-    flow = Flow(name=fn.__name__, automation=fn, trigger=get_trigger("hubspot.deal.closedwon"))  # type: ignore[attr-defined]
+def _target(fn: Callable[..., Any]) -> Target:
+    flow = Flow(name=fn.__name__, automation=fn, trigger=get_trigger("hubspot.deal.closedwon"))
     return Target(flow, seed=SEED)
 
 

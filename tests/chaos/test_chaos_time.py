@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.chaos import virtual_time
 
 
@@ -48,9 +48,12 @@ def test_an_hour_of_backoff_is_an_hour_of_virtual_time() -> None:
 def test_nothing_leaks_when_the_block_raises() -> None:
     real_sleep, real_monotonic = time.sleep, time.monotonic
     clock = VirtualClock()
-    with pytest.raises(RuntimeError), virtual_time(clock):
+    def sleep_then_fail() -> None:
         time.sleep(5)
         raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"), virtual_time(clock):
+        sleep_then_fail()
     assert time.sleep is real_sleep and time.monotonic is real_monotonic
     assert abs(time.time() - clock.now()) > 60  # not travelling any more
 
@@ -63,5 +66,5 @@ def test_nothing_leaks_on_keyboard_interrupt() -> None:
 
 
 def test_negative_sleep_is_refused_as_time_sleep_does() -> None:
-    with virtual_time(VirtualClock()), pytest.raises(ValueError):
+    with virtual_time(VirtualClock()), pytest.raises(ValueError, match="sleep length must be non-negative"):
         time.sleep(-1)

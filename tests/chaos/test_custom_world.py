@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.chaos._scenario import Deliver, InjectFault, Scenario
 from harness.chaos._values import RecordBreak, RecordBreaker, break_path
 from harness.cli import main
@@ -59,7 +60,7 @@ def test_replay_of_a_finding_made_in_a_custom_world_reproduces_it(
         assert "still fails" in replayed and "world = books_world(seed=3)" in replayed
 
 
-def _books_flow(world: object) -> Flow:
+def _books_flow(world: Callable[[int], World] | str) -> Flow:
     return Flow(name="books", automation=AUTOMATION, trigger=get_trigger("hubspot.deal.closedwon"), world=world)
 
 
@@ -75,15 +76,16 @@ def test_injected_errors_take_the_declared_systems_shape() -> None:
     run, hits = replay(flow, scenario, mode="bare")
     refused = [c for c in run.world.calls if c.system == "books" and c.fault == "client_error"]
     assert refused and refused[0].status == 422  # the store's declared 'declined' status
+    assert refused[0].response is not None
     assert json.loads(refused[0].response.body)["error"]["code"] == "validation_failed"
     assert "logical_retry" in {h.oracle for h in hits}
 
 
-def _keyed_world(idempotency: Idempotency) -> object:
+def _keyed_world(idempotency: Idempotency) -> Callable[[int], World]:
     def factory(seed: int) -> World:
         world = standard_world(seed)
         books = SystemDescriptor(name="books", hosts=("books.example.internal",), idempotency=idempotency)
-        from scenarios_books import INVOICES  # type: ignore[import-not-found]
+        from scenarios_books import INVOICES
 
         world.add(RecordStore("books", [INVOICES], descriptor=books, seed=seed))
         return world

@@ -50,7 +50,7 @@ def test_negative_max_attempts_is_refused() -> None:
 
 def test_unknown_error_class_is_refused() -> None:
     with pytest.raises(FlowDeclarationError, match="unknown error class 'transitory'"):
-        Policy(classify=[(ValueError, "transitory")])
+        Policy(classify=[(ValueError, "transitory")])  # type: ignore[list-item]  # the misspelling is the point
 
 
 def test_bad_criticality_is_refused_with_choices() -> None:

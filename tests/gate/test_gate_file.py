@@ -271,10 +271,10 @@ def test_flow_without_campaign_fails_and_unmeasured_metric_passes() -> None:
     )
     assert result.passed
     assert [c.sentence for c in result.checks] == [
-        "flows.deal_won.min_duplicate_prevention_success: duplicate prevention success = n/a, "
-        "required >= 1 (not measured: no duplicate delivery)",
-        "flows.deal_won.max_time_to_recovery_p90: time to recovery p90 = n/a, allowed <= 1s "
-        "(not measured: no run met an error and recovered)",
+        ("flows.deal_won.min_duplicate_prevention_success: duplicate prevention success = n/a, "
+        "required >= 1 (not measured: no duplicate delivery)"),
+        ("flows.deal_won.max_time_to_recovery_p90: time to recovery p90 = n/a, allowed <= 1s "
+        "(not measured: no run met an error and recovered)"),
     ]
 
 

@@ -75,8 +75,8 @@ def test_last_seed_without_a_previous_run(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            f"ERROR: --harness-seed last: no previous seed in {pytester.path}/.harness/last-seed; "
-            "run once without --harness-seed or give a number"
+            (f"ERROR: --harness-seed last: no previous seed in {pytester.path}/.harness/last-seed; "
+            "run once without --harness-seed or give a number")
         ]
     )
 
@@ -114,18 +114,18 @@ def test_missing_gate_file(pytester: pytest.Pytester) -> None:
 MARKER_ERRORS = [
     (
         f"harness({FLOW!r})",
-        "@pytest.mark.harness takes keyword arguments only (flow=..., examples=..., mode=...), "
-        f"got positional {FLOW!r}",
+        ("@pytest.mark.harness takes keyword arguments only (flow=..., examples=..., mode=...), "
+        f"got positional {FLOW!r}"),
     ),
     (
         f"harness(flow={FLOW!r}, exampels=5)",
-        "@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
-        "flow, examples, mode, world",
+        ("@pytest.mark.harness: unknown argument 'exampels' (did you mean 'examples'?); valid: "
+        "flow, examples, mode, world"),
     ),
     (
         "harness(examples=5)",
-        "@pytest.mark.harness: 'flow' is required: a harness.Flow or 'path/to/flow.py', e.g. "
-        "flow='scenarios/deal_won/flow.py'",
+        ("@pytest.mark.harness: 'flow' is required: a harness.Flow or 'path/to/flow.py', e.g. "
+        "flow='scenarios/deal_won/flow.py'"),
     ),
     (
         f"harness(flow={FLOW!r}, examples=0)",
@@ -133,8 +133,8 @@ MARKER_ERRORS = [
     ),
     (
         f"harness(flow={FLOW!r}, mode='orchestrate')",
-        "@pytest.mark.harness: 'mode' must be one of 'bare', 'orchestrated', 'both', got "
-        "'orchestrate' (did you mean 'orchestrated'?)",
+        ("@pytest.mark.harness: 'mode' must be one of 'bare', 'orchestrated', 'both', got "
+        "'orchestrate' (did you mean 'orchestrated'?)"),
     ),
     (
         "harness(flow='flows/missing.py')",
@@ -166,8 +166,8 @@ def test_fixture_without_marker_says_how_to_fix(pytester: pytest.Pytester) -> No
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "the harness_campaign fixture needs @pytest.mark.harness(flow=...) on the test (or "
-            "call the harness_run fixture)"
+            ("the harness_campaign fixture needs @pytest.mark.harness(flow=...) on the test (or "
+            "call the harness_run fixture)")
         ]
     )
 
@@ -196,8 +196,8 @@ def test_flow_not_in_the_gate_fails_before_the_campaign(pytester: pytest.Pyteste
             "*= harness gate FAILED =*",
             "  deal_wom (orchestrated): 0 campaign(s), 0 examples, 0 runs",
             "1 threshold(s) broken:",
-            "  flows.deal_wom.min_examples: examples run = 0, required >= 1 (no orchestrated "
-            "campaign of flow 'deal_wom' was judged)",
+            ("  flows.deal_wom.min_examples: examples run = 0, required >= 1 (no orchestrated "
+            "campaign of flow 'deal_wom' was judged)"),
         ]
     )
 

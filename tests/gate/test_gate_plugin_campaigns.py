@@ -91,13 +91,13 @@ def test_example_gate_fails_on_the_fragile_automation(
     result.stdout.fnmatch_lines(
         [
             "*- harness findings -*",
-            "test_gate_deal_won.py::test_first: duplicate_effect [[]bare] deal:* | reproduce: harness "
-            "replay c-*-duplicate-effect --ledger sqlite:///*ledger.db",
+            ("test_gate_deal_won.py::test_first: duplicate_effect [[]bare] deal:* | reproduce: harness "
+            "replay c-*-duplicate-effect --ledger sqlite:///*ledger.db"),
             "*= harness gate FAILED =*",
             "  deal_won (bare): 2 campaign(s), 10 examples, * runs",
             "* threshold(s) broken:",
-            "  flows.deal_won.max_findings.duplicate_effect: duplicate_effect findings = 1, "
-            "allowed <= 0",
+            ("  flows.deal_won.max_findings.duplicate_effect: duplicate_effect findings = 1, "
+            "allowed <= 0"),
             "    reproduce: harness replay c-*-duplicate-effect --ledger sqlite:///*ledger.db",
             "seed 7: repeat with --harness-seed 7",
         ]

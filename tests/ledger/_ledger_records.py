@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.ledger import CampaignRecord, EventRecord, InboxItem, RunRecord
+from harness.ledger import CampaignRecord, EndState, EventRecord, InboxItem, RunRecord
 
 T0 = 1_780_000_000.0  # a fixed wall time (2026-05-28) so tests do not depend on today
 
@@ -55,7 +55,7 @@ def run(
     campaign_id: str | None = "c1",
     wall: float = T0,
     segment: str = "new customer",
-    end_state: str = "succeeded",
+    end_state: EndState = "succeeded",
     n_events: int = 4,
     **extra: Any,
 ) -> RunRecord:

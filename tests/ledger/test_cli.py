@@ -62,7 +62,7 @@ def test_the_ledger_url_comes_from_the_environment(
 
 
 @pytest.mark.parametrize(
-    "args,message",
+    ("args", "message"),
     [
         (("ledger", "prune", "--older-than", "180"),
          "Invalid value for '--older-than': '180' is not a duration: expected a number with a unit"),
@@ -110,7 +110,7 @@ def test_a_newer_ledger_exits_2(capsys: pytest.CaptureFixture[str], sqlite_url: 
 
 
 @pytest.mark.parametrize(
-    "text,seconds", [("180d", 180 * DAY), ("12h", 43200.0), ("30m", 1800.0), ("1d12h", 1.5 * DAY),
+    ("text", "seconds"), [("180d", 180 * DAY), ("12h", 43200.0), ("30m", 1800.0), ("1d12h", 1.5 * DAY),
                      ("2w", 14 * DAY), ("90s", 90.0), ("0.5h", 1800.0)]
 )
 def test_durations_parse(text: str, seconds: float) -> None:

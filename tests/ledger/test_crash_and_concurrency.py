@@ -38,19 +38,20 @@ def test_sigkill_mid_campaign_keeps_every_committed_run_whole(sqlite_url: str) -
     n_events = 6
     committed: list[str] = []
     for round_ in range(3):
-        proc = _writer(sqlite_url, f"k{round_}", "--events", str(n_events), "--batch", "25")
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the writer is inside its write loop
-        assert first.startswith("committed "), first + (proc.stderr.read() if proc.stderr else "")
-        time.sleep(rng.uniform(0.05, 0.6))
-        proc.send_signal(signal.SIGKILL)
-        rest = proc.stdout.read()
-        proc.wait()
+        # `with` closes the pipes of the killed writer (an open pipe is a ResourceWarning)
+        with _writer(sqlite_url, f"k{round_}", "--events", str(n_events), "--batch", "25") as proc:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()  # the writer is inside its write loop
+            assert first.startswith("committed "), first + (proc.stderr.read() if proc.stderr else "")
+            time.sleep(rng.uniform(0.05, 0.6))
+            proc.send_signal(signal.SIGKILL)
+            rest = proc.stdout.read()
+            proc.wait()
         assert proc.returncode == -signal.SIGKILL
         committed += _committed([first, *rest.splitlines()])
     # a rerun continues the same campaign and completes normally
-    proc = _writer(sqlite_url, "rerun", "--runs", "60", "--events", str(n_events), "--batch", "25")
-    out, err = proc.communicate(timeout=120)
+    with _writer(sqlite_url, "rerun", "--runs", "60", "--events", str(n_events), "--batch", "25") as proc:
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     committed += _committed(out.splitlines())
 
@@ -69,7 +70,7 @@ def test_sigkill_mid_campaign_keeps_every_committed_run_whole(sqlite_url: str) -
     assert len(committed) >= 3 + 60
 
 
-@pytest.mark.parametrize("processes,threads", [(2, 4)])
+@pytest.mark.parametrize(("processes", "threads"), [(2, 4)])
 def test_two_processes_and_four_threads_lose_nothing(
     ledger_url: str, tmp_path: Path, processes: int, threads: int
 ) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from dataclasses import field, replace
 from typing import Any
 
 import pytest
@@ -93,3 +93,24 @@ def test_written_runs_read_back_equal(shared: Ledger, runs: list[RunRecord]) -> 
     assert [shared.run(r.id) for r in runs] == runs  # events sorted by seq, ties in written order
     stored = [r for r in shared.runs(with_events=True) if r.id.startswith(prefix)]
     assert sorted(stored, key=lambda r: r.id) == sorted(runs, key=lambda r: r.id)
+
+
+def test_a_row_codec_refuses_columns_and_fields_that_do_not_match() -> None:
+    """The converters are derived from the dataclass: a column it lacks, or a field no column stores, fails at once."""
+    from dataclasses import dataclass
+
+    from harness.ledger._codec import RowCodec
+
+    @dataclass(frozen=True)
+    class Rec:
+        id: str
+        ok: bool = False
+        detail: Mapping[str, Any] = field(default_factory=dict)
+
+    codec = RowCodec(Rec, ("id", "ok", "detail"))
+    assert codec.row(Rec("x", True, {"a": 1})) == ("x", True, '{"a": 1}')
+    assert codec.from_row(("x", 1, '{"a": 1}')) == Rec("x", True, {"a": 1})
+    with pytest.raises(ValueError, match=r"columns \['extra'\] are not fields"):
+        RowCodec(Rec, ("id", "ok", "detail", "extra"))
+    with pytest.raises(ValueError, match=r"fields \['detail'\] are not columns"):
+        RowCodec(Rec, ("id", "ok"))

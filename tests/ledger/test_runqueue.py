@@ -9,10 +9,10 @@ from _ledger_records import T0, run
 
 from harness.errors import LedgerError
 from harness.ledger import Ledger
-from harness.ledger.runqueue import LeaseLost, RunQueue
+from harness.ledger.runqueue import Acceptance, LeaseLost, RunQueue
 
 
-def accept(queue: RunQueue, run_id: str, key: str | None = "deal:1", *, now: float = T0, owner: str | None = None):  # type: ignore[no-untyped-def]
+def accept(queue: RunQueue, run_id: str, key: str | None = "deal:1", *, now: float = T0, owner: str | None = None) -> Acceptance:
     return queue.accept(
         run_id=run_id, flow="deal_won", event={"objectId": 1, "note": "é\u0000"}, dedupe_key=key,
         wall_now=now, ttl=None, lease_owner=owner, lease_for=30,

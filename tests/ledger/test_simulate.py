@@ -80,7 +80,7 @@ def test_the_outage_week_raises_transient_errors(history: tuple[Ledger, str, lis
         chosen = [r for r in runs if _day(r) in days]
         return sum(r.error_class == "transient" for r in chosen) / len(chosen)
 
-    assert rate(range(p["outage_start"], p["outage_end"])) > 4 * rate(range(0, p["outage_start"]))
+    assert rate(range(p["outage_start"], p["outage_end"])) > 4 * rate(range(p["outage_start"]))
 
 
 def test_inbox_items_are_resolved_by_named_people(history: tuple[Ledger, str, list[RunRecord]]) -> None:
@@ -123,7 +123,7 @@ def test_bare_mode_has_no_retries_inbox_or_dedupe() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs,message",
+    ("kwargs", "message"),
     [
         ({"days": 0}, "--days must be >= 1: 0"),
         ({"runs_per_day": -1}, "--runs-per-day must be >= 1: -1"),

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from _ledger_records import T0, campaign, inbox_item, run
 
-from harness.errors import LedgerError
+from harness.errors import LedgerError, UsageError
 from harness.ledger import SCHEMA_VERSION, FindingRecord, FlowChange, Ledger
+from harness.ledger.aggregates import RunFilter, run_filter
 
 
 def test_a_new_ledger_is_empty_and_current(ledger: Ledger) -> None:
@@ -53,6 +54,28 @@ def test_runs_filter_by_flow_mode_segment_campaign_and_window(ledger: Ledger) ->
     assert [len(r.events) for r in with_events] == [4, 4, 4]
     assert ids(ledger.iter_runs(flow="deal_won", chunk=1)) == ["b", "a", "d"]
     assert list(ledger.iter_runs(with_events=True, chunk=2)) == ledger.runs(with_events=True)
+
+
+def test_runs_take_a_run_filter_or_its_fields_one_way_at_a_time(ledger: Ledger) -> None:
+    ledger.start_campaign(campaign("c1"))
+    ledger.start_campaign(campaign("c2", flow="refund", mode="bare"))
+    ledger.write_runs(
+        [
+            run("a", wall=T0 + 30),
+            run("b", wall=T0 + 10, segment="existing customer"),
+            run("c", wall=T0 + 20, flow="refund", mode="bare", campaign_id="c2"),
+        ]
+    )
+    ids = lambda rs: [r.id for r in rs]  # noqa: E731
+    several = RunFilter(modes=("bare", "orchestrated"), segments=("existing customer", "new customer"))
+    assert ids(ledger.runs(several)) == ["b", "c", "a"]
+    assert ids(ledger.runs(RunFilter(flow="deal_won", since=T0 + 20))) == ["a"]
+    assert ids(ledger.iter_runs(RunFilter(campaign_ids=("c2",)), chunk=1)) == ["c"]
+    assert ledger.runs(RunFilter(flow="refund")) == ledger.runs(flow="refund")
+    with pytest.raises(UsageError, match="give a RunFilter or the keywords flow, not both"):
+        ledger.runs(RunFilter(), flow="refund")
+    with pytest.raises(UsageError, match="unknown run filter 'flw'; expected flow, mode"):
+        ledger.runs(flw="refund")  # type: ignore[call-arg]
 
 
 def test_a_batch_is_written_whole_or_not_at_all(ledger: Ledger) -> None:
@@ -222,7 +245,7 @@ def test_an_in_memory_ledger_works_across_threads() -> None:
 
 
 @pytest.mark.parametrize(
-    "filters,index",
+    ("filters", "index"),
     [
         ({"flow": "deal_won", "since": T0, "until": T0 + 86400}, "ix_runs_flow_wall"),
         ({"since": T0, "until": T0 + 86400}, "ix_runs_wall"),
@@ -233,8 +256,7 @@ def test_window_reads_use_an_index_not_a_scan(
     sqlite_ledger: Ledger, filters: dict[str, object], index: str
 ) -> None:
     """A small window must not read the whole history: SQLite searches an index."""
-    unset = dict.fromkeys(("flow", "mode", "campaign_id", "segment", "since", "until", "limit"))
-    stmt = sqlite_ledger._runs_query(**{**unset, **filters})  # type: ignore[arg-type]
+    stmt = sqlite_ledger._runs_query(run_filter(**filters), None)  # type: ignore[arg-type]
     compiled = stmt.compile(sqlite_ledger.engine, compile_kwargs={"literal_binds": True})
     with sqlite_ledger.engine.connect() as conn:
         plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))

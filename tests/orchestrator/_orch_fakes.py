@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from harness._wire import ConnectionReset, Request, Response, Timeout
+from harness._shared.wire import ConnectionReset, Request, Response, Timeout
 from harness.systems import CallContext, World
 
 Next = Callable[[Request], Response]

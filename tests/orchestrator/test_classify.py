@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from harness import Policy
-from harness._wire import ConnectionReset, Timeout
+from harness._shared.wire import ConnectionReset, Timeout
 from harness.flow import Violation
 from harness.orchestrator import (
     CircuitOpen,
@@ -74,13 +74,15 @@ def test_wrapped_errors_are_classified_by_their_cause() -> None:
     class SyncFailed(Exception):
         pass
 
-    try:
+    def bill() -> None:
         try:
             raise requests.ReadTimeout("stalled")
         except requests.ReadTimeout as inner:
             raise SyncFailed("could not bill") from inner
-    except SyncFailed as outer:
-        assert classify(outer, Policy()) == "transient"
+
+    with pytest.raises(SyncFailed) as caught:
+        bill()
+    assert classify(caught.value, Policy()) == "transient"
 
 
 def test_flow_rules_come_before_the_defaults() -> None:

@@ -7,7 +7,6 @@ fakes with faults injected at the transport boundary.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,8 +25,8 @@ def flow() -> Flow:
 
 
 @pytest.fixture
-def deal_world() -> Iterator[World]:
-    yield standard_world(seed=3, deals=2, clock=VirtualClock())
+def deal_world() -> World:
+    return standard_world(seed=3, deals=2, clock=VirtualClock())
 
 
 def event(world: World, *, n: int = 0, event_id: int | None = None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def test_dedupe_format_string_naming_a_missing_field_fails_at_declaration() -> N
 
 def test_unknown_error_class_name_fails_at_declaration() -> None:
     with pytest.raises(FlowDeclarationError) as info:
-        Policy(classify=[(ValueError, "transiant")])
+        Policy(classify=[(ValueError, "transiant")])  # type: ignore[list-item]  # the misspelling is the point
     assert "unknown error class 'transiant'" in str(info.value)
     assert "expected one of transient, logical, duplicate, unknown" in str(info.value)
 

@@ -14,7 +14,7 @@ from _orch_support import invoices, make_flow, order
 from sqlalchemy import update
 
 from harness import Policy, RetryPolicy, WallClock
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.ledger import Ledger, schema
 from harness.ledger.runqueue import RunQueue
 from harness.orchestrator import DurableOrchestrator, RunAccepted, RunResult, Workers
@@ -46,6 +46,12 @@ def make_due(ledger: Ledger, run_id: str) -> None:
         conn.execute(
             update(schema.run_queue).where(schema.run_queue.c.id == run_id).values(next_wall=0.0)
         )
+
+
+def _accepted(result: RunResult | RunAccepted) -> RunAccepted:
+    """A delivery accepted without running it (budget 0)."""
+    assert isinstance(result, RunAccepted), result
+    return result
 
 
 def test_a_delivery_is_stored_before_the_automation_makes_any_call(
@@ -142,7 +148,7 @@ def test_a_run_whose_process_died_is_resumed_by_another_worker(
     resumed = next(e for e in done.events if e.kind == "resumed")
     assert resumed.detail["recovered"] is True and resumed.detail["unknown_writes"] == 1
     assert len(invoices(world)) == 1  # the in-flight write was repeated with the same idempotency key
-    assert len(world.system("zendesk").tickets) == 1  # type: ignore[attr-defined]
+    assert len(world.system("zendesk").tickets) == 1
     assert queue.get(row.id).recoveries == 1
 
     release.set()  # A wakes up: its lease is gone, it records nothing
@@ -208,8 +214,8 @@ def test_two_worker_pools_sharing_a_postgresql_ledger_run_each_delivery_once(pg_
     with Ledger.open(pg_url) as ledger:
         a = DurableOrchestrator(flow, ledger=ledger, owner="host-a", budget=0)
         b = DurableOrchestrator(flow, ledger=ledger, owner="host-b", budget=0)
-        ids = [a.handle(order(n, event_id=n)).run_id for n in range(12)]  # type: ignore[union-attr]
-        ids += [b.handle(order(n, event_id=100 + n)).run_id for n in range(0, 12, 3)]  # redeliveries
+        ids = [_accepted(a.handle(order(n, event_id=n))).run_id for n in range(12)]
+        ids += [_accepted(b.handle(order(n, event_id=100 + n))).run_id for n in range(0, 12, 3)]  # redeliveries
         pools = [Workers([a], threads=2, poll=0.05), Workers([b], threads=2, poll=0.05)]
         for pool in pools:
             pool.start()

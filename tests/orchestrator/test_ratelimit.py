@@ -11,7 +11,7 @@ from _orch_support import make_flow, order
 from harness import WallClock
 from harness.errors import UsageError
 from harness.ledger import Ledger
-from harness.orchestrator import DurableOrchestrator, RateLimit, RateLimiter
+from harness.orchestrator import DurableOrchestrator, RateLimit, RateLimiter, RunResult
 from harness.orchestrator._ratelimit import default_rate_limits, parse_rate_limit
 from harness.systems import World
 from harness.systems._stripe import Stripe
@@ -72,7 +72,7 @@ def test_a_run_waits_for_its_slot_and_says_so(sqlite_ledger: Ledger) -> None:
     orch = DurableOrchestrator(make_flow("bill"), ledger=sqlite_ledger, rate_limiter=limiter)
     with world.activate():
         result = orch.handle(order(1))
-    assert result.end_state == "succeeded"
+    assert isinstance(result, RunResult) and result.end_state == "succeeded"
     paced = [e for e in result.run.events if e.kind == "waiting" and e.detail.get("reason") == "rate limit"]
     assert len(paced) == 2 and {e.system for e in paced} == {"stripe"}  # 3 Stripe calls, a burst of 1
     assert [e.detail["seconds"] for e in paced] == [0.05, 0.1]

@@ -49,7 +49,7 @@ def test_bare_automation_bills_twice_on_the_same_fault(world: World) -> None:
     from _orch_automations import bill
 
     world.interceptors.append(fail_once("POST", "/v1/invoices", "timeout_after"))
-    with world.activate(), pytest.raises(Exception):  # noqa: B017 - the automation's own error
+    with world.activate(), pytest.raises(Exception):  # noqa: B017, PT011 - the automation's own error
         bill(order())
     world.interceptors.clear()
     with world.activate():
@@ -249,7 +249,7 @@ def test_breaker_opens_then_runs_wait_and_a_probe_closes_it(
     outage_until = clock.now() + 100.0
 
     def outage(req: Any, ctx: Any, call_next: Any) -> Any:
-        from harness._wire import Response
+        from harness._shared.wire import Response
 
         if req.host == "acme.zendesk.com" and clock.now() < outage_until:
             ctx.fault = "outage"

@@ -1,4 +1,4 @@
-"""Quality beyond HubSpot deal webhooks: a generic webhook and a schedule start the automations.
+"""Quality beyond HubSpot deal webhooks: a generic webhook, a schedule, GitHub's and Slack's webhooks start them.
 
 Each fragile automation (written the way teams write them) must be caught with
 its oracle class, each robust one must give no finding, at three seeds.  The
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos import DEFAULT_EXAMPLES, run_campaign
+from harness.chaos import DEFAULT_EXAMPLES, CampaignResult, run_campaign
 from harness.flow import Contract, Field, Flow
 from harness.ledger import Ledger
 from harness.triggers import get_trigger, webhook_trigger
@@ -54,6 +54,12 @@ CASES = {
     "poll_won_deals": (get_trigger("hubspot.deal.closedwon.poll"), "duplicate_effect"),
     "poll_won_deals_lenient": (get_trigger("hubspot.deal.closedwon.poll"), "silent_loss"),
     "poll_won_deals_robust": (get_trigger("hubspot.deal.closedwon.poll"), None),
+    # GitHub's issues webhook: a redelivery keeps X-GitHub-Delivery; the fragile one comments twice
+    "fragile_github_issue_opened": (get_trigger("github.issues.opened"), "duplicate_effect"),
+    "robust_github_issue_opened": (get_trigger("github.issues.opened"), None),
+    # Slack's Events API: a retry keeps event_id; the fragile one files a second issue
+    "fragile_slack_mention": (get_trigger("slack.app_mention"), "duplicate_effect"),
+    "robust_slack_mention": (get_trigger("slack.app_mention"), None),
 }
 
 
@@ -61,7 +67,7 @@ def _flow_of(name: str) -> Flow:
     return Flow(name=name, automation=f"{AUTOMATIONS / name}.py:handle", trigger=CASES[name][0])
 
 
-def _campaign(name: str, seed: int, ledger: Ledger):  # type: ignore[no-untyped-def]
+def _campaign(name: str, seed: int, ledger: Ledger) -> CampaignResult:
     return run_campaign(_flow_of(name), ledger=ledger, examples=DEFAULT_EXAMPLES, seed=seed, modes=("bare",), shrink=False)
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from harness.ledger import (
     CampaignRecord,
+    EndState,
+    ErrorClass,
     EventRecord,
     FindingRecord,
     FlowChange,
@@ -24,12 +26,12 @@ T0 = 1_780_000_000.0  # a fixed wall time: 2026-05-28
 def run(
     rid: str,
     *,
-    end_state: str = "succeeded",
+    end_state: EndState = "succeeded",
     mode: str = "orchestrated",
     segment: str = "new",
     flow: str = "deal_won",
     wall: float = T0,
-    errors: tuple[tuple[str, str | None, str | None], ...] = (),
+    errors: tuple[tuple[ErrorClass, str | None, str | None], ...] = (),
     first_error_at: float | None = None,
     recovered_at: float | None = None,
     is_duplicate: bool = False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def whole(*segments: tuple[str, Metrics], **kw: object) -> Metrics:
     return replace(segment(runs), by_segment=dict(segments), **kw)  # type: ignore[arg-type]
 
 
-def rates(**kw: object) -> Metrics:
+def rates(**kw: Any) -> Metrics:
     """A flow whose two segments (and so the whole) share the given rates."""
     return whole(("new", segment(**kw)), ("existing", segment(**kw)), **kw)
 

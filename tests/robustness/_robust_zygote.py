@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from harness.chaos import run_campaign
 from harness.chaos._runner import Target
@@ -57,7 +57,7 @@ def _child(flow: Any, url: str, seed: int, examples: int) -> None:
     _say(f"started {os.getpid()}")
     with Ledger.open(url) as ledger:
         _say("opened")
-        run_campaign(flow, ledger=_Announcing(ledger), examples=examples, seed=seed)
+        run_campaign(flow, ledger=cast(Ledger, _Announcing(ledger)), examples=examples, seed=seed)
     _say("finished")
 
 

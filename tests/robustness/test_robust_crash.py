@@ -48,7 +48,8 @@ class Zygote:
             cwd=ROOT,
         )
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         assert self.expect("ready", timeout=120) == "ready"
 
     def _read(self) -> None:
@@ -85,6 +86,11 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        # the child is gone: its stdout ends, the reader stops, and the pipes can be closed
+        self._reader.join(timeout=30)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _check_ledger(path: Path, committed: set[str]) -> int:

@@ -91,7 +91,7 @@ def _kill_a_retry(d: Path, url: str, item: str) -> None:
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait(timeout=60)
+        proc.communicate(timeout=60)  # waits and closes the pipes
     assert proc.returncode == -signal.SIGKILL
 
 

@@ -92,7 +92,7 @@ def _assert_clean(before: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("mode", ["bare", "orchestrated"])
 @pytest.mark.parametrize(
-    "automation,expected",
+    ("automation", "expected"),
     [(succeeds, None), (raises, None), (interrupted, KeyboardInterrupt)],
     ids=["succeeds", "raises", "keyboard_interrupt"],
 )

@@ -10,7 +10,7 @@ hidden; either way every run whose commit returned is in the ledger, whole.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -64,7 +64,7 @@ def test_terminated_backends_lose_no_committed_run(pg_url: str) -> None:
         killer.start()
         error: LedgerError | None = None
         try:
-            run_campaign(flow, ledger=recording, examples=40, seed=11, modes=("orchestrated",), shrink=False)
+            run_campaign(flow, ledger=cast(Ledger, recording), examples=40, seed=11, modes=("orchestrated",), shrink=False)
         except LedgerError as exc:
             error = exc
         finally:

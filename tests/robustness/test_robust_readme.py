@@ -24,6 +24,8 @@ import test_robust_redaction
 import test_robust_xdist as xd
 from _robust_catalogue import AUTOMATION_ROWS, ROWS, AutomationRow, Row
 
+from harness.chaos._campaign import WRITE_BATCH
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 import _crash  # the serve crash campaign's own figures
 
@@ -66,7 +68,10 @@ Figures from its own tests (`tests/robustness/`), rendered by
   file's existence), SQLite's integrity check passes, every run whose commit returned is there with all
   its events and every manual run has its inbox item. The same ledger then completes a
   campaign, and `harness gate --campaign` reports a killed campaign as incomplete. This
-  holds for runs once written; production runs are written before they start (next item).
+  holds for runs once written: a campaign writes its scenarios' runs {WRITE_BATCH} scenarios to a
+  transaction (and what it played when interrupted), so a kill loses at most the batch
+  under way, whole scenarios, never a committed run; production runs are written before
+  they start (next item).
 - **`harness serve` SIGKILLed {_crash.CI_KILLS} times, 0 accepted deliveries lost.** The serving process is
   killed at states read from the ledger (a delivery accepted but not started, a write in
   flight, a run waiting in backoff) while signed deliveries, duplicates and redeliveries

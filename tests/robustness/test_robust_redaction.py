@@ -4,7 +4,7 @@ A Hypothesis property puts a generated secret of every shape the harness knows
 (URL userinfo and query parameters, connection strings, ``password=`` pairs,
 bearer and basic credentials, AWS access keys, JWTs, Slack, GitHub, Stripe
 and HubSpot tokens, webhook URL paths) in any position of free text and
-checks :func:`harness._redact.redact_text` removes it.  End to end, an
+checks :func:`harness._shared.redact.redact_text` removes it.  End to end, an
 automation whose errors carry one secret of each shape is checked with
 ``--json`` and ``--report``, its inbox shown and its ledger exported: no
 secret appears in any output.  A ledger URL with ``?password=P`` never prints
@@ -25,7 +25,7 @@ from _robust_figures import REDACTION_EXAMPLES
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from harness._redact import redact_text
+from harness._shared.redact import redact_text
 from harness.cli import main
 
 #: the bundled deal-won flow: fragile, so a short campaign has findings with reproduce lines
@@ -215,7 +215,10 @@ def test_ledger_export_defuses_formula_cells(tmp_path: Path, capsys: pytest.Capt
     assert main(["check", "--flow", str(tmp_path / "flow.py"), "--examples", "1", "--seed", "1", "--ledger", url]) == 0
     assert main(["ledger", "export", str(tmp_path / "x"), "--ledger", url]) == 0
     capsys.readouterr()
-    cells = [c for p in (tmp_path / "x").glob("*.csv") for row in csv.reader(p.open()) for c in row]
+    cells: list[str] = []
+    for p in (tmp_path / "x").glob("*.csv"):
+        with p.open(newline="") as f:
+            cells += [c for row in csv.reader(f) for c in row]
     assert "'" + formula in cells, "the segment is exported, defused"
     assert [c for c in cells if c[:1] in ("=", "+", "@")] == []
     assert [c for c in cells if c[:1] == "-" and not _number(c)] == []

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs
 import requests
 
 from harness import WallClock
-from harness._wire import Request
+from harness._shared.wire import Request
 from harness.ledger import Ledger
 from harness.ledger.runqueue import RunQueue
 from harness.serve import sign
@@ -182,13 +182,15 @@ class Campaign:
             "HARNESS_LEDGER_URL": self.ledger_url,
             "PYTHONPATH": str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_flow.py"),
-             "--port", str(port), "--workers", "2", "--lease", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.workdir / "serve.log", "ab"),  # noqa: SIM115 -- the child owns it
-        )
+        # the child gets its own copy of the descriptor: the parent's is closed once it started
+        with open(self.workdir / "serve.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_flow.py"),
+                 "--port", str(port), "--workers", "2", "--lease", "2"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:

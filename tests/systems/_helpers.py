@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from harness._wire import Request, Response
+from harness._shared.wire import Request, Response
 from harness.systems import World
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

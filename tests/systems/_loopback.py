@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness._wire import Request
+from harness._shared.wire import Request
 from harness.systems import World
 
 

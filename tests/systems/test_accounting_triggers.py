@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def test_xero_sequence_numbers_tell_deliveries_apart() -> None:
         xero.webhook_event("00000000-0000-0000-0000-000000000000")
 
 
-def _sync(event):  # type: ignore[no-untyped-def]
+def _sync(event: dict[str, Any]) -> dict[str, Any]:
     """A small invoice-sync automation: fetch the changed invoice from Xero."""
     import requests
 

@@ -90,6 +90,7 @@ def test_one_world_serves_every_vendor_without_declaration() -> None:
 def test_a_header_event_id_reaches_the_orchestrator() -> None:
     world = standard_world(4, deals=1)
     trigger = get_trigger("shopify.orders.create")
+    assert trigger.objects is not None and trigger.make_event is not None
     event = trigger.make_event(world, trigger.objects(world)[0], random.Random(0))
     flow = Flow(name="orders", automation=lambda e: None, trigger=trigger)
     assert event_id_of(flow, event) == event["headers"]["X-Shopify-Event-Id"]

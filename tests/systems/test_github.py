@@ -1,7 +1,11 @@
-"""The GitHub REST fake: documented shapes, 422 validation, rate-limit headers, PyGithub."""
+"""The GitHub REST fake: documented shapes, 422 validation, rate-limit headers, webhooks, PyGithub."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import random
 from typing import Any
 
 import pytest
@@ -10,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.systems import GitHub, World, standard_world
+from harness.systems._github import WEBHOOK_SECRET
+from harness.triggers import get_trigger
 from tests.systems._helpers import assert_shape, call, load
 
 TOKEN = "ghp_" + "A1b2C3d4" * 4 + "EeFf"
@@ -63,8 +69,9 @@ def test_auth_rate_limit_headers_and_vendor_errors(world: World) -> None:
     assert limited.header("Retry-After") == "30" and "secondary rate limit" in limited.json()["message"]
     primary = github.error_response(403)
     assert primary.header("X-RateLimit-Remaining") == "0"
-    assert github.describe().errors.rejected_field is not None
-    assert github.describe().errors.rejected_field(load("github", "error_validation_failed")) == "title"
+    rejected_field = github.describe().errors.rejected_field
+    assert rejected_field is not None
+    assert rejected_field(load("github", "error_validation_failed")) == "title"
     assert call(world, "GET", "https://api.github.com/repos/acme/elsewhere/issues", auth=AUTH).status == 404
 
 
@@ -167,3 +174,35 @@ def test_pygithub_unmodified(world: World) -> None:
             repo.get_issue(999)
     kinds = [(w.kind, w.action) for w in world.writes]
     assert kinds.count(("issue", "create")) == 1 and ("comment", "create") in kinds
+
+
+# -- the webhook trigger ------------------------------------------------------------------------
+
+
+def test_issues_opened_event_is_a_signed_delivery_keyed_by_its_delivery_guid(world: World) -> None:
+    trigger = get_trigger("github.issues.opened")
+    assert trigger.objects is not None and trigger.make_event is not None
+    key = trigger.objects(world)[0]
+    event = trigger.make_event(world, key, random.Random(1))
+    documented = load("github", "webhook_issues_opened")
+    assert set(event) == {"headers", "body"}
+    assert_shape(event, documented)
+    raw = json.dumps(event["body"], separators=(",", ":")).encode()
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(event["headers"]["X-Hub-Signature-256"], signature)
+    assert trigger.contract.check(event) == () and trigger.contract.check(trigger.example) == ()
+    issue = event["body"]["issue"]
+    assert trigger.object_key(event) == f"issue:{key}" == f"issue:acme/support#{issue['number']}"
+    assert event["body"]["sender"]["login"] == issue["user"]["login"]
+    assert "collaborators" not in event["body"]["repository"]  # the fake's bookkeeping stays inside
+    assert trigger.event_id(event) == event["headers"]["X-GitHub-Delivery"]
+    assert trigger.redelivery_keeps_id and trigger.attempt_field is None
+    # the same rng gives the same delivery (a campaign reproduces); another gives a new GUID
+    assert trigger.make_event(world, key, random.Random(1)) == event
+    other = trigger.make_event(world, key, random.Random(2))
+    assert trigger.event_id(other) != trigger.event_id(event) and other["body"] == event["body"]
+    # what the API answers for the issue is what the webhook carries
+    fetched = call(world, "GET", f"{REPO}/issues/{issue['number']}", auth=AUTH).json()
+    assert fetched == issue
+    with pytest.raises(KeyError, match="issue_keys"):
+        world.system("github").webhook_event("acme/support#999")

@@ -143,3 +143,38 @@ def test_existing_seed_data_is_unchanged_by_the_catalog() -> None:
     deal_ids = hubspot.deal_ids()
     assert deal_ids[0] == "10000000002" and len(deal_ids) == 8
     assert all(int(p) > int(deal_ids[-1]) for p in hubspot.ids("product"))
+
+
+def test_a_note_is_logged_on_a_contact_and_a_deal_and_needs_a_timestamp(hworld: World) -> None:
+    hubspot: HubSpot = hworld.system("hubspot")
+    deal_id = hubspot.deal_ids()[0]
+    contact_id = hubspot.ids("contacts")[0]
+    body = {"properties": {"hs_timestamp": "2026-01-15T10:30:00.000Z", "hs_note_body": "Invoice paid"},
+            "associations": [
+                {"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                                      "associationTypeId": 202}]},
+                {"to": {"id": deal_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                                   "associationTypeId": 214}]}]}
+    resp = _post(hworld, "/crm/v3/objects/notes", body)
+    assert resp.status == 201, resp.body  # type: ignore[attr-defined]
+    note = resp.json()  # type: ignore[attr-defined]
+    assert_shape(note, load("hubspot", "note"))
+    assert hubspot.associated("contact", contact_id, "note") == (note["id"],)
+    assert hubspot.associated("deal", deal_id, "note") == (note["id"],)
+    listed = call(hworld, "GET", f"{API}/crm/v4/objects/contacts/{contact_id}/associations/notes",
+                  headers=H).json()
+    assert listed["results"][0]["associationTypes"][0]["typeId"] == 201
+    read = call(hworld, "GET", f"{API}/crm/v3/objects/notes/{note['id']}?properties=hs_note_body",
+                headers=H).json()
+    assert read["properties"]["hs_note_body"] == "Invoice paid"
+
+    untimed = _post(hworld, "/crm/v3/objects/notes", {"properties": {"hs_note_body": "no time"}})
+    assert untimed.status == 400  # type: ignore[attr-defined]
+    assert untimed.json()["errors"][0]["code"] == "REQUIRED_FIELD"  # type: ignore[attr-defined]
+    wrong_type = _post(hworld, "/crm/v3/objects/notes", {**body, "associations": [
+        {"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}]}]})
+    assert wrong_type.status == 400  # type: ignore[attr-defined]
+    too_long = _post(hworld, "/crm/v3/objects/notes",
+                     {"properties": {"hs_timestamp": "1700000000000", "hs_note_body": "x" * 65_537}})
+    assert too_long.status == 400  # type: ignore[attr-defined]
+    assert [w.action for w in hworld.writes] == ["create", "associate", "associate"]

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from harness._wire import Request
+from harness._shared.wire import Request
 from harness.systems import Stripe, World, standard_world
 
 from ._helpers import HUBSPOT_AUTH, STRIPE_AUTH, ZENDESK_AUTH

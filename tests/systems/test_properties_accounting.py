@@ -1,4 +1,4 @@
-"""Hypothesis properties of the Xero, QuickBooks, Pipedrive and grown HubSpot fakes.
+"""Hypothesis properties of the Xero, QuickBooks, Pipedrive and grown HubSpot fakes (notes and property definitions too).
 
 Idempotency: however a client repeats its writes, one key (``Idempotency-Key``,
 ``requestid``) makes one record.  Validation: a request is applied whole or
@@ -195,3 +195,90 @@ def test_hubspot_search_answers_or_rejects_and_never_crashes(groups: list[Any], 
         assert body["total"] >= len(body["results"]) and len(body["results"]) <= limit
     else:
         assert resp.json()["category"] == "VALIDATION_ERROR"
+
+
+_qbo_line = st.fixed_dictionaries({"DetailType": st.sampled_from(["SalesItemLineDetail", "DescriptionOnly", "Bogus"])},
+                                  optional={"Amount": _json_scalar, "Description": _json_scalar,
+                                            "SalesItemLineDetail": st.fixed_dictionaries({}, optional={
+                                                "Qty": _json_scalar, "UnitPrice": _json_scalar,
+                                                "ItemRef": st.fixed_dictionaries({"value": st.sampled_from(["1", "999"])})})})
+
+
+@SETTINGS
+@given(lines=st.lists(_qbo_line, max_size=3), customer=st.sampled_from(["known", "999", None]))
+def test_quickbooks_invoice_is_stored_whole_or_refused_with_a_fault(lines: list[Any], customer: str | None) -> None:
+    world, base, known = _qbo()
+    body: dict[str, Any] = {"Line": lines}
+    if customer is not None:
+        body["CustomerRef"] = {"value": known if customer == "known" else customer}
+    resp = call(world, "POST", f"{base}/invoice", headers={"Authorization": "Bearer t"}, json_body=body)
+    fake: QuickBooks = world.system("quickbooks")
+    assert not fake.crashes, fake.crashes
+    stored = fake.records()["invoice"]
+    if resp.status == 200:
+        invoice = resp.json()["Invoice"]
+        assert [i["Id"] for i in stored] == [invoice["Id"]] and [w.action for w in world.writes] == ["create"]
+        # QuickBooks totals what it stored: the sum of the sales lines
+        total = sum(float(line["Amount"]) for line in invoice["Line"] if line["DetailType"] != "SubTotalLineDetail")
+        assert abs(invoice["TotalAmt"] - total) < 0.005
+    else:
+        assert resp.status == 400 and resp.json()["Fault"]["type"] == "ValidationFault"
+        assert resp.json()["Fault"]["Error"][0]["code"].isdigit()
+        assert stored == [] and world.writes == []
+
+
+_prop_value = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8),
+                        st.sampled_from(["gold", "silver", "bronze"]))
+
+
+@SETTINGS
+@given(props=st.dictionaries(st.sampled_from(["dealname", "amount", "tier", "tier_note", "nope_undefined"]),
+                             _prop_value, min_size=1, max_size=4))
+def test_hubspot_writes_only_defined_properties_with_valid_values_and_nothing_on_refusal(
+    props: dict[str, Any]
+) -> None:
+    world = World([HubSpot(seed=1)])
+    fake: HubSpot = world.system("hubspot")
+    headers = dict([HUBSPOT_AUTH])
+    defined = call(world, "POST", "https://api.hubapi.com/crm/v3/properties/deals", headers=headers, json_body={
+        "name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select", "groupName": "dealinformation",
+        "options": [{"label": "Gold", "value": "gold"}, {"label": "Silver", "value": "silver"}]})
+    assert defined.status == 201, defined.body
+    before = list(world.writes)
+    resp = call(world, "POST", "https://api.hubapi.com/crm/v3/objects/deals", headers=headers,
+                json_body={"properties": props})
+    assert not fake.crashes, fake.crashes
+    undefined = {"tier_note", "nope_undefined"} & set(props)
+    bad_tier = props.get("tier") not in (None, "", "gold", "silver")
+    if undefined or (bad_tier and not isinstance(props.get("tier"), bool)):
+        assert resp.status == 400 and resp.json()["category"] == "VALIDATION_ERROR"
+        codes = {e["code"] for e in resp.json()["errors"]}
+        assert ("PROPERTY_DOESNT_EXIST" in codes) is bool(undefined)
+        assert fake.ids("deals") == [] and world.writes == before
+    else:
+        assert resp.status in (201, 400), resp.body
+        if resp.status == 201:
+            stored = fake.get("deal", resp.json()["id"])["properties"]  # type: ignore[index]
+            for name, value in props.items():
+                expected = None if value is None else ("true" if value is True else "false" if value is False
+                                                       else str(value))
+                assert stored[name] == expected
+        else:
+            assert fake.ids("deals") == [] and world.writes == before
+
+
+@SETTINGS
+@given(timestamp=st.one_of(st.none(), st.just(""), st.sampled_from(["2026-01-15T10:30:00.000Z", "1767225600000"])),
+       body_length=st.sampled_from([0, 10, 65_536, 65_537]))
+def test_hubspot_note_needs_its_timestamp_and_a_body_within_the_limit(timestamp: str | None, body_length: int) -> None:
+    world = World([HubSpot(seed=1)])
+    fake: HubSpot = world.system("hubspot")
+    props: dict[str, Any] = {"hs_note_body": "x" * body_length}
+    if timestamp is not None:
+        props["hs_timestamp"] = timestamp
+    resp = call(world, "POST", "https://api.hubapi.com/crm/v3/objects/notes", headers=dict([HUBSPOT_AUTH]),
+                json_body={"properties": props})
+    if timestamp and body_length <= 65_536:
+        assert resp.status == 201 and fake.ids("notes") == [resp.json()["id"]]
+    else:
+        assert resp.status == 400 and fake.ids("notes") == [] and world.writes == []

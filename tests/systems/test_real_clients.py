@@ -1,4 +1,4 @@
-"""The vendors' own SDKs, unmodified, against the fakes: stripe-python and zenpy."""
+"""The vendors' own SDKs, unmodified, against the fakes: stripe-python, zenpy and hubspot-api-client."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import stripe
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket, User
 
-from harness.systems import Stripe, World, Zendesk, standard_world
+from harness.systems import HubSpot, Stripe, World, Zendesk, standard_world
 
 KEY = "sk_test_51HarnessFakeKey000000000000"
 
@@ -83,3 +83,65 @@ def test_zenpy_creates_and_finds_a_ticket_by_external_id(world: World) -> None:
         assert by_external[0].requester.email == "jenny@example.com"
     zendesk: Zendesk = world.system("zendesk")
     assert [t["id"] for t in zendesk.tickets_by_external_id("hubspot-deal-512")] == [ticket_id]
+
+
+def test_hubspot_api_client_deals_search_line_items_properties_and_notes(world: World) -> None:
+    """hubspot-api-client (urllib3) unmodified: reads, search, batch read, line items, properties, notes."""
+    import hubspot
+    from hubspot.crm.contacts import Filter, FilterGroup, PublicObjectSearchRequest
+    from hubspot.crm.deals import ApiException as DealsApiException
+    from hubspot.crm.deals import SimplePublicObjectInput
+    from hubspot.crm.line_items import AssociationSpec as LineItemSpec
+    from hubspot.crm.line_items import PublicAssociationsForObject as LineItemLinks
+    from hubspot.crm.line_items import PublicObjectId as LineItemTo
+    from hubspot.crm.line_items import SimplePublicObjectInputForCreate as LineItemInput
+    from hubspot.crm.objects.notes import ApiException as NotesApiException
+    from hubspot.crm.objects.notes import AssociationSpec as NoteSpec
+    from hubspot.crm.objects.notes import PublicAssociationsForObject as NoteLinks
+    from hubspot.crm.objects.notes import PublicObjectId as NoteTo
+    from hubspot.crm.objects.notes import SimplePublicObjectInputForCreate as NoteInput
+    from hubspot.crm.products import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+    from hubspot.crm.properties import PropertyCreate
+
+    fake: HubSpot = world.system("hubspot")
+    deal_id = fake.deal_ids()[0]
+    with world.activate():
+        client = hubspot.Client.create(access_token="pat-na1-11111111-2222-3333-4444-555555555555")
+        deal = client.crm.deals.basic_api.get_by_id(deal_id, properties=["dealname", "amount"],
+                                                    associations=["contacts"])
+        assert deal.id == deal_id and deal.properties["dealname"]
+        contact_id = deal.associations["contacts"].results[0].id
+        email = fake.get("contact", contact_id)["properties"]["email"]  # type: ignore[index]
+        found = client.crm.contacts.search_api.do_search(PublicObjectSearchRequest(
+            filter_groups=[FilterGroup(filters=[Filter(property_name="email", operator="EQ", value=email)])],
+            properties=["email"], limit=1))
+        assert [c.id for c in found.results] == [contact_id]
+
+        product_ids = fake.ids("products")[:2]
+        batch = client.crm.products.batch_api.read(BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=i) for i in product_ids], properties=["name", "price"]))
+        assert sorted(p.id for p in batch.results) == sorted(product_ids)
+        item = client.crm.line_items.basic_api.create(LineItemInput(
+            properties={"hs_product_id": product_ids[0], "quantity": "2"},
+            associations=[LineItemLinks(to=LineItemTo(id=deal_id), types=[
+                LineItemSpec(association_category="HUBSPOT_DEFINED", association_type_id=20)])]))
+        assert fake.associated("deal", deal_id, "line_item") == (item.id,)
+
+        client.crm.properties.core_api.create("deals", PropertyCreate(
+            name="invoice_number", label="Invoice number", type="string", field_type="text",
+            group_name="dealinformation"))
+        client.crm.deals.basic_api.update(deal_id, SimplePublicObjectInput(
+            properties={"invoice_number": "INV-0042"}))
+        with pytest.raises(DealsApiException) as undefined:
+            client.crm.deals.basic_api.update(deal_id, SimplePublicObjectInput(properties={"invoice_no": "x"}))
+        assert undefined.value.status == 400 and "PROPERTY_DOESNT_EXIST" in undefined.value.body
+
+        note = client.crm.objects.notes.basic_api.create(NoteInput(
+            properties={"hs_timestamp": "2026-01-15T10:30:00.000Z", "hs_note_body": "Invoice INV-0042 paid"},
+            associations=[NoteLinks(to=NoteTo(id=contact_id), types=[
+                NoteSpec(association_category="HUBSPOT_DEFINED", association_type_id=202)])]))
+        with pytest.raises(NotesApiException) as untimed:
+            client.crm.objects.notes.basic_api.create(NoteInput(properties={"hs_note_body": "no time"}))
+        assert untimed.value.status == 400
+    assert fake.get("deal", deal_id)["properties"]["invoice_number"] == "INV-0042"  # type: ignore[index]
+    assert fake.associated("contact", contact_id, "note") == (note.id,)

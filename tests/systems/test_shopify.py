@@ -71,8 +71,9 @@ def test_error_bodies_match_the_documented_ones(world: World) -> None:
     shopify: Shopify = world.system("shopify")
     limited = shopify.error_response(429)
     assert limited.json() == load("shopify", "error_429") and limited.header("Retry-After") == "2.0"
-    assert shopify.describe().errors.rejected_field is not None
-    assert shopify.describe().errors.rejected_field(taken.json()) == "email"
+    rejected_field = shopify.describe().errors.rejected_field
+    assert rejected_field is not None
+    assert rejected_field(taken.json()) == "email"
     assert call(world, "GET", "https://acme-store.myshopify.com/admin/api/2024-02/orders.json",
                 auth=AUTH).status == 404
 
@@ -154,6 +155,7 @@ def test_an_invalid_order_is_422_and_leaves_nothing_behind(order: dict[str, Any]
 
 def test_orders_create_event_is_a_signed_delivery_keyed_by_event_id(world: World) -> None:
     trigger = get_trigger("shopify.orders.create")
+    assert trigger.objects is not None and trigger.make_event is not None
     oid = trigger.objects(world)[0]
     event = trigger.make_event(world, oid, random.Random(1))
     assert set(event) == {"headers", "body"}

@@ -1,9 +1,10 @@
-"""The Slack Web API fake: documented shapes, ok:false refusals, form and JSON bodies, slack_sdk."""
+"""The Slack Web API fake: documented shapes, ok:false refusals, form and JSON bodies, app_mention events, slack_sdk."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from harness.systems import Slack, World, standard_world
+from harness.systems._slack import SIGNING_SECRET
+from harness.triggers import get_trigger
 from tests.systems._helpers import assert_shape, call, load
 from tests.systems._loopback import serve
 
@@ -169,7 +172,7 @@ def test_archived_channel_and_another_users_message(world: World) -> None:
 
 # -- properties ---------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=200).filter(
+_TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=200).filter(
     lambda t: t.strip() != "")
 
 
@@ -177,7 +180,7 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 @given(text=_TEXT, form=st.booleans())
 def test_any_text_posts_once_and_reads_back_unchanged_in_either_encoding(text: str, form: bool) -> None:
     world = standard_world(1, deals=0)
-    posted = _post(world, "chat.postMessage", {"channel": "#support", "text": text}, form=form)
+    posted = _post(world, "chat.postMessage", {"channel": "#sales", "text": text}, form=form)
     assert posted["ok"] and posted["message"]["text"] == text
     history = _post(world, "conversations.history", {"channel": posted["channel"]})
     assert [m["text"] for m in history["messages"]] == [text]
@@ -253,3 +256,38 @@ def test_slack_sdk_async_web_client_unmodified(world: World) -> None:
     with serve(world, "slack.com") as base:
         assert asyncio.run(run(base)) == ["async hello"]
     assert json.loads(json.dumps(world.writes[0].record))["text"] == "async hello"
+
+
+# -- the Events API trigger ----------------------------------------------------------------------
+
+
+def test_app_mention_event_is_signed_as_slack_signs_and_keyed_by_event_id(world: World) -> None:
+    from slack_sdk.signature import SignatureVerifier
+
+    slack: Slack = world.system("slack")
+    trigger = get_trigger("slack.app_mention")
+    assert trigger.objects is not None and trigger.make_event is not None
+    key = trigger.objects(world)[0]
+    event = trigger.make_event(world, key, random.Random(1))
+    assert_shape(event, load("slack", "event_app_mention"))
+    assert trigger.contract.check(event) == () and trigger.contract.check(trigger.example) == ()
+    raw = json.dumps(event["body"], separators=(",", ":"))
+    stamp = int(event["headers"]["X-Slack-Request-Timestamp"])
+    # slack_sdk's own verifier accepts the delivery (checked at the time Slack sent it)
+    verifier = SignatureVerifier(SIGNING_SECRET, clock=type("At", (), {"now": staticmethod(lambda: stamp)})())
+    assert verifier.is_valid(raw, str(stamp), event["headers"]["X-Slack-Signature"])
+    assert not verifier.is_valid(raw.replace("app_mention", "app_mentioN"), str(stamp),
+                                 event["headers"]["X-Slack-Signature"])
+    inner = event["body"]["event"]
+    assert f"<@{slack.bot_user_id}>" in inner["text"] and inner["user"] != slack.bot_user_id
+    assert trigger.object_key(event) == f"message:{key}" == f"message:{inner['channel']}:{inner['ts']}"
+    assert event["body"]["authorizations"][0]["user_id"] == slack.bot_user_id
+    assert trigger.event_id(event) == event["body"]["event_id"] and trigger.redelivery_keeps_id
+    # the mention is a real message of the channel the API serves
+    history = _post(world, "conversations.history", {"channel": inner["channel"]})
+    assert inner["ts"] in {m["ts"] for m in history["messages"]}
+    assert trigger.make_event(world, key, random.Random(1)) == event
+    other = trigger.make_event(world, key, random.Random(2))
+    assert trigger.event_id(other) != trigger.event_id(event) and other["body"]["event"]["ts"] == inner["ts"]
+    with pytest.raises(KeyError, match="mention_keys"):
+        slack.webhook_event("C0NOPE:1.000000")

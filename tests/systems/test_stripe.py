@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from harness._wire import VirtualClock
+from harness._shared.wire import VirtualClock
 from harness.systems import Stripe, World
 
 from ._helpers import STRIPE_AUTH, STRIPE_KEY, assert_shape, call, load

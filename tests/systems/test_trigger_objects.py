@@ -4,7 +4,9 @@ HubSpot companies; and the events about them against the vendors' documented exa
 from __future__ import annotations
 
 import random
+from typing import Any
 
+from harness._wire import VirtualClock
 from harness.systems import World, standard_world
 from harness.triggers import get_trigger
 
@@ -15,7 +17,7 @@ STRIPE = "https://api.stripe.com"
 ZENDESK = "https://acme.zendesk.com"
 
 
-def _event(world: World, name: str, index: int = 0) -> dict:  # type: ignore[type-arg]
+def _event(world: World, name: str, index: int = 0) -> dict[str, Any]:
     trigger = get_trigger(name)
     assert trigger.objects is not None and trigger.make_event is not None
     return trigger.make_event(world, list(trigger.objects(world))[index], random.Random(index))
@@ -103,10 +105,11 @@ def test_hubspot_contact_and_company_events_have_the_documented_shape() -> None:
 
 
 def test_update_object_stamps_the_modified_date_and_logs_no_write() -> None:
-    world = standard_world(1)
+    clock = VirtualClock()
+    world = standard_world(1, clock=clock)
     hubspot = world.system("hubspot")
     deal = hubspot.deal_ids()[0]
-    world.clock.advance(61.5)
+    clock.advance(61.5)
     hubspot.update_object("deal", deal, {"dealstage": "closedwon"})
     got = call(world, "GET", f"{HUBSPOT}/crm/v3/objects/deals/{deal}", auth=HUBSPOT_AUTH).json()
     assert got["properties"]["dealstage"] == "closedwon"

@@ -1,15 +1,16 @@
 """The vendors' Python SDKs, unmodified, against the Xero, QuickBooks and Pipedrive fakes.
 
 python-quickbooks (with intuit-oauth) and pipedrive-python-lib speak through
-``requests`` and run against the fakes today.  xero-python is generated on
-urllib3: its test is a strict xfail while the harness does not intercept
-urllib3, and an ordinary test once it does (it passes against the fake with
-urllib3 interception in place).
+``requests``; xero-python is generated on urllib3, which the harness intercepts
+at its connection pool: its basic flow (token refresh on the identity host,
+``GET /connections`` for the tenant, contacts, invoices with an idempotency key,
+a ``where`` filter) runs unmodified against the fake.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 
@@ -113,21 +114,12 @@ def test_pipedrive_python_lib_deals_persons_activities_search(world: World) -> N
     assert [a["subject"] for a in fake.activities_for(deal["id"])] == ["Onboarding call"]
 
 
-def _urllib3_intercepted() -> bool:
-    """Whether an active world replaces urllib3's (or the sockets') connection layer."""
-    before = _connection_layer()
-    with World().activate():
-        return _connection_layer() != before
-
-
-@pytest.mark.xfail(not _urllib3_intercepted(), strict=True,
-                   reason="xero-python speaks urllib3 directly; the harness intercepts requests and httpx "
-                   "only, until urllib3 interception (branch 'clients') lands")
 def test_xero_python_token_refresh_contact_and_invoice(world: World) -> None:
     from xero_python.accounting import AccountingApi, Contact, Contacts, Invoice, Invoices, LineItem
     from xero_python.api_client import ApiClient
     from xero_python.api_client.configuration import Configuration
     from xero_python.api_client.oauth2 import OAuth2Token
+    from xero_python.exceptions import AccountingBadRequestException
     from xero_python.identity import IdentityApi
 
     fake: Xero = world.system("xero")
@@ -153,7 +145,11 @@ def test_xero_python_token_refresh_contact_and_invoice(world: World) -> None:
         api_client.set_oauth2_token({"access_token": "expired", "refresh_token": "consent-refresh-token",
                                      "expires_in": 1800, "token_type": "Bearer", "scope": "accounting.transactions"})
         api_client.refresh_oauth2_token()
-        tenant = IdentityApi(api_client).get_connections()[0].tenant_id
+        saved = store["token"]
+        assert isinstance(saved, dict) and saved["refresh_token"] != "consent-refresh-token"  # rotated
+        connections = IdentityApi(api_client).get_connections()
+        assert [(c.tenant_type, c.tenant_name) for c in connections] == [("ORGANISATION", fake.tenant_name)]
+        tenant = connections[0].tenant_id
         assert tenant == fake.tenant_id
         accounting = AccountingApi(api_client)
         contacts = accounting.update_or_create_contacts(
@@ -168,4 +164,13 @@ def test_xero_python_token_refresh_contact_and_invoice(world: World) -> None:
         assert made.invoices[0].invoice_id == again.invoices[0].invoice_id
         found = accounting.get_invoices(tenant, where='Reference=="deal-512"')
         assert [i.invoice_id for i in found.invoices] == [made.invoices[0].invoice_id]
+        unbilled = Invoice(type="ACCREC", contact=Contact(contact_id=contact_id), status="AUTHORISED",
+                           due_date=datetime.date(2026, 2, 1),
+                           line_items=[LineItem(description="Licence", quantity=1, unit_amount=10,
+                                                account_code="999")])
+        with pytest.raises(AccountingBadRequestException) as refused:
+            accounting.create_invoices(tenant, Invoices(invoices=[unbilled]))
+        problem = json.loads(refused.value.body)
+        assert problem["Type"] == "ValidationException"
+        assert problem["Elements"][0]["ValidationErrors"][0]["Message"].startswith("Account code '999'")
     assert fake.replays == 1

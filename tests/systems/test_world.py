@@ -8,7 +8,7 @@ import httpx
 import pytest
 import requests
 
-from harness._wire import ConnectionReset, Request, Response, Timeout
+from harness._shared.wire import ConnectionReset, Request, Response, Timeout
 from harness.systems import (
     CallContext,
     HubSpot,
@@ -22,6 +22,7 @@ from harness.systems import (
     set_field,
     snapshot,
 )
+from harness.systems._world import Next
 
 from ._helpers import HUBSPOT_AUTH, STRIPE_AUTH, STRIPE_KEY, call
 
@@ -76,7 +77,7 @@ def test_configured_base_url_with_prefix_is_served() -> None:
         Stripe(extra_hosts=("https:///nohost",))
 
 
-def _execute_then_timeout(req: Request, ctx: CallContext, call_next) -> Response:  # type: ignore[no-untyped-def]
+def _execute_then_timeout(req: Request, ctx: CallContext, call_next: Next) -> Response:
     call_next(req)
     ctx.fault = "timeout_after"
     raise Timeout("read timed out after the server acted", executed=True)
@@ -103,7 +104,7 @@ def test_fakes_work_under_an_interceptor_that_executes_then_raises(world: World)
 
 
 def test_connection_reset_maps_to_client_errors(world: World) -> None:
-    def reset(req: Request, ctx: CallContext, call_next) -> Response:  # type: ignore[no-untyped-def]
+    def reset(req: Request, ctx: CallContext, call_next: Next) -> Response:
         raise ConnectionReset("reset by peer")
 
     world.interceptors.append(reset)
@@ -119,7 +120,7 @@ def test_drop_and_set_field_reshape_a_response(world: World) -> None:
     hubspot: HubSpot = world.system("hubspot")
     deal = hubspot.deal_ids()[0]
 
-    def drop_email(req: Request, ctx: CallContext, call_next) -> Response:  # type: ignore[no-untyped-def]
+    def drop_email(req: Request, ctx: CallContext, call_next: Next) -> Response:
         ctx.fault = "missing_field"
         return drop_field(call_next(req), "associations.contacts.results.*.id")
 
@@ -181,7 +182,7 @@ def test_reset_forgets_records_keys_and_logs(world: World) -> None:
 def test_a_crash_inside_a_fake_is_a_vendor_500_and_recorded(world: World) -> None:
     stripe: Stripe = world.system("stripe")
 
-    def boom(p, request, args):  # type: ignore[no-untyped-def]
+    def boom(p: object, request: Request, args: object) -> Response:
         raise RuntimeError("bug in the fake")
 
     stripe._routes = [(m, pat, type(e)(e.method, e.pattern, e.spec, boom)) for m, pat, e in stripe._routes]

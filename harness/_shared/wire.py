@@ -194,7 +194,7 @@ class WallClock:
         time.sleep(max(0.0, seconds))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VirtualClock:
     """A clock that only moves when told to.
 
