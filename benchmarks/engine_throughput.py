@@ -57,9 +57,8 @@ VARIANTS = ("embedded_sqlite", "embedded_pg", "celery", "dbos")
 
 
 def _vendor(port_out: Any, latency: float) -> None:
-    from harness._wire import Request
-
     from harness import WallClock
+    from harness._shared.wire import Request
     from harness.systems import World
     from harness.systems._stripe import Stripe
 

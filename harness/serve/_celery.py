@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from harness._wire import real_time
+from harness._shared.wire import real_time
 from harness.errors import LedgerError, UsageError
 from harness.flow import Flow
 from harness.ledger import Ledger
