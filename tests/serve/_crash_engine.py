@@ -64,14 +64,15 @@ class EngineCampaign(Campaign):
 
     def start(self, vendor: Vendor) -> tuple[subprocess.Popen[bytes], int]:
         port = _free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_engine_flow.py"),
-             "--port", str(port), "--lease", LEASE, "--engine", "celery", "--broker", BROKER,
-             "--queue", self.queue_prefix],
-            env=self.env(vendor),
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.workdir / "serve.log", "ab"),  # noqa: SIM115 -- the child owns it
-        )
+        with open(self.workdir / "serve.log", "ab") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_engine_flow.py"),
+                 "--port", str(port), "--lease", LEASE, "--engine", "celery", "--broker", BROKER,
+                 "--queue", self.queue_prefix],
+                env=self.env(vendor),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
@@ -89,13 +90,14 @@ class EngineCampaign(Campaign):
     def start_worker(self, vendor: Vendor, slot: int, *, wait: bool = True) -> None:
         """Start worker ``slot``; ``wait``: until its ``ready`` line, else it is promoted to
         the workers that may be killed once that line is read (see :meth:`promote`)."""
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "worker", "--flow", str(HERE / "_crash_engine_flow.py"),
-             "--broker", BROKER, "--queue", self.queue_prefix, "--threads", "2", "--lease", LEASE],
-            env=self.env(vendor),
-            stdout=subprocess.PIPE,
-            stderr=open(self.workdir / f"worker{slot}.log", "ab"),  # noqa: SIM115 -- the child owns it
-        )
+        with open(self.workdir / f"worker{slot}.log", "ab") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.cli", "worker", "--flow", str(HERE / "_crash_engine_flow.py"),
+                 "--broker", BROKER, "--queue", self.queue_prefix, "--threads", "2", "--lease", LEASE],
+                env=self.env(vendor),
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
         assert proc.stdout is not None
         self.starting[slot] = (proc, b"", time.monotonic() + 60)
         if wait:
