@@ -1,4 +1,4 @@
-"""The ``harness`` command: check | replay | demo | report | gate | inbox | ledger | simulate | triggers | serve.
+"""The ``harness`` command: check | replay | demo | report | gate | inbox | ledger | simulate | triggers | serve | worker.
 
 Each subcommand lives in ``harness/_commands/<name>.py`` as a click command and
 is registered here.  This module owns the error policy of the whole CLI:
@@ -59,9 +59,10 @@ def _register() -> None:
         simulate,
         systems,
         triggers,
+        worker,
     )
 
-    for module in (demo, check, report, gate, inbox, ledger, simulate, systems, triggers, serve):
+    for module in (demo, check, report, gate, inbox, ledger, simulate, systems, triggers, serve, worker):
         for command in module.COMMANDS:
             cli.add_command(command)
 

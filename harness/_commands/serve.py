@@ -1,12 +1,15 @@
 """``harness serve``: receive the flows' signed webhooks and run them durably.
 
 ``harness serve --flow flows/deal_won.py [--flow …] [--host 127.0.0.1]
-[--port 8000] [--workers 2] [--worker-threads] [--ledger URL] [--public-url URL]``
-serves ``POST /hooks/<flow name>`` (signature checked, delivery stored, then
-202), ``GET /healthz`` and ``GET /metrics`` with uvicorn.  Worker processes
-forked at start run the flows (``--worker-threads``: threads in the serving
-process); runs that a previous process left unfinished are resumed at start.  A missing webhook secret is a usage error naming the
-variable to set.
+[--port 8000] [--workers 2] [--worker-threads] [--ledger URL] [--public-url URL]
+[--engine celery --broker URL]`` serves ``POST /hooks/<flow name>`` (signature
+checked, delivery stored, then 202), ``GET /healthz`` and ``GET /metrics`` with
+uvicorn.  Worker processes forked at start run the flows (``--worker-threads``:
+threads in the serving process); runs that a previous process left unfinished
+are resumed at start.  A missing webhook secret is a usage error naming the
+variable to set.  ``--engine celery --broker URL`` runs no automation here:
+each accepted run is sent to ``harness worker`` processes through Celery
+(:mod:`harness.serve._celery`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ __all__ = ["COMMANDS"]
 @click.option("--rate-limit", "rate_limits", metavar="SYSTEM=CALLS/SECONDS", multiple=True,
               help="Pace calls to a system, shared by all workers (default: hubspot=100/10, "
                    "stripe=25/1); repeat for more systems.")
+@click.option("--engine", type=click.Choice(["embedded", "celery"]), default="embedded", show_default=True,
+              help="Who runs the runs: worker threads here, or `harness worker` processes through "
+                   "Celery (needs --broker and a PostgreSQL ledger shared with the workers).")
+@click.option("--broker", metavar="URL", default=None,
+              help="Celery broker for --engine celery: redis://127.0.0.1:6379/0 or amqp://...")
+@click.option("--queue", "queue", metavar="NAME", default="harness", show_default=True,
+              help="Prefix of the Celery queues (<NAME>.<flow>); the workers must use the same.")
 def serve(
     flow_specs: tuple[str, ...],
     host: str,
@@ -46,6 +56,9 @@ def serve(
     public_url: str | None,
     lease: float,
     rate_limits: tuple[str, ...],
+    engine: str,
+    broker: str | None,
+    queue: str,
 ) -> int:
     """Serve the flows' webhooks: verify signatures, store each delivery, run it durably."""
     import uvicorn
@@ -66,15 +79,29 @@ def serve(
 
     # a misconfigured OTEL_* variable is a usage error now, not a log line at the first run
     traced = tracing_configured()
+    dispatch = None
+    if engine == "celery":
+        if broker is None:
+            raise UsageError(
+                "harness serve --engine celery: give the broker the workers read, e.g. "
+                "--broker redis://127.0.0.1:6379/0"
+            )
+        from harness.serve._celery import CeleryDispatch, check_broker
+
+        check_broker(broker)
+        dispatch = CeleryDispatch(broker, queue=queue)
+    elif broker is not None:
+        raise UsageError("harness serve: --broker is for --engine celery; add --engine celery or drop --broker")
     ledger = Ledger.open(ledger_url)
     mode = "threads" if worker_threads else "processes"
     app = create_app(
         flows, ledger=ledger, workers=workers, public_url=public_url, lease=lease,
-        rate_limits=limits, worker_mode=mode,
+        rate_limits=limits, worker_mode=mode, dispatch=dispatch,
     )
+    runs_by = f"{workers} worker {mode}" if dispatch is None else f"runs sent to Celery at {broker}"
     click.echo(
         f"harness serve: {', '.join(f'/hooks/{f.name}' for f in flows)} on http://{host}:{port} "
-        f"(ledger {ledger.url}, {workers} worker {mode}{', spans exported' if traced else ''})",
+        f"(ledger {ledger.url}, {runs_by}{', spans exported' if traced else ''})",
         err=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from harness.errors import LedgerError
 from harness.ledger import _codec, schema
@@ -269,50 +269,69 @@ class RunQueue:
         lease_for: float,
         flows: Sequence[str] | None = None,
         limit: int = 1,
+        older_than: float | None = None,
     ) -> list[QueuedRun]:
         """Lease up to ``limit`` runs that are due: accepted or waiting with ``next_wall`` passed
         and no live lease, or running with an expired lease (their process died).
 
         Each row is taken by one conditional UPDATE, so two workers never lease
         the same run.  A run taken over from an expired lease has its
-        ``recoveries`` counted.
+        ``recoveries`` counted.  ``older_than`` (a wall time) leaves accepted and
+        waiting runs whose ``next_wall`` is later than it to their dispatcher: the
+        recovery sweep of an engine's workers takes only the runs whose message
+        was lost.
         """
         q = self._q.c
-        due = or_(
-            (q.state.in_(("accepted", "waiting")))
-            & (q.next_wall <= wall_now)
-            & (q.lease_expires.is_(None) | (q.lease_expires < wall_now)),
-            (q.state == "running") & (q.lease_expires < wall_now),
-        )
-        stmt = select(q.id, q.state, q.lease_expires).where(due)
+        due = self._due(wall_now, older_than)
+        stmt = select(q.id).where(due)
         if flows is not None:
             stmt = stmt.where(q.flow.in_(list(flows)))
         stmt = stmt.order_by(q.next_wall).limit(limit * 4)
         leased: list[QueuedRun] = []
         with self.ledger._read("looking for due runs") as conn:
-            candidates = list(conn.execute(stmt))
-        for run_id, _state, expires in candidates:
+            candidates = list(conn.execute(stmt).scalars())
+        for run_id in candidates:
             if len(leased) >= limit:
                 break
-            # a clean park releases its lease: a lease still there was held by a process that died
-            recovered = expires is not None
-            with self.ledger._write("leasing a run") as conn:
-                taken = conn.execute(
-                    self._q.update()
-                    .where(q.id == run_id, due)
-                    .values(
-                        lease_owner=owner,
-                        lease_expires=wall_now + lease_for,
-                        recoveries=q.recoveries + (1 if recovered else 0),
-                        wall_updated=wall_now,
-                    )
-                ).rowcount
-                if taken:
-                    row = conn.execute(
-                        select(*[self._q.c[c] for c in _COLUMNS]).where(q.id == run_id)
-                    ).one()
-                    leased.append(_from_row(row))
+            row = self._take(str(run_id), due, owner=owner, wall_now=wall_now, lease_for=lease_for)
+            if row is not None:
+                leased.append(row)
         return leased
+
+    def lease_run(self, run_id: str, *, owner: str, wall_now: float, lease_for: float) -> QueuedRun | None:
+        """Lease the run ``run_id`` if it is due (as :meth:`lease_due` says); ``None`` when it
+        is not: finished, leased by a live worker, or waiting for a later time."""
+        return self._take(run_id, self._due(wall_now, None), owner=owner, wall_now=wall_now, lease_for=lease_for)
+
+    def _due(self, wall_now: float, older_than: float | None) -> Any:
+        q = self._q.c
+        ready = wall_now if older_than is None else min(wall_now, older_than)
+        return or_(
+            (q.state.in_(("accepted", "waiting")))
+            & (q.next_wall <= ready)
+            & (q.lease_expires.is_(None) | (q.lease_expires < wall_now)),
+            (q.state == "running") & (q.lease_expires < wall_now),
+        )
+
+    def _take(self, run_id: str, due: Any, *, owner: str, wall_now: float, lease_for: float) -> QueuedRun | None:
+        q = self._q.c
+        with self.ledger._write("leasing a run") as conn:
+            # a clean park releases its lease: a lease still there was held by a process that
+            # died (counted as a recovery)
+            taken = conn.execute(
+                self._q.update()
+                .where(q.id == run_id, due)
+                .values(
+                    lease_owner=owner,
+                    lease_expires=wall_now + lease_for,
+                    recoveries=q.recoveries + case((q.lease_expires.is_not(None), 1), else_=0),
+                    wall_updated=wall_now,
+                )
+            ).rowcount
+            if not taken:
+                return None
+            row = conn.execute(select(*[self._q.c[c] for c in _COLUMNS]).where(q.id == run_id)).one()
+        return _from_row(row)
 
     def heartbeat(self, *, owner: str, run_ids: Sequence[str], wall_now: float, lease_for: float) -> list[str]:
         """Push the leases ``owner`` holds on ``run_ids`` forward; the ids it no longer holds."""

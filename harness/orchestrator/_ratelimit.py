@@ -10,7 +10,8 @@ per second).
 
 Limit (documented, not hidden): the buckets live in one process; several
 ``harness serve`` processes on one ledger each keep their own, so give each
-its share (half the calls on each of two).
+its share (half the calls on each of two).  ``harness worker`` processes share
+theirs through Redis (:mod:`harness.orchestrator._ratelimit_redis`).
 """
 
 from __future__ import annotations

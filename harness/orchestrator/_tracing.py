@@ -6,7 +6,7 @@ every process that worked on it).  Each span carries the flow, the run id,
 the attempt number, and for calls the system, the method, the URL's path
 template (``/v1/customers/{id}``, from the redacted URL: never a query
 string, an id or a secret), the status, the outcome, the error class and the
-fault.  Error messages are redacted (:mod:`harness._redact`).
+fault.  Error messages are redacted (:mod:`harness._shared.redact`).
 
 Where spans go, decided once per process:
 
@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from harness._redact import redact_text, redact_url
+from harness._shared.redact import redact_text, redact_url
 from harness.errors import UsageError
 
 if TYPE_CHECKING:

@@ -42,6 +42,10 @@ class Workers:
     looks again (a local acceptance wakes it at once).  ``idle_exit``: a
     worker ends when no unfinished run of these flows is left (the embedded
     workers of ``flow.handle``); ``harness serve`` keeps them running.
+    ``sweep_after``: leave accepted and waiting runs to a dispatcher (a
+    distributed engine) for that many seconds past their due time and take
+    only the runs it lost (its message, or its worker, died) and the runs
+    whose lease expired.
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class Workers:
         threads: int = 2,
         poll: float = 0.5,
         idle_exit: bool = False,
+        sweep_after: float | None = None,
     ) -> None:
         if not orchestrators:
             raise InvalidValueError("Workers: no flow to work for")
@@ -62,6 +67,7 @@ class Workers:
         self.threads = threads
         self.poll = poll
         self.idle_exit = idle_exit
+        self.sweep_after = sweep_after
         self._wake = threading.Condition()
         self._pending = False
         self._stop = threading.Event()
@@ -116,14 +122,22 @@ class Workers:
         """Lease and run every due run now, in this thread; the number run."""
         count = 0
         while True:
-            rows = self.queue.lease_due(
-                owner=self.owner, wall_now=real_time(), lease_for=self.lease, flows=sorted(self.by_flow)
-            )
+            rows = self._lease_due(sorted(self.by_flow))
             if not rows:
                 return count
             for row in rows:
                 self._run(row)
                 count += 1
+
+    def _lease_due(self, flows: list[str]) -> list[QueuedRun]:
+        now = real_time()
+        return self.queue.lease_due(
+            owner=self.owner,
+            wall_now=now,
+            lease_for=self.lease,
+            flows=flows,
+            older_than=None if self.sweep_after is None else now - self.sweep_after,
+        )
 
     def _run(self, row: QueuedRun) -> None:
         orch = self.by_flow[row.flow]
@@ -144,9 +158,7 @@ class Workers:
         flows = sorted(self.by_flow)
         while not self._stop.is_set():
             try:
-                rows = self.queue.lease_due(
-                    owner=self.owner, wall_now=real_time(), lease_for=self.lease, flows=flows
-                )
+                rows = self._lease_due(flows)
             except Exception as exc:
                 log.error("worker: could not read the run queue: %s", error_message(exc))
                 rows = []
@@ -160,7 +172,11 @@ class Workers:
                 due = real_time() + self.poll
             if due is None and self.idle_exit:
                 return
-            wait = self.poll if due is None else min(self.poll, max(0.0, due - real_time()))
+            if due is None or self.sweep_after is not None:
+                # a sweep looks again after its poll: due runs are its dispatcher's first
+                wait = self.poll
+            else:
+                wait = min(self.poll, max(0.0, due - real_time()))
             with self._wake:
                 if not self._pending:
                     self._wake.wait(max(wait, 0.01))

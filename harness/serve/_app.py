@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,6 +92,7 @@ class Server:
         rate_limits: Mapping[str, RateLimit] | None = None,
         worker_mode: str = "processes",
         dispatcher: Dispatcher | None = None,
+        dispatch: Callable[[str, Sequence[str]], None] | None = None,
     ) -> None:
         if not flows:
             raise UsageError("harness serve: give at least one flow (--flow FILE)")
@@ -117,6 +118,9 @@ class Server:
             worker_mode, unique, built, ledger=ledger, workers=workers, lease=lease, poll=poll,
             rate_limits=limits,
         )
+        #: a distributed engine's hook (``harness serve --engine``): it gets ``(flow, run ids)``
+        #: after each acceptance and its workers run them; no worker of this process starts
+        self.dispatch = dispatch
         self.schemes: dict[str, tuple[Scheme, bytes]] = {}
         import os
 
@@ -146,14 +150,16 @@ class Server:
         """Start the workers (once; again after :meth:`stop`)."""
         with self._start_lock:
             if not self._started:
-                self.workers.start()
+                if self.dispatch is None:
+                    self.workers.start()
                 self._started = True
 
     def stop(self) -> None:
         """Stop the workers after their current run (unfinished runs stay in the ledger)."""
         with self._start_lock:
             if self._started:
-                self.workers.stop()
+                if self.dispatch is None:
+                    self.workers.stop()
                 self._started = False
 
     def accept(self, name: str, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -163,6 +169,9 @@ class Server:
         for event in events:
             run_id, holder = orch.accept(event)
             accepted.append({"run_id": run_id, **({"attached_to": holder} if holder else {})})
+        if self.dispatch is not None:
+            self.dispatch(name, [a["run_id"] for a in accepted])
+            return accepted
         self.workers.wake()
         return accepted
 
@@ -210,6 +219,7 @@ def create_app(
     rate_limits: Mapping[str, RateLimit] | None = None,
     worker_mode: str = "processes",
     dispatcher: Dispatcher | None = None,
+    dispatch: Callable[[str, Sequence[str]], None] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``flows`` (see the module's description); ``app.state.harness`` is
     its :class:`Server`.
@@ -224,7 +234,9 @@ def create_app(
     processes (``worker_mode="processes"``, the default, so the serving
     process only accepts) or threads in the serving process
     (``worker_mode="threads"``); ``dispatcher`` replaces both with another
-    :class:`~harness.serve.Dispatcher` (a distributed engine).
+    :class:`~harness.serve.Dispatcher`.  ``dispatch`` hands the accepted runs to
+    a distributed engine instead, and no worker of this process starts
+    (:class:`harness.serve._celery.CeleryDispatch`).
     """
     server = Server(
         flows,
@@ -237,6 +249,7 @@ def create_app(
         rate_limits=rate_limits,
         worker_mode=worker_mode,
         dispatcher=dispatcher,
+        dispatch=dispatch,
     )
 
     async def hook(request: Request) -> Response:
