@@ -65,7 +65,7 @@ def test_a_production_run_is_one_span_with_its_attempts_and_calls(
     assert isinstance(result, RunResult) and result.end_state == "succeeded"
     finished = spans.get_finished_spans()
     (run,) = by_name(finished, "harness.run")
-    attempts = sorted(by_name(finished, "harness.attempt"), key=lambda s: s.attributes["harness.attempt"])  # type: ignore[index]
+    attempts = sorted(by_name(finished, "harness.attempt"), key=lambda s: int(s.attributes["harness.attempt"]))  # type: ignore[index, arg-type]
     calls = [s for s in finished if s.kind.name == "CLIENT"]
     assert run.name == "harness.run orders"
     assert run.attributes is not None

@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 import requests
@@ -184,7 +185,8 @@ class EngineCampaign(Campaign):
                 self.log.append(f"{time.monotonic() - t0:.1f}s workers ready")
                 for cycle in range(self.kills):
                     target = TARGETS[cycle % len(TARGETS)]
-                    resend, self.pending = self.pending, []
+                    resend: list[dict[str, Any]] = list(self.pending)
+                    self.pending.clear()
                     self.deliver(port, resend + self.batch())
                     deadline = time.monotonic() + 60
                     while (slot := self.victim(queue, target)) is None:
@@ -206,7 +208,8 @@ class EngineCampaign(Campaign):
                     self.start_worker(vendor, slot, wait=False)
                     self.restarts += 1
                 while self.pending:
-                    resend, self.pending = self.pending, []
+                    resend = list(self.pending)
+                    self.pending.clear()
                     self.deliver(port, resend)
                 self.log.append(f"{time.monotonic() - t0:.1f}s all delivered")
                 deadline = time.monotonic() + 120

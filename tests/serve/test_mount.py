@@ -126,7 +126,7 @@ def test_mounted_in_flask_through_a2wsgi(sqlite_ledger: Ledger, world: World) ->
         return {"app": "ours"}
 
     flask_app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
-        flask_app.wsgi_app, {"/harness": ASGIMiddleware(inner)}
+        flask_app.wsgi_app, {"/harness": ASGIMiddleware(inner)}  # type: ignore[dict-item]
     )
     client = flask_app.test_client()
     try:
@@ -173,7 +173,8 @@ def test_mounted_beside_django_with_an_asgi_dispatcher(sqlite_ledger: Ledger, wo
             await django_app(scope, receive, send)
 
     async def deliver() -> list[tuple[int, str]]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url=BASE) as client:
+        transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
             assert (await client.get("/")).json() == {"app": "ours"}
             body, headers = order_delivery(7)
             first = await client.post("/harness/hooks/orders", content=body, headers=headers)
