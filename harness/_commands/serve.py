@@ -75,7 +75,7 @@ def serve(
     missing = check_secrets(flows)
     if missing:
         raise UsageError(missing)
-    from harness.orchestrator._tracing import tracing_configured
+    from harness.orchestrator import tracing_configured
 
     # a misconfigured OTEL_* variable is a usage error now, not a log line at the first run
     traced = tracing_configured()
@@ -86,7 +86,7 @@ def serve(
                 "harness serve --engine celery: give the broker the workers read, e.g. "
                 "--broker redis://127.0.0.1:6379/0"
             )
-        from harness.serve._celery import CeleryDispatch, check_broker
+        from harness.serve import CeleryDispatch, check_broker
 
         check_broker(broker)
         dispatch = CeleryDispatch(broker, queue=queue)

@@ -54,8 +54,8 @@ def worker(
 
     from harness.flow import load_flow
     from harness.ledger import Ledger
-    from harness.orchestrator._ratelimit import RateLimiter, default_rate_limits, parse_rate_limit
-    from harness.serve._celery import CeleryWorker, check_broker
+    from harness.orchestrator import RateLimiter, default_rate_limits, parse_rate_limit
+    from harness.serve import CeleryWorker, check_broker
 
     check_broker(broker)
     limits = default_rate_limits()
@@ -66,7 +66,7 @@ def worker(
     )
     limiter: RateLimiter
     if store is not None:
-        from harness.orchestrator._ratelimit_redis import RedisRateLimiter
+        from harness.orchestrator import RedisRateLimiter
 
         limiter = RedisRateLimiter(store, limits, namespace=queue)
         shared = f"rate limits shared through {store}"

@@ -61,10 +61,11 @@ from harness.orchestrator._ratelimit import (
     default_rate_limits,
     parse_rate_limit,
 )
+from harness.orchestrator._ratelimit_redis import RedisRateLimiter
 from harness.orchestrator._retry import backoff_cap, backoff_delay
-from harness.orchestrator._run import DeliveryInfo, RunResult, Sink
+from harness.orchestrator._run import DeliveryInfo, RunResult, Sink, error_message
 from harness.orchestrator._runner import Orchestrator, orchestrator_for
-from harness.orchestrator._tracing import configure_tracing
+from harness.orchestrator._tracing import configure_tracing, tracing_configured
 from harness.orchestrator._workers import Workers
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "Orchestrator",
     "RateLimit",
     "RateLimiter",
+    "RedisRateLimiter",
     "RunAccepted",
     "RunResult",
     "Sink",
@@ -99,6 +101,7 @@ __all__ = [
     "classify",
     "configure_tracing",
     "default_rate_limits",
+    "error_message",
     "install",
     "is_retryable",
     "orchestrator_for",
@@ -109,6 +112,7 @@ __all__ = [
     "retry_after",
     "sink_for",
     "system_for_host",
+    "tracing_configured",
 ]
 
 # a library logs, the application decides where to: without configuration the

@@ -208,7 +208,7 @@ def _ns(seconds: float) -> int:
 
 
 def _path_template(method: str, url: str) -> str:
-    from harness.systems._descriptor import template_endpoint
+    from harness.systems import template_endpoint
 
     path = urlsplit(redact_url(url)).path or "/"
     return template_endpoint(method, path).partition(" ")[2]

@@ -10,17 +10,21 @@ would send, for tests and load tools.
 """
 
 from harness.serve._app import Server, check_secrets, create_app
+from harness.serve._celery import CeleryDispatch, CeleryWorker, check_broker
 from harness.serve._dispatch import Dispatcher, WorkerProcesses, WorkerThreads
 from harness.serve._signatures import SCHEMES, Scheme, SignedRequest, scheme_for_system, sign
 
 __all__ = [
     "SCHEMES",
+    "CeleryDispatch",
+    "CeleryWorker",
     "Dispatcher",
     "Scheme",
     "Server",
     "SignedRequest",
     "WorkerProcesses",
     "WorkerThreads",
+    "check_broker",
     "check_secrets",
     "create_app",
     "scheme_for_system",

@@ -37,10 +37,15 @@ from harness.errors import LedgerError, UsageError
 from harness.flow import Flow
 from harness.ledger import Ledger
 from harness.ledger.runqueue import RunQueue
-from harness.orchestrator._durable import DEFAULT_LEASE, DurableOrchestrator, RunAccepted
-from harness.orchestrator._ratelimit import RateLimit, RateLimiter
-from harness.orchestrator._run import error_message
-from harness.orchestrator._workers import Workers
+from harness.orchestrator import (
+    DEFAULT_LEASE,
+    DurableOrchestrator,
+    RateLimit,
+    RateLimiter,
+    RunAccepted,
+    Workers,
+    error_message,
+)
 
 __all__ = ["BROKER_SCHEMES", "CeleryDispatch", "CeleryWorker", "check_broker", "queue_name"]
 

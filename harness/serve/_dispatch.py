@@ -41,9 +41,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from harness.errors import UsageError
 from harness.flow import Flow
-from harness.orchestrator._durable import DurableOrchestrator
-from harness.orchestrator._ratelimit import RateLimit, RateLimiter
-from harness.orchestrator._workers import Workers
+from harness.orchestrator import DurableOrchestrator, RateLimit, RateLimiter, Workers
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess

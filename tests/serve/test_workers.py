@@ -82,11 +82,13 @@ def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
         "HARNESS_LEDGER_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
         "PYTHONPATH": str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_flow.py"),
-         "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115 -- the child owns it
-    )
+    # the child inherits the log's descriptor; the parent's copy is closed once it started
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "serve", "--flow", str(HERE / "_crash_flow.py"),
+             "--port", str(port), "--workers", "2"],
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
 
     def two_workers() -> bool:
         if proc.poll() is not None:
