@@ -320,52 +320,18 @@ class RunHook:
         """
         now = self.clock.now()
         system = self.system_of(request.host)
-        if now >= self.run_deadline:
-            raise self._fail(AttemptDeadlineExceeded("run", self.policy.timeouts.run))
-        if now >= self.attempt_deadline:
-            raise self._fail(AttemptDeadlineExceeded("attempt", self.policy.timeouts.attempt))
+        self._check_deadlines(now)
         method = request.method.upper()
         key = journal_key(method, request.url, request.body)
 
         # write contracts are checked before anything is sent or replayed
         if method not in _READS:
-            for wc in self.write_contracts:
-                if wc.system == system and wc.method == method and _path_matches(wc.path, request.path):
-                    violations = wc.contract.check(parse_body(request))
-                    if violations:
-                        exc = ContractViolation(f"{system} {method} {request.path}", violations)
-                        for v in violations:
-                            self.emit(
-                                "contract_violation",
-                                system=system,
-                                error_class="logical",
-                                detail={
-                                    "where": "write",
-                                    "method": method,
-                                    "path": request.path,
-                                    "field": v.field,
-                                    "value": _jsonable(v.value),
-                                    "rule": v.rule,
-                                },
-                            )
-                        raise self._fail(exc)
+            self._check_write_contracts(system, method, request)
             self._hold_stand_ins(system, method, request)
 
-        with self._lock:
-            rejected = self.rejected.get(key)
-            if rejected is not None:
-                # the same request was refused as a logical error in this run: sending it
-                # again cannot help (the automation's own retry loop would hammer)
-                return _Plan(system, key, 0, (), None, rejected, now, request)
-            unsafe = self.unsafe.get(key)
-            if unsafe is not None:
-                # it may have happened: sending it again may do it twice (a blind retry)
-                raise self._fail(AmbiguousWrite(_describe(unsafe)))
-            occurrence = self._cursor.get(key, 0)
-            journaled = self.journal.get(key, [])
-            if self.policy.journal and occurrence < len(journaled):
-                self._cursor[key] = occurrence + 1
-                return _Plan(system, key, occurrence, (), None, journaled[occurrence], now, request)
+        answered, occurrence = self._answer_from_run(system, key, now, request)
+        if answered is not None:
+            return answered
 
         descriptor = self.descriptor_of(system)
         if can_search and method not in _READS and key in self.ambiguous:
@@ -375,6 +341,73 @@ class RunHook:
                 if found is not None:
                     return _Plan(system, key, occurrence, (), None, found, now, request)
 
+        headers, query_key = self._idempotency(descriptor, method, key, request)
+        new_timeout = self._timeout_for(system, method, request, now)
+
+        yield from self._wait_for_breaker(system)
+        started = self.clock.now()
+        sent, query = _stamped(request, headers, query_key)
+        return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent, query)
+
+    def _check_deadlines(self, now: float) -> None:
+        """Raise :class:`AttemptDeadlineExceeded` when the run's or the attempt's deadline has passed."""
+        if now >= self.run_deadline:
+            raise self._fail(AttemptDeadlineExceeded("run", self.policy.timeouts.run))
+        if now >= self.attempt_deadline:
+            raise self._fail(AttemptDeadlineExceeded("attempt", self.policy.timeouts.attempt))
+
+    def _check_write_contracts(self, system: str, method: str, request: Request) -> None:
+        """Emit each violation of the flow's write contracts for this write and raise :class:`ContractViolation`."""
+        for wc in self.write_contracts:
+            if wc.system == system and wc.method == method and _path_matches(wc.path, request.path):
+                violations = wc.contract.check(parse_body(request))
+                if violations:
+                    exc = ContractViolation(f"{system} {method} {request.path}", violations)
+                    for v in violations:
+                        self.emit(
+                            "contract_violation",
+                            system=system,
+                            error_class="logical",
+                            detail={
+                                "where": "write",
+                                "method": method,
+                                "path": request.path,
+                                "field": v.field,
+                                "value": _jsonable(v.value),
+                                "rule": v.rule,
+                            },
+                        )
+                    raise self._fail(exc)
+
+    def _answer_from_run(
+        self, system: str, key: str, now: float, request: Request
+    ) -> tuple[_Plan | None, int]:
+        """A replay plan from this run (a refusal or a journaled answer) or ``None``, with the occurrence.
+
+        Raises :class:`AmbiguousWrite` for a write that may have happened on a
+        system that cannot dedupe it.
+        """
+        with self._lock:
+            rejected = self.rejected.get(key)
+            if rejected is not None:
+                # the same request was refused as a logical error in this run: sending it
+                # again cannot help (the automation's own retry loop would hammer)
+                return _Plan(system, key, 0, (), None, rejected, now, request), 0
+            unsafe = self.unsafe.get(key)
+            if unsafe is not None:
+                # it may have happened: sending it again may do it twice (a blind retry)
+                raise self._fail(AmbiguousWrite(_describe(unsafe)))
+            occurrence = self._cursor.get(key, 0)
+            journaled = self.journal.get(key, [])
+            if self.policy.journal and occurrence < len(journaled):
+                self._cursor[key] = occurrence + 1
+                return _Plan(system, key, occurrence, (), None, journaled[occurrence], now, request), occurrence
+        return None, occurrence
+
+    def _idempotency(
+        self, descriptor: SystemDescriptor, method: str, key: str, request: Request
+    ) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+        """The idempotency-key header to add and the query parameter to add (``None``: none), per the system."""
         headers: list[tuple[str, str]] = []
         idem = descriptor.idempotency
         key_value = ""
@@ -388,7 +421,10 @@ class RunHook:
         query_key: tuple[str, str] | None = None
         if key_value and idem is not None and idem.query_param and idem.query_param not in dict(request.query):
             query_key = (idem.query_param, key_value)
+        return headers, query_key
 
+    def _timeout_for(self, system: str, method: str, request: Request, now: float) -> float | None:
+        """:meth:`call_timeout` for the request, emitting ``timeout_defaulted`` when its client set none."""
         timeout = request.timeout
         new_timeout = self.call_timeout(timeout, now=now)
         if timeout is None:
@@ -401,17 +437,7 @@ class RunHook:
                     "timeout": self.policy.timeouts.call,
                 },
             )
-
-        yield from self._wait_for_breaker(system)
-        started = self.clock.now()
-        sent = request
-        for name, value in headers:
-            sent = sent.with_header(name, value)
-        query: tuple[tuple[str, str], ...] = ()
-        if query_key is not None:
-            sent = _with_query(sent, *query_key)
-            query = (query_key,)
-        return _Plan(system, key, occurrence, tuple(headers), new_timeout, None, started, sent, query)
+        return new_timeout
 
     def call_timeout(self, timeout: float | None, *, now: float | None = None) -> float | None:
         """The read timeout a call whose client set ``timeout`` must get, or ``None`` to keep it.
@@ -549,35 +575,13 @@ class RunHook:
         *,
         detail_extra: Mapping[str, Any] | None = None,
     ) -> None:
+        """Record one call: its :class:`CallRecord`, the run's state, a ``call`` event, and the breaker."""
         now = self.clock.now()
         replayed = plan.replay is not None
         method = plan.request.method.upper()
         is_write = method not in _READS
-        world_call = last_call.get()
-        fault = None
-        # the world logged this very call (same context, started no earlier): use its label
-        if (
-            world_call is not None
-            and not replayed
-            and world_call.started_at >= plan.started_at
-            and world_call.method == method
-            and world_call.url == redact_url(plan.request.url)
-        ):
-            fault = world_call.fault
-        error_class: ErrorClass | None = None
-        if response is not None:
-            status: int | None = response.status
-            outcome = "ok" if 200 <= response.status < 300 else "failed"
-            if outcome == "failed":
-                error_class = (
-                    "transient"
-                    if response.status in TRANSIENT_STATUSES or response.status >= 500
-                    else "logical"
-                )
-        else:
-            status = None
-            outcome = "unknown" if is_write else "failed"
-            error_class = classify(error, self.policy) if error is not None else "transient"
+        fault = self._fault_of(plan, method, replayed)
+        status, outcome, error_class = self._outcome(response, error, is_write)
         record = CallRecord(
             attempt=self.attempt,
             system=plan.system,
@@ -594,55 +598,8 @@ class RunHook:
             request=plan.request,
             response=response,
         )
-        with self._lock:
-            self.calls.append(record)
-            if outcome == "ok" and not is_write and response is not None and self.policy.hold_placeholders:
-                for m in missing_in_read(method, plan.request.url, response.body, self.subject_id):
-                    self.missing.setdefault(m.name, m)
-            if outcome == "ok":
-                if not replayed:
-                    self.journal.setdefault(plan.key, []).append(response)  # type: ignore[arg-type]
-                    self._cursor[plan.key] = plan.occurrence + 1
-                elif plan.replay is not None and plan.key not in self.journal:
-                    # a guard's answer becomes part of the journal like a real success
-                    self.journal[plan.key] = [plan.replay]
-                    self._cursor[plan.key] = plan.occurrence + 1
-                self.ambiguous.discard(plan.key)
-                self.unsafe.pop(plan.key, None)
-                self.failed_writes.pop(plan.key, None)
-                if is_write:
-                    # a later success of the same operation (same system, method, path
-                    # template) makes an earlier failed write good, even with another body
-                    for k, failed in list(self.failed_writes.items()):
-                        if self._same_operation(plan, failed):
-                            del self.failed_writes[k]
-            elif error_class == "logical" and response is not None and not replayed:
-                self.rejected[plan.key] = response
-                if is_write and response.status != 409:  # 409: it exists already
-                    self.failed_writes[plan.key] = record
-            elif is_write and error_class == "transient":
-                self.failed_writes[plan.key] = record
-                if response is None:
-                    self.ambiguous.add(plan.key)
-                    if self._cannot_dedupe(plan, error):
-                        self.unsafe[plan.key] = record
-        detail: dict[str, Any] = {
-            "method": method,
-            "url": redact_url(plan.request.url),
-            "attempt": self.attempt,
-            "latency": round(record.latency, 6),
-        }
-        if replayed:
-            detail["replayed"] = True
-            if outcome != "ok":
-                detail["refused"] = "an identical request was already rejected in this run; not re-sent"
-        if plan.headers or plan.query:
-            detail["idempotency_key"] = True
-        if error is not None:
-            detail["error"] = type(error).__name__
-            detail["message"] = _redact_message(str(error))[:300]
-        if detail_extra:
-            detail.update(detail_extra)
+        self._remember(plan, record, response, error)
+        detail = self._call_detail(plan, record, error, detail_extra)
         self.emit(
             "call",
             system=plan.system,
@@ -659,6 +616,110 @@ class RunHook:
         if change is not None:
             self.on_breaker(change)
 
+    def _fault_of(self, plan: _Plan, method: str, replayed: bool) -> str | None:
+        """The world's fault label for this call, when the world logged this very call (else ``None``)."""
+        world_call = last_call.get()
+        # the world logged this very call (same context, started no earlier): use its label
+        if (
+            world_call is not None
+            and not replayed
+            and world_call.started_at >= plan.started_at
+            and world_call.method == method
+            and world_call.url == redact_url(plan.request.url)
+        ):
+            return world_call.fault
+        return None
+
+    def _outcome(
+        self, response: Response | None, error: BaseException | None, is_write: bool
+    ) -> tuple[int | None, str, ErrorClass | None]:
+        """The call's status, outcome (``ok``, ``failed``, ``unknown``) and error class."""
+        error_class: ErrorClass | None = None
+        if response is not None:
+            status: int | None = response.status
+            outcome = "ok" if 200 <= response.status < 300 else "failed"
+            if outcome == "failed":
+                error_class = (
+                    "transient"
+                    if response.status in TRANSIENT_STATUSES or response.status >= 500
+                    else "logical"
+                )
+        else:
+            status = None
+            outcome = "unknown" if is_write else "failed"
+            error_class = classify(error, self.policy) if error is not None else "transient"
+        return status, outcome, error_class
+
+    def _remember(
+        self, plan: _Plan, record: CallRecord, response: Response | None, error: BaseException | None
+    ) -> None:
+        """Add the call to the run's calls and update the journal, refusals, failed and unsafe writes."""
+        replayed = record.replayed
+        is_write = record.is_write
+        with self._lock:
+            self.calls.append(record)
+            if record.outcome == "ok":
+                self._remember_success(plan, record, response)
+            elif record.error_class == "logical" and response is not None and not replayed:
+                self.rejected[plan.key] = response
+                if is_write and response.status != 409:  # 409: it exists already
+                    self.failed_writes[plan.key] = record
+            elif is_write and record.error_class == "transient":
+                self.failed_writes[plan.key] = record
+                if response is None:
+                    self.ambiguous.add(plan.key)
+                    if self._cannot_dedupe(plan, error):
+                        self.unsafe[plan.key] = record
+
+    def _remember_success(self, plan: _Plan, record: CallRecord, response: Response | None) -> None:
+        """Journal a successful call, note the fields its read found missing, and clear its earlier failures."""
+        is_write = record.is_write
+        if not is_write and response is not None and self.policy.hold_placeholders:
+            for m in missing_in_read(record.method, plan.request.url, response.body, self.subject_id):
+                self.missing.setdefault(m.name, m)
+        if not record.replayed:
+            self.journal.setdefault(plan.key, []).append(response)  # type: ignore[arg-type]
+            self._cursor[plan.key] = plan.occurrence + 1
+        elif plan.replay is not None and plan.key not in self.journal:
+            # a guard's answer becomes part of the journal like a real success
+            self.journal[plan.key] = [plan.replay]
+            self._cursor[plan.key] = plan.occurrence + 1
+        self.ambiguous.discard(plan.key)
+        self.unsafe.pop(plan.key, None)
+        self.failed_writes.pop(plan.key, None)
+        if is_write:
+            # a later success of the same operation (same system, method, path
+            # template) makes an earlier failed write good, even with another body
+            for k, failed in list(self.failed_writes.items()):
+                if self._same_operation(plan, failed):
+                    del self.failed_writes[k]
+
+    def _call_detail(
+        self,
+        plan: _Plan,
+        record: CallRecord,
+        error: BaseException | None,
+        detail_extra: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The ``call`` event's detail: method, redacted URL, attempt, latency, and what was special."""
+        detail: dict[str, Any] = {
+            "method": record.method,
+            "url": redact_url(plan.request.url),
+            "attempt": self.attempt,
+            "latency": round(record.latency, 6),
+        }
+        if record.replayed:
+            detail["replayed"] = True
+            if record.outcome != "ok":
+                detail["refused"] = "an identical request was already rejected in this run; not re-sent"
+        if plan.headers or plan.query:
+            detail["idempotency_key"] = True
+        if error is not None:
+            detail["error"] = type(error).__name__
+            detail["message"] = _redact_message(str(error))[:300]
+        if detail_extra:
+            detail.update(detail_extra)
+        return detail
 
     def resend_safe(self, plan: _Plan) -> bool:
         """Whether the client's own retry (urllib3's ``Retry``, below the hook) may send the
@@ -745,6 +806,20 @@ def _never_connected(error: BaseException) -> bool:
         )
         todo.extend(a for a in exc.args if isinstance(a, BaseException))
     return False
+
+
+def _stamped(
+    request: Request, headers: list[tuple[str, str]], query_key: tuple[str, str] | None
+) -> tuple[Request, tuple[tuple[str, str], ...]]:
+    """``request`` with ``headers`` added and ``query_key`` added to its URL, and the query added."""
+    sent = request
+    for name, value in headers:
+        sent = sent.with_header(name, value)
+    query: tuple[tuple[str, str], ...] = ()
+    if query_key is not None:
+        sent = _with_query(sent, *query_key)
+        query = (query_key,)
+    return sent, query
 
 
 def _search_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -230,13 +230,26 @@ def export_run(record: RunRecord) -> None:
 
 
 def _emit(tracer: Any, record: RunRecord) -> None:
+    """Build and end the spans of ``record``: its run, each attempt under it, each call under its attempt."""
     from opentelemetry import trace
+
+    base = {"harness.flow": record.flow, "harness.run_id": record.id}
+    end_wall = record.wall_ended if record.wall_ended is not None else record.wall_started
+    run_span = _run_span(tracer, record, base)
+    parent = trace.set_span_in_context(run_span)
+    windows = _attempt_windows(record.events, end_wall)
+    attempt_ctx, attempt_spans = _attempt_spans(tracer, windows, parent, base)
+    _call_spans(tracer, record.events, attempt_ctx, parent, base)
+    for span, ended in attempt_spans:
+        span.end(end_time=_ns(ended))
+    run_span.end(end_time=_ns(end_wall))
+
+
+def _run_span(tracer: Any, record: RunRecord, base: Mapping[str, Any]) -> Any:
+    """Start the run's span (an error status when the run ended manual or failed)."""
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     events: tuple[EventRecord, ...] = record.events
-    base = {"harness.flow": record.flow, "harness.run_id": record.id}
-    failed = record.end_state in ("manual", "failed")
-    end_wall = record.wall_ended if record.wall_ended is not None else record.wall_started
     run_span = tracer.start_span(
         f"harness.run {record.flow}",
         kind=SpanKind.CONSUMER,
@@ -254,11 +267,16 @@ def _emit(tracer: Any, record: RunRecord) -> None:
             }
         ),
     )
-    if failed:
+    if record.end_state in ("manual", "failed"):
         reason = str(record.detail.get("reason") or record.end_state)
         run_span.set_status(Status(StatusCode.ERROR, redact_text(reason)[:300]))
-    parent = trace.set_span_in_context(run_span)
-    # attempts: from each "attempt" event to the event that closed it
+    return run_span
+
+
+def _attempt_windows(
+    events: tuple[EventRecord, ...], end_wall: float
+) -> list[tuple[int, float, float, EventRecord | None]]:
+    """The attempts as (number, began, ended, error event): each "attempt" event to the event that closed it."""
     attempts: list[tuple[int, float, float, EventRecord | None]] = []
     opened: tuple[int, float] | None = None
     error_of: dict[int, EventRecord] = {}
@@ -276,9 +294,22 @@ def _emit(tracer: Any, record: RunRecord) -> None:
             opened = None
     if opened is not None:
         attempts.append((opened[0], opened[1], end_wall, None))
+    return attempts
+
+
+def _attempt_spans(
+    tracer: Any,
+    windows: list[tuple[int, float, float, EventRecord | None]],
+    parent: Any,
+    base: Mapping[str, Any],
+) -> tuple[dict[int, Any], list[tuple[Any, float]]]:
+    """Start one span per attempt window under ``parent``; return each attempt's context and the spans with their end."""
+    from opentelemetry import trace
+    from opentelemetry.trace import Status, StatusCode
+
     attempt_ctx: dict[int, Any] = {}
     attempt_spans = []
-    for number, began, ended, error in attempts:
+    for number, began, ended, error in windows:
         span = tracer.start_span(
             "harness.attempt",
             context=parent,
@@ -297,6 +328,19 @@ def _emit(tracer: Any, record: RunRecord) -> None:
             span.set_status(Status(StatusCode.ERROR, redact_text(message)[:300]))
         attempt_ctx[number] = trace.set_span_in_context(span)
         attempt_spans.append((span, ended))
+    return attempt_ctx, attempt_spans
+
+
+def _call_spans(
+    tracer: Any,
+    events: tuple[EventRecord, ...],
+    attempt_ctx: Mapping[int, Any],
+    parent: Any,
+    base: Mapping[str, Any],
+) -> None:
+    """Start and end one client span per "call" event, under its attempt's span (else the run's)."""
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
     for e in events:
         if e.kind != "call":
             continue
@@ -328,6 +372,3 @@ def _emit(tracer: Any, record: RunRecord) -> None:
         if e.outcome not in (None, "ok"):
             span.set_status(Status(StatusCode.ERROR))
         span.end(end_time=_ns(e.wall_at))
-    for span, ended in attempt_spans:
-        span.end(end_time=_ns(ended))
-    run_span.end(end_time=_ns(end_wall))
