@@ -58,7 +58,7 @@ from harness.orchestrator._calls import (
     unhooked,
     wire_response,
 )
-from harness.orchestrator._hook import _Plan
+from harness.orchestrator._hook import RunHook, _Plan
 from harness.systems import response_bytes
 
 __all__ = ["activate", "current_hook", "deactivate", "install"]
@@ -71,10 +71,9 @@ _INSTALLED = False
 
 
 def _install_urllib3() -> None:
+    """Wrap ``HTTPConnectionPool.urlopen``: its outermost call inside a run passes the run's hook."""
     import urllib3
     from urllib3.connectionpool import HTTPConnectionPool
-    from urllib3.response import HTTPResponse
-    from urllib3.util.retry import Retry
 
     original = HTTPConnectionPool.urlopen
 
@@ -109,51 +108,81 @@ def _install_urllib3() -> None:
             )
             return wire_response(r.status, r.headers.items(), r.data)
 
-        def apply(plan: _Plan) -> None:
-            for name, value in plan.headers:
-                sent_headers[name] = value
-            if plan.query:  # an idempotency key sent as a query parameter
-                target[0] = plan.request.url if "://" in url[:12] else _target(plan.request.url)
-            if plan.timeout is not None:
-                connect = getattr(timeout, "connect_timeout", None)
-                bound = plan.timeout
-                if isinstance(connect, int | float):
-                    bound_connect = min(float(connect), bound)
-                else:
-                    bound_connect = bound
-                kw["timeout"] = urllib3.Timeout(connect=bound_connect, read=bound)
-            if not hook.resend_safe(plan):
-                # the unknown-outcome rule, below the hook: urllib3's own Retry must not
-                # re-send this POST after a read error or a reset (it may have happened)
-                retries = Retry.from_int(kw.get("retries"), redirect=kw.get("redirect", True),
-                                         default=self.retries)
-                kw["retries"] = retries.new(read=False) if retries.read is not False else retries
-
         def send() -> Any:
             return original(self, method, target[0], body, sent_headers, **kw)
 
-        def seen(resp: Any) -> tuple[Any, Response]:
-            if preload:
-                return resp, wire_response(resp.status, resp.headers.items(), resp.data)
-            # the caller (requests) reads the body later: read it now, whole, and hand
-            # back a response over the same bytes, headers and connection details
-            raw = resp.read(decode_content=False)
-            resp.release_conn()
-            again = _urllib3_response(resp.status, resp.headers, raw, resp, decode=decode)
-            plain = _urllib3_response(resp.status, resp.headers, raw, resp, decode=True, preload=True)
-            return again, wire_response(resp.status, resp.headers.items(), plain.data)
-
-        def replay(answer: Response) -> Any:
-            return HTTPResponse(
-                body=io.BytesIO(answer.body), headers=dict(answer.headers), status=answer.status,
-                preload_content=preload, decode_content=decode, request_method=method,
-                request_url=full_url,
-            )
-
-        return call(hook, wire, search=search, apply=apply, send=send, seen=seen, replay=replay)
+        return call(
+            hook, wire, search=search,
+            apply=functools.partial(
+                _urllib3_apply, pool=self, hook=hook, url=url, timeout=timeout,
+                sent_headers=sent_headers, target=target, kw=kw,
+            ),
+            send=send,
+            seen=functools.partial(_urllib3_seen, preload=preload, decode=decode),
+            replay=functools.partial(
+                _urllib3_replay, preload=preload, decode=decode, method=method, full_url=full_url
+            ),
+        )
 
     urlopen.__wrapped__ = original  # type: ignore[attr-defined]
     HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign]
+
+
+def _urllib3_apply(
+    plan: _Plan,
+    *,
+    pool: Any,
+    hook: RunHook,
+    url: str,
+    timeout: Any,
+    sent_headers: dict[str, Any],
+    target: list[str],
+    kw: dict[str, Any],
+) -> None:
+    """Put ``plan`` onto a ``urlopen`` call: its headers, its target (a key in the query), its
+    timeout bound, and no read retries by urllib3 when a resend would not be safe."""
+    import urllib3
+    from urllib3.util.retry import Retry
+
+    for name, value in plan.headers:
+        sent_headers[name] = value
+    if plan.query:  # an idempotency key sent as a query parameter
+        target[0] = plan.request.url if "://" in url[:12] else _target(plan.request.url)
+    if plan.timeout is not None:
+        connect = getattr(timeout, "connect_timeout", None)
+        bound = plan.timeout
+        bound_connect = min(float(connect), bound) if isinstance(connect, int | float) else bound
+        kw["timeout"] = urllib3.Timeout(connect=bound_connect, read=bound)
+    if not hook.resend_safe(plan):
+        # the unknown-outcome rule, below the hook: urllib3's own Retry must not
+        # re-send this POST after a read error or a reset (it may have happened)
+        retries = Retry.from_int(kw.get("retries"), redirect=kw.get("redirect", True),
+                                 default=pool.retries)
+        kw["retries"] = retries.new(read=False) if retries.read is not False else retries
+
+
+def _urllib3_seen(resp: Any, *, preload: bool, decode: bool) -> tuple[Any, Response]:
+    """The response to hand back and its wire form; an unread body is read whole first."""
+    if preload:
+        return resp, wire_response(resp.status, resp.headers.items(), resp.data)
+    # the caller (requests) reads the body later: read it now, whole, and hand
+    # back a response over the same bytes, headers and connection details
+    raw = resp.read(decode_content=False)
+    resp.release_conn()
+    again = _urllib3_response(resp.status, resp.headers, raw, resp, decode=decode)
+    plain = _urllib3_response(resp.status, resp.headers, raw, resp, decode=True, preload=True)
+    return again, wire_response(resp.status, resp.headers.items(), plain.data)
+
+
+def _urllib3_replay(answer: Response, *, preload: bool, decode: bool, method: str, full_url: str) -> Any:
+    """A urllib3 response carrying a replayed answer, read as the caller asked."""
+    from urllib3.response import HTTPResponse
+
+    return HTTPResponse(
+        body=io.BytesIO(answer.body), headers=dict(answer.headers), status=answer.status,
+        preload_content=preload, decode_content=decode, request_method=method,
+        request_url=full_url,
+    )
 
 
 #: ``HTTPConnectionPool.urlopen``'s parameters after ``headers``, in order
@@ -216,6 +245,7 @@ def _http_client_response(answer: Response, method: str) -> http.client.HTTPResp
 
 
 def _install_http_client() -> None:
+    """Wrap ``HTTPConnection.request`` (decides) and ``getresponse`` (records, or answers a replay)."""
     original_request = http.client.HTTPConnection.request
     original_getresponse = http.client.HTTPConnection.getresponse
 
@@ -226,21 +256,10 @@ def _install_http_client() -> None:
             original_request(self, method, url, body, headers if headers is not None else {}, **kw)
             return
         sent_headers = dict(headers or {})
-        scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
         host = self._tunnel_host or self.host
         port = self._tunnel_port or self.port
-        default = 443 if scheme == "https" else 80
-        full_url = url if "://" in url[:12] else (
-            f"{scheme}://{host}{'' if port == default else f':{port}'}{url}"
-        )
-        wire = Request(
-            method=method.upper(),
-            url=full_url,
-            headers=tuple((str(k), str(v)) for k, v in sent_headers.items()),
-            body=body_bytes(body),
-            timeout=read_timeout(self.timeout),
-            client="http.client",
-        )
+        wire = _http_client_wire(self, host, port, method, url, body, sent_headers)
+
         def search(req: Request) -> Response:
             conn = type(self)(host, port, timeout=req.timeout or hook.policy.timeouts.call)
             try:
@@ -252,21 +271,10 @@ def _install_http_client() -> None:
 
         plan = hook.before(wire, search=unhooked(search))
         if plan.replay is None:
-            for name, value in plan.headers:
-                sent_headers[name] = value
-            target = plan.request.url if "://" in url[:12] else _target(plan.request.url)
-            if plan.timeout is not None:
-                self.timeout = plan.timeout
-                if self.sock is not None:
-                    self.sock.settimeout(plan.timeout)
-            token = IN_CALL.set(True)
-            try:
-                original_request(self, method, target if plan.query else url, body, sent_headers, **kw)
-            except BaseException as exc:
-                hook.after(plan, None, exc)
-                raise
-            finally:
-                IN_CALL.reset(token)
+            _http_client_send(
+                self, hook, plan, url, sent_headers,
+                lambda to: original_request(self, method, to, body, sent_headers, **kw),
+            )
         # the outcome is known at getresponse(): the plan waits there (a replay too)
         self._harness_call = (hook, plan)
 
@@ -275,34 +283,86 @@ def _install_http_client() -> None:
         if pending is None:
             return original_getresponse(self)
         hook, plan = pending
-        method = plan.request.method.upper()
-        if plan.replay is not None:
-            hook.after(plan, plan.replay, None)
-            return _http_client_response(plan.replay, method)
-        token = IN_CALL.set(True)
-        try:
-            resp = original_getresponse(self)
-            raw = resp.read()
-        except BaseException as exc:
-            hook.after(plan, None, exc)
-            raise
-        finally:
-            IN_CALL.reset(token)
-        answer = wire_response(resp.status, resp.getheaders(), raw)
-        hook.after(plan, answer, None)
-        # the same status, headers and body, readable again by the caller
-        again = _http_client_response(
-            Response(resp.status, tuple((k, v) for k, v in resp.getheaders()
-                                        if k.lower() not in ("transfer-encoding", "content-length")), raw),
-            method,
-        )
-        again.reason = resp.reason
-        return again
+        return _http_client_answer(hook, plan, lambda: original_getresponse(self))
 
     request.__wrapped__ = original_request  # type: ignore[attr-defined]
     getresponse.__wrapped__ = original_getresponse  # type: ignore[attr-defined]
     http.client.HTTPConnection.request = request  # type: ignore[method-assign]
     http.client.HTTPConnection.getresponse = getresponse  # type: ignore[method-assign]
+
+
+def _http_client_wire(
+    conn: Any, host: str, port: int, method: str, url: str, body: Any, sent_headers: dict[str, Any]
+) -> Request:
+    """The wire request of ``conn.request(method, url, ...)``, its URL made absolute."""
+    scheme = "https" if isinstance(conn, http.client.HTTPSConnection) else "http"
+    default = 443 if scheme == "https" else 80
+    full_url = url if "://" in url[:12] else (
+        f"{scheme}://{host}{'' if port == default else f':{port}'}{url}"
+    )
+    return Request(
+        method=method.upper(),
+        url=full_url,
+        headers=tuple((str(k), str(v)) for k, v in sent_headers.items()),
+        body=body_bytes(body),
+        timeout=read_timeout(conn.timeout),
+        client="http.client",
+    )
+
+
+def _http_client_send(
+    conn: Any,
+    hook: RunHook,
+    plan: _Plan,
+    url: str,
+    sent_headers: dict[str, Any],
+    send: Callable[[str], None],
+) -> None:
+    """Put ``plan`` onto the request (headers, target, timeout) and ``send`` it to the
+    target; a failure to send reaches the hook before it propagates."""
+    for name, value in plan.headers:
+        sent_headers[name] = value
+    target = plan.request.url if "://" in url[:12] else _target(plan.request.url)
+    if plan.timeout is not None:
+        conn.timeout = plan.timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(plan.timeout)
+    token = IN_CALL.set(True)
+    try:
+        send(target if plan.query else url)
+    except BaseException as exc:
+        hook.after(plan, None, exc)
+        raise
+    finally:
+        IN_CALL.reset(token)
+
+
+def _http_client_answer(hook: RunHook, plan: _Plan, receive: Callable[[], Any]) -> Any:
+    """The response to a planned request: the replay, or the one ``receive`` reads, recorded by
+    the hook and handed back readable again."""
+    method = plan.request.method.upper()
+    if plan.replay is not None:
+        hook.after(plan, plan.replay, None)
+        return _http_client_response(plan.replay, method)
+    token = IN_CALL.set(True)
+    try:
+        resp = receive()
+        raw = resp.read()
+    except BaseException as exc:
+        hook.after(plan, None, exc)
+        raise
+    finally:
+        IN_CALL.reset(token)
+    answer = wire_response(resp.status, resp.getheaders(), raw)
+    hook.after(plan, answer, None)
+    # the same status, headers and body, readable again by the caller
+    again = _http_client_response(
+        Response(resp.status, tuple((k, v) for k, v in resp.getheaders()
+                                    if k.lower() not in ("transfer-encoding", "content-length")), raw),
+        method,
+    )
+    again.reason = resp.reason
+    return again
 
 
 # -- httpx ---------------------------------------------------------------------------

@@ -30,14 +30,15 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness._aio import run as run_awaitable
 from harness._shared.redact import redact_url
 from harness._shared.wire import Clock, Response, VirtualClock, WallClock, real_time
 from harness.errors import InvalidTypeError
-from harness.flow import Flow
-from harness.ledger.records import InboxItem, RunRecord
+from harness.flow import Flow, Violation
+from harness.ledger.records import EndState, ErrorClass, InboxItem, RunRecord
 from harness.orchestrator._alerts import Alert, Alerter
 from harness.orchestrator._breaker import BreakerChange, Breakers
 from harness.orchestrator._classify import (
@@ -86,6 +87,23 @@ log = logging.getLogger("harness.orchestrator")
 
 _CRITICAL = ("high", "critical")
 _RESULTS_KEPT = 10_000  # first-run results remembered for return-existing
+
+
+@dataclass(frozen=True, slots=True)
+class _RunContext:
+    """What stays fixed through one run: its log, the event as delivered, how it came,
+    its times, its event and object keys, its segment, and the inbox item it retries."""
+
+    run: RunLog
+    event: Any
+    info: DeliveryInfo
+    mode: str
+    started: float
+    wall_started: float
+    event_id: str | None
+    object_key: str | None
+    segment: str
+    retry_of: InboxItem | None
 
 
 def flow_descriptors(flow: Flow) -> list[SystemDescriptor]:
@@ -241,113 +259,145 @@ class Orchestrator:
     ) -> RunResult:
         """One run; ``run_id`` names it (a durable acceptance chose it); ``resume``
         continues a stored run (no contract check or claim again: both were done)."""
-        # the event as delivered, kept apart from the automation: one that changes its
-        # event (event.pop("objectId")) must not change what is retried or stored
-        event = _delivered(event)
-        flow = self.flow
-        policy = self.policy
-        clock = self.clock
-        run_id = resume.run_id if resume is not None else (run_id or uuid.uuid4().hex)
-        run = RunLog(self, run_id)
-        started = resume.started if resume is not None else clock.now()
-        wall_started = resume.wall_started if resume is not None else real_time()
-        info = delivery or DeliveryInfo()
-        mode = self.mode or ("orchestrated" if delivery is not None else "production")
-
-        event_id = event_id_of(flow, event)
-        try:
-            object_key: str | None = flow.trigger.object_key(event)
-        except Exception:
-            object_key = None
-        segment = info.segment if info.segment is not None else flow.segment_for(event)
-        delivery_detail: dict[str, Any] = {
-            "event_id": event_id,
-            "delivery_kind": info.delivery_kind,
-            "is_duplicate": info.is_duplicate,
-        }
-        if retry_of is not None:
-            delivery_detail.update(retry_of=retry_of.run_id, inbox_item=retry_of.id)
-        state = RunState()
-        if resume is None:
-            run.emit("delivery", detail=delivery_detail)
-        else:
-            run.restore(resume.events)
-            state.restore(resume.state)
-            if resume.end is not None:
-                state.end = resume.end
-                state.reason = resume.reason
-                if resume.error is not None:
-                    state.fail(resume.error, "unknown", clock.now())
-
+        ctx = self._context(event, delivery, retry_of, run_id, resume)
+        state = self._open(ctx, resume)
         hook: RunHook | None = None
         dedupe_key: str | None = None
         claimed = False
         try:
-            violations = flow.check_event(event) if resume is None else ()
+            violations = self.flow.check_event(ctx.event) if resume is None else ()
             if violations:
-                for v in violations:
-                    run.emit(
-                        "contract_violation",
-                        error_class="logical",
-                        detail={
-                            "where": "trigger",
-                            "field": v.field,
-                            "value": shown_value(v),
-                            "rule": v.rule,
-                        },
-                    )
-                state.fail(ContractViolation(f"trigger {flow.trigger.name}", violations), "logical", clock.now())
-                state.reason = f"the event broke the trigger's data contract: {state.error}"
-                state.violations = violations
-                state.end = "manual"
+                self._reject(ctx, state, violations)
             else:
-                try:
-                    dedupe_key = flow.key_for(event)
-                    if dedupe_key is None and flow.dedupe_key is None and object_key:
-                        # no key declared: the trigger's business object is the default
-                        dedupe_key = f"{flow.trigger.name}:{object_key}"
-                except Exception as exc:
-                    state.fail(exc, "logical", clock.now())
-                    state.reason = f"the flow's dedupe key raised on this event: {error_message(exc)}"
-                    state.end = "manual"
-                    run.emit("error", error_class="logical", detail={"type": type(exc).__name__, "message": error_message(exc), "where": "dedupe_key"})
+                dedupe_key = self._dedupe_key(ctx, state)
             if state.end is None and dedupe_key is not None and retry_of is None:
-                holder = self._dedupe_store().claim(dedupe_key, run_id)
-                if holder is not None:
-                    run.error_class = "duplicate"
-                    run.emit(
-                        "duplicate_suppressed",
-                        error_class="duplicate",
-                        detail={
-                            "key": dedupe_key,
-                            "first_run": holder,
-                            "policy": policy.dedupe.on_duplicate,
-                        },
-                    )
-                    state.end = "suppressed"
-                    state.error_class = "duplicate"
-                    if policy.dedupe.on_duplicate == "return-existing":
-                        with self._results_lock:
-                            state.value = self._results.get(holder)
-                else:
-                    claimed = True
+                claimed = self._claim(ctx, state, dedupe_key)
             if state.end is None:
                 first = resume.next_attempt if resume is not None else 1
                 hook = self._attempts(
-                    run, event, dedupe_key, started, state, journal, first=first, object_key=object_key
+                    ctx.run, ctx.event, dedupe_key, ctx.started, state, journal,
+                    first=first, object_key=ctx.object_key,
                 )
         except RunParked:
             raise  # stored, not ended: it resumes later
         except BaseException as exc:
             # an interruption: record what happened, then let it propagate
             state.end = "failed"
-            state.fail(exc, "unknown", clock.now())
+            state.fail(exc, "unknown", self.clock.now())
             state.reason = f"interrupted: {error_message(exc)}"
-            self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
+            self._finish(ctx, dedupe_key, state, hook)
             if claimed and dedupe_key is not None:
-                self._release(dedupe_key, run_id)
+                self._release(dedupe_key, ctx.run.id)
             raise
-        return self._finish(run, event, info, mode, started, wall_started, event_id, object_key, dedupe_key, segment, state, hook, retry_of)
+        return self._finish(ctx, dedupe_key, state, hook)
+
+    def _context(
+        self,
+        event: Mapping[str, Any],
+        delivery: DeliveryInfo | None,
+        retry_of: InboxItem | None,
+        run_id: str | None,
+        resume: Resume | None,
+    ) -> _RunContext:
+        """The fixed facts of one run: its id, the event as delivered, its times, keys and segment."""
+        # the event as delivered, kept apart from the automation: one that changes its
+        # event (event.pop("objectId")) must not change what is retried or stored
+        event = _delivered(event)
+        flow = self.flow
+        run_id = resume.run_id if resume is not None else (run_id or uuid.uuid4().hex)
+        run = RunLog(self, run_id)
+        started = resume.started if resume is not None else self.clock.now()
+        wall_started = resume.wall_started if resume is not None else real_time()
+        info = delivery or DeliveryInfo()
+        mode = self.mode or ("orchestrated" if delivery is not None else "production")
+        event_id = event_id_of(flow, event)
+        try:
+            object_key: str | None = flow.trigger.object_key(event)
+        except Exception:
+            object_key = None
+        segment = info.segment if info.segment is not None else flow.segment_for(event)
+        return _RunContext(
+            run=run, event=event, info=info, mode=mode, started=started,
+            wall_started=wall_started, event_id=event_id, object_key=object_key,
+            segment=segment, retry_of=retry_of,
+        )
+
+    def _open(self, ctx: _RunContext, resume: Resume | None) -> RunState:
+        """A new run's state after its ``delivery`` event; a resumed run's stored events and state."""
+        state = RunState()
+        if resume is None:
+            detail: dict[str, Any] = {
+                "event_id": ctx.event_id,
+                "delivery_kind": ctx.info.delivery_kind,
+                "is_duplicate": ctx.info.is_duplicate,
+            }
+            if ctx.retry_of is not None:
+                detail.update(retry_of=ctx.retry_of.run_id, inbox_item=ctx.retry_of.id)
+            ctx.run.emit("delivery", detail=detail)
+        else:
+            ctx.run.restore(resume.events)
+            state.restore(resume.state)
+            if resume.end is not None:
+                state.end = resume.end
+                state.reason = resume.reason
+                if resume.error is not None:
+                    state.fail(resume.error, "unknown", self.clock.now())
+        return state
+
+    def _reject(self, ctx: _RunContext, state: RunState, violations: tuple[Violation, ...]) -> None:
+        """Emit each broken trigger-contract rule and end the run ``manual`` (never retried)."""
+        for v in violations:
+            ctx.run.emit(
+                "contract_violation",
+                error_class="logical",
+                detail={"where": "trigger", "field": v.field, "value": shown_value(v), "rule": v.rule},
+            )
+        error = ContractViolation(f"trigger {self.flow.trigger.name}", violations)
+        state.fail(error, "logical", self.clock.now())
+        state.reason = f"the event broke the trigger's data contract: {state.error}"
+        state.violations = violations
+        state.end = "manual"
+
+    def _dedupe_key(self, ctx: _RunContext, state: RunState) -> str | None:
+        """The flow's dedupe key of the event (the trigger's object by default); a key
+        function that raises ends the run ``manual`` and gives ``None``."""
+        flow = self.flow
+        try:
+            dedupe_key = flow.key_for(ctx.event)
+            if dedupe_key is None and flow.dedupe_key is None and ctx.object_key:
+                # no key declared: the trigger's business object is the default
+                dedupe_key = f"{flow.trigger.name}:{ctx.object_key}"
+        except Exception as exc:
+            state.fail(exc, "logical", self.clock.now())
+            state.reason = f"the flow's dedupe key raised on this event: {error_message(exc)}"
+            state.end = "manual"
+            ctx.run.emit(
+                "error",
+                error_class="logical",
+                detail={"type": type(exc).__name__, "message": error_message(exc), "where": "dedupe_key"},
+            )
+            return None
+        return dedupe_key
+
+    def _claim(self, ctx: _RunContext, state: RunState, dedupe_key: str) -> bool:
+        """Claim ``dedupe_key`` for the run: ``True`` if claimed; else the run ends
+        ``suppressed`` (with the first run's value under return-existing)."""
+        policy = self.policy
+        holder = self._dedupe_store().claim(dedupe_key, ctx.run.id)
+        if holder is None:
+            return True
+        ctx.run.error_class = "duplicate"
+        ctx.run.emit(
+            "duplicate_suppressed",
+            error_class="duplicate",
+            detail={"key": dedupe_key, "first_run": holder, "policy": policy.dedupe.on_duplicate},
+        )
+        state.end = "suppressed"
+        state.error_class = "duplicate"
+        if policy.dedupe.on_duplicate == "return-existing":
+            with self._results_lock:
+                state.value = self._results.get(holder)
+        return False
 
     def _attempts(
         self,
@@ -361,17 +411,61 @@ class Orchestrator:
         first: int = 1,
         object_key: str | None = None,
     ) -> RunHook:
+        """Attempts from ``first`` until one succeeds or the run must stop; returns the run's hook."""
         policy = self.policy
         clock = self.clock
         run_deadline = started + min(policy.retry.deadline, policy.timeouts.run)
-        hook = self._new_hook(
+        hook = self._run_hook(run, state, dedupe_key, object_key, run_deadline)
+        if journal:
+            hook.seed_journal(journal)
+        handler = self.handler()
+        for number in range(first, policy.retry.max_attempts + 1):
+            value, error = self._attempt(run, state, hook, handler, event, number)
+            if error is None:
+                state.value = value
+                state.end = "succeeded"
+                return hook
+            error_class, message = self._attempt_failed(run, state, hook, error, number)
+            if self._gives_up(state, hook, error_class, message, number):
+                return hook
+            wait_hint = retry_after(error, now=clock.now())
+            delay = backoff_delay(policy.retry, number, self.rng, retry_after=wait_hint)
+            if clock.now() + delay > run_deadline:
+                state.reason = (
+                    f"run deadline of {run_deadline - started:g}s reached after {number} "
+                    f"attempts: {message}"
+                )
+                state.end = "manual"
+                return hook
+            retry_detail: dict[str, Any] = {
+                "delay": round(delay, 6),
+                "next_attempt": number + 1,
+                "reason": message,
+            }
+            if wait_hint is not None:
+                retry_detail["retry_after"] = wait_hint
+            state.retries += 1
+            run.emit("retry_scheduled", error_class=error_class, detail=retry_detail)
+            self._pause(run, state, hook, number, delay)
+        raise AssertionError("unreachable: the attempt loop always returns")  # pragma: no cover
+
+    def _run_hook(
+        self,
+        run: RunLog,
+        state: RunState,
+        dedupe_key: str | None,
+        object_key: str | None,
+        run_deadline: float,
+    ) -> RunHook:
+        """The run's hook, wired to this orchestrator's policy, clock, breakers and systems."""
+        return self._new_hook(
             run,
             state,
             run_id=run.id,
             idempotency_base=f"{self.flow.name}\n{dedupe_key or run.id}",
-            policy=policy,
+            policy=self.policy,
             write_contracts=self.flow.write_contracts,
-            clock=clock,
+            clock=self.clock,
             breakers=self.breakers,
             emit=run.emit,
             on_breaker=lambda change: self._breaker_changed(run, change),
@@ -380,120 +474,120 @@ class Orchestrator:
             descriptor_of=self._descriptor_of,
             subject_id=object_key,
         )
-        if journal:
-            hook.seed_journal(journal)
-        handler = self.handler()
-        max_attempts = policy.retry.max_attempts
-        for number in range(first, max_attempts + 1):
-            run.attempt = number
-            state.attempts = number
-            hook.start_attempt(number)
-            attempt_started = clock.now()
-            run.emit("attempt", detail={"number": number})
-            error: BaseException | None = None
-            value: Any = None
-            token = activate(hook)
-            try:
-                value = handler(_delivered(event))  # each attempt gets the event as delivered
-                if inspect.isawaitable(value):
-                    # in the run's clock: virtual sleeps and timeouts in a campaign
-                    value = run_awaitable(value, clock)
-                if hook.raised is not None:
-                    # the automation caught the hook's own error and carried on: the
-                    # write it wanted never happened, so this attempt did not succeed
-                    raise hook.raised
-                if hook.failed_writes:
-                    failed = next(iter(hook.failed_writes.values()))
-                    raise SwallowedFailure(
-                        f"{failed.method} {failed.system} {failed.request.path} -> "
-                        f"{failed.status if failed.status is not None else failed.error}",
-                        failed.error_class or "transient",
-                    )
-                if not self.flow.result(value):
-                    raise AutomationReportedFailure(value)
-            except Exception as exc:
-                error = exc
-            finally:
-                deactivate(token)
-            state.attempt_log.append(
-                {
-                    "number": number,
-                    "started_at": attempt_started,
-                    "ended_at": clock.now(),
-                    "calls": sum(1 for c in hook.calls if c.attempt == number and not c.replayed),
-                    "replayed": sum(1 for c in hook.calls if c.attempt == number and c.replayed),
-                }
+
+    def _attempt(
+        self,
+        run: RunLog,
+        state: RunState,
+        hook: RunHook,
+        handler: Callable[..., Any],
+        event: Mapping[str, Any],
+        number: int,
+    ) -> tuple[Any, Exception | None]:
+        """Attempt ``number``: the automation's value and ``None``, or ``None`` and why it failed
+        (a raise, a hook error it swallowed, a failed write, or a result the flow rejects)."""
+        clock = self.clock
+        run.attempt = number
+        state.attempts = number
+        hook.start_attempt(number)
+        attempt_started = clock.now()
+        run.emit("attempt", detail={"number": number})
+        error: Exception | None = None
+        value: Any = None
+        token = activate(hook)
+        try:
+            value = handler(_delivered(event))  # each attempt gets the event as delivered
+            if inspect.isawaitable(value):
+                # in the run's clock: virtual sleeps and timeouts in a campaign
+                value = run_awaitable(value, clock)
+            if hook.raised is not None:
+                # the automation caught the hook's own error and carried on: the
+                # write it wanted never happened, so this attempt did not succeed
+                raise hook.raised
+            if hook.failed_writes:
+                failed = next(iter(hook.failed_writes.values()))
+                raise SwallowedFailure(
+                    f"{failed.method} {failed.system} {failed.request.path} -> "
+                    f"{failed.status if failed.status is not None else failed.error}",
+                    failed.error_class or "transient",
+                )
+            if not self.flow.result(value):
+                raise AutomationReportedFailure(value)
+        except Exception as exc:
+            error = exc
+        finally:
+            deactivate(token)
+        state.attempt_log.append(
+            {
+                "number": number,
+                "started_at": attempt_started,
+                "ended_at": clock.now(),
+                "calls": sum(1 for c in hook.calls if c.attempt == number and not c.replayed),
+                "replayed": sum(1 for c in hook.calls if c.attempt == number and c.replayed),
+            }
+        )
+        return value, error
+
+    def _attempt_failed(
+        self, run: RunLog, state: RunState, hook: RunHook, error: Exception, number: int
+    ) -> tuple[ErrorClass, str]:
+        """Classify a failed attempt, record it in the state and an ``error`` event;
+        returns its error class and message."""
+        policy = self.policy
+        root = hook.raised if hook.raised is not None else error
+        error_class = classify(root, policy)
+        if error_class == "unknown" and root is not error:
+            error_class = classify(error, policy)
+        state.fail(error, error_class, self.clock.now())
+        run.error_class = error_class
+        status = error_status(error)
+        detail: dict[str, Any] = {
+            "type": type(error).__name__,
+            "message": error_message(error),
+            "attempt": number,
+        }
+        if status is not None:
+            detail["status"] = status
+        if root is not error:
+            detail["root"] = error_message(root)
+        if isinstance(root, ContractViolation):
+            state.violations = root.violations
+        state.attempt_log[-1].update(error_class=error_class, error=detail["message"])
+        failed_calls = [c for c in hook.calls if c.attempt == number and c.outcome != "ok"]
+        system = failed_calls[-1].system if failed_calls else None
+        if isinstance(root, ContractViolation) and " " in root.where:
+            system = root.where.split(" ", 1)[0]
+        if status is None and failed_calls and failed_calls[-1].status is not None:
+            detail["last_status"] = failed_calls[-1].status
+        run.emit("error", system=system, error_class=error_class, status=status, detail=detail)
+        return error_class, detail["message"]
+
+    def _gives_up(
+        self, state: RunState, hook: RunHook, error_class: ErrorClass, message: str, number: int
+    ) -> bool:
+        """End the run ``manual`` and say ``True`` when the failure is not retried: a class
+        not retried, a write of unknown outcome that cannot be deduped, or no attempts left."""
+        if not is_retryable(error_class, self.policy):
+            state.reason = f"{error_class} error, not retried: {message}"
+            state.end = "manual"
+            return True
+        if hook.unsafe:
+            # a write that may have happened and cannot be deduped: a retry would
+            # send it again blindly, so a person checks instead
+            unsafe = next(iter(hook.unsafe.values()))
+            state.reason = (
+                f"not retried: the outcome of {unsafe.method} {unsafe.system} "
+                f"{redact_url(unsafe.request.path)} is unknown (no answer after it was sent) and "
+                f"{unsafe.system} has neither idempotency keys nor a search-before-create guard; "
+                f"check whether it happened ({message})"
             )
-            if error is None:
-                state.value = value
-                state.end = "succeeded"
-                return hook
-            root = hook.raised if hook.raised is not None else error
-            error_class = classify(root, policy)
-            if error_class == "unknown" and root is not error:
-                error_class = classify(error, policy)
-            state.fail(error, error_class, clock.now())
-            run.error_class = error_class
-            status = error_status(error)
-            detail: dict[str, Any] = {
-                "type": type(error).__name__,
-                "message": error_message(error),
-                "attempt": number,
-            }
-            if status is not None:
-                detail["status"] = status
-            if root is not error:
-                detail["root"] = error_message(root)
-            if isinstance(root, ContractViolation):
-                state.violations = root.violations
-            state.attempt_log[-1].update(error_class=error_class, error=detail["message"])
-            failed_calls = [c for c in hook.calls if c.attempt == number and c.outcome != "ok"]
-            system = failed_calls[-1].system if failed_calls else None
-            if isinstance(root, ContractViolation) and " " in root.where:
-                system = root.where.split(" ", 1)[0]
-            if status is None and failed_calls and failed_calls[-1].status is not None:
-                detail["last_status"] = failed_calls[-1].status
-            run.emit("error", system=system, error_class=error_class, status=status, detail=detail)
-            if not is_retryable(error_class, policy):
-                state.reason = f"{error_class} error, not retried: {detail['message']}"
-                state.end = "manual"
-                return hook
-            if hook.unsafe:
-                # a write that may have happened and cannot be deduped: a retry would
-                # send it again blindly, so a person checks instead
-                unsafe = next(iter(hook.unsafe.values()))
-                state.reason = (
-                    f"not retried: the outcome of {unsafe.method} {unsafe.system} "
-                    f"{redact_url(unsafe.request.path)} is unknown (no answer after it was sent) and "
-                    f"{unsafe.system} has neither idempotency keys nor a search-before-create guard; "
-                    f"check whether it happened ({detail['message']})"
-                )
-                state.end = "manual"
-                return hook
-            if number >= max_attempts:
-                state.reason = f"retries exhausted after {number} attempts: {detail['message']}"
-                state.end = "manual"
-                return hook
-            wait_hint = retry_after(error, now=clock.now())
-            delay = backoff_delay(policy.retry, number, self.rng, retry_after=wait_hint)
-            if clock.now() + delay > run_deadline:
-                state.reason = (
-                    f"run deadline of {run_deadline - started:g}s reached after {number} "
-                    f"attempts: {detail['message']}"
-                )
-                state.end = "manual"
-                return hook
-            retry_detail: dict[str, Any] = {
-                "delay": round(delay, 6),
-                "next_attempt": number + 1,
-                "reason": detail["message"],
-            }
-            if wait_hint is not None:
-                retry_detail["retry_after"] = wait_hint
-            state.retries += 1
-            run.emit("retry_scheduled", error_class=error_class, detail=retry_detail)
-            self._pause(run, state, hook, number, delay)
-        raise AssertionError("unreachable: the attempt loop always returns")  # pragma: no cover
+            state.end = "manual"
+            return True
+        if number >= self.policy.retry.max_attempts:
+            state.reason = f"retries exhausted after {number} attempts: {message}"
+            state.end = "manual"
+            return True
+        return False
 
     # -- what a durable orchestrator overrides ----------------------------------
 
@@ -562,28 +656,67 @@ class Orchestrator:
             log.error("could not release dedupe key %s of run %s: %s", key, run_id, error_message(exc))
 
     def _finish(
-        self,
-        run: RunLog,
-        event: Mapping[str, Any],
-        info: DeliveryInfo,
-        mode: str,
-        started: float,
-        wall_started: float,
-        event_id: str | None,
-        object_key: str | None,
-        dedupe_key: str | None,
-        segment: str,
-        state: RunState,
-        hook: RunHook | None,
-        retry_of: InboxItem | None,
+        self, ctx: _RunContext, dedupe_key: str | None, state: RunState, hook: RunHook | None
     ) -> RunResult:
-        flow = self.flow
-        clock = self.clock
+        """End the run: inbox item and alerts, the ``end`` event, the record to the sink
+        (a sink failure is logged and re-raised), its spans; returns the result."""
+        run = ctx.run
         end_state = state.end or "failed"
         calls = hook.calls if hook is not None else []
+        item = self._end_alerts(ctx, dedupe_key, state, end_state, calls)
+        ended = self.clock.now()
+        run.emit(
+            "end",
+            error_class=state.error_class,
+            outcome=end_state,
+            detail={"end_state": end_state, **({"reason": state.reason} if state.reason else {})},
+            level=logging.ERROR if end_state == "failed" else logging.INFO,
+        )
+        record = self._record(ctx, dedupe_key, state, end_state, ended, calls, item)
+        if end_state == "succeeded":
+            with self._results_lock:
+                self._results[run.id] = state.value
+                while len(self._results) > _RESULTS_KEPT:
+                    self._results.popitem(last=False)
+        try:
+            self.sink(record, item)
+        except Exception as exc:
+            # the run happened but is not recorded: say so loudly, keep the dedupe key
+            # (its effects are real), and let the caller see the failure
+            flow = self.flow
+            log.error(
+                "run %s of flow %s ended %s but could not be recorded: %s",
+                run.id,
+                flow.name,
+                end_state,
+                error_message(exc),
+                extra={"run_id": run.id, "flow": flow.name, "owner": flow.owner},
+            )
+            raise
+        export_run(record)  # spans, when an exporter is configured (one check otherwise)
+        return RunResult(
+            run=record,
+            end_state=end_state,
+            value=state.value,
+            error=None if end_state in ("succeeded", "suppressed") else state.error,
+            inbox_item=item,
+        )
+
+    def _end_alerts(
+        self,
+        ctx: _RunContext,
+        dedupe_key: str | None,
+        state: RunState,
+        end_state: EndState,
+        calls: list[Any],
+    ) -> InboxItem | None:
+        """A ``manual`` run's inbox item (with its event and alert); the failure-rate alert
+        when this end crosses the threshold.  Returns the item, ``None`` if there is none."""
+        flow = self.flow
+        run = ctx.run
         item: InboxItem | None = None
         if end_state == "manual":
-            item = self._inbox_item(run, event, dedupe_key, object_key, segment, state, calls)
+            item = self._inbox_item(run, ctx.event, dedupe_key, ctx.object_key, ctx.segment, state, calls)
             run.emit(
                 "inbox_added",
                 error_class=state.error_class,
@@ -608,17 +741,13 @@ class Orchestrator:
                     f"{self.alerts.policy.failure_rate:.0%})",
                     detail={"rate": crossed},
                 )
-        ended = clock.now()
-        recovered_at = ended if end_state == "succeeded" and state.first_error_at is not None else None
-        run.emit(
-            "end",
-            error_class=state.error_class,
-            outcome=end_state,
-            detail={"end_state": end_state, **({"reason": state.reason} if state.reason else {})},
-            level=logging.ERROR if end_state == "failed" else logging.INFO,
-        )
-        # without delivery information (production) the claim is what reveals a duplicate
-        production_duplicate = end_state == "suppressed" and info == DeliveryInfo() and retry_of is None
+        return item
+
+    def _run_detail(
+        self, ctx: _RunContext, state: RunState, calls: list[Any], item: InboxItem | None
+    ) -> dict[str, Any]:
+        """The run record's ``detail``: owner, error classes, effect and call counts, reason, links."""
+        flow = self.flow
         # counted, not rendered: rendering (redaction, JSON) is paid only for inbox items
         effects = {
             (c.method, c.url, c.request.body) for c in calls if c.is_write and c.outcome == "ok"
@@ -637,27 +766,45 @@ class Orchestrator:
             detail["reason"] = state.reason
         if item is not None:
             detail["inbox_item"] = item.id
-        if info.tag is not None:
-            detail["tag"] = info.tag
-        if retry_of is not None:
-            detail["retry_of"] = retry_of.run_id
-            detail["inbox_item_retried"] = retry_of.id
-        record = RunRecord(
-            id=run.id,
-            flow=flow.name,
-            mode=mode,
+        if ctx.info.tag is not None:
+            detail["tag"] = ctx.info.tag
+        if ctx.retry_of is not None:
+            detail["retry_of"] = ctx.retry_of.run_id
+            detail["inbox_item_retried"] = ctx.retry_of.id
+        return detail
+
+    def _record(
+        self,
+        ctx: _RunContext,
+        dedupe_key: str | None,
+        state: RunState,
+        end_state: EndState,
+        ended: float,
+        calls: list[Any],
+        item: InboxItem | None,
+    ) -> RunRecord:
+        """The finished run's record, its events included."""
+        info = ctx.info
+        # without delivery information (production) the claim is what reveals a duplicate
+        production_duplicate = end_state == "suppressed" and info == DeliveryInfo() and ctx.retry_of is None
+        detail = self._run_detail(ctx, state, calls, item)
+        recovered_at = ended if end_state == "succeeded" and state.first_error_at is not None else None
+        return RunRecord(
+            id=ctx.run.id,
+            flow=self.flow.name,
+            mode=ctx.mode,
             end_state=end_state,
-            started_at=started,
+            started_at=ctx.started,
             ended_at=ended,
-            wall_started=wall_started,
+            wall_started=ctx.wall_started,
             wall_ended=real_time(),
             campaign_id=info.campaign_id,
-            segment=segment,
+            segment=ctx.segment,
             seed=info.seed,
             example=info.example,
             delivery=info.delivery,
-            event_id=event_id,
-            object_key=object_key,
+            event_id=ctx.event_id,
+            object_key=ctx.object_key,
             dedupe_key=dedupe_key,
             delivery_kind=(
                 "duplicate" if production_duplicate else info.delivery_kind
@@ -670,38 +817,11 @@ class Orchestrator:
             retries=state.retries,
             first_error_at=state.first_error_at,
             recovered_at=recovered_at,
-            clock="virtual" if isinstance(clock, VirtualClock) else "wall",
+            clock="virtual" if isinstance(self.clock, VirtualClock) else "wall",
             duplicate_effects=None,
             synthetic=False,
             detail=detail,
-            events=tuple(run.events),
-        )
-        if end_state == "succeeded":
-            with self._results_lock:
-                self._results[run.id] = state.value
-                while len(self._results) > _RESULTS_KEPT:
-                    self._results.popitem(last=False)
-        try:
-            self.sink(record, item)
-        except Exception as exc:
-            # the run happened but is not recorded: say so loudly, keep the dedupe key
-            # (its effects are real), and let the caller see the failure
-            log.error(
-                "run %s of flow %s ended %s but could not be recorded: %s",
-                run.id,
-                flow.name,
-                end_state,
-                error_message(exc),
-                extra={"run_id": run.id, "flow": flow.name, "owner": flow.owner},
-            )
-            raise
-        export_run(record)  # spans, when an exporter is configured (one check otherwise)
-        return RunResult(
-            run=record,
-            end_state=end_state,
-            value=state.value,
-            error=None if end_state in ("succeeded", "suppressed") else state.error,
-            inbox_item=item,
+            events=tuple(ctx.run.events),
         )
 
     def _inbox_item(
