@@ -23,14 +23,7 @@ WAIVED: dict[str, str] = {
     "orchestrator/_hook.py:decide": "the production hook, being reworked in parallel",
     "orchestrator/_clients.py:_install_http_client": "the client wrappers, being reworked in parallel",
     "orchestrator/_clients.py:_install_urllib3": "the client wrappers, being reworked in parallel",
-    "chaos/_runner.py:run": "the scenario player, being reworked in parallel",
-    "serve/_app.py:create_app": "the production server, being reworked in parallel",
-    "chaos/_campaign.py:run_campaign": "the campaign, being reworked in parallel (--jobs/--shard)",
-    "chaos/_campaign.py:_run_campaign": "the campaign, being reworked in parallel (--jobs/--shard)",
     "orchestrator/_tracing.py:_emit": "the spans of one run (merged last, with the serve work); split next",
-    # grew past the limit with --jobs/--shard, merged from main at the deadline: split next
-    "_commands/check.py:check_command": "grew with --jobs/--shard (merged last); split next",
-    "gate/_evaluate.py:evaluate_ledger": "grew with campaign-group shards (merged last); split next",
     # tables: one vendor object literal per function, documented field by field
     "systems/_stripe_billing.py:subscription_object": "a table: Stripe's subscription object",
     "systems/_stripe_objects.py:invoice_object": "a table: Stripe's invoice object",
