@@ -258,12 +258,7 @@ def check_command(
 
         seed = secrets.randbelow(2**31)
     modes = _MODES[mode]
-    command = "harness check " + " ".join(
-        [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
-        + ([f"--faults {','.join(faults)}"] if faults else [])
-        + [f"--passthrough {p}" for p in passthrough]
-        + ([f"--shard {shard}"] if shard is not None else [])
-    )
+    command = _rerun_command(flow_ref, examples, seed, mode, faults, passthrough, shard)
     from rich.markup import escape
 
     out = _console()
@@ -291,28 +286,79 @@ def check_command(
         _print_modes(out, result, modes, metrics)
         out.print(f"rerun the campaign: {command}")
         if shard is not None:
-            from harness.chaos import campaign_group
-
-            group = campaign_group(
-                flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
-            )
-            out.print(
-                f"shard {shard} of campaign group {group}: once every shard has run, "
-                "`harness gate --config GATE.toml` on this ledger judges them as one campaign"
-            )
-        if json_path:
-            _write_json(json_path, flow.name, examples, modes, command, result, metrics)
-            out.print(f"wrote {escape(json_path)}")
-        if report_path:
-            from harness.report import write_report
-
-            written = write_report(
-                ledger, Path(report_path), flow=flow.name,
-                campaign_ids=list(result.campaign_ids.values()),
-                title=f"harness check {flow.name}",
-            )
-            out.print(f"wrote {written}")
+            _print_shard_note(out, shard, flow.name, seed, examples, faults, passthrough)
+        _write_outputs(
+            out, ledger, result, metrics, flow.name, examples, modes, command, json_path, report_path
+        )
     return 1 if result.findings else 0
+
+
+def _rerun_command(
+    flow_ref: str,
+    examples: int,
+    seed: int,
+    mode: str,
+    faults: Sequence[str],
+    passthrough: Sequence[str],
+    shard: Any,
+) -> str:
+    """The ``harness check`` line that reruns this campaign exactly."""
+    return "harness check " + " ".join(
+        [flow_ref, f"--examples {examples}", f"--seed {seed}", f"--mode {mode}"]
+        + ([f"--faults {','.join(faults)}"] if faults else [])
+        + [f"--passthrough {p}" for p in passthrough]
+        + ([f"--shard {shard}"] if shard is not None else [])
+    )
+
+
+def _print_shard_note(
+    out: Any,
+    shard: Any,
+    flow_name: str,
+    seed: int,
+    examples: int,
+    faults: Sequence[str],
+    passthrough: Sequence[str],
+) -> None:
+    """Print which campaign group this shard belongs to and how the group gets judged."""
+    from harness.chaos import campaign_group
+
+    group = campaign_group(
+        flow_name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
+    )
+    out.print(
+        f"shard {shard} of campaign group {group}: once every shard has run, "
+        "`harness gate --config GATE.toml` on this ledger judges them as one campaign"
+    )
+
+
+def _write_outputs(
+    out: Any,
+    ledger: Any,
+    result: Any,
+    metrics: Mapping[str, Any],
+    flow_name: str,
+    examples: int,
+    modes: Sequence[str],
+    command: str,
+    json_path: str | None,
+    report_path: str | None,
+) -> None:
+    """Write the ``--json`` and ``--report`` files asked for, printing a line for each."""
+    from rich.markup import escape
+
+    if json_path:
+        _write_json(json_path, flow_name, examples, modes, command, result, metrics)
+        out.print(f"wrote {escape(json_path)}")
+    if report_path:
+        from harness.report import write_report
+
+        written = write_report(
+            ledger, Path(report_path), flow=flow_name,
+            campaign_ids=list(result.campaign_ids.values()),
+            title=f"harness check {flow_name}",
+        )
+        out.print(f"wrote {written}")
 
 
 def _check_request(

@@ -208,28 +208,11 @@ def run_campaign(
     and records it as one shard of the campaign group every shard shares, so
     ``harness gate`` judges the shards together.
     """
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS:
-        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs!r}")
-    source = None
-    if jobs > 1:
-        if world_factory is not None:
-            raise UsageError(
-                "--jobs: a world_factory callable cannot be loaded in another process; "
-                "set Flow(world='path/to/world.py:FACTORY') instead"
-            )
-        source = flow_source(flow)  # an in-memory flow is a usage error before anything runs
+    source = _jobs_source(flow, jobs, world_factory)
     examples, seed, modes = _validate(examples, seed, modes)
     for name in faults:
         get_fault(name)
-    pool = (
-        WorkerPool(
-            jobs, source, seed=seed, faults=faults, passthrough=passthrough,
-            run_timeout=run_timeout,
-            deadline=(time.monotonic() + campaign_timeout) if campaign_timeout else None,
-        )
-        if source is not None
-        else None
-    )
+    pool = _worker_pool(jobs, source, seed, faults, passthrough, run_timeout, campaign_timeout)
     try:
         with (
             exit_guard(),
@@ -251,23 +234,61 @@ def run_campaign(
     except Exception:
         raise
     except BaseException as exc:
-        where = location_of_traceback(exc.__traceback__)
-        raise RunBrokenError(
-            f"{flow.name}: the automation raised {type(exc).__name__}({str(exc)[:200]!r}), a "
-            "BaseException that is not an Exception"
-            + (f", at {where}" if where else "")
-            + "; the harness cannot treat it as the failure of one run, so the campaign is "
-            "broken; derive the automation's errors from Exception"
-        ) from None
+        raise _broken_by(flow, exc) from None
+
+
+def _jobs_source(flow: Flow, jobs: int, world_factory: Any) -> Any:
+    """Check ``jobs``; the flow's source for worker processes when ``jobs`` > 1, else ``None``."""
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be an integer from 1 to {MAX_JOBS}, got {jobs!r}")
+    if jobs == 1:
+        return None
+    if world_factory is not None:
+        raise UsageError(
+            "--jobs: a world_factory callable cannot be loaded in another process; "
+            "set Flow(world='path/to/world.py:FACTORY') instead"
+        )
+    return flow_source(flow)  # an in-memory flow is a usage error before anything runs
+
+
+def _worker_pool(
+    jobs: int,
+    source: Any,
+    seed: int,
+    faults: Sequence[str],
+    passthrough: Sequence[str],
+    run_timeout: float | None,
+    campaign_timeout: float | None,
+) -> WorkerPool | None:
+    """The pool of ``jobs`` worker processes playing the flow from ``source``; ``None`` without one."""
+    if source is None:
+        return None
+    return WorkerPool(
+        jobs, source, seed=seed, faults=faults, passthrough=passthrough,
+        run_timeout=run_timeout,
+        deadline=(time.monotonic() + campaign_timeout) if campaign_timeout else None,
+    )
+
+
+def _broken_by(flow: Flow, exc: BaseException) -> RunBrokenError:
+    """The error that breaks the campaign when the automation raised a non-Exception ``exc``."""
+    where = location_of_traceback(exc.__traceback__)
+    return RunBrokenError(
+        f"{flow.name}: the automation raised {type(exc).__name__}({str(exc)[:200]!r}), a "
+        "BaseException that is not an Exception"
+        + (f", at {where}" if where else "")
+        + "; the harness cannot treat it as the failure of one run, so the campaign is "
+        "broken; derive the automation's errors from Exception"
+    )
 
 
 def _run_campaign(
     flow: Flow,
     *,
     ledger: Ledger,
-    examples: int = DEFAULT_EXAMPLES,
-    seed: int | None = None,
-    modes: Sequence[str] = MODES,
+    examples: int,
+    seed: int,
+    modes: Sequence[str],
     command: str = "",
     progress: Progress | None = None,
     faults: Sequence[str] = (),
@@ -278,10 +299,7 @@ def _run_campaign(
     pool: WorkerPool | None = None,
     shard: Shard | None = None,
 ) -> CampaignResult:
-    """:func:`run_campaign` without its guards."""
-    examples, seed, modes = _validate(examples, seed, modes)
-    for name in faults:
-        get_fault(name)
+    """:func:`run_campaign` without its guards (its arguments already validated there)."""
     # imported now rather than by the first failing scenario (run records classify
     # failures with it): Hypothesis rescans every module for constants whenever
     # sys.modules grows during a test, which cost a fifth of a second per campaign
@@ -299,13 +317,7 @@ def _run_campaign(
     campaign_ids: dict[str, str] = {}
     states: dict[str, _ModeState] = {}
     findings: list[Finding] = []
-    versions = _versions()
-    if shard is not None:
-        # what makes the shards of one campaign one campaign for `harness gate`
-        versions["campaign_group"] = campaign_group(
-            flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
-        )
-        versions["shard"] = str(shard)
+    versions = _campaign_versions(flow, seed, examples, faults, passthrough, shard)
     for mode in modes:
         cid = f"c-{uuid.uuid4().hex[:12]}"
         campaign_ids[mode] = cid
@@ -323,21 +335,8 @@ def _run_campaign(
                 target, plan, indices, n_enumerated, mode, seed, cid, ledger, state,
                 progress, pool,
             )
-            firsts = [(o, state.first[o]) for o in oracle_names() if o in state.first]
-            if not shrink:
-                minimals = [scenario for _o, (scenario, _e, _h) in firsts]
-            elif pool is not None:
-                minimals = list(
-                    pool.map([(_work_shrink, (mode, o, sc)) for o, (sc, _e, _h) in firsts])
-                )
-            else:
-                minimals = [_shrink(target, mode, o, sc) for o, (sc, _e, _h) in firsts]
-            for (oracle, (_sc, example, _hit)), minimal in zip(firsts, minimals, strict=True):
-                findings.append(
-                    _finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed)
-                )
-            ledger.write_findings(
-                [_finding_record(f, flow, ref) for f in findings if f.mode == mode]
+            _record_findings(
+                target, state, mode, seed, cid, ref, ledger, findings, shrink=shrink, pool=pool
             )
             status = "completed"
         except KeyboardInterrupt:
@@ -355,6 +354,53 @@ def _run_campaign(
         flow=flow.name,
         warnings=_warnings(target),
         coverage={m: c.to_dict() for m in modes if (c := states[m].coverage) is not None},
+    )
+
+
+def _campaign_versions(
+    flow: Flow,
+    seed: int,
+    examples: int,
+    faults: Sequence[str],
+    passthrough: Sequence[str],
+    shard: Shard | None,
+) -> dict[str, str]:
+    """The versions a campaign records; for a shard, also its campaign group and slice."""
+    versions = _versions()
+    if shard is not None:
+        # what makes the shards of one campaign one campaign for `harness gate`
+        versions["campaign_group"] = campaign_group(
+            flow.name, seed=seed, examples=examples, faults=faults, passthrough=passthrough
+        )
+        versions["shard"] = str(shard)
+    return versions
+
+
+def _record_findings(
+    target: Target,
+    state: _ModeState,
+    mode: str,
+    seed: int,
+    cid: str,
+    ref: str,
+    ledger: Ledger,
+    findings: list[Finding],
+    *,
+    shrink: bool,
+    pool: WorkerPool | None,
+) -> None:
+    """Shrink the first failure of each oracle in ``mode``, append them to ``findings``, record them."""
+    firsts = [(o, state.first[o]) for o in oracle_names() if o in state.first]
+    if not shrink:
+        minimals = [scenario for _o, (scenario, _e, _h) in firsts]
+    elif pool is not None:
+        minimals = list(pool.map([(_work_shrink, (mode, o, sc)) for o, (sc, _e, _h) in firsts]))
+    else:
+        minimals = [_shrink(target, mode, o, sc) for o, (sc, _e, _h) in firsts]
+    for (oracle, (_sc, example, _hit)), minimal in zip(firsts, minimals, strict=True):
+        findings.append(_finding(target, minimal, mode, oracle, example, cid, ref, ledger, seed))
+    ledger.write_findings(
+        [_finding_record(f, target.flow, ref) for f in findings if f.mode == mode]
     )
 
 

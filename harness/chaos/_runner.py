@@ -26,7 +26,7 @@ from harness._shared.wire import VirtualClock, real_time
 from harness._watchdog import run_limit
 from harness.chaos._effects import is_primary
 from harness.chaos._faults import TransportInjector, endpoint_in, get_fault
-from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue
+from harness.chaos._scenario import Deliver, InjectFault, Scenario, SetValue, Step
 from harness.chaos._strategies import ScenarioSpace
 from harness.chaos._ticks import Ticker
 from harness.chaos._time import virtual_time
@@ -414,10 +414,7 @@ class Target:
         until the next call of :meth:`run` on this target.  Objects and steps
         naming an object the world does not have are skipped.
         """
-        order: list[int] = []
-        for d in scenario.deliveries:
-            if d.obj < len(self.object_ids) and d.obj not in order:
-                order.append(d.obj)
+        order = self._delivery_order(scenario)
         # the reference delivers the same objects in index order: scenarios over the
         # same objects share it (records a world makes once, such as a support desk's agent
         # user on the first ticket, may then sit on another object: the oracles
@@ -447,21 +444,9 @@ class Target:
             seen_objects: set[int] = set()
             earliest: int | None = None
             for step in scenario.steps:
-                if isinstance(step, InjectFault):
-                    injector.arm(
-                        get_fault(step.fault), step.system, step.endpoint, dict(step.params), step.times
-                    )
+                if self._arm(step, injector, breaker, event_breaks):
                     continue
-                if isinstance(step, SetValue):
-                    if step.obj >= len(self.object_ids):
-                        continue
-                    if step.target == "event":
-                        event_breaks.setdefault(step.obj, []).append(step)
-                    else:
-                        self._break_record(breaker, step)
-                    continue
-                if step.obj >= len(self.object_ids):
-                    continue
+                assert isinstance(step, Deliver)  # _arm took every other kind of step
                 event = (
                     _tick_for(ticker, step)
                     if ticker
@@ -470,15 +455,7 @@ class Target:
                 # a broken event still belongs to the object it was made for, also when the
                 # broken field is the object key itself
                 okey = self.object_key(event, step.obj)
-                for brk in event_breaks.get(step.obj, ()):
-                    # a nested field is broken where it lives, never as a top-level "a.b" key
-                    break_path(event, brk.name, brk.how)
-                if step.late and earliest is not None and isinstance(event.get("occurredAt"), int):
-                    # happened a minute before anything delivered so far, arrives now
-                    event["occurredAt"] = earliest - 60_000
-                if isinstance(event.get("occurredAt"), int):
-                    occ = int(event["occurredAt"])
-                    earliest = occ if earliest is None else min(earliest, occ)
+                earliest = _break_event(event, step, event_breaks.get(step.obj, ()), earliest)
                 kind = step.kind if step.kind != "original" else ("reordered" if step.late else "original")
                 is_dup = step.obj in seen_objects
                 seen_objects.add(step.obj)
@@ -500,6 +477,37 @@ class Target:
             injected=dict(injector.injected),
             inbox=inbox,
         )
+
+    def _delivery_order(self, scenario: Scenario) -> list[int]:
+        """The objects ``scenario`` delivers that this world has, in order of first delivery."""
+        order: list[int] = []
+        for d in scenario.deliveries:
+            if d.obj < len(self.object_ids) and d.obj not in order:
+                order.append(d.obj)
+        return order
+
+    def _arm(
+        self,
+        step: Step,
+        injector: TransportInjector,
+        breaker: RecordBreaker,
+        event_breaks: dict[int, list[SetValue]],
+    ) -> bool:
+        """Arm a fault step or keep a value break; True unless ``step`` delivers an object the world has."""
+        if isinstance(step, InjectFault):
+            injector.arm(
+                get_fault(step.fault), step.system, step.endpoint, dict(step.params), step.times
+            )
+            return True
+        if isinstance(step, SetValue):
+            if step.obj >= len(self.object_ids):
+                return True
+            if step.target == "event":
+                event_breaks.setdefault(step.obj, []).append(step)
+            else:
+                self._break_record(breaker, step)
+            return True
+        return step.obj >= len(self.object_ids)
 
     def _event_for(
         self,
@@ -647,6 +655,22 @@ class Target:
 
 #: seconds (wall) the harness waits for a thread the automation left running
 THREAD_GRACE = 5.0
+
+
+def _break_event(
+    event: dict[str, Any], step: Deliver, breaks: Iterable[SetValue], earliest: int | None
+) -> int | None:
+    """Break ``event``'s fields as ``breaks`` say and make it late if ``step`` is; the new earliest time."""
+    for brk in breaks:
+        # a nested field is broken where it lives, never as a top-level "a.b" key
+        break_path(event, brk.name, brk.how)
+    if step.late and earliest is not None and isinstance(event.get("occurredAt"), int):
+        # happened a minute before anything delivered so far, arrives now
+        event["occurredAt"] = earliest - 60_000
+    if isinstance(event.get("occurredAt"), int):
+        occ = int(event["occurredAt"])
+        earliest = occ if earliest is None else min(earliest, occ)
+    return earliest
 
 
 def _tick_for(ticker: Ticker, step: Deliver) -> dict[str, Any]:

@@ -148,10 +148,6 @@ def evaluate_ledger(
     did not complete) fails the gate with a ``min_shards`` check naming it: a
     partial campaign is never judged as a whole one.
     """
-    # the report room brings pandas; a gate read from a file or judged from a
-    # campaign result never needs it
-    from harness.report import compute_metrics
-
     ids = list(dict.fromkeys(campaign_ids))
     metrics: dict[str, list[MetricsLike]] = {}
     findings: dict[str, list[FindingLike]] = {}
@@ -186,24 +182,10 @@ def evaluate_ledger(
                 continue
         member_ids = [m.id for m in members]
         judged.extend(member_ids)
-        metrics.setdefault(record.flow, []).append(
-            compute_metrics(ledger, campaign_ids=member_ids)
+        _measure_members(
+            ledger, record, member_ids, grouped=bool(group),
+            metrics=metrics, findings=findings, examples=examples, notes=ignored,
         )
-        found = [f for m in member_ids for f in ledger.findings(campaign_id=m)]
-        findings.setdefault(record.flow, []).extend(_first_per_class(found) if group else found)
-        # examples actually run: the distinct example numbers of the campaign's runs (the
-        # campaign record holds the number asked for; an interrupted campaign ran fewer)
-        ran = {
-            r.example for m in member_ids for r in ledger.iter_runs(campaign_id=m)
-            if r.example is not None
-        }
-        examples[record.flow] = examples.get(record.flow, 0) + len(ran)
-        if record.status != "completed" and not group:
-            # a killed campaign stays "running" in the ledger: say what it did not finish
-            ignored.append(
-                f"campaign {cid} is incomplete (status {record.status}): ran {len(ran)} of "
-                f"{record.examples if record.examples is not None else '?'} examples"
-            )
     result = evaluate(
         gate, metrics, findings, examples,
         campaigns=list(dict.fromkeys([*ids, *judged])), notes=ignored,
@@ -211,6 +193,44 @@ def evaluate_ledger(
     if shard_checks:
         result = dataclasses.replace(result, checks=(*shard_checks, *result.checks))
     return result
+
+
+def _measure_members(
+    ledger: Ledger,
+    record: Any,
+    member_ids: list[str],
+    *,
+    grouped: bool,
+    metrics: dict[str, list[MetricsLike]],
+    findings: dict[str, list[FindingLike]],
+    examples: dict[str, int],
+    notes: list[str],
+) -> None:
+    """Add the metrics, findings and examples run of ``member_ids`` to ``record``'s flow.
+
+    Of a campaign group (``grouped``), only the lowest example's finding per
+    oracle class counts; an ungrouped campaign that did not complete adds a note.
+    """
+    # the report room brings pandas; a gate read from a file or judged from a
+    # campaign result never needs it
+    from harness.report import compute_metrics
+
+    metrics.setdefault(record.flow, []).append(compute_metrics(ledger, campaign_ids=member_ids))
+    found = [f for m in member_ids for f in ledger.findings(campaign_id=m)]
+    findings.setdefault(record.flow, []).extend(_first_per_class(found) if grouped else found)
+    # examples actually run: the distinct example numbers of the campaign's runs (the
+    # campaign record holds the number asked for; an interrupted campaign ran fewer)
+    ran = {
+        r.example for m in member_ids for r in ledger.iter_runs(campaign_id=m)
+        if r.example is not None
+    }
+    examples[record.flow] = examples.get(record.flow, 0) + len(ran)
+    if record.status != "completed" and not grouped:
+        # a killed campaign stays "running" in the ledger: say what it did not finish
+        notes.append(
+            f"campaign {record.id} is incomplete (status {record.status}): ran {len(ran)} of "
+            f"{record.examples if record.examples is not None else '?'} examples"
+        )
 
 
 def _shards(ledger: Ledger, record: Any, group: str) -> tuple[list[Any], Check | None]:

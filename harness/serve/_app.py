@@ -253,69 +253,13 @@ def create_app(
     )
 
     async def hook(request: Request) -> Response:
-        started = time.perf_counter()
-        name = str(request.path_params["name"])
-        if name not in server.flows:
-            return JSONResponse(
-                {"error": f"no flow named {name!r} is served here; flows: {', '.join(sorted(server.flows))}"},
-                status_code=404,
-            )
-        server.start()
-        body = await request.body()
-        if len(body) > _BODY_LIMIT:
-            server.deliveries.labels(name, "too_large").inc()
-            return JSONResponse({"error": f"body over {_BODY_LIMIT} bytes; nothing stored"}, status_code=413)
-        scheme, secret = server.schemes[name]
-        url = str(request.url)
-        if server.public_url is not None:
-            path = request.url.path
-            root = request.scope.get("root_path", "")
-            tail = path[len(root):] if root and path.startswith(root) else path
-            url = server.public_url + tail + (f"?{request.url.query}" if request.url.query else "")
-        signed = SignedRequest(
-            method=request.method,
-            url=url,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=body,
-        )
-        ok, reason = scheme.verify(secret, signed, time.time())
-        if not ok:
-            server.deliveries.labels(name, "bad_signature").inc()
-            log.warning("flow %s: refused a delivery: %s", name, reason)
-            return JSONResponse({"error": f"signature check failed: {reason}; nothing stored"}, status_code=401)
-        events = _events_of(body)
-        if isinstance(events, str):
-            server.deliveries.labels(name, "bad_request").inc()
-            return JSONResponse({"error": f"{events}; nothing stored"}, status_code=400)
-        try:
-            accepted = await run_in_threadpool(server.accept, name, events)
-        except Exception as exc:
-            # not accepted: the vendor must redeliver, so never a 2xx here
-            server.deliveries.labels(name, "not_stored").inc()
-            log.error("flow %s: could not store a delivery: %s", name, exc)
-            return JSONResponse({"error": f"could not store the delivery: {exc}"}, status_code=503)
-        server.deliveries.labels(name, "accepted").inc()
-        server.ack.labels(name).observe(time.perf_counter() - started)
-        return JSONResponse({"accepted": accepted}, status_code=202)
+        return await _hook(server, request)
 
     async def healthz(request: Request) -> Response:
-        try:
-            census = await run_in_threadpool(server.queue.census)
-        except Exception as exc:
-            return JSONResponse({"status": "error", "ledger": server.ledger.url, "error": str(exc)}, status_code=503)
-        return JSONResponse(
-            {
-                "status": "ok",
-                "ledger": server.ledger.url,
-                "flows": sorted(server.flows),
-                "workers": server.workers.alive(),
-                "unfinished": sum(n for (_, s), n in census.items() if s in ("accepted", "running", "waiting")),
-            }
-        )
+        return await _healthz(server)
 
     async def metrics(request: Request) -> Response:
-        data = await run_in_threadpool(generate_latest, server.registry)
-        return Response(data, media_type="text/plain; version=0.0.4; charset=utf-8")
+        return await _metrics(server)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -335,3 +279,78 @@ def create_app(
     )
     app.state.harness = server
     return app
+
+
+async def _hook(server: Server, request: Request) -> Response:
+    """``POST /hooks/{name}``: check a delivery's size and signature, store its events, answer 202."""
+    started = time.perf_counter()
+    name = str(request.path_params["name"])
+    if name not in server.flows:
+        return JSONResponse(
+            {"error": f"no flow named {name!r} is served here; flows: {', '.join(sorted(server.flows))}"},
+            status_code=404,
+        )
+    server.start()
+    body = await request.body()
+    if len(body) > _BODY_LIMIT:
+        server.deliveries.labels(name, "too_large").inc()
+        return JSONResponse({"error": f"body over {_BODY_LIMIT} bytes; nothing stored"}, status_code=413)
+    scheme, secret = server.schemes[name]
+    ok, reason = scheme.verify(secret, _signed_request(server, request, body), time.time())
+    if not ok:
+        server.deliveries.labels(name, "bad_signature").inc()
+        log.warning("flow %s: refused a delivery: %s", name, reason)
+        return JSONResponse({"error": f"signature check failed: {reason}; nothing stored"}, status_code=401)
+    events = _events_of(body)
+    if isinstance(events, str):
+        server.deliveries.labels(name, "bad_request").inc()
+        return JSONResponse({"error": f"{events}; nothing stored"}, status_code=400)
+    try:
+        accepted = await run_in_threadpool(server.accept, name, events)
+    except Exception as exc:
+        # not accepted: the vendor must redeliver, so never a 2xx here
+        server.deliveries.labels(name, "not_stored").inc()
+        log.error("flow %s: could not store a delivery: %s", name, exc)
+        return JSONResponse({"error": f"could not store the delivery: {exc}"}, status_code=503)
+    server.deliveries.labels(name, "accepted").inc()
+    server.ack.labels(name).observe(time.perf_counter() - started)
+    return JSONResponse({"accepted": accepted}, status_code=202)
+
+
+def _signed_request(server: Server, request: Request, body: bytes) -> SignedRequest:
+    """The request as the vendor signed it: at ``server.public_url`` when one is set."""
+    url = str(request.url)
+    if server.public_url is not None:
+        path = request.url.path
+        root = request.scope.get("root_path", "")
+        tail = path[len(root):] if root and path.startswith(root) else path
+        url = server.public_url + tail + (f"?{request.url.query}" if request.url.query else "")
+    return SignedRequest(
+        method=request.method,
+        url=url,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+    )
+
+
+async def _healthz(server: Server) -> Response:
+    """``GET /healthz``: the ledger, flows, live workers and unfinished runs; 503 if the ledger fails."""
+    try:
+        census = await run_in_threadpool(server.queue.census)
+    except Exception as exc:
+        return JSONResponse({"status": "error", "ledger": server.ledger.url, "error": str(exc)}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "ledger": server.ledger.url,
+            "flows": sorted(server.flows),
+            "workers": server.workers.alive(),
+            "unfinished": sum(n for (_, s), n in census.items() if s in ("accepted", "running", "waiting")),
+        }
+    )
+
+
+async def _metrics(server: Server) -> Response:
+    """``GET /metrics``: the server's Prometheus registry in the text format."""
+    data = await run_in_threadpool(generate_latest, server.registry)
+    return Response(data, media_type="text/plain; version=0.0.4; charset=utf-8")
