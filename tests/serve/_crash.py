@@ -191,6 +191,12 @@ class Campaign:
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
+        return self.await_healthz(proc, port)
+
+    def await_healthz(
+        self, proc: subprocess.Popen[bytes], port: int
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        """``(proc, port)`` once ``harness serve`` answers ``/healthz`` (it died or 60 s: fail)."""
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:

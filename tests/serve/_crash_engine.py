@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-import requests
 from _crash import HERE, SECRET, Campaign, Vendor, _free_port
 
 from harness.ledger import Ledger
@@ -74,19 +73,7 @@ class EngineCampaign(Campaign):
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"harness serve exited with {proc.returncode}; see {self.workdir / 'serve.log'}")
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    return proc, port
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("harness serve did not answer /healthz within 60s")
-            time.sleep(0.05)
+        return self.await_healthz(proc, port)
 
     def start_worker(self, vendor: Vendor, slot: int, *, wait: bool = True) -> None:
         """Start worker ``slot``; ``wait``: until its ``ready`` line, else it is promoted to
